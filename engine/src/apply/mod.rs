@@ -1,0 +1,435 @@
+//! The apply executor: runs a plan's changes against the vendors in dependency order with bounded
+//! concurrency, retries what may be retried, and persists state after every completed operation.
+//!
+//! State writes are coalesced: while one write is in flight, further completions mark the state
+//! dirty and the next write covers them all. Nothing the vendor acknowledged is ever dropped; an
+//! object whose acknowledgement was lost (crash between vendor and write) is found again by its
+//! ownership marker on the next plan.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+use watchkeep_provider::{with_retries, LiveObject, Provider, ProviderError, RetryPolicy};
+
+use crate::plan::{Action, ResourceChange};
+use crate::redact::Redactor;
+use crate::state::{now_rfc3339, ChangeCounts, ChangeRecord, ResourceState, State, StateError, StateLock};
+
+pub type Providers = BTreeMap<String, Arc<dyn Provider>>;
+
+/// One change to carry out, with the unredacted attributes to send.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub change: ResourceChange,
+    /// Marked desired attributes (create / update / replace).
+    pub attrs: Option<Value>,
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub parallelism: usize,
+    pub retry: RetryPolicy,
+    /// Print per-object lines to stderr instead of stdout (when stdout carries JSON).
+    pub lines_to_stderr: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { parallelism: 10, retry: RetryPolicy::default(), lines_to_stderr: false }
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct ApplyOutcome {
+    pub state: State,
+    pub counts: ChangeCounts,
+    pub records: Vec<ChangeRecord>,
+    /// (address, message), messages already redacted.
+    pub errors: Vec<(String, String)>,
+    pub interrupted: bool,
+    pub state_writes: u64,
+}
+
+enum Done {
+    /// The object now exists as `live` (create, update, replace, adopt).
+    Upserted { live: LiveObject, record: bool },
+    Deleted,
+    Failed(String),
+    Skipped,
+}
+
+/// Runs `jobs`. Returns an error only when state could not be written (then the caller must stop).
+pub async fn apply(
+    jobs: Vec<Job>,
+    providers: &Providers,
+    lock: Arc<StateLock>,
+    state: State,
+    redactor: &Redactor,
+    opts: &ApplyOptions,
+) -> Result<ApplyOutcome, StateError> {
+    let mut outcome = ApplyOutcome { state, ..Default::default() };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let total = jobs.iter().filter(|j| j.change.action != Action::NoOp || j.change.adopt).count() as u64;
+    let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let emit = |line: String| {
+        if pb.is_hidden() {
+            if opts.lines_to_stderr {
+                eprintln!("{line}");
+            } else {
+                println!("{line}");
+            }
+        } else {
+            pb.println(line);
+        }
+    };
+
+    let waves = waves(jobs);
+    let mut failed: BTreeSet<String> = BTreeSet::new();
+    let mut saving: Option<JoinHandle<Result<State, StateError>>> = None;
+    let mut dirty = false;
+    let mut sigterm = signal_stream();
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    for wave in waves {
+        let runnable: Vec<Job> = wave
+            .into_iter()
+            .filter_map(|j| {
+                if let Some(dep) = j.depends_on.iter().find(|d| failed.contains(*d)) {
+                    outcome.errors.push((j.change.address.clone(), format!("skipped: `{dep}` failed")));
+                    failed.insert(j.change.address.clone());
+                    None
+                } else {
+                    Some(j)
+                }
+            })
+            .collect();
+        let mut running = stream::iter(runnable.into_iter().map(|job| {
+            let cancel = cancel.clone();
+            async move {
+                if cancel.load(Ordering::SeqCst) {
+                    return (job, Done::Skipped);
+                }
+                let done = run_job(&job, providers, opts, redactor).await;
+                (job, done)
+            }
+        }))
+        .buffer_unordered(opts.parallelism.max(1));
+
+        loop {
+            tokio::select! {
+                biased;
+                saved = async { saving.as_mut().expect("guarded by the branch condition").await }, if saving.is_some() => {
+                    saving = None;
+                    let snapshot = saved.map_err(|e| StateError::Io {
+                        path: lock.state_path().to_path_buf(),
+                        source: std::io::Error::other(e.to_string()),
+                    })??;
+                    outcome.state.serial = snapshot.serial;
+                    outcome.state_writes += 1;
+                    if dirty {
+                        dirty = false;
+                        saving = Some(start_save(&lock, &outcome.state));
+                    }
+                }
+                _ = &mut ctrl_c, if !cancel.load(Ordering::SeqCst) => {
+                    cancel.store(true, Ordering::SeqCst);
+                    emit("Interrupt received: finishing the operations in flight, then saving state.".into());
+                }
+                _ = recv_signal(&mut sigterm), if !cancel.load(Ordering::SeqCst) => {
+                    cancel.store(true, Ordering::SeqCst);
+                    emit("Termination requested: finishing the operations in flight, then saving state.".into());
+                }
+                next = running.next() => {
+                    let Some((job, done)) = next else { break };
+                    let changed = record(&mut outcome, &job, done, redactor, &emit, &mut failed);
+                    if changed {
+                        pb.inc(1);
+                        if saving.is_none() {
+                            saving = Some(start_save(&lock, &outcome.state));
+                        } else {
+                            dirty = true;
+                        }
+                    }
+                }
+            }
+        }
+        if cancel.load(Ordering::SeqCst) {
+            outcome.interrupted = true;
+            break;
+        }
+    }
+
+    if let Some(h) = saving.take() {
+        let snapshot = h.await.map_err(|e| StateError::Io {
+            path: lock.state_path().to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })??;
+        outcome.state.serial = snapshot.serial;
+        outcome.state_writes += 1;
+    }
+    if dirty {
+        let mut s = outcome.state.clone();
+        lock.save(&mut s)?;
+        outcome.state.serial = s.serial;
+        outcome.state_writes += 1;
+    }
+    pb.finish_and_clear();
+    Ok(outcome)
+}
+
+fn start_save(lock: &Arc<StateLock>, state: &State) -> JoinHandle<Result<State, StateError>> {
+    let lock = lock.clone();
+    let mut snapshot = state.clone();
+    tokio::task::spawn_blocking(move || lock.save(&mut snapshot).map(|_| snapshot))
+}
+
+#[cfg(unix)]
+fn signal_stream() -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok()
+}
+#[cfg(not(unix))]
+fn signal_stream() -> Option<()> {
+    None
+}
+#[cfg(unix)]
+async fn recv_signal(s: &mut Option<tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+#[cfg(not(unix))]
+async fn recv_signal(_: &mut Option<()>) {
+    std::future::pending().await
+}
+
+/// Applies one finished job to the outcome. Returns whether state changed.
+fn record(
+    outcome: &mut ApplyOutcome,
+    job: &Job,
+    done: Done,
+    redactor: &Redactor,
+    emit: &dyn Fn(String),
+    failed: &mut BTreeSet<String>,
+) -> bool {
+    let c = &job.change;
+    match done {
+        Done::Skipped => false,
+        Done::Failed(msg) => {
+            emit(format!("  ! {}: {} failed: {msg}", c.address, c.action.verb()));
+            outcome.errors.push((c.address.clone(), msg));
+            failed.insert(c.address.clone());
+            false
+        }
+        Done::Deleted => {
+            outcome.state.remove(&c.address);
+            outcome.counts.delete += 1;
+            emit(format!("  - {}: destroyed{}", c.address, c.id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default()));
+            outcome.records.push(ChangeRecord {
+                address: c.address.clone(),
+                resource_type: c.resource_type.clone(),
+                action: "delete".into(),
+                id: c.id.clone(),
+                changed_attributes: Vec::new(),
+            });
+            true
+        }
+        Done::Upserted { live, record } => {
+            let attrs = redactor.value(&live.attrs);
+            let prior = outcome.state.get(&c.address).cloned();
+            let changed_at = if record {
+                now_rfc3339()
+            } else {
+                prior.as_ref().map(|p| p.changed_at.clone()).unwrap_or_else(now_rfc3339)
+            };
+            let entry = ResourceState {
+                address: c.address.clone(),
+                resource_type: c.resource_type.clone(),
+                provider: c.provider.clone(),
+                id: live.id.clone(),
+                origin: c.origin.clone(),
+                attrs,
+                vendor_modified: live.modified.clone(),
+                changed_at,
+            };
+            if prior.as_ref() == Some(&entry) {
+                return false;
+            }
+            outcome.state.upsert(entry);
+            if record {
+                let action = match c.action {
+                    Action::Create => {
+                        outcome.counts.create += 1;
+                        "create"
+                    }
+                    Action::Update => {
+                        outcome.counts.update += 1;
+                        "update"
+                    }
+                    Action::Replace => {
+                        outcome.counts.replace += 1;
+                        "replace"
+                    }
+                    Action::NoOp | Action::Delete => "adopt",
+                };
+                let action = if c.adopt && c.action == Action::NoOp { "adopt" } else { action };
+                emit(format!("  {} {}: {} (id {})", c.action.symbol(), c.address, past(action), live.id));
+                outcome.records.push(ChangeRecord {
+                    address: c.address.clone(),
+                    resource_type: c.resource_type.clone(),
+                    action: action.into(),
+                    id: Some(live.id),
+                    changed_attributes: c.attribute_changes.iter().map(|a| a.path.clone()).collect(),
+                });
+            }
+            true
+        }
+    }
+}
+
+fn past(action: &str) -> &'static str {
+    match action {
+        "create" => "created",
+        "update" => "updated",
+        "replace" => "replaced",
+        "delete" => "destroyed",
+        _ => "adopted",
+    }
+}
+
+async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor: &Redactor) -> Done {
+    let c = &job.change;
+    let Some(provider) = providers.get(&c.provider) else {
+        return Done::Failed(format!("provider `{}` is not configured", c.provider));
+    };
+    let p = provider.as_ref();
+    let result: Result<Done, ProviderError> = async {
+        match c.action {
+            Action::NoOp => {
+                // Adopted without changes, or a state refresh: record what the vendor has.
+                let id = c.id.clone().unwrap_or_default();
+                match with_retries(&opts.retry, || p.read(&c.resource_type, &id)).await? {
+                    Some(live) => Ok(Done::Upserted { live, record: c.adopt }),
+                    None => Ok(Done::Failed(format!("object {id} disappeared during apply"))),
+                }
+            }
+            Action::Create => {
+                let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
+                let live = create_once(p, &c.resource_type, &c.address, attrs, &opts.retry).await?;
+                Ok(Done::Upserted { live, record: true })
+            }
+            Action::Update => {
+                let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
+                let id = c.id.clone().unwrap_or_default();
+                let live = with_retries(&opts.retry, || p.update(&c.resource_type, &id, attrs)).await?;
+                Ok(Done::Upserted { live, record: true })
+            }
+            Action::Replace => {
+                // Create before destroy: no window without monitoring.
+                let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
+                let live = create_once(p, &c.resource_type, &c.address, attrs, &opts.retry).await?;
+                if let Some(old) = c.id.as_deref().filter(|old| *old != live.id) {
+                    with_retries(&opts.retry, || p.delete(&c.resource_type, old)).await?;
+                }
+                Ok(Done::Upserted { live, record: true })
+            }
+            Action::Delete => {
+                if !c.already_gone {
+                    let id = c.id.clone().unwrap_or_default();
+                    with_retries(&opts.retry, || p.delete(&c.resource_type, &id)).await?;
+                }
+                Ok(Done::Deleted)
+            }
+        }
+    }
+    .await;
+    match result {
+        Ok(d) => d,
+        Err(e) => Done::Failed(redactor.str(&e.to_string()).into_owned()),
+    }
+}
+
+fn missing_attrs(c: &ResourceChange) -> ProviderError {
+    ProviderError::InvalidConfig { message: format!("no desired attributes for {}", c.address) }
+}
+
+/// Creates an object without ever making a duplicate: before retrying a create whose outcome is
+/// unknown (timeout, 5xx, dropped connection), look for the ownership marker first.
+async fn create_once(
+    p: &dyn Provider,
+    resource_type: &str,
+    address: &str,
+    attrs: &Value,
+    policy: &RetryPolicy,
+) -> Result<LiveObject, ProviderError> {
+    let mut attempt = 1;
+    loop {
+        match p.create(resource_type, attrs).await {
+            Ok(live) => return Ok(live),
+            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+                tokio::time::sleep(policy.delay(attempt, &e)).await;
+                attempt += 1;
+                if matches!(e, ProviderError::Transient { .. }) {
+                    let found = with_retries(policy, || p.find_by_marker(resource_type, address)).await?;
+                    if let Some(live) = found.into_iter().next() {
+                        return Ok(live);
+                    }
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Groups jobs into waves: a job runs after every job it depends on. Deletes run last, after all
+/// creates and updates (so a replacement exists before the old object goes).
+fn waves(jobs: Vec<Job>) -> Vec<Vec<Job>> {
+    let (deletes, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.change.action == Action::Delete);
+    let index: HashMap<String, usize> = others.iter().enumerate().map(|(i, j)| (j.change.address.clone(), i)).collect();
+    let mut level: Vec<Option<usize>> = vec![None; others.len()];
+    fn level_of(i: usize, others: &[Job], index: &HashMap<String, usize>, level: &mut [Option<usize>], depth: usize) -> usize {
+        if let Some(l) = level[i] {
+            return l;
+        }
+        // The loader rejects cycles; the depth guard keeps a bad graph from overflowing the stack.
+        let l = if depth > others.len() {
+            0
+        } else {
+            others[i]
+                .depends_on
+                .iter()
+                .filter_map(|d| index.get(d))
+                .map(|&d| level_of(d, others, index, level, depth + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        level[i] = Some(l);
+        l
+    }
+    for i in 0..others.len() {
+        level_of(i, &others, &index, &mut level, 0);
+    }
+    let max = level.iter().flatten().copied().max().unwrap_or(0);
+    let mut out: Vec<Vec<Job>> = (0..=max).map(|_| Vec::new()).collect();
+    for (job, l) in others.into_iter().zip(level) {
+        out[l.unwrap_or(0)].push(job);
+    }
+    if !deletes.is_empty() {
+        out.push(deletes);
+    }
+    out.retain(|w| !w.is_empty());
+    out
+}

@@ -1,0 +1,324 @@
+//! Command-line interface: one module per command; clap definitions here. Each variant's doc
+//! comment is its help text.
+//!
+//! Flags work both Terraform's way (`-auto-approve`, `-out=FILE`) and the GNU way
+//! (`--auto-approve`): [`normalize_args`] rewrites single-dash long flags before clap sees them.
+
+pub mod apply;
+pub mod common;
+pub mod drift;
+pub mod misc;
+pub mod plan;
+pub mod state_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use common::{Failure, Stats};
+
+/// Exit codes, as Terraform's `-detailed-exitcode`.
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_CHANGES: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(name = "watchkeep", version, about = "Monitoring as code: plan, apply and prove your alerting (Datadog, New Relic, CloudWatch)")]
+pub struct Cli {
+    /// Configuration directory (every *.hcl file in it is one configuration).
+    #[arg(long = "chdir", global = true, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Disable colours in diagnostics.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct VarArgs {
+    /// Set a variable: `-var name=value` (repeatable).
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variables from a file (HCL attributes, like .tfvars).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Save the plan to FILE for `watchkeep apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Read live state from the vendors first (default true); `-refresh=false` plans from state.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// Limit the plan to these addresses (and their children), e.g. `baseline.soc2`.
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Print the plan as JSON (schema: schema/plan.schema.json).
+    #[arg(long)]
+    pub json: bool,
+    /// Output format: human (default), json, markdown (for pull-request comments).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Plan to destroy everything in state.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Concurrent vendor requests during refresh.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ApplyArgs {
+    /// A plan saved with `plan -out`; without it, apply plans first and asks to confirm.
+    pub plan_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Skip the interactive confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+    #[arg(long = "target", value_name = "ADDR")]
+    pub targets: Vec<String>,
+    /// Read live state first (default true).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// At most this many vendor operations at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Print the result as JSON (schema: schema/apply.schema.json).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration: syntax, references, types, and that it compiles.
+    Validate {
+        #[command(flatten)]
+        vars: VarArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rewrite *.hcl files in the canonical style.
+    Fmt {
+        /// Don't write; exit 3 if any file would change.
+        #[arg(long)]
+        check: bool,
+        /// Show the changes as a diff.
+        #[arg(long)]
+        diff: bool,
+        /// Files or directories (default: the configuration directory).
+        paths: Vec<PathBuf>,
+    },
+    /// Show what apply would change.
+    Plan(PlanArgs),
+    /// Make the vendors match the configuration.
+    Apply(ApplyArgs),
+    /// Delete every object watchkeep manages in this state.
+    Destroy(ApplyArgs),
+    /// Show a saved plan, or the current state.
+    Show {
+        plan_file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Inspect or edit the state.
+    State {
+        #[command(subcommand)]
+        command: StateCommand,
+    },
+    /// List the dated versions of the state, or show one.
+    History {
+        /// Version number to show in full.
+        version: Option<u64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the dependency graph of the configuration as Graphviz DOT.
+    Graph {
+        #[command(flatten)]
+        vars: VarArgs,
+    },
+    /// Compare the vendors with state: report edited, deleted and unmanaged objects (exit 2 on drift).
+    Drift {
+        #[command(flatten)]
+        vars: VarArgs,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
+    /// Remove a stale state lock (only when its holder is gone).
+    ForceUnlock {
+        lock_id: String,
+        /// Don't ask for confirmation.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the version.
+    Version {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the JSON Schemas of the configuration, state and every --json output to DIR.
+    #[command(hide = true)]
+    Schema { dir: PathBuf },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in state.
+    List {
+        /// Only addresses under these prefixes.
+        prefixes: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one resource in state.
+    Show {
+        address: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget resources (the vendor objects are left alone).
+    Rm {
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
+}
+
+/// Long flags clap knows, for rewriting Terraform-style `-flag` into `--flag`.
+const LONG_FLAGS: &[&str] = &[
+    "auto-approve",
+    "chdir",
+    "check",
+    "destroy",
+    "detailed-exitcode",
+    "diff",
+    "force",
+    "format",
+    "help",
+    "json",
+    "no-color",
+    "out",
+    "parallelism",
+    "refresh",
+    "target",
+    "var",
+    "var-file",
+    "version",
+];
+
+/// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.
+pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = false;
+    for a in args {
+        if rest || a == "--" {
+            rest = true;
+            out.push(a);
+            continue;
+        }
+        if let Some(body) = a.strip_prefix('-').filter(|b| !b.starts_with('-')) {
+            let name = body.split('=').next().unwrap_or(body);
+            if name.len() > 1 && LONG_FLAGS.contains(&name) {
+                out.push(format!("-{a}"));
+                continue;
+            }
+        }
+        out.push(a);
+    }
+    out
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run(args: Vec<String>) -> i32 {
+    let cli = match Cli::try_parse_from(normalize_args(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Error: cannot start the async runtime: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let ctx = common::Context::new(&cli);
+    let result = runtime.block_on(async {
+        match &cli.command {
+            Command::Validate { vars, json } => misc::validate(&ctx, vars, *json),
+            Command::Fmt { check, diff, paths } => misc::fmt(&ctx, *check, *diff, paths),
+            Command::Plan(args) => plan::run(&ctx, args).await,
+            Command::Apply(args) => apply::run(&ctx, args, false).await,
+            Command::Destroy(args) => apply::run(&ctx, args, true).await,
+            Command::Show { plan_file, json } => misc::show(&ctx, plan_file.as_deref(), *json),
+            Command::State { command } => state_cmd::run(&ctx, command),
+            Command::History { version, json } => misc::history(&ctx, *version, *json),
+            Command::Graph { vars } => misc::graph(&ctx, vars),
+            Command::Drift { vars, json, parallelism } => drift::run(&ctx, vars, *json, *parallelism).await,
+            Command::ForceUnlock { lock_id, force } => misc::force_unlock(&ctx, lock_id, *force),
+            Command::Version { json } => misc::version(*json),
+            Command::Schema { dir } => misc::write_schemas(dir),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(f) => {
+            eprint!("{}", f.render(&ctx));
+            EXIT_ERROR
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(args: &[&str]) -> Vec<String> {
+        normalize_args(args.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn terraform_style_flags_become_gnu_flags() {
+        assert_eq!(
+            norm(&["watchkeep", "plan", "-out=p.wkplan", "-detailed-exitcode", "-var", "a=-1", "-refresh=false"]),
+            ["watchkeep", "plan", "--out=p.wkplan", "--detailed-exitcode", "--var", "a=-1", "--refresh=false"]
+        );
+        assert_eq!(norm(&["watchkeep", "apply", "--auto-approve"]), ["watchkeep", "apply", "--auto-approve"]);
+        assert_eq!(norm(&["watchkeep", "x", "-h"]), ["watchkeep", "x", "-h"]);
+        assert_eq!(norm(&["watchkeep", "state", "rm", "--", "-json"]), ["watchkeep", "state", "rm", "--", "-json"]);
+    }
+
+    #[test]
+    fn parses_both_styles() {
+        let cli = Cli::try_parse_from(norm(&["watchkeep", "apply", "-auto-approve", "-parallelism=3"]));
+        assert!(cli.is_ok(), "{cli:?}");
+        let cli = Cli::try_parse_from(norm(&["watchkeep", "plan", "-refresh=false", "-target", "baseline.soc2"]));
+        match cli.map(|c| c.command) {
+            Ok(Command::Plan(p)) => {
+                assert!(!p.refresh);
+                assert_eq!(p.targets, ["baseline.soc2"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

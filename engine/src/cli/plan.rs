@@ -1,0 +1,99 @@
+//! `watchkeep plan`.
+
+use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::common::{self, CmdResult, Context, Failure};
+use super::{Format, PlanArgs, VarArgs, EXIT_CHANGES, EXIT_OK};
+use crate::apply::Providers;
+use crate::compile::DesiredObject;
+use crate::config::Config;
+use crate::output;
+use crate::plan::{self, Plan, PlanRequest};
+use crate::redact::Redactor;
+use crate::state::{now_rfc3339, State};
+
+pub struct PlanSpec<'a> {
+    pub vars: &'a VarArgs,
+    pub refresh: bool,
+    pub targets: &'a [String],
+    pub destroy: bool,
+    pub parallelism: usize,
+}
+
+/// Everything a plan was made from; apply carries it on.
+pub struct PlanRun {
+    pub cfg: Config,
+    pub desired: Vec<DesiredObject>,
+    /// Marked, unredacted attributes by address.
+    pub marked: BTreeMap<String, Value>,
+    pub providers: Providers,
+    pub redactor: Redactor,
+    pub plan: Plan,
+}
+
+/// Loads, compiles, refreshes and plans against `state`.
+pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Result<PlanRun, Failure> {
+    let (cfg, warnings) = ctx.load(spec.vars)?;
+    let desired = common::compile(&cfg)?;
+    common::print_warnings(ctx, &warnings, &cfg.files);
+    let needed: BTreeSet<String> =
+        desired.iter().map(|d| d.provider.clone()).chain(state.resources.iter().map(|r| r.provider.clone())).collect();
+    let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
+    let (prepared, marked) = common::prepare(&desired, &providers)?;
+    let redactor = common::redactor(Some(&cfg), state);
+    let live = if spec.refresh {
+        let types = common::types_in_play(&prepared, state);
+        common::refresh(&providers, &types, state, true, spec.parallelism, &redactor).await?
+    } else {
+        plan::LiveSet::default()
+    };
+    let update_kind = |rtype: &str, attr: &str| match providers.values().find(|p| p.resource_types().contains(&rtype)) {
+        Some(p) => p.update_kind(rtype, attr),
+        None => watchkeep_provider::UpdateKind::InPlace,
+    };
+    let plan = plan::plan(&PlanRequest {
+        desired: &prepared,
+        state,
+        live: &live,
+        refreshed: spec.refresh,
+        destroy: spec.destroy,
+        targets: spec.targets,
+        redactor: &redactor,
+        update_kind: &update_kind,
+        created: now_rfc3339(),
+    });
+    Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
+}
+
+pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
+    let backend = ctx.backend_quiet();
+    let state = backend.load()?.unwrap_or_else(State::new);
+    let spec = PlanSpec {
+        vars: &args.vars,
+        refresh: args.refresh,
+        targets: &args.targets,
+        destroy: args.destroy,
+        parallelism: args.parallelism,
+    };
+    let run = make_plan(ctx, &spec, &state).await?;
+    let format = if args.json { Format::Json } else { args.format.unwrap_or(Format::Human) };
+    match format {
+        Format::Json => {
+            let out = output::PlanOutput { plan: run.plan.clone(), stats: common::stats(ctx, &run.providers) };
+            common::print_json(&out)?;
+        }
+        Format::Markdown => print!("{}", output::markdown::plan(&run.plan)),
+        Format::Human => print!("{}", output::human::plan(&run.plan)),
+    }
+    if let Some(out) = &args.out {
+        plan::file::save(&run.plan, out)
+            .map_err(|e| Failure::msg(format!("cannot write plan file {}: {e}", out.display())))?;
+        if format == Format::Human {
+            println!("\nSaved the plan to {}. Apply exactly this plan with:\n    watchkeep apply {}", out.display(), out.display());
+        }
+    }
+    Ok(if args.detailed_exitcode && run.plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+}

@@ -1,0 +1,258 @@
+//! The configuration model: what the loader produces from HCL after variables, locals, references,
+//! `for_each` and functions have been evaluated. Every block keeps its source [`Span`] so later
+//! stages (compile, plan) can point back at the line that caused something.
+//!
+//! Values are plain JSON ([`serde_json::Value`]); the loader has already checked types.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A position in a configuration file. `line` and `col` count from 1.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Span {
+    /// Path as the user should see it (relative to the working directory when possible).
+    pub file: PathBuf,
+    pub line: usize,
+    pub col: usize,
+    /// Byte offsets into the file's text, for rendering a snippet.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl std::fmt::Display for Span {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
+    }
+}
+
+/// One loaded `.hcl` file, kept for diagnostics and `fmt`.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// The whole evaluated configuration of one directory.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub root: PathBuf,
+    pub files: Vec<SourceFile>,
+    pub settings: Settings,
+    pub variables: BTreeMap<String, Variable>,
+    pub locals: BTreeMap<String, Value>,
+    pub providers: BTreeMap<String, ProviderBlock>,
+    pub inventories: BTreeMap<String, Inventory>,
+    /// Keyed by component name (for `for_each` components: `name["key"]` is not used; each
+    /// instance is a component named by its key unless the block sets `name`).
+    pub components: BTreeMap<String, Component>,
+    pub routes: BTreeMap<String, Route>,
+    pub alerts: BTreeMap<String, Alert>,
+    pub baselines: BTreeMap<String, Baseline>,
+    pub metrics: BTreeMap<String, MetricDef>,
+    /// `dashboard "name" { scope = inventory.x }` blocks (added by the loader).
+    pub dashboards: BTreeMap<String, Dashboard>,
+    /// Raw vendor objects, keyed by address (`datadog_monitor.x`, `datadog_monitor.x["k"]`).
+    pub resources: BTreeMap<String, RawResource>,
+    /// Every reference between blocks, for `watchkeep graph` and apply ordering.
+    pub edges: Vec<Edge>,
+    /// Values of variables marked `sensitive`, to be redacted from every output.
+    pub sensitive_values: Vec<String>,
+    /// Every block address the configuration declares (`var.x`, `alert.cpu`,
+    /// `component.web-1`, `datadog_monitor.x["k"]`, `module.team.route.oncall`) with its source
+    /// span: the nodes of the dependency graph (added by the loader).
+    pub addresses: BTreeMap<String, Span>,
+}
+
+/// `watchkeep { ... }` settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// `state "local" { path = ... }`; `None` means the default `.watchkeep/state.json`.
+    pub state_path: Option<String>,
+    pub span: Option<Span>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Variable {
+    pub name: String,
+    pub description: Option<String>,
+    pub sensitive: bool,
+    /// The resolved value (from -var, -var-file, WATCHKEEP_VAR_<name>, or the default).
+    pub value: Value,
+    pub span: Span,
+}
+
+/// `provider "datadog" { ... }` with its attributes evaluated (no secrets: keys come from env).
+#[derive(Debug, Clone)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub attrs: serde_json::Map<String, Value>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub name: String,
+    /// The CSV/JSON file it was read from, relative to the config root, if any.
+    pub source: Option<String>,
+    pub reviewed_on: Option<String>,
+    pub reviewed_by: Option<String>,
+    /// Names of the components in this inventory (from the file, inline blocks, or components
+    /// that name it with `inventory = inventory.<name>`).
+    pub components: Vec<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Component {
+    pub name: String,
+    pub inventory: Option<String>,
+    /// `server | database | container | cloud_service | custom`.
+    pub kind: String,
+    /// `datadog | newrelic | cloudwatch`.
+    pub provider: String,
+    pub environment: Option<String>,
+    pub owner: Option<String>,
+    /// How the vendor identifies it, e.g. `{ host = "web-1" }` for Datadog.
+    pub identifier: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Route {
+    pub name: String,
+    pub pagerduty: Vec<PagerDutyTarget>,
+    pub slack: Vec<SlackTarget>,
+    pub email: Vec<EmailTarget>,
+    pub webhook: Vec<WebhookTarget>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PagerDutyTarget {
+    /// The vendor-side service name (Datadog's `@pagerduty-<service>`); defaults to the route name.
+    pub service: Option<String>,
+    /// Routing key (usually a sensitive variable); never written anywhere.
+    pub routing_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SlackTarget {
+    /// `#ops-alerts` or `ops-alerts`.
+    pub channel: String,
+    /// Datadog Slack integration account name, for `@slack-<account>-<channel>`.
+    pub account: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EmailTarget {
+    pub to: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WebhookTarget {
+    /// Name of the vendor-side webhook (Datadog's `@webhook-<name>`); defaults to the route name.
+    pub name: Option<String>,
+    /// The URL (usually sensitive); never written anywhere.
+    pub url: Option<String>,
+}
+
+/// Threshold settings shared by `alert` and `baseline` overrides.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Threshold {
+    pub above: Option<f64>,
+    pub below: Option<f64>,
+    pub warning: Option<f64>,
+    /// Duration as written (`"5m"`), validated by the loader (`s`, `m`, `h`, `d` units).
+    pub for_duration: Option<String>,
+    pub severity: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub name: String,
+    /// Inventory name from `scope = inventory.x`; `None` means every component.
+    pub scope: Option<String>,
+    /// Component kinds it applies to; empty means all.
+    pub kinds: Vec<String>,
+    /// Explicit component names (`components = [component.a]`); empty means all in scope.
+    pub components: Vec<String>,
+    /// Catalog metric name (`cpu`) or user metric (`metric.queue_depth` → `queue_depth`).
+    pub metric: String,
+    pub threshold: Threshold,
+    /// Route names.
+    pub routes: Vec<String>,
+    pub runbook: Option<String>,
+    pub message: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    pub name: String,
+    pub scope: Option<String>,
+    pub kinds: Vec<String>,
+    pub routes: Vec<String>,
+    pub runbook: Option<String>,
+    /// `override "disk" { above = 90 }`, keyed by metric name.
+    pub overrides: BTreeMap<String, Override>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Override {
+    pub threshold: Threshold,
+    /// `enabled = false` drops that metric from the baseline.
+    pub enabled: Option<bool>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct MetricDef {
+    pub name: String,
+    pub unit: Option<String>,
+    /// `datadog { query = "avg:x{$scope}" }`; `$scope` is replaced by the component's scope.
+    pub datadog_query: Option<String>,
+    /// Vendor blocks kept as written for providers added later.
+    pub cloudwatch: Option<Value>,
+    pub newrelic: Option<Value>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RawResource {
+    /// `datadog_monitor.checkout_latency` or `datadog_monitor.per_env["prod"]`.
+    pub address: String,
+    pub resource_type: String,
+    pub name: String,
+    pub key: Option<String>,
+    /// Attributes exactly as the vendor API names them (`depends_on`, `for_each` removed).
+    pub attrs: Value,
+    /// Addresses from an explicit `depends_on`.
+    pub depends_on: Vec<String>,
+    pub span: Span,
+}
+
+/// `dashboard "name" { ... }`: one dashboard per vendor over the components in scope.
+#[derive(Debug, Clone, Default)]
+pub struct Dashboard {
+    pub name: String,
+    /// Inventory name from `scope = inventory.x`; `None` means every component.
+    pub scope: Option<String>,
+    /// Component kinds shown; empty means all.
+    pub kinds: Vec<String>,
+    /// Title; defaults to the block name.
+    pub title: Option<String>,
+    pub span: Span,
+}
+
+/// A reference from one block to another (`alert.cpu` → `route.oncall`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub span: Span,
+}

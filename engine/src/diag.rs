@@ -1,0 +1,349 @@
+//! Diagnostics with source spans, collected rather than thrown at the first problem.
+//!
+//! A [`Diagnostic`] says what went wrong (`summary`, `detail`), where ([`Span`]) and what to do
+//! (`hint`). [`Diagnostics::render`] prints them the way rustc does:
+//!
+//! ```text
+//! error: unknown reference `route.pager`
+//!  --> main.hcl:12:11
+//!    |
+//! 12 |   route = route.pager
+//!    |           ^^^^^^^^^^^
+//!    |
+//!    = hint: did you mean `route.pagerduty`?
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
+use codespan_reporting::files::SimpleFiles;
+use codespan_reporting::term::termcolor::{Ansi, NoColor, WriteColor};
+use codespan_reporting::term::{self, Chars};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
+
+use crate::config::model::{SourceFile, Span};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem found in the configuration (or anywhere else the engine points at a source).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    /// One line: what went wrong, with names in backticks.
+    pub summary: String,
+    /// More context (expected vs got, where a value came from, where a duplicate was first defined).
+    pub detail: Option<String>,
+    pub span: Option<Span>,
+    /// What to do about it.
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    pub fn error(summary: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: None, span: None, hint: None }
+    }
+
+    pub fn warning(summary: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(summary) }
+    }
+
+    pub fn with_span(mut self, span: impl Into<Option<Span>>) -> Diagnostic {
+        self.span = span.into();
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Diagnostic {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Sets the hint only when there is one (e.g. an optional "did you mean").
+    pub fn with_opt_hint(mut self, hint: Option<String>) -> Diagnostic {
+        if hint.is_some() {
+            self.hint = hint;
+        }
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// `validate --json` shape: `{severity, summary, detail, file, line, col, hint}`.
+impl Serialize for Diagnostic {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Diagnostic", 7)?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("summary", &self.summary)?;
+        s.serialize_field("detail", &self.detail)?;
+        s.serialize_field("file", &self.span.as_ref().map(|sp| sp.file.display().to_string()))?;
+        s.serialize_field("line", &self.span.as_ref().map(|sp| sp.line))?;
+        s.serialize_field("col", &self.span.as_ref().map(|sp| sp.col))?;
+        s.serialize_field("hint", &self.hint)?;
+        s.end()
+    }
+}
+
+/// Plain one-line form, `file:line:col: error: summary`, for logs and `Display` of errors.
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(span) = &self.span {
+            write!(f, "{span}: ")?;
+        }
+        write!(f, "{}: {}", self.severity, self.summary)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "; hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A collection of diagnostics; `load` returns it as the error when any of them is an error.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    pub fn new() -> Diagnostics {
+        Diagnostics(Vec::new())
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.0.iter().filter(|d| !d.is_error())
+    }
+
+    /// Stable order for output: by file, position, then severity, keeping insertion order for
+    /// diagnostics without a span (they go last).
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| match (&a.span, &b.span) {
+            (Some(x), Some(y)) => (&x.file, x.start, a.severity).cmp(&(&y.file, y.start, b.severity)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        });
+    }
+
+    /// Renders every diagnostic like rustc: header, ` --> file:line:col`, the source line with a
+    /// caret underline, then `= hint: ...`. Source text comes from `files` (matched by path); a
+    /// file that is not there is read from disk, and if that fails only the location is shown.
+    pub fn render(&self, files: &[SourceFile], color: bool) -> String {
+        let mut out = String::new();
+        for (i, diagnostic) in self.0.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            out.push_str(&render_one(diagnostic, files, color));
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, d) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{d}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl From<Vec<Diagnostic>> for Diagnostics {
+    fn from(v: Vec<Diagnostic>) -> Self {
+        Diagnostics(v)
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Diagnostics {
+    type Item = &'a Diagnostic;
+    type IntoIter = std::slice::Iter<'a, Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+fn source_text(files: &[SourceFile], path: &Path, cache: &mut HashMap<PathBuf, Option<String>>) -> Option<String> {
+    if let Some(f) = files.iter().find(|f| f.path == path) {
+        return Some(f.text.clone());
+    }
+    cache.entry(path.to_path_buf()).or_insert_with(|| std::fs::read_to_string(path).ok()).clone()
+}
+
+fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
+    let severity = match d.severity {
+        Severity::Error => codespan_reporting::diagnostic::Severity::Error,
+        Severity::Warning => codespan_reporting::diagnostic::Severity::Warning,
+    };
+    let mut notes = Vec::new();
+    if let Some(detail) = &d.detail {
+        notes.push(detail.clone());
+    }
+    if let Some(hint) = &d.hint {
+        notes.push(format!("hint: {hint}"));
+    }
+    let mut cs = CsDiagnostic::new(severity).with_message(&d.summary);
+    let mut sources = SimpleFiles::new();
+    if let Some(span) = &d.span {
+        let mut cache = HashMap::new();
+        let text = source_text(files, &span.file, &mut cache);
+        match text {
+            Some(text)
+                if span.start <= span.end
+                    && span.end <= text.len()
+                    && text.is_char_boundary(span.start)
+                    && text.is_char_boundary(span.end) =>
+            {
+                let id = sources.add(span.file.display().to_string(), text);
+                cs = cs.with_labels(vec![Label::primary(id, span.start..span.end)]);
+            }
+            _ => {
+                // No source to show: still say where, then the notes.
+                notes.insert(0, format!("at {span}"));
+            }
+        }
+    }
+    cs = cs.with_notes(notes);
+    let config = term::Config { chars: Chars::ascii(), ..term::Config::default() };
+    let rendered = if color {
+        let mut writer = Ansi::new(Vec::new());
+        emit(&mut writer, &config, &sources, &cs).map(|()| writer.into_inner())
+    } else {
+        let mut writer = NoColor::new(Vec::new());
+        emit(&mut writer, &config, &sources, &cs).map(|()| writer.into_inner())
+    };
+    match rendered {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(_) => format!("{d}\n"),
+    }
+}
+
+fn emit(
+    writer: &mut dyn WriteColor,
+    config: &term::Config,
+    files: &SimpleFiles<String, String>,
+    diagnostic: &CsDiagnostic<usize>,
+) -> Result<(), codespan_reporting::files::Error> {
+    term::emit(writer, config, files, diagnostic)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(file: &str, text: &str, needle: &str) -> Span {
+        let start = text.find(needle).unwrap();
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+        Span { file: PathBuf::from(file), line, col, start, end: start + needle.len() }
+    }
+
+    #[test]
+    fn renders_like_rustc_with_location_caret_and_hint() {
+        let text = "alert \"a\" {\n  route = route.pager\n}\n";
+        let files = vec![SourceFile { path: PathBuf::from("main.hcl"), text: text.to_string() }];
+        let d = Diagnostic::error("unknown reference `route.pager`")
+            .with_span(span("main.hcl", text, "route.pager"))
+            .with_hint("did you mean `route.pagerduty`?");
+        let out = Diagnostics::from(d).render(&files, false);
+        assert!(out.starts_with("error: unknown reference `route.pager`"), "{out}");
+        assert!(out.contains("--> main.hcl:2:11"), "{out}");
+        assert!(out.contains("  route = route.pager"), "{out}");
+        assert!(out.contains("^^^^^^^^^^^"), "{out}");
+        assert!(out.contains("= hint: did you mean `route.pagerduty`?"), "{out}");
+    }
+
+    #[test]
+    fn renders_without_source_and_serializes() {
+        let d = Diagnostic::warning("something odd").with_span(Span {
+            file: PathBuf::from("/nonexistent/x.hcl"),
+            line: 3,
+            col: 4,
+            start: 10,
+            end: 12,
+        });
+        let out = Diagnostics::from(d.clone()).render(&[], false);
+        assert!(out.contains("warning: something odd"), "{out}");
+        assert!(out.contains("/nonexistent/x.hcl:3:4"), "{out}");
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["severity"], "warning");
+        assert_eq!(json["file"], "/nonexistent/x.hcl");
+        assert_eq!(json["line"], 3);
+        assert_eq!(json["col"], 4);
+        assert!(json["hint"].is_null());
+        let plain = Diagnostics::from(Diagnostic::error("no span")).render(&[], true);
+        assert!(plain.contains("no span"));
+    }
+}

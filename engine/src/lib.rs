@@ -1,0 +1,14 @@
+//! watchkeep: monitoring as code. HCL → config model → compiled vendor objects → plan → apply →
+//! versioned state. See `README.md` and `docs/` for the data flow; each stage is a plain function
+//! of its inputs.
+
+pub mod apply;
+// pub mod cli;
+// pub mod compile;
+pub mod config;
+pub mod diag;
+pub mod graph;
+// pub mod output;
+pub mod plan;
+pub mod redact;
+pub mod state;

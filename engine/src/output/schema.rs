@@ -1,0 +1,61 @@
+//! JSON Schemas for the configuration, the state and history files, saved plans and every
+//! `--json` output, generated from the Rust types. The copies checked in under `schema/` are
+//! compared with these by a test, so they can't go stale: after changing a type, run
+//! `cargo run -p watchkeep -- schema schema/`.
+
+use schemars::schema_for;
+use serde_json::Value;
+
+use crate::cli::apply::ApplyOutput;
+use crate::cli::drift::DriftReport;
+use crate::cli::misc::{ValidateOutput, VersionOutput};
+use crate::cli::state_cmd::StateListItem;
+use crate::output::PlanOutput;
+use crate::plan::Plan;
+use crate::state::{HistoryEntry, LockInfo, ResourceState, State};
+
+fn v(s: schemars::Schema) -> Value {
+    s.to_value()
+}
+
+/// (file name, schema) for everything under `schema/`.
+pub fn all() -> Vec<(&'static str, Value)> {
+    vec![
+        ("config.schema.json", crate::config::config_schema()),
+        ("state.schema.json", v(schema_for!(State))),
+        ("history-entry.schema.json", v(schema_for!(HistoryEntry))),
+        ("lock.schema.json", v(schema_for!(LockInfo))),
+        ("plan-file.schema.json", v(schema_for!(Plan))),
+        ("plan.schema.json", v(schema_for!(PlanOutput))),
+        ("apply.schema.json", v(schema_for!(ApplyOutput))),
+        ("drift.schema.json", v(schema_for!(DriftReport))),
+        ("validate.schema.json", v(schema_for!(ValidateOutput))),
+        ("version.schema.json", v(schema_for!(VersionOutput))),
+        ("state-list.schema.json", v(schema_for!(Vec<StateListItem>))),
+        ("state-show.schema.json", v(schema_for!(ResourceState))),
+        ("history.schema.json", v(schema_for!(Vec<HistoryEntry>))),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    #[test]
+    fn checked_in_schemas_are_fresh() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../schema");
+        let mut stale = Vec::new();
+        for (name, schema) in super::all() {
+            let path = dir.join(name);
+            let want = serde_json::to_string_pretty(&schema).unwrap_or_default() + "\n";
+            let have = std::fs::read_to_string(&path).unwrap_or_default();
+            if have != want {
+                stale.push(name);
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale schema files {stale:?}: run `cargo run -p watchkeep -- schema schema/` and commit the result"
+        );
+    }
+}

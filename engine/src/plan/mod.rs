@@ -1,0 +1,373 @@
+//! Plans as data. The planner is a pure function of (desired objects, prior state, live objects):
+//! no I/O, deterministic order, so it is tested with plain values.
+
+mod diff;
+pub mod file;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use diff::{attribute_changes, AttrChange};
+use watchkeep_provider::{address_marker, LiveObject, UpdateKind};
+
+use crate::redact::Redactor;
+use crate::state::State;
+
+/// What happens to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+impl Action {
+    pub fn verb(self) -> &'static str {
+        match self {
+            Action::NoOp => "unchanged",
+            Action::Create => "created",
+            Action::Update => "updated in place",
+            Action::Replace => "replaced",
+            Action::Delete => "destroyed",
+        }
+    }
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Action::NoOp => " ",
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Replace => "-/+",
+            Action::Delete => "-",
+        }
+    }
+}
+
+/// A desired object ready for planning: marked and normalised by its provider.
+#[derive(Debug, Clone)]
+pub struct PlanDesired {
+    pub address: String,
+    pub resource_type: String,
+    pub provider: String,
+    pub origin: Option<String>,
+    /// Normalised form, used for comparison.
+    pub normalized: Value,
+    pub depends_on: Vec<String>,
+}
+
+/// Live objects from refresh, indexed.
+#[derive(Debug, Default)]
+pub struct LiveSet {
+    pub by_id: HashMap<(String, String), LiveObject>,
+    /// (resource type, marker) → ids carrying that marker.
+    pub by_marker: HashMap<(String, String), Vec<String>>,
+}
+
+impl LiveSet {
+    pub fn insert(&mut self, obj: LiveObject) {
+        if let (true, Some(m)) = (obj.owned, obj.marker.clone()) {
+            self.by_marker.entry((obj.resource_type.clone(), m)).or_default().push(obj.id.clone());
+        }
+        self.by_id.insert((obj.resource_type.clone(), obj.id.clone()), obj);
+    }
+    pub fn get(&self, resource_type: &str, id: &str) -> Option<&LiveObject> {
+        self.by_id.get(&(resource_type.to_string(), id.to_string()))
+    }
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+}
+
+/// One planned change. `before`/`after` are redacted; `after_hash` lets a saved plan check that
+/// the configuration it is applied with is the one it was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ResourceChange {
+    pub address: String,
+    pub resource_type: String,
+    pub provider: String,
+    pub origin: Option<String>,
+    pub action: Action,
+    /// Vendor id of the existing object (update, replace, delete, adopted).
+    pub id: Option<String>,
+    /// Why, when it is not simply the configuration: "deleted outside watchkeep", …
+    pub reason: Option<String>,
+    /// The object was found by its ownership marker but was missing from state.
+    #[serde(default)]
+    pub adopt: bool,
+    /// For deletes: the object is already gone, only the state entry is removed.
+    #[serde(default)]
+    pub already_gone: bool,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub attribute_changes: Vec<AttrChange>,
+    pub after_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub create: u32,
+    pub update: u32,
+    pub replace: u32,
+    pub delete: u32,
+    pub no_op: u32,
+}
+
+impl Summary {
+    pub fn has_changes(&self) -> bool {
+        self.create + self.update + self.replace + self.delete > 0
+    }
+}
+
+/// A whole plan: what `plan -out` saves and `plan --json` prints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Plan {
+    pub format_version: u32,
+    pub watchkeep_version: String,
+    pub created: String,
+    /// Lineage and serial of the state the plan was made against (`None`: no state yet).
+    pub lineage: Option<String>,
+    pub serial: u64,
+    pub destroy: bool,
+    pub refreshed: bool,
+    pub targets: Vec<String>,
+    pub summary: Summary,
+    /// Every object, including unchanged ones (action `no-op`), sorted by address.
+    pub changes: Vec<ResourceChange>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        self.summary.has_changes()
+    }
+    pub fn actionable(&self) -> impl Iterator<Item = &ResourceChange> {
+        self.changes.iter().filter(|c| c.action != Action::NoOp || c.adopt)
+    }
+}
+
+pub struct PlanRequest<'a> {
+    pub desired: &'a [PlanDesired],
+    pub state: &'a State,
+    pub live: &'a LiveSet,
+    pub refreshed: bool,
+    pub destroy: bool,
+    pub targets: &'a [String],
+    pub redactor: &'a Redactor,
+    /// Provider's answer to "does changing this attribute need a replace?".
+    pub update_kind: &'a dyn Fn(&str, &str) -> UpdateKind,
+    pub created: String,
+}
+
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// Whether `address` is selected by `-target` values (exact, or a parent such as `baseline.soc2`).
+pub fn targeted(address: &str, targets: &[String]) -> bool {
+    targets.is_empty()
+        || targets.iter().any(|t| {
+            address == t
+                || (address.starts_with(t.as_str())
+                    && matches!(address.as_bytes().get(t.len()), Some(b'[') | Some(b'.')))
+        })
+}
+
+pub fn hash_value(v: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(v.to_string().as_bytes()))
+}
+
+/// The planner.
+pub fn plan(req: &PlanRequest) -> Plan {
+    let r = req.redactor;
+    let mut changes = Vec::new();
+    let desired_addrs: BTreeSet<&str> = req.desired.iter().map(|d| d.address.as_str()).collect();
+    // Ids already tracked in state: never adopt those for another address.
+    let tracked: BTreeSet<(&str, &str)> =
+        req.state.resources.iter().map(|s| (s.resource_type.as_str(), s.id.as_str())).collect();
+
+    if !req.destroy {
+        for d in req.desired.iter().filter(|d| targeted(&d.address, req.targets)) {
+            let after = r.value(&d.normalized);
+            let after_hash = Some(hash_value(&after));
+            let base = ResourceChange {
+                address: d.address.clone(),
+                resource_type: d.resource_type.clone(),
+                provider: d.provider.clone(),
+                origin: d.origin.clone(),
+                action: Action::Create,
+                id: None,
+                reason: None,
+                adopt: false,
+                already_gone: false,
+                before: None,
+                after: Some(after.clone()),
+                attribute_changes: Vec::new(),
+                after_hash,
+            };
+            let prior = req.state.get(&d.address);
+            let change = match prior {
+                Some(st) if st.resource_type == d.resource_type => {
+                    match req.live.get(&d.resource_type, &st.id) {
+                        None if req.refreshed => ResourceChange {
+                            reason: Some(format!("deleted outside watchkeep (was id {})", st.id)),
+                            attribute_changes: attribute_changes(&Value::Null, &after, &|_| false),
+                            ..base
+                        },
+                        None => compare(base, &st.id, &st.attrs, &after, d, req, Some(&st.attrs)),
+                        Some(live) => {
+                            let before = r.value(&live.attrs);
+                            compare(base, &st.id, &before, &after, d, req, Some(&st.attrs))
+                        }
+                    }
+                }
+                Some(st) => ResourceChange {
+                    action: Action::Replace,
+                    id: Some(st.id.clone()),
+                    reason: Some(format!("resource type changes from {} to {}", st.resource_type, d.resource_type)),
+                    before: Some(st.attrs.clone()),
+                    attribute_changes: attribute_changes(&st.attrs, &after, &|_| true),
+                    ..base
+                },
+                None => {
+                    let marker = address_marker(&d.address);
+                    let found = req
+                        .live
+                        .by_marker
+                        .get(&(d.resource_type.clone(), marker))
+                        .and_then(|ids| ids.iter().find(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str()))));
+                    match found.and_then(|id| req.live.get(&d.resource_type, id)) {
+                        Some(live) => {
+                            let before = r.value(&live.attrs);
+                            let mut c = compare(base, &live.id, &before, &after, d, req, None);
+                            c.adopt = true;
+                            c.reason = Some(
+                                "found by its ownership marker but missing from state (an earlier apply did not finish); adopting it"
+                                    .into(),
+                            );
+                            c
+                        }
+                        None => ResourceChange {
+                            attribute_changes: attribute_changes(&Value::Null, &after, &|_| false),
+                            ..base
+                        },
+                    }
+                }
+            };
+            changes.push(change);
+        }
+    }
+
+    for st in &req.state.resources {
+        if (!req.destroy && desired_addrs.contains(st.address.as_str())) || !targeted(&st.address, req.targets) {
+            continue;
+        }
+        let live = req.live.get(&st.resource_type, &st.id);
+        let gone = req.refreshed && live.is_none();
+        let before = live.map(|l| r.value(&l.attrs)).unwrap_or_else(|| st.attrs.clone());
+        changes.push(ResourceChange {
+            address: st.address.clone(),
+            resource_type: st.resource_type.clone(),
+            provider: st.provider.clone(),
+            origin: st.origin.clone(),
+            action: Action::Delete,
+            id: Some(st.id.clone()),
+            reason: Some(if gone {
+                "already deleted outside watchkeep; only the state entry is removed".into()
+            } else if req.destroy {
+                "destroy".into()
+            } else {
+                "no longer in the configuration".into()
+            }),
+            adopt: false,
+            already_gone: gone,
+            attribute_changes: attribute_changes(&before, &Value::Null, &|_| false),
+            before: Some(before),
+            after: None,
+            after_hash: None,
+        });
+    }
+
+    changes.sort_by(|a, b| a.address.cmp(&b.address));
+    let mut summary = Summary::default();
+    for c in &changes {
+        match c.action {
+            Action::NoOp => summary.no_op += 1,
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+        }
+    }
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        watchkeep_version: env!("CARGO_PKG_VERSION").to_string(),
+        created: req.created.clone(),
+        lineage: Some(req.state.lineage.clone()),
+        serial: req.state.serial,
+        destroy: req.destroy,
+        refreshed: req.refreshed,
+        targets: req.targets.to_vec(),
+        summary,
+        changes,
+    }
+}
+
+fn compare(
+    base: ResourceChange,
+    id: &str,
+    before: &Value,
+    after: &Value,
+    d: &PlanDesired,
+    req: &PlanRequest,
+    recorded: Option<&Value>,
+) -> ResourceChange {
+    let kind = |path: &str| {
+        let top = path.split('.').next().unwrap_or(path);
+        (req.update_kind)(&d.resource_type, top) == UpdateKind::Replace
+    };
+    let attrs = attribute_changes(before, after, &kind);
+    let action = if attrs.is_empty() {
+        Action::NoOp
+    } else if attrs.iter().any(|a| a.replace) {
+        Action::Replace
+    } else {
+        Action::Update
+    };
+    let reason = match recorded {
+        Some(rec) if action != Action::NoOp && rec != before => Some("changed outside watchkeep".to_string()),
+        _ => None,
+    };
+    ResourceChange {
+        action,
+        id: Some(id.to_string()),
+        reason,
+        before: Some(before.clone()),
+        attribute_changes: attrs,
+        ..base
+    }
+}
+
+/// Counts of the objects in a plan by origin, for summaries.
+pub fn by_origin(plan: &Plan) -> BTreeMap<String, Summary> {
+    let mut out: BTreeMap<String, Summary> = BTreeMap::new();
+    for c in &plan.changes {
+        let s = out.entry(c.origin.clone().unwrap_or_else(|| c.address.clone())).or_default();
+        match c.action {
+            Action::NoOp => s.no_op += 1,
+            Action::Create => s.create += 1,
+            Action::Update => s.update += 1,
+            Action::Replace => s.replace += 1,
+            Action::Delete => s.delete += 1,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,177 @@
+use serde_json::json;
+use watchkeep_provider::{address_marker, LiveObject, UpdateKind};
+
+use super::*;
+use crate::state::{ResourceState, State};
+
+fn desired(addr: &str, attrs: Value) -> PlanDesired {
+    PlanDesired {
+        address: addr.into(),
+        resource_type: "datadog_monitor".into(),
+        provider: "datadog".into(),
+        origin: Some("baseline.soc2".into()),
+        normalized: attrs,
+        depends_on: vec![],
+    }
+}
+
+fn live(id: &str, addr: Option<&str>, attrs: Value) -> LiveObject {
+    LiveObject {
+        id: id.into(),
+        resource_type: "datadog_monitor".into(),
+        attrs,
+        modified: None,
+        marker: addr.map(address_marker),
+        owned: addr.is_some(),
+    }
+}
+
+fn in_state(state: &mut State, addr: &str, id: &str, attrs: Value) {
+    state.upsert(ResourceState {
+        address: addr.into(),
+        resource_type: "datadog_monitor".into(),
+        provider: "datadog".into(),
+        id: id.into(),
+        origin: None,
+        attrs,
+        vendor_modified: None,
+        changed_at: "2026-11-24T00:00:00Z".into(),
+    });
+}
+
+fn kind(_: &str, attr: &str) -> UpdateKind {
+    if attr == "type" {
+        UpdateKind::Replace
+    } else {
+        UpdateKind::InPlace
+    }
+}
+
+fn run(desired: &[PlanDesired], state: &State, live: &LiveSet, targets: &[String], destroy: bool) -> Plan {
+    plan(&PlanRequest {
+        desired,
+        state,
+        live,
+        refreshed: true,
+        destroy,
+        targets,
+        redactor: &Redactor::default(),
+        update_kind: &kind,
+        created: "now".into(),
+    })
+}
+
+fn action_of<'a>(p: &'a Plan, addr: &str) -> &'a ResourceChange {
+    p.changes.iter().find(|c| c.address == addr).expect("change for address")
+}
+
+#[test]
+fn create_noop_update_replace_delete() {
+    let mut state = State::new();
+    let mut lv = LiveSet::default();
+    let a = json!({"name": "a", "type": "query alert", "options": {"thresholds": {"critical": 85}}});
+    in_state(&mut state, "x.same", "1", a.clone());
+    lv.insert(live("1", Some("x.same"), a.clone()));
+    in_state(&mut state, "x.update", "2", a.clone());
+    lv.insert(live("2", Some("x.update"), a.clone()));
+    in_state(&mut state, "x.replace", "3", a.clone());
+    lv.insert(live("3", Some("x.replace"), a.clone()));
+    in_state(&mut state, "x.gone", "4", a.clone());
+    lv.insert(live("4", Some("x.gone"), a.clone()));
+
+    let mut upd = a.clone();
+    upd["options"]["thresholds"]["critical"] = json!(90);
+    let mut rep = a.clone();
+    rep["type"] = json!("service check");
+    let d = vec![desired("x.new", a.clone()), desired("x.replace", rep), desired("x.same", a.clone()), desired("x.update", upd)];
+    let p = run(&d, &state, &lv, &[], false);
+
+    assert_eq!(action_of(&p, "x.new").action, Action::Create);
+    assert_eq!(action_of(&p, "x.same").action, Action::NoOp);
+    let u = action_of(&p, "x.update");
+    assert_eq!(u.action, Action::Update);
+    assert_eq!(u.attribute_changes.len(), 1);
+    assert_eq!(u.attribute_changes[0].path, "options.thresholds.critical");
+    assert_eq!(u.attribute_changes[0].before, Some(json!(85)));
+    assert_eq!(u.attribute_changes[0].after, Some(json!(90)));
+    assert_eq!(action_of(&p, "x.replace").action, Action::Replace);
+    assert_eq!(action_of(&p, "x.gone").action, Action::Delete);
+    assert_eq!(p.summary, Summary { create: 1, update: 1, replace: 1, delete: 1, no_op: 1 });
+    let order: Vec<&str> = p.changes.iter().map(|c| c.address.as_str()).collect();
+    assert_eq!(order, ["x.gone", "x.new", "x.replace", "x.same", "x.update"], "sorted, deterministic");
+}
+
+#[test]
+fn deleted_and_edited_outside_are_restored() {
+    let mut state = State::new();
+    let mut lv = LiveSet::default();
+    let a = json!({"name": "a", "query": "q > 1"});
+    in_state(&mut state, "x.deleted", "1", a.clone());
+    in_state(&mut state, "x.edited", "2", a.clone());
+    lv.insert(live("2", Some("x.edited"), json!({"name": "a", "query": "q > 5"})));
+    let d = vec![desired("x.deleted", a.clone()), desired("x.edited", a.clone())];
+    let p = run(&d, &state, &lv, &[], false);
+    let del = action_of(&p, "x.deleted");
+    assert_eq!(del.action, Action::Create);
+    assert!(del.reason.as_deref().unwrap_or("").contains("deleted outside"));
+    let ed = action_of(&p, "x.edited");
+    assert_eq!(ed.action, Action::Update);
+    assert_eq!(ed.reason.as_deref(), Some("changed outside watchkeep"));
+}
+
+#[test]
+fn adopts_marked_objects_missing_from_state() {
+    let state = State::new();
+    let mut lv = LiveSet::default();
+    let a = json!({"name": "a"});
+    lv.insert(live("77", Some("x.crashed"), a.clone()));
+    let p = run(&[desired("x.crashed", a)], &state, &lv, &[], false);
+    let c = action_of(&p, "x.crashed");
+    assert_eq!(c.action, Action::NoOp);
+    assert!(c.adopt);
+    assert_eq!(c.id.as_deref(), Some("77"));
+    assert_eq!(p.actionable().count(), 1, "an adoption is work to do even without attribute changes");
+}
+
+#[test]
+fn targets_select_children_only() {
+    assert!(targeted("baseline.soc2[\"web-1\"].cpu", &["baseline.soc2".into()]));
+    assert!(targeted("baseline.soc2", &["baseline.soc2".into()]));
+    assert!(!targeted("baseline.soc22[\"a\"]", &["baseline.soc2".into()]));
+    let state = State::new();
+    let d = vec![desired("a.one", json!({})), desired("b.two", json!({}))];
+    let p = run(&d, &state, &LiveSet::default(), &["a.one".into()], false);
+    assert_eq!(p.changes.len(), 1);
+}
+
+#[test]
+fn destroy_deletes_everything_in_state() {
+    let mut state = State::new();
+    let mut lv = LiveSet::default();
+    in_state(&mut state, "x.a", "1", json!({}));
+    lv.insert(live("1", Some("x.a"), json!({})));
+    let p = run(&[desired("x.a", json!({}))], &state, &lv, &[], true);
+    assert_eq!(p.summary.delete, 1);
+    assert_eq!(p.summary.create, 0);
+}
+
+#[test]
+fn secrets_never_reach_the_plan() {
+    let state = State::new();
+    let r = Redactor::new(&["hunter2-secret".into()], &state.lineage);
+    let d = vec![desired("x.a", json!({"message": "token hunter2-secret"}))];
+    let p = plan(&PlanRequest {
+        desired: &d,
+        state: &state,
+        live: &LiveSet::default(),
+        refreshed: true,
+        destroy: false,
+        targets: &[],
+        redactor: &r,
+        update_kind: &kind,
+        created: "now".into(),
+    });
+    let text = serde_json::to_string(&p).unwrap_or_default();
+    assert!(!text.contains("hunter2-secret"));
+    assert!(text.contains("(sensitive:"));
+}

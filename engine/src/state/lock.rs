@@ -1,0 +1,474 @@
+//! The state lock: `<state path>.lock`, created atomically with `create_new` and holding a
+//! [`LockInfo`]. Only a [`StateLock`] can write state or history.
+//!
+//! A lock file is never removed unless it is provably ours (our id in it) or the user names its id
+//! in `force-unlock`; a lock file we cannot read is reported, not deleted.
+
+use std::fs::{self, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::error::{lock_of, parent_dir, StateError};
+use super::{actor, history, local, now_rfc3339, HistoryEntry, LocalBackend, State, WATCHKEEP_VERSION};
+
+/// Who holds the state lock. Written as JSON into the lock file.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+pub struct LockInfo {
+    /// Random id; `watchkeep force-unlock <id>` must name it.
+    pub id: String,
+    /// Who took the lock; see [`super::actor`].
+    pub holder: String,
+    /// Process id of the holder.
+    pub pid: u32,
+    /// Host name of the machine the holder runs on.
+    pub host: String,
+    /// What the holder is doing, e.g. `apply`.
+    pub operation: String,
+    /// When the lock was taken (RFC 3339, UTC).
+    pub created: String,
+    /// Version of watchkeep that took the lock.
+    pub watchkeep_version: String,
+}
+
+/// Holds the state lock; dropping it releases the lock (if the lock file still holds our id).
+#[derive(Debug)]
+pub struct StateLock {
+    backend: LocalBackend,
+    info: LockInfo,
+    released: bool,
+}
+
+impl StateLock {
+    pub fn info(&self) -> &LockInfo {
+        &self.info
+    }
+
+    /// The state file this lock guards.
+    pub fn state_path(&self) -> &Path {
+        self.backend.state_path()
+    }
+
+    /// Writes `state`: serial += 1, resources sorted, atomic write (temp file in the same directory,
+    /// fsync, rename, fsync of the directory). The previous state is kept as `<state>.backup`.
+    ///
+    /// Refused, with nothing written, if the lock is no longer ours, if the file on disk has another
+    /// lineage or a newer serial, or if it cannot be read.
+    pub fn save(&self, state: &mut State) -> Result<(), StateError> {
+        self.ensure_held()?;
+        local::save(&self.backend, state)
+    }
+
+    /// Writes `entry` as a new, immutable history file, assigning the next `version` (and the current
+    /// time if `timestamp` is empty). Never overwrites an existing entry. Returns the entry as written.
+    pub fn append_history(&self, entry: HistoryEntry) -> Result<HistoryEntry, StateError> {
+        self.ensure_held()?;
+        history::append(&self.backend.history_dir(), entry)
+    }
+
+    /// Releases the lock now, reporting errors that `Drop` would have to ignore.
+    pub fn release(mut self) -> Result<(), StateError> {
+        self.released = true;
+        let path = self.backend.lock_path();
+        match read_lock_file(&path)? {
+            LockFile::Valid(found) if found.id == self.info.id => {
+                fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))
+            }
+            LockFile::Valid(found) => {
+                Err(StateError::LockLost { path, ours: self.info.id.clone(), found: Some(found) })
+            }
+            LockFile::Missing | LockFile::Unreadable { .. } => {
+                Err(StateError::LockLost { path, ours: self.info.id.clone(), found: None })
+            }
+        }
+    }
+
+    /// A write under a lock someone force-unlocked (and maybe re-took) would race the new holder.
+    fn ensure_held(&self) -> Result<(), StateError> {
+        let path = self.backend.lock_path();
+        match read_lock_file(&path)? {
+            LockFile::Valid(found) if found.id == self.info.id => Ok(()),
+            LockFile::Valid(found) => {
+                Err(StateError::LockLost { path, ours: self.info.id.clone(), found: Some(found) })
+            }
+            LockFile::Missing | LockFile::Unreadable { .. } => {
+                Err(StateError::LockLost { path, ours: self.info.id.clone(), found: None })
+            }
+        }
+    }
+}
+
+impl Drop for StateLock {
+    fn drop(&mut self) {
+        if self.released {
+            return;
+        }
+        let path = self.backend.lock_path();
+        if let Ok(LockFile::Valid(found)) = read_lock_file(&path) {
+            if found.id == self.info.id {
+                let _ = fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// What is in the lock file.
+pub(super) enum LockFile {
+    Missing,
+    Valid(LockInfo),
+    /// Present but not a valid lock: `partial` has what could be recovered ("unknown" elsewhere).
+    Unreadable {
+        partial: LockInfo,
+        detail: String,
+    },
+}
+
+/// How long to wait for a lock file that exists but is still empty: its creator writes the content
+/// right after `create_new`, so an empty file is usually a lock being taken right now.
+const EMPTY_LOCK_RETRIES: u32 = 10;
+const EMPTY_LOCK_WAIT: Duration = Duration::from_millis(50);
+
+pub(super) fn read_lock_file(path: &Path) -> Result<LockFile, StateError> {
+    let mut attempt = 0;
+    loop {
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(LockFile::Missing),
+            Err(e) => return Err(StateError::io("read lock file", path, e)),
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) && attempt < EMPTY_LOCK_RETRIES {
+            attempt += 1;
+            std::thread::sleep(EMPTY_LOCK_WAIT);
+            continue;
+        }
+        return Ok(parse_lock(&bytes));
+    }
+}
+
+fn parse_lock(bytes: &[u8]) -> LockFile {
+    match serde_json::from_slice::<LockInfo>(bytes) {
+        Ok(info) => LockFile::Valid(info),
+        Err(e) => {
+            let detail = if bytes.iter().all(u8::is_ascii_whitespace) {
+                "the file is empty".to_string()
+            } else {
+                format!("not a valid lock: {e}")
+            };
+            LockFile::Unreadable { partial: partial_lock(bytes), detail }
+        }
+    }
+}
+
+/// Whatever fields of a damaged lock file still parse.
+fn partial_lock(bytes: &[u8]) -> LockInfo {
+    let value = serde_json::from_slice::<serde_json::Value>(bytes).unwrap_or_default();
+    let text = |key: &str| value.get(key).and_then(|v| v.as_str()).unwrap_or("unknown").to_string();
+    LockInfo {
+        id: text("id"),
+        holder: text("holder"),
+        pid: value.get("pid").and_then(|v| v.as_u64()).and_then(|p| u32::try_from(p).ok()).unwrap_or(0),
+        host: text("host"),
+        operation: text("operation"),
+        created: text("created"),
+        watchkeep_version: text("watchkeep_version"),
+    }
+}
+
+/// The holder ran here and its process is gone. Only decidable where `/proc` exists (Linux);
+/// elsewhere a lock is never called stale.
+pub(super) fn is_stale(info: &LockInfo) -> bool {
+    info.host == super::actor::hostname()
+        && info.pid != 0
+        && info.pid != std::process::id()
+        && Path::new("/proc/self").exists()
+        && !Path::new(&format!("/proc/{}", info.pid)).exists()
+}
+
+fn locked_error(path: PathBuf, file: LockFile) -> Option<StateError> {
+    match file {
+        LockFile::Missing => None,
+        LockFile::Valid(info) => {
+            let stale = is_stale(&info);
+            Some(StateError::Locked { info, path, stale, unreadable: None })
+        }
+        LockFile::Unreadable { partial, detail } => {
+            Some(StateError::Locked { info: partial, path, stale: false, unreadable: Some(detail) })
+        }
+    }
+}
+
+/// How often to retry when the lock file vanishes between our failed create and our read of it.
+const VANISHED_RETRIES: u32 = 3;
+
+pub(super) fn acquire(backend: &LocalBackend, operation: &str) -> Result<StateLock, StateError> {
+    let path = backend.lock_path();
+    let dir = parent_dir(&path);
+    fs::create_dir_all(&dir).map_err(|e| StateError::io("create state directory", &dir, e))?;
+
+    let info = LockInfo {
+        id: uuid::Uuid::new_v4().to_string(),
+        holder: actor(),
+        pid: std::process::id(),
+        host: super::actor::hostname(),
+        operation: operation.to_string(),
+        created: now_rfc3339(),
+        watchkeep_version: WATCHKEEP_VERSION.to_string(),
+    };
+    let mut body = serde_json::to_vec_pretty(&info)
+        .map_err(|e| StateError::io("serialize lock for", &path, std::io::Error::other(e)))?;
+    body.push(b'\n');
+
+    for _ in 0..=VANISHED_RETRIES {
+        match OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                // From here the file is ours: on any failure remove it rather than leave a garbled lock.
+                let written = file.write_all(&body).and_then(|()| file.sync_all());
+                if let Err(e) = written {
+                    drop(file);
+                    let _ = fs::remove_file(&path);
+                    return Err(StateError::io("write lock file", &path, e));
+                }
+                local::sync_dir(&dir)?;
+                return Ok(StateLock { backend: backend.clone(), info, released: false });
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                if let Some(err) = locked_error(path.clone(), read_lock_file(&path)?) {
+                    return Err(err);
+                }
+                // Released between our create and our read: try again.
+            }
+            Err(e) => return Err(StateError::io("create lock file", &path, e)),
+        }
+    }
+    Err(StateError::io(
+        "create lock file",
+        &path,
+        std::io::Error::other("the lock file kept appearing and disappearing; another process is busy"),
+    ))
+}
+
+/// A damaged lock whose id survived is returned as what could be recovered ("unknown" elsewhere), so
+/// that `force-unlock <id>` can show it and remove it; one without an id is an error saying what to do.
+pub(super) fn read(backend: &LocalBackend) -> Result<Option<LockInfo>, StateError> {
+    let path = backend.lock_path();
+    match read_lock_file(&path)? {
+        LockFile::Missing => Ok(None),
+        LockFile::Valid(info) => Ok(Some(info)),
+        LockFile::Unreadable { partial, .. } if partial.id != "unknown" => Ok(Some(partial)),
+        unreadable @ LockFile::Unreadable { .. } => {
+            Err(locked_error(path.clone(), unreadable).unwrap_or(StateError::NotLocked { path }))
+        }
+    }
+}
+
+pub(super) fn force_unlock(backend: &LocalBackend, lock_id: &str) -> Result<LockInfo, StateError> {
+    let path = backend.lock_path();
+    let info = match read_lock_file(&path)? {
+        LockFile::Missing => return Err(StateError::NotLocked { path }),
+        LockFile::Valid(info) => info,
+        // A damaged file whose id survived may still be removed by naming that id.
+        LockFile::Unreadable { partial, .. } if partial.id != "unknown" && partial.id == lock_id => partial,
+        unreadable @ LockFile::Unreadable { .. } => {
+            return Err(locked_error(path.clone(), unreadable).unwrap_or(StateError::NotLocked { path }))
+        }
+    };
+    if info.id != lock_id {
+        return Err(StateError::WrongLockId { path, given: lock_id.to_string(), info });
+    }
+    fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))?;
+    local::sync_dir(&parent_dir(&path))?;
+    Ok(info)
+}
+
+impl LocalBackend {
+    /// `<state path>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        lock_of(self.state_path())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::LocalBackend;
+
+    fn backend() -> (tempfile::TempDir, LocalBackend) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = LocalBackend::new(dir.path().join(".watchkeep").join("state.json"));
+        (dir, b)
+    }
+
+    fn dead_pid() -> u32 {
+        let mut child = std::process::Command::new("true").spawn().expect("spawn `true`");
+        let pid = child.id();
+        child.wait().expect("wait");
+        pid
+    }
+
+    #[test]
+    fn lock_twice_reports_holder() {
+        let (_dir, b) = backend();
+        let held = b.lock("apply").expect("first lock");
+        assert_eq!(held.info().operation, "apply");
+        assert_eq!(held.info().pid, std::process::id());
+        assert!(b.lock_path().exists());
+
+        match b.lock("destroy") {
+            Err(StateError::Locked { info, stale, unreadable, path }) => {
+                assert_eq!(&info, held.info());
+                assert!(!stale, "our own live process is not stale");
+                assert!(unreadable.is_none());
+                assert_eq!(path, b.lock_path());
+                let e = StateError::Locked { info: info.clone(), path, stale, unreadable };
+                let m = e.to_string();
+                assert!(m.contains(&info.holder) && m.contains(&info.id), "{m}");
+                assert!(m.contains("operation apply"), "{m}");
+            }
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        assert_eq!(b.read_lock().expect("read").as_ref(), Some(held.info()));
+
+        drop(held);
+        assert!(!b.lock_path().exists(), "drop releases the lock");
+        assert!(b.read_lock().expect("read").is_none());
+        let again = b.lock("apply").expect("lock again after release");
+        again.release().expect("explicit release");
+        assert!(!b.lock_path().exists());
+    }
+
+    #[test]
+    fn dead_holder_on_this_host_is_stale() {
+        if !Path::new("/proc/self").exists() {
+            return; // staleness is only decidable with /proc
+        }
+        let (_dir, b) = backend();
+        fs::create_dir_all(b.state_path().parent().expect("parent")).expect("mkdir");
+        let info = LockInfo {
+            id: "dead-lock".to_string(),
+            holder: "bob@ci".to_string(),
+            pid: dead_pid(),
+            host: crate::state::actor::hostname(),
+            operation: "apply".to_string(),
+            created: "2026-01-02T03:04:05Z".to_string(),
+            watchkeep_version: "0.0.1".to_string(),
+        };
+        fs::write(b.lock_path(), serde_json::to_vec(&info).expect("json")).expect("write");
+        match b.lock("apply") {
+            Err(e @ StateError::Locked { stale: true, .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("stale lock"), "{m}");
+                assert!(m.contains("force-unlock dead-lock"), "{m}");
+            }
+            other => panic!("expected stale Locked, got {other:?}"),
+        }
+        assert!(b.lock_path().exists(), "a stale lock is reported, never removed");
+
+        // The same pid on another host proves nothing.
+        let elsewhere = LockInfo { host: "some-other-host.invalid".to_string(), ..info };
+        assert!(!is_stale(&elsewhere));
+    }
+
+    #[test]
+    fn garbled_lock_is_reported_not_removed() {
+        let (_dir, b) = backend();
+        fs::create_dir_all(b.state_path().parent().expect("parent")).expect("mkdir");
+        fs::write(b.lock_path(), "{\"id\": \"abc\", \"holder\": \"carol\", \"pid\": ").expect("write");
+        match b.lock("apply") {
+            Err(e @ StateError::Locked { unreadable: Some(_), stale: false, .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("cannot be read"), "{m}");
+                assert!(m.contains("delete `"), "{m}");
+            }
+            other => panic!("expected Locked(unreadable), got {other:?}"),
+        }
+        assert!(matches!(b.read_lock(), Err(StateError::Locked { unreadable: Some(_), .. })));
+        assert!(b.lock_path().exists());
+
+        // Salvageable fields are shown.
+        fs::write(b.lock_path(), "{\"id\": \"abc\", \"holder\": \"carol\"}").expect("write");
+        match b.lock("apply") {
+            Err(StateError::Locked { info, unreadable: Some(_), .. }) => {
+                assert_eq!(info.id, "abc");
+                assert_eq!(info.holder, "carol");
+                assert_eq!(info.host, "unknown");
+            }
+            other => panic!("expected Locked(unreadable), got {other:?}"),
+        }
+        let salvaged = b.read_lock().expect("salvaged lock").expect("some");
+        assert_eq!((salvaged.id.as_str(), salvaged.pid), ("abc", 0));
+        assert!(matches!(b.force_unlock("nope"), Err(StateError::Locked { .. })));
+        assert_eq!(b.force_unlock("abc").expect("unlock by salvaged id").holder, "carol");
+        assert!(!b.lock_path().exists());
+    }
+
+    #[test]
+    fn force_unlock_requires_matching_id() {
+        let (_dir, b) = backend();
+        assert!(matches!(b.force_unlock("x"), Err(StateError::NotLocked { .. })));
+
+        let held = b.lock("apply").expect("lock");
+        let id = held.info().id.clone();
+        match b.force_unlock("wrong-id") {
+            Err(e @ StateError::WrongLockId { .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("wrong-id") && m.contains(&id), "{m}");
+            }
+            other => panic!("expected WrongLockId, got {other:?}"),
+        }
+        assert!(b.lock_path().exists());
+
+        let removed = b.force_unlock(&id).expect("force unlock");
+        assert_eq!(removed.id, id);
+        assert!(!b.lock_path().exists());
+
+        // The old holder can no longer write, and its drop does not remove a lock it does not own.
+        let mut state = State::new();
+        assert!(matches!(held.save(&mut state), Err(StateError::LockLost { found: None, .. })));
+        assert_eq!(state.serial, 0);
+        let newer = b.lock("apply").expect("new holder");
+        assert!(matches!(held.save(&mut state), Err(StateError::LockLost { found: Some(_), .. })));
+        drop(held);
+        assert_eq!(b.read_lock().expect("read").as_ref(), Some(newer.info()));
+        assert!(!b.state_path().exists(), "nothing was written under a lost lock");
+    }
+
+    #[test]
+    fn concurrent_lockers_get_exactly_one_lock() {
+        let (_dir, b) = backend();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (b, barrier) = (b.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    b.lock("apply")
+                })
+            })
+            .collect();
+        let results: Vec<_> = threads.into_iter().map(|t| t.join().expect("thread")).collect();
+        let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
+        assert_eq!(winners.len(), 1);
+        for r in &results {
+            if let Err(e) = r {
+                match e {
+                    StateError::Locked { info, unreadable: None, .. } => assert_eq!(info, winners[0].info()),
+                    other => panic!("expected Locked with the winner's details, got {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn lock_file_is_json_lock_info() {
+        let (_dir, b) = backend();
+        let held = b.lock("state rm").expect("lock");
+        let text = fs::read_to_string(b.lock_path()).expect("read");
+        let parsed: LockInfo = serde_json::from_str(&text).expect("valid LockInfo");
+        assert_eq!(&parsed, held.info());
+        assert_eq!(parsed.watchkeep_version, WATCHKEEP_VERSION);
+        assert!(text.ends_with('\n'));
+    }
+}

@@ -1,0 +1,213 @@
+//! The provider contract.
+//!
+//! Every vendor (Datadog, New Relic, CloudWatch) implements [`Provider`]. The engine owns retries,
+//! ordering, state and the rate budget; a provider only speaks to its vendor and reports exactly what
+//! the vendor said, as typed [`ProviderError`]s (rate-limit headers included).
+//!
+//! Objects cross the boundary as JSON ([`serde_json::Value`]) shaped the way the vendor API names
+//! its fields, so raw `resource` blocks and compiled high-level blocks share one path.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub use serde_json::{Map, Value};
+
+mod retry;
+pub use retry::{with_retries, RetryPolicy};
+
+/// Tag key (Datadog) / tag name (others) that marks an object as created and owned by watchkeep.
+pub const OWNER_TAG: &str = "managed-by:watchkeep";
+/// Tag key prefix carrying the object's watchkeep address (sanitised, see [`address_marker`]).
+pub const ADDRESS_TAG_KEY: &str = "watchkeep-address";
+
+/// Turns a watchkeep address such as `baseline.soc2["web-1"].cpu` into a tag value every vendor
+/// accepts (Datadog lowercases tags and allows only `[a-z0-9_\-:./]`).
+///
+/// The mapping is deterministic so a crashed apply can find what it created by address alone.
+/// Two addresses that map to the same marker are rejected by the compiler.
+pub fn address_marker(address: &str) -> String {
+    let mut out = String::with_capacity(address.len());
+    let mut chars = address.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '[' => {
+                out.push('.');
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                }
+            }
+            '"' if chars.peek() == Some(&']') => {
+                chars.next();
+            }
+            ']' => {}
+            c if c.is_ascii_alphanumeric() => out.push(c.to_ascii_lowercase()),
+            '_' | '-' | '.' | '/' | ':' => out.push(c),
+            _ => out.push('_'),
+        }
+    }
+    out
+}
+
+/// One live vendor object as read back by refresh, in the provider's normalised form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    /// Vendor identifier (Datadog monitor ids are numbers; kept as strings everywhere).
+    pub id: String,
+    /// Resource type, e.g. `datadog_monitor`.
+    pub resource_type: String,
+    /// Normalised attributes (see [`Provider::normalize`]); read-only vendor fields removed.
+    pub attrs: Value,
+    /// The vendor's own last-modified time (RFC 3339), when it reports one.
+    pub modified: Option<String>,
+    /// The watchkeep address marker found on the object, if it carries [`OWNER_TAG`].
+    pub marker: Option<String>,
+    /// Whether the object carries the ownership tag at all.
+    pub owned: bool,
+}
+
+/// Rate-limit information a vendor reported on its last response.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RateLimit {
+    pub limit: Option<u64>,
+    pub period: Option<u64>,
+    pub remaining: Option<u64>,
+    /// Seconds until the window resets.
+    pub reset: Option<u64>,
+    pub name: Option<String>,
+}
+
+/// What went wrong talking to a vendor.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProviderError {
+    #[error("authentication failed: {message}")]
+    Auth { message: String },
+    #[error("not found: {what}")]
+    NotFound { what: String },
+    #[error("rate limited by the vendor{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default())]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("transient vendor error: {message}")]
+    Transient { message: String },
+    #[error("vendor rejected the request (HTTP {status}): {body}")]
+    Api { status: u16, body: String },
+    #[error("invalid provider configuration: {message}")]
+    InvalidConfig { message: String },
+    #[error("could not understand the vendor's response: {message}")]
+    Decode { message: String },
+}
+
+impl ProviderError {
+    /// Whether the engine may retry the same call.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ProviderError::RateLimited { .. } | ProviderError::Transient { .. })
+    }
+}
+
+pub type Result<T, E = ProviderError> = std::result::Result<T, E>;
+
+/// How a change to an attribute is carried out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateKind {
+    /// The vendor can change the object in place.
+    InPlace,
+    /// The object must be deleted and created again (e.g. a Datadog monitor's `type`).
+    Replace,
+}
+
+/// Counts vendor API requests, for benchmarks and `--json` statistics.
+#[derive(Debug, Default)]
+pub struct CallCounter(AtomicU64);
+
+impl CallCounter {
+    pub fn incr(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// A configured provider: credentials resolved, one HTTP client built.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// Provider name as written in HCL (`datadog`).
+    fn name(&self) -> &'static str;
+
+    /// Resource types this provider manages, e.g. `["datadog_monitor", "datadog_dashboard"]`.
+    fn resource_types(&self) -> &'static [&'static str];
+
+    /// Reads **all** live objects of a type with the vendor's list/paginated calls.
+    /// `owned_only` lets the vendor filter server-side on the ownership tag where it can.
+    async fn list(&self, resource_type: &str, owned_only: bool) -> Result<Vec<LiveObject>>;
+
+    /// Reads one object; `Ok(None)` when the vendor says it does not exist.
+    async fn read(&self, resource_type: &str, id: &str) -> Result<Option<LiveObject>>;
+
+    /// Finds objects carrying the ownership marker of `address` (used before retrying a create
+    /// whose response was lost, so a retry never makes a duplicate). The default lists owned
+    /// objects and filters; vendors with a tag filter should do it in one cheap call.
+    async fn find_by_marker(&self, resource_type: &str, address: &str) -> Result<Vec<LiveObject>> {
+        let marker = address_marker(address);
+        Ok(self
+            .list(resource_type, true)
+            .await?
+            .into_iter()
+            .filter(|o| o.owned && o.marker.as_deref() == Some(marker.as_str()))
+            .collect())
+    }
+
+    /// Canonicalises desired attributes (as written in config, after compile) into the same form
+    /// [`Provider::list`] returns, so that equal intent compares equal. Pure.
+    fn normalize(&self, resource_type: &str, attrs: &Value) -> Value;
+
+    /// Puts watchkeep's ownership marker on desired attributes the vendor's way (Datadog monitors:
+    /// tags `managed-by:watchkeep` and `watchkeep-address:<address_marker>`; objects without tags
+    /// carry it in their description). [`Provider::list`] reads it back into [`LiveObject::marker`].
+    fn mark(&self, resource_type: &str, attrs: &mut Value, address: &str);
+
+    /// Whether changing `attr` (a top-level attribute name) needs a replace.
+    fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind;
+
+    /// Checks desired attributes before anything is created (e.g. Datadog's validate endpoint).
+    /// Pure providers may return `Ok(())`.
+    async fn validate_remote(&self, _resource_type: &str, _attrs: &Value) -> Result<()> {
+        Ok(())
+    }
+
+    /// Creates an object. `attrs` already carries the ownership marker.
+    async fn create(&self, resource_type: &str, attrs: &Value) -> Result<LiveObject>;
+
+    /// Updates an object in place.
+    async fn update(&self, resource_type: &str, id: &str, attrs: &Value) -> Result<LiveObject>;
+
+    /// Deletes an object; deleting one that is already gone is `Ok`.
+    async fn delete(&self, resource_type: &str, id: &str) -> Result<()>;
+
+    /// Vendor API requests made so far by this handle.
+    fn api_calls(&self) -> u64;
+
+    /// The last rate-limit headers the vendor sent.
+    fn last_rate_limit(&self) -> Option<RateLimit> {
+        None
+    }
+}
+
+impl fmt::Display for UpdateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UpdateKind::InPlace => "update in place",
+            UpdateKind::Replace => "replace",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_marker_is_tag_safe() {
+        assert_eq!(address_marker(r#"baseline.soc2["web-1"].cpu"#), "baseline.soc2.web-1.cpu");
+        assert_eq!(address_marker(r#"resource.datadog_monitor.x["A b"]"#), "resource.datadog_monitor.x.a_b");
+    }
+}

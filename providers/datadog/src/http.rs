@@ -1,0 +1,344 @@
+//! One HTTP client per configured provider, and the single place where Datadog's answers become
+//! typed [`ProviderError`]s. Every request is counted and its rate-limit headers are recorded.
+//! Nothing here retries: the engine does, with `watchkeep_provider::with_retries`.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use watchkeep_provider::{CallCounter, ProviderError, RateLimit};
+
+use crate::config::DatadogConfig;
+
+/// `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("watchkeep/", env!("CARGO_PKG_VERSION"));
+
+/// Longest vendor error body kept in an error message.
+const MAX_BODY_IN_ERROR: usize = 2000;
+
+pub(crate) struct Http {
+    client: reqwest::Client,
+    base_url: String,
+    calls: CallCounter,
+    rate_limit: Mutex<Option<RateLimit>>,
+}
+
+impl Http {
+    pub(crate) fn new(cfg: &DatadogConfig) -> Result<Self, ProviderError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            HeaderName::from_static("dd-api-key"),
+            secret_header("DD_API_KEY", cfg.api_key.expose())?,
+        );
+        headers.insert(
+            HeaderName::from_static("dd-application-key"),
+            secret_header("DD_APP_KEY", cfg.app_key.expose())?,
+        );
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let client = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(USER_AGENT)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .pool_idle_timeout(Duration::from_secs(90))
+            .pool_max_idle_per_host(16)
+            .build()
+            .map_err(|e| ProviderError::InvalidConfig {
+                message: format!("could not build the HTTP client: {e}"),
+            })?;
+        Ok(Http {
+            client,
+            base_url: cfg.base_url.clone(),
+            calls: CallCounter::default(),
+            rate_limit: Mutex::new(None),
+        })
+    }
+
+    pub(crate) fn calls(&self) -> u64 {
+        self.calls.get()
+    }
+
+    pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
+        self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Sends one request and returns the decoded JSON body (`Null` for an empty body).
+    /// `path` starts with `/api/`; path segments taken from ids must already be escaped
+    /// (see [`segment`]).
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ProviderError> {
+        let what = format!("{method} {path}");
+        let mut req = self.client.request(method, format!("{}{path}", self.base_url));
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        self.calls.incr();
+        let resp = req.send().await.map_err(|e| transport_error(&what, &e))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        self.record_rate_limit(&headers);
+        let bytes = resp.bytes().await.map_err(|e| transport_error(&what, &e))?;
+        if !status.is_success() {
+            return Err(status_error(&what, status, &headers, &bytes));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| ProviderError::Decode {
+            message: format!("{what} returned invalid JSON ({e}): {}", snippet(&bytes)),
+        })
+    }
+
+    fn record_rate_limit(&self, headers: &HeaderMap) {
+        if let Some(rl) = rate_limit_from(headers) {
+            *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = Some(rl);
+        }
+    }
+}
+
+fn secret_header(var: &str, value: &str) -> Result<HeaderValue, ProviderError> {
+    let mut v = HeaderValue::from_str(value).map_err(|_| ProviderError::InvalidConfig {
+        // Never echo the value: it is a credential.
+        message: format!("`{var}` contains characters that cannot be sent in an HTTP header"),
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// Escapes one path segment (an object id), so an id can never change which URL is called.
+/// `None` for ids that cannot name an object (empty, `.`, `..`).
+pub(crate) fn segment(id: &str) -> Option<String> {
+    if id.bytes().all(|b| b == b'.') {
+        return None;
+    }
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    Some(out)
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    header_str(headers, name).and_then(|v| v.parse().ok())
+}
+
+/// `X-RateLimit-{Limit,Period,Remaining,Reset,Name}`; `None` when the response carries none.
+pub(crate) fn rate_limit_from(headers: &HeaderMap) -> Option<RateLimit> {
+    let rl = RateLimit {
+        limit: header_u64(headers, "x-ratelimit-limit"),
+        period: header_u64(headers, "x-ratelimit-period"),
+        remaining: header_u64(headers, "x-ratelimit-remaining"),
+        reset: header_u64(headers, "x-ratelimit-reset"),
+        name: header_str(headers, "x-ratelimit-name").map(str::to_string),
+    };
+    (rl != RateLimit::default()).then_some(rl)
+}
+
+fn transport_error(what: &str, e: &reqwest::Error) -> ProviderError {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "failed while reading the response"
+    } else {
+        "failed"
+    };
+    // The URL holds no secrets (keys travel in headers), so reqwest's message may keep it.
+    ProviderError::Transient { message: format!("{what} {kind}: {e}") }
+}
+
+pub(crate) fn status_error(
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ProviderError {
+    let code = status.as_u16();
+    let detail = error_body(body);
+    match code {
+        401 | 403 => ProviderError::Auth {
+            message: format!(
+                "Datadog answered HTTP {code} to {what}: {detail}\nhint: check `DD_API_KEY` and `DD_APP_KEY`, \
+                 the key's permissions, and that `site` matches the organisation's site"
+            ),
+        },
+        404 => ProviderError::NotFound { what: format!("{what} ({detail})") },
+        429 => {
+            let secs = header_u64(headers, "x-ratelimit-reset")
+                .or_else(|| headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()));
+            ProviderError::RateLimited { retry_after: secs.map(Duration::from_secs) }
+        }
+        500..=599 => ProviderError::Transient { message: format!("Datadog answered HTTP {code} to {what}: {detail}") },
+        _ => ProviderError::Api { status: code, body: detail },
+    }
+}
+
+/// Datadog errors look like `{"errors": ["a", "b"]}`; this makes them `a; b`. Anything else is
+/// returned as (shortened) text.
+pub(crate) fn error_body(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<Value>(body) {
+        let errors = v.get("errors").and_then(Value::as_array).map(|errs| {
+            errs.iter()
+                .map(|e| match e {
+                    Value::String(s) => s.clone(),
+                    Value::Object(o) => {
+                        let text = |k: &str| o.get(k).and_then(Value::as_str).filter(|s| !s.is_empty());
+                        match (text("title"), text("detail")) {
+                            (Some(t), Some(d)) => format!("{t}: {d}"),
+                            (Some(s), None) | (None, Some(s)) => s.to_string(),
+                            (None, None) => e.to_string(),
+                        }
+                    }
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+        if let Some(joined) = errors.filter(|s| !s.is_empty()) {
+            return shorten(&joined);
+        }
+    }
+    let text = snippet(body);
+    if text.is_empty() {
+        "(empty response body)".to_string()
+    } else {
+        text
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    shorten(String::from_utf8_lossy(body).trim())
+}
+
+fn shorten(s: &str) -> String {
+    if s.len() <= MAX_BODY_IN_ERROR {
+        return s.to_string();
+    }
+    let mut end = MAX_BODY_IN_ERROR;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(HeaderName::from_static(k), HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn status_mapping() {
+        let h = HeaderMap::new();
+        let body = br#"{"errors":["Monitor not found"]}"#;
+        assert!(matches!(
+            status_error("GET /x", StatusCode::UNAUTHORIZED, &h, b""),
+            ProviderError::Auth { .. }
+        ));
+        assert!(matches!(status_error("GET /x", StatusCode::FORBIDDEN, &h, b""), ProviderError::Auth { .. }));
+        assert!(matches!(
+            status_error("GET /x", StatusCode::NOT_FOUND, &h, body),
+            ProviderError::NotFound { .. }
+        ));
+        assert!(matches!(
+            status_error("GET /x", StatusCode::BAD_GATEWAY, &h, b"<html>"),
+            ProviderError::Transient { .. }
+        ));
+        match status_error("POST /x", StatusCode::BAD_REQUEST, &h, br#"{"errors":["bad query","no type"]}"#) {
+            ProviderError::Api { status, body } => {
+                assert_eq!(status, 400);
+                assert_eq!(body, "bad query; no type");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rate_limited_uses_reset_then_retry_after() {
+        let h = headers(&[("x-ratelimit-reset", "7"), ("retry-after", "99")]);
+        match status_error("GET /x", StatusCode::TOO_MANY_REQUESTS, &h, b"") {
+            ProviderError::RateLimited { retry_after } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(7)))
+            }
+            other => panic!("{other:?}"),
+        }
+        let h = headers(&[("retry-after", "3")]);
+        match status_error("GET /x", StatusCode::TOO_MANY_REQUESTS, &h, b"") {
+            ProviderError::RateLimited { retry_after } => {
+                assert_eq!(retry_after, Some(Duration::from_secs(3)))
+            }
+            other => panic!("{other:?}"),
+        }
+        match status_error("GET /x", StatusCode::TOO_MANY_REQUESTS, &HeaderMap::new(), b"") {
+            ProviderError::RateLimited { retry_after } => assert_eq!(retry_after, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn rate_limit_headers() {
+        let h = headers(&[
+            ("x-ratelimit-limit", "100"),
+            ("x-ratelimit-period", "10"),
+            ("x-ratelimit-remaining", "98"),
+            ("x-ratelimit-reset", "4"),
+            ("x-ratelimit-name", "monitor_list"),
+        ]);
+        assert_eq!(
+            rate_limit_from(&h),
+            Some(RateLimit {
+                limit: Some(100),
+                period: Some(10),
+                remaining: Some(98),
+                reset: Some(4),
+                name: Some("monitor_list".into())
+            })
+        );
+        assert_eq!(rate_limit_from(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn error_bodies() {
+        assert_eq!(error_body(br#"{"errors":["a"]}"#), "a");
+        assert_eq!(error_body(br#"{"errors":[{"title":"Bad","detail":"x"}]}"#), "Bad: x");
+        assert_eq!(error_body(b"plain text\n"), "plain text");
+        assert_eq!(error_body(b""), "(empty response body)");
+        assert_eq!(error_body(br#"{"errors":[]}"#), r#"{"errors":[]}"#);
+        let long = "é".repeat(3000);
+        assert!(error_body(long.as_bytes()).ends_with('…'));
+    }
+
+    #[test]
+    fn segments_are_escaped() {
+        assert_eq!(segment("123").as_deref(), Some("123"));
+        assert_eq!(segment("abc-def-ghi").as_deref(), Some("abc-def-ghi"));
+        assert_eq!(segment("../x?y").as_deref(), Some("..%2Fx%3Fy"));
+        assert_eq!(segment(".."), None);
+        assert_eq!(segment(""), None);
+    }
+}

@@ -1,0 +1,54 @@
+//! `watchkeep-sandbox`: the Datadog stand-in as a local server, for trying watchkeep without an
+//! account.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use watchkeep_tests::{DatadogStandIn, StandInOptions};
+
+/// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts).
+#[derive(Debug, Parser)]
+#[command(name = "watchkeep-sandbox", version)]
+struct Args {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8126")]
+    listen: SocketAddr,
+    /// Latency added to every request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Requests allowed per org and API per period (default: unlimited).
+    #[arg(long)]
+    rate_limit: Option<u64>,
+    /// Length of a rate-limit window, in seconds.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    rate_period: u64,
+    /// Seed hosts web-1..web-N into every org.
+    #[arg(long, default_value_t = 0)]
+    demo_hosts: usize,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let opts = StandInOptions {
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit: args.rate_limit.map(|limit| (limit, args.rate_period)),
+    };
+    let served =
+        DatadogStandIn::serve_until_signal_with_demo_hosts(args.listen, opts, args.demo_hosts, |addr| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "watchkeep-sandbox: Datadog API at http://{addr}/api (Ctrl-C to stop)");
+            let _ = out.flush();
+        })
+        .await;
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("watchkeep-sandbox: cannot serve on {}: {e}", args.listen);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,432 @@
+//! A stateful local stand-in for Datadog's v1 API (monitors, dashboards, hosts).
+//!
+//! State is partitioned by the `DD-API-KEY` header: every distinct key is its own org. Request
+//! bodies and query parameters are validated against the official OpenAPI document
+//! (`shared/specs/datadog-v1-openapi.yaml`), and stored objects get the same server-side
+//! normalisations Datadog applies.
+
+mod dashboards;
+mod hosts;
+mod monitors;
+mod normalize;
+mod ratelimit;
+mod spec;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::{json, Value};
+
+pub use spec::SPEC_ENV;
+
+/// How the stand-in behaves beyond the API itself.
+#[derive(Clone, Debug, Default)]
+pub struct StandInOptions {
+    /// Added to every request before answering.
+    pub latency: std::time::Duration,
+    /// `(limit, period_secs)`: a fixed window per org and API; `None` = unlimited.
+    pub rate_limit: Option<(u64, u64)>,
+}
+
+/// A running Datadog stand-in; dropping it stops the server.
+pub struct DatadogStandIn {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for DatadogStandIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatadogStandIn").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl DatadogStandIn {
+    /// Binds 127.0.0.1:0 and serves on its own multi-thread tokio runtime in a background
+    /// thread, so it works from sync `#[test]`s and from inside async code.
+    pub fn start(opts: StandInOptions) -> std::io::Result<Self> {
+        Self::bind(SocketAddr::from(([127, 0, 0, 1], 0)), opts)
+    }
+
+    /// Like [`DatadogStandIn::start`] on a chosen address.
+    pub fn bind(addr: SocketAddr, opts: StandInOptions) -> std::io::Result<Self> {
+        spec::spec().map_err(std::io::Error::other)?;
+        let listener = std::net::TcpListener::bind(addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(opts, 0));
+        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let thread_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new().name(format!("datadog-stand-in-{}", addr.port())).spawn(
+            move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("datadog-stand-in")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                rt.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    serve_bounded(listener, thread_shared, async {
+                        let _ = shutdown_rx.await;
+                    })
+                    .await;
+                });
+                rt.shutdown_timeout(Duration::from_millis(500));
+            },
+        )?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(e);
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(std::io::Error::other("stand-in server thread died"));
+            }
+        }
+        Ok(DatadogStandIn { addr, shared, shutdown: Some(shutdown_tx), thread: Some(thread) })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash, no `/api`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Out-of-band view of one org's monitors exactly as `GET /api/v1/monitor` returns them.
+    pub fn monitors(&self, api_key: &str) -> Vec<Value> {
+        let org = self.shared.org(api_key);
+        let store = read(&org.monitors);
+        store.map.values().map(|m| m.value.clone()).collect()
+    }
+
+    /// Bulk insert with the same (validation-free) normalisation as POST; returns the new ids.
+    pub fn seed_monitors(&self, api_key: &str, bodies: Vec<Value>) -> Vec<i64> {
+        monitors::seed(&self.shared.org(api_key), bodies)
+    }
+
+    /// Inserts (or replaces, by name) hosts listed by `GET /api/v1/hosts`.
+    pub fn seed_hosts(&self, api_key: &str, hosts: Vec<Value>) {
+        hosts::seed(&self.shared.org(api_key), hosts);
+    }
+
+    /// All HTTP requests served (including 4xx and 429 answers).
+    pub fn request_count(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn reset_request_count(&self) {
+        self.shared.requests.store(0, Ordering::Relaxed);
+    }
+
+    /// 429 answers given.
+    pub fn rate_limited_count(&self) -> u64 {
+        self.shared.rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// Serves on `addr` until SIGINT/SIGTERM (for the `watchkeep-sandbox` binary).
+    /// `on_bound` is called with the bound address (useful with port 0).
+    pub async fn serve_until_signal(
+        addr: SocketAddr,
+        opts: StandInOptions,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> std::io::Result<()> {
+        Self::serve_until_signal_with_demo_hosts(addr, opts, 0, on_bound).await
+    }
+
+    /// [`DatadogStandIn::serve_until_signal`], seeding hosts `web-1..web-N` into every org
+    /// when it is first used.
+    pub async fn serve_until_signal_with_demo_hosts(
+        addr: SocketAddr,
+        opts: StandInOptions,
+        demo_hosts: usize,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> std::io::Result<()> {
+        if let Err(e) = spec::spec() {
+            eprintln!("watchkeep-sandbox: warning: Datadog spec unavailable, requests will fail: {e}");
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        on_bound(listener.local_addr()?);
+        let shared = Arc::new(Shared::new(opts, demo_hosts));
+        serve_bounded(listener, shared, shutdown_signal()).await;
+        Ok(())
+    }
+}
+
+impl Drop for DatadogStandIn {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
+
+/// Serves until `shutdown` completes, then lets in-flight requests finish for at most 2 s.
+async fn serve_bounded(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = axum::serve(listener, router(shared))
+        .with_graceful_shutdown(async move {
+            let _ = stop_rx.await;
+        })
+        .into_future();
+    let mut server = tokio::spawn(server);
+    tokio::select! {
+        res = &mut server => {
+            if let Ok(Err(e)) = res {
+                eprintln!("datadog stand-in: server error: {e}");
+            }
+            return;
+        }
+        () = shutdown => {}
+    }
+    let _ = stop_tx.send(());
+    if tokio::time::timeout(Duration::from_secs(2), &mut server).await.is_err() {
+        server.abort();
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v1/validate", get(validate_keys))
+        .route("/api/v1/monitor", get(monitors::list).post(monitors::create))
+        .route("/api/v1/monitor/validate", post(monitors::validate))
+        .route(
+            "/api/v1/monitor/{monitor_id}",
+            get(monitors::get_one).put(monitors::update).delete(monitors::delete),
+        )
+        .route("/api/v1/monitor/{monitor_id}/validate", post(monitors::validate_existing))
+        .route("/api/v1/dashboard", get(dashboards::list).post(dashboards::create))
+        .route(
+            "/api/v1/dashboard/{dashboard_id}",
+            get(dashboards::get_one).put(dashboards::update).delete(dashboards::delete),
+        )
+        .route("/api/v1/hosts", get(hosts::list))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&shared), ratelimit::middleware))
+        .with_state(shared)
+}
+
+async fn not_found() -> Response {
+    error_response(StatusCode::NOT_FOUND, "Not found")
+}
+
+async fn method_not_allowed() -> Response {
+    error_response(StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+}
+
+/// `GET /api/v1/validate`: the key check Datadog clients use.
+async fn validate_keys() -> Response {
+    json_response(StatusCode::OK, r#"{"valid":true}"#.to_owned())
+}
+
+/// Process-wide state of one stand-in.
+pub(crate) struct Shared {
+    pub(crate) opts: StandInOptions,
+    demo_hosts: usize,
+    orgs: RwLock<HashMap<String, Arc<Org>>>,
+    next_org_id: AtomicI64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) rate_limited: AtomicU64,
+    pub(crate) limiter: ratelimit::Limiter,
+    next_widget_id: AtomicI64,
+    rng: Mutex<u64>,
+}
+
+/// One org's state (one `DD-API-KEY`).
+pub(crate) struct Org {
+    pub(crate) id: i64,
+    pub(crate) monitors: RwLock<monitors::MonitorStore>,
+    pub(crate) dashboards: RwLock<dashboards::DashboardStore>,
+    pub(crate) hosts: RwLock<hosts::HostStore>,
+}
+
+impl Shared {
+    fn new(opts: StandInOptions, demo_hosts: usize) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0x9E37_79B9_7F4A_7C15);
+        Shared {
+            limiter: ratelimit::Limiter::new(opts.rate_limit),
+            opts,
+            demo_hosts,
+            orgs: RwLock::new(HashMap::new()),
+            next_org_id: AtomicI64::new(321_813),
+            requests: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+            next_widget_id: AtomicI64::new(1_000_000_000_000_001),
+            rng: Mutex::new(seed | 1),
+        }
+    }
+
+    /// The org of `api_key`, created (with demo hosts) on first use.
+    pub(crate) fn org(&self, api_key: &str) -> Arc<Org> {
+        if let Some(org) = read(&self.orgs).get(api_key) {
+            return Arc::clone(org);
+        }
+        let mut orgs = write(&self.orgs);
+        if let Some(org) = orgs.get(api_key) {
+            return Arc::clone(org);
+        }
+        let org = Arc::new(Org {
+            id: self.next_org_id.fetch_add(1, Ordering::Relaxed),
+            monitors: RwLock::new(monitors::MonitorStore::new()),
+            dashboards: RwLock::new(dashboards::DashboardStore::default()),
+            hosts: RwLock::new(hosts::HostStore::default()),
+        });
+        if self.demo_hosts > 0 {
+            hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));
+        }
+        orgs.insert(api_key.to_owned(), Arc::clone(&org));
+        org
+    }
+
+    /// The org of a request (its `DD-API-KEY`; the middleware has checked it is present).
+    pub(crate) fn org_of(&self, headers: &HeaderMap) -> Arc<Org> {
+        self.org(&ratelimit::header_text(headers, "dd-api-key"))
+    }
+
+    pub(crate) fn widget_id(&self) -> i64 {
+        self.next_widget_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// splitmix64.
+    pub(crate) fn random(&self) -> u64 {
+        let mut state = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = *state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+pub(crate) fn read<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn write<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A JSON answer from an already serialised body.
+pub(crate) fn json_response(status: StatusCode, body: String) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}
+
+pub(crate) fn value_response(status: StatusCode, value: &Value) -> Response {
+    json_response(status, value.to_string())
+}
+
+/// Datadog's error shape: `{"errors": ["..."]}`.
+pub(crate) fn error_response(status: StatusCode, message: &str) -> Response {
+    errors_response(status, &[message.to_owned()])
+}
+
+pub(crate) fn errors_response(status: StatusCode, messages: &[String]) -> Response {
+    value_response(status, &json!({ "errors": messages }))
+}
+
+/// Decoded query pairs, in order.
+pub(crate) fn query_pairs(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn query_get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// Checks query parameters against the spec (400 on a violation).
+pub(crate) fn check_query(method: &str, path: &str, pairs: &[(String, String)]) -> Result<(), Response> {
+    let spec = spec::spec().map_err(|e| spec_unavailable(&e))?;
+    spec.check_query(method, path, pairs).map_err(|errs| errors_response(StatusCode::BAD_REQUEST, &errs))
+}
+
+/// Parses a JSON body and checks it against the operation's request schema.
+pub(crate) fn parse_body(method: &str, path: &str, bytes: &[u8]) -> Result<Value, Response> {
+    let body: Value = serde_json::from_slice(bytes).map_err(|e| {
+        error_response(StatusCode::BAD_REQUEST, &format!("Invalid JSON in request body: {e}"))
+    })?;
+    let spec = spec::spec().map_err(|e| spec_unavailable(&e))?;
+    spec.check_body(method, path, &body).map_err(|errs| errors_response(StatusCode::BAD_REQUEST, &errs))?;
+    Ok(body)
+}
+
+fn spec_unavailable(e: &str) -> Response {
+    error_response(StatusCode::INTERNAL_SERVER_ERROR, &format!("stand-in has no Datadog spec: {e}"))
+}
+
+/// Turns a body-extraction failure into Datadog's error shape.
+pub(crate) fn body_rejection(e: axum::extract::rejection::BytesRejection) -> Response {
+    error_response(e.status(), &e.body_text())
+}
+
+/// Turns a path-extraction failure into Datadog's error shape.
+pub(crate) fn path_rejection(e: axum::extract::rejection::PathRejection) -> Response {
+    error_response(e.status(), &e.body_text())
+}

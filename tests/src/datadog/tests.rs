@@ -1,0 +1,649 @@
+//! The stand-in over real HTTP (reqwest), as the Datadog provider sees it.
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::{DatadogStandIn, StandInOptions};
+
+struct Answer {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+    }
+
+    fn errors(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(|m| m.as_str().map(str::to_owned)).collect())
+            .unwrap_or_default()
+    }
+}
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    key: Option<(String, String)>,
+}
+
+impl Api {
+    fn new(server: &DatadogStandIn, api_key: &str) -> Self {
+        Api {
+            http: reqwest::Client::new(),
+            base: server.base_url(),
+            key: Some((api_key.to_owned(), "app-key".to_owned())),
+        }
+    }
+
+    fn anonymous(server: &DatadogStandIn) -> Self {
+        Api { http: reqwest::Client::new(), base: server.base_url(), key: None }
+    }
+
+    async fn raw(&self, method: Method, path: &str, body: Option<String>) -> Answer {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some((api, app)) = &self.key {
+            req = req.header("DD-API-KEY", api).header("DD-APPLICATION-KEY", app);
+        }
+        if let Some(body) = body {
+            req = req.header("content-type", "application/json").body(body);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.expect("body read");
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("answer is not JSON ({e}): {text:?}"));
+        Answer { status, headers, body }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Answer {
+        self.raw(method, path, body.map(|b| b.to_string())).await
+    }
+
+    async fn get(&self, path: &str) -> Answer {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> Answer {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    async fn delete(&self, path: &str) -> Answer {
+        self.call(Method::DELETE, path, None).await
+    }
+}
+
+fn start() -> DatadogStandIn {
+    DatadogStandIn::start(StandInOptions::default()).expect("stand-in starts")
+}
+
+fn metric_monitor(name: &str, threshold: i64, tags: &[&str]) -> Value {
+    json!({
+        "name": name,
+        "type": "metric alert",
+        "query": format!("avg(last_5m):avg:system.cpu.user{{env:prod}} > {threshold}"),
+        "message": "CPU high @slack-ops",
+        "tags": tags,
+        "options": {"thresholds": {"critical": threshold}},
+    })
+}
+
+#[tokio::test]
+async fn auth_is_required() {
+    let server = start();
+    let anon = Api::anonymous(&server);
+    let a = anon.get("/api/v1/monitor").await;
+    assert_eq!(a.status, 403);
+    assert_eq!(a.body, json!({"errors": ["Forbidden"]}));
+    assert!(!a.header("x-ratelimit-limit").is_empty());
+
+    let only_api_key = anon
+        .http
+        .get(format!("{}/api/v1/monitor", server.base_url()))
+        .header("DD-API-KEY", "k")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(only_api_key.status().as_u16(), 403);
+
+    let empty_keys = anon
+        .http
+        .get(format!("{}/api/v1/monitor", server.base_url()))
+        .header("DD-API-KEY", "k")
+        .header("DD-APPLICATION-KEY", "")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(empty_keys.status().as_u16(), 403);
+
+    let api = Api::new(&server, "auth-org");
+    let ok = api.get("/api/v1/monitor").await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, json!([]));
+    assert_eq!(api.get("/api/v1/validate").await.body, json!({"valid": true}));
+
+    let unknown = api.get("/api/v1/nothing-here").await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.errors().len(), 1);
+    assert_eq!(server.request_count(), 6);
+    server.reset_request_count();
+    assert_eq!(server.request_count(), 0);
+}
+
+#[tokio::test]
+async fn create_and_get_apply_every_normalisation() {
+    let server = start();
+    let api = Api::new(&server, "normalise-org");
+    let sent = json!({
+        "id": 5,
+        "created": "2020-01-01T00:00:00Z",
+        "overall_state": "OK",
+        "multi": false,
+        "creator": {"email": "someone@example.com", "handle": "someone", "name": "Someone"},
+        "name": "  CPU high  ",
+        "type": "query alert",
+        "query": "  avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 85  ",
+        "message": "  CPU is high @slack-ops  ",
+        "tags": ["b:1", "a:1", "c:1", "b:1"],
+        "draft_status": "published",
+        "restricted_roles": [],
+        "options": {
+            "thresholds": {"critical": 85, "warning": 70},
+            "new_group_delay": 0,
+            "escalation_message": "  still high  ",
+        },
+    });
+    let created = api.post("/api/v1/monitor", sent).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let m = &created.body;
+    assert_eq!(m["id"], json!(1_000_001));
+    assert_eq!(m["name"], json!("CPU high"));
+    assert_eq!(m["message"], json!("CPU is high @slack-ops"));
+    assert_eq!(m["query"], json!("avg(last_5m):avg:system.cpu.user{env:prod} by {host} > 85"));
+    assert_eq!(m["type"], json!("metric alert"));
+    assert_eq!(m["tags"], json!(["c:1", "b:1", "a:1"]));
+    assert_eq!(m["restricted_roles"], json!([]));
+    assert_eq!(m["priority"], Value::Null);
+    assert!(m.get("draft_status").is_none());
+    let o = &m["options"];
+    assert_eq!(o["thresholds"]["critical"].as_f64(), Some(85.0));
+    assert!(o["thresholds"]["critical"].is_f64());
+    assert!(o["thresholds"]["warning"].is_f64());
+    assert!(o.get("new_group_delay").is_none());
+    assert_eq!(o["escalation_message"], json!("still high"));
+    assert_eq!(o["notify_audit"], json!(false));
+    assert_eq!(o["include_tags"], json!(true));
+    assert_eq!(o["new_host_delay"], json!(300));
+    assert_eq!(o["notify_no_data"], json!(false));
+    assert_eq!(o["no_data_timeframe"], json!(10));
+    assert_eq!(o["renotify_interval"], Value::Null);
+    assert_eq!(o["silenced"], json!({}));
+    assert_eq!(o["timeout_h"], Value::Null);
+    assert_eq!(o["renotify_statuses"], Value::Null);
+    // Read-only fields are the server's, not the ones sent.
+    assert_eq!(m["overall_state"], json!("No Data"));
+    assert_eq!(m["multi"], json!(true));
+    assert_eq!(m["deleted"], Value::Null);
+    assert_eq!(m["matching_downtimes"], json!([]));
+    assert_eq!(m["creator"]["email"], json!("sandbox@example.com"));
+    assert!(m["org_id"].is_i64());
+    let created_at = m["created"].as_str().expect("created");
+    assert_ne!(created_at, "2020-01-01T00:00:00Z");
+    assert!(chrono::DateTime::parse_from_rfc3339(created_at).is_ok());
+    assert!(created_at.ends_with('Z') && created_at.len() == 24, "{created_at}");
+    assert_eq!(m["modified"], m["created"]);
+
+    let fetched = api.get("/api/v1/monitor/1000001").await;
+    assert_eq!(fetched.status, 200);
+    assert_eq!(&fetched.body, m);
+    assert_eq!(server.monitors("normalise-org"), vec![m.clone()]);
+
+    // The other alias, absent thresholds filled from the query, absent roles are null,
+    // a draft stays visible.
+    let second = api
+        .post(
+            "/api/v1/monitor",
+            json!({"name": "n", "type": "metric alert", "draft_status": "draft",
+                   "query": "avg(last_5m):avg:system.load.1{*} >= 2.5"}),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{:?}", second.body);
+    assert_eq!(second.body["id"], json!(1_000_002));
+    assert_eq!(second.body["type"], json!("query alert"));
+    assert_eq!(second.body["options"]["thresholds"], json!({"critical": 2.5}));
+    assert_eq!(second.body["restricted_roles"], Value::Null);
+    assert_eq!(second.body["multi"], json!(false));
+    assert_eq!(second.body["draft_status"], json!("draft"));
+
+    let missing = api.get("/api/v1/monitor/42").await;
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body, json!({"errors": ["Monitor not found"]}));
+    assert_eq!(api.get("/api/v1/monitor/abc").await.status, 400);
+
+    // Orgs are separate.
+    let other = Api::new(&server, "another-org");
+    assert_eq!(other.get("/api/v1/monitor").await.body, json!([]));
+    assert_eq!(other.get("/api/v1/monitor/1000001").await.status, 404);
+}
+
+#[tokio::test]
+async fn list_pages_and_filters() {
+    let server = start();
+    let api = Api::new(&server, "list-org");
+    for i in 0..25 {
+        let tags: Vec<&str> = if i % 2 == 0 { vec!["team:a", "env:prod"] } else { vec!["team:b"] };
+        let r = api.post("/api/v1/monitor", metric_monitor(&format!("Monitor {i:02}"), 90, &tags)).await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+    }
+    let ids = |a: &Answer| -> Vec<i64> {
+        a.body.as_array().expect("array").iter().filter_map(|m| m["id"].as_i64()).collect()
+    };
+    let all = api.get("/api/v1/monitor").await;
+    assert_eq!(ids(&all), (1_000_001..=1_000_025).collect::<Vec<_>>());
+    // page_size alone does not page.
+    assert_eq!(ids(&api.get("/api/v1/monitor?page_size=5").await).len(), 25);
+
+    let p0 = api.get("/api/v1/monitor?page=0&page_size=10").await;
+    assert_eq!(ids(&p0), (1_000_001..=1_000_010).collect::<Vec<_>>());
+    let p2 = api.get("/api/v1/monitor?page=2&page_size=10").await;
+    assert_eq!(ids(&p2), (1_000_021..=1_000_025).collect::<Vec<_>>());
+    assert_eq!(ids(&api.get("/api/v1/monitor?page=3&page_size=10").await), Vec::<i64>::new());
+    // page without page_size: 100 per page.
+    assert_eq!(ids(&api.get("/api/v1/monitor?page=0").await).len(), 25);
+
+    let team_a = api.get("/api/v1/monitor?monitor_tags=team:a,env:prod").await;
+    assert_eq!(ids(&team_a).len(), 13);
+    let team_a_page = api.get("/api/v1/monitor?monitor_tags=team%3Aa&page=1&page_size=5").await;
+    assert_eq!(ids(&team_a_page), vec![1_000_011, 1_000_013, 1_000_015, 1_000_017, 1_000_019]);
+    assert_eq!(ids(&api.get("/api/v1/monitor?monitor_tags=team:a,team:b").await).len(), 0);
+    let by_name = api.get("/api/v1/monitor?name=monitor%2007").await;
+    assert_eq!(ids(&by_name), vec![1_000_008]);
+    assert_eq!(ids(&api.get("/api/v1/monitor?tags=env:prod").await).len(), 25);
+    assert_eq!(ids(&api.get("/api/v1/monitor?tags=env:staging").await).len(), 0);
+    assert_eq!(
+        ids(&api.get("/api/v1/monitor?id_offset=1000020").await),
+        (1_000_021..=1_000_025).collect::<Vec<_>>()
+    );
+
+    let too_big = api.get("/api/v1/monitor?page=0&page_size=1001").await;
+    assert_eq!(too_big.status, 400);
+    assert!(too_big.errors()[0].contains("page_size"), "{:?}", too_big.body);
+    assert_eq!(api.get("/api/v1/monitor?page=zero").await.status, 400);
+    assert_eq!(api.get("/api/v1/monitor?page=-1").await.status, 400);
+}
+
+#[tokio::test]
+async fn put_replaces_options_and_refuses_type_change() {
+    let server = start();
+    let api = Api::new(&server, "put-org");
+    let created = api
+        .post(
+            "/api/v1/monitor",
+            json!({
+                "name": "disk", "type": "metric alert",
+                "query": "avg(last_5m):avg:system.disk.in_use{*} > 0.9",
+                "tags": ["x"],
+                "options": {"thresholds": {"critical": 0.9, "warning": 0.8},
+                            "notify_no_data": true, "no_data_timeframe": 20},
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let id = created.body["id"].as_i64().expect("id");
+    let path = format!("/api/v1/monitor/{id}");
+
+    let updated = api.put(&path, json!({"message": " new ", "options": {"timeout_h": 1}})).await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    let u = &updated.body;
+    assert_eq!(u["name"], json!("disk"));
+    assert_eq!(u["message"], json!("new"));
+    assert_eq!(u["tags"], json!(["x"]));
+    assert_eq!(u["type"], json!("query alert"));
+    assert_eq!(u["options"]["thresholds"], json!({"critical": 0.9}));
+    assert_eq!(u["options"]["notify_no_data"], json!(false));
+    assert_eq!(u["options"]["no_data_timeframe"], json!(10));
+    assert_eq!(u["options"]["timeout_h"], json!(1));
+    assert_eq!(u["created"], created.body["created"]);
+    assert!(u["modified"].as_str() >= created.body["modified"].as_str());
+    assert_eq!(api.get(&path).await.body, *u);
+
+    // The aliases are one type.
+    let alias = api.put(&path, json!({"type": "query alert"})).await;
+    assert_eq!(alias.status, 200, "{:?}", alias.body);
+    assert_eq!(alias.body["type"], json!("metric alert"));
+
+    let change = api
+        .put(&path, json!({"type": "service check", "query": "\"x\".over(\"*\").by(\"host\").last(2).count_by_status()"}))
+        .await;
+    assert_eq!(change.status, 400);
+    assert_eq!(change.body, json!({"errors": ["Monitor type cannot be changed"]}));
+
+    let mismatch = api.put(&path, json!({"query": "avg(last_5m):avg:system.disk.in_use{*} > 0.95"})).await;
+    assert_eq!(mismatch.status, 400);
+
+    let bad = api.put(&path, json!({"priority": "high"})).await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.errors()[0].contains("/priority"), "{:?}", bad.body);
+
+    assert_eq!(api.put("/api/v1/monitor/7", json!({"name": "x"})).await.status, 404);
+
+    let deleted = api.delete(&path).await;
+    assert_eq!(deleted.status, 200);
+    assert_eq!(deleted.body, json!({"deleted_monitor_id": id}));
+    assert_eq!(api.get(&path).await.status, 404);
+    assert_eq!(api.delete(&path).await.status, 404);
+}
+
+#[tokio::test]
+async fn threshold_must_match_query() {
+    let server = start();
+    let api = Api::new(&server, "threshold-org");
+    let mut body = metric_monitor("m", 80, &[]);
+    body["options"]["thresholds"]["critical"] = json!(90);
+    for path in ["/api/v1/monitor", "/api/v1/monitor/validate"] {
+        let r = api.post(path, body.clone()).await;
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.body,
+            json!({"errors": ["The value provided for parameter 'query' is invalid: \
+                critical threshold (90.0) does not match that used in the query (80.0)"]})
+        );
+    }
+    let no_comparison = api
+        .post(
+            "/api/v1/monitor",
+            json!({"type": "query alert", "query": "avg(last_5m):avg:system.cpu.user{*}"}),
+        )
+        .await;
+    assert_eq!(no_comparison.status, 400);
+    assert!(no_comparison.errors()[0].starts_with("The value provided for parameter 'query' is invalid"));
+
+    // Other monitor types have no threshold rule.
+    let check = api
+        .post(
+            "/api/v1/monitor",
+            json!({"type": "service check", "name": "ping",
+                   "query": "\"http.can_connect\".over(\"*\").by(\"host\").last(2).count_by_status()",
+                   "options": {"thresholds": {"critical": 1, "ok": 1}}}),
+        )
+        .await;
+    assert_eq!(check.status, 200, "{:?}", check.body);
+
+    let ok = api.post("/api/v1/monitor/validate", metric_monitor("m", 80, &[])).await;
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.body, json!({}));
+    assert_eq!(server.monitors("threshold-org").len(), 1);
+
+    let id = check.body["id"].as_i64().expect("id");
+    let type_change = api.post(&format!("/api/v1/monitor/{id}/validate"), metric_monitor("m", 80, &[])).await;
+    assert_eq!(type_change.status, 400);
+    let fine = api.post("/api/v1/monitor/99/validate", metric_monitor("m", 80, &[])).await;
+    assert_eq!(fine.status, 200);
+}
+
+#[tokio::test]
+async fn spec_violations_are_rejected() {
+    let server = start();
+    let api = Api::new(&server, "spec-org");
+    let cases = [
+        (json!({"type": "no such type", "query": "a > 1"}), "/type"),
+        (json!({"type": "metric alert", "name": "no query"}), "query"),
+        (
+            json!({"type": "metric alert", "query": "avg(last_5m):avg:a{*} > 1",
+                   "options": {"thresholds": {"critical": "1"}}}),
+            "/options/thresholds/critical",
+        ),
+        (json!({"type": "metric alert", "query": "avg(last_5m):avg:a{*} > 1", "tags": "a,b"}), "/tags"),
+    ];
+    for (body, needle) in cases {
+        let r = api.post("/api/v1/monitor", body.clone()).await;
+        assert_eq!(r.status, 400, "{body}");
+        assert!(r.errors().iter().any(|e| e.contains(needle)), "{needle} not in {:?}", r.body);
+    }
+    let invalid_json = api.raw(Method::POST, "/api/v1/monitor", Some("{not json".to_owned())).await;
+    assert_eq!(invalid_json.status, 400);
+    assert_eq!(invalid_json.errors().len(), 1);
+    let empty = api.raw(Method::POST, "/api/v1/monitor", None).await;
+    assert_eq!(empty.status, 400);
+    let bad_dashboard = api
+        .post(
+            "/api/v1/dashboard",
+            json!({"title": "t", "layout_type": "ordered",
+                   "widgets": [{"definition": {"type": "no_such_widget"}}]}),
+        )
+        .await;
+    assert_eq!(bad_dashboard.status, 400);
+    assert!(server.monitors("spec-org").is_empty());
+}
+
+#[tokio::test]
+async fn rate_limit_answers_429_with_headers() {
+    let server =
+        DatadogStandIn::start(StandInOptions { rate_limit: Some((3, 60)), ..StandInOptions::default() })
+            .expect("starts");
+    let api = Api::new(&server, "limited-org");
+    for remaining in ["2", "1", "0"] {
+        let r = api.get("/api/v1/monitor").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("x-ratelimit-limit"), "3");
+        assert_eq!(r.header("x-ratelimit-period"), "60");
+        assert_eq!(r.header("x-ratelimit-remaining"), remaining);
+        assert_eq!(r.header("x-ratelimit-name"), "monitor_api");
+    }
+    let limited = api.get("/api/v1/monitor").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.body, json!({"errors": ["Rate limit exceeded"]}));
+    assert_eq!(limited.header("x-ratelimit-remaining"), "0");
+    let reset: u64 = limited.header("x-ratelimit-reset").parse().expect("reset");
+    assert!((1..=60).contains(&reset), "{reset}");
+    assert_eq!(server.rate_limited_count(), 1);
+
+    // Other APIs and other orgs have their own budgets.
+    let dash = api.get("/api/v1/dashboard").await;
+    assert_eq!(dash.status, 200);
+    assert_eq!(dash.header("x-ratelimit-name"), "dashboard_api");
+    assert_eq!(Api::new(&server, "other-org").get("/api/v1/monitor").await.status, 200);
+    assert_eq!(server.request_count(), 6);
+
+    let unlimited = start();
+    let r = Api::new(&unlimited, "o").get("/api/v1/hosts").await;
+    assert_eq!(r.header("x-ratelimit-limit"), "1000000");
+    assert_eq!(r.header("x-ratelimit-name"), "hosts_api");
+}
+
+#[tokio::test]
+async fn latency_is_added() {
+    let server = DatadogStandIn::start(StandInOptions {
+        latency: Duration::from_millis(60),
+        ..StandInOptions::default()
+    })
+    .expect("starts");
+    let api = Api::new(&server, "slow-org");
+    let t = Instant::now();
+    assert_eq!(api.get("/api/v1/monitor").await.status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(60));
+}
+
+#[tokio::test]
+async fn ten_thousand_monitors_page_quickly() {
+    let server = start();
+    let bodies: Vec<Value> = (0..10_000)
+        .map(|i| {
+            metric_monitor(
+                &format!("seeded {i}"),
+                i % 100,
+                &["seeded", if i % 2 == 0 { "even" } else { "odd" }],
+            )
+        })
+        .collect();
+    let t = Instant::now();
+    let ids = server.seed_monitors("bulk-org", bodies);
+    let seeded = t.elapsed();
+    assert_eq!(ids.len(), 10_000);
+    assert_eq!(ids[0], 1_000_001);
+    assert_eq!(ids[9_999], 1_010_000);
+
+    let api = Api::new(&server, "bulk-org");
+    let t = Instant::now();
+    let mut seen = 0;
+    for page in 0.. {
+        let r = api.get(&format!("/api/v1/monitor?page={page}&page_size=1000")).await;
+        assert_eq!(r.status, 200);
+        let n = r.body.as_array().map_or(0, Vec::len);
+        if n == 0 {
+            break;
+        }
+        seen += n;
+    }
+    let paged = t.elapsed();
+    assert_eq!(seen, 10_000);
+    let t = Instant::now();
+    let odd = api.get("/api/v1/monitor?monitor_tags=odd&page=4&page_size=1000").await;
+    let filtered = t.elapsed();
+    assert_eq!(odd.body.as_array().map_or(0, Vec::len), 1000);
+    println!("10k monitors: seed {seeded:?}, 11 pages of 1000 {paged:?}, filtered page {filtered:?}");
+    let out_of_band = server.monitors("bulk-org");
+    assert_eq!(out_of_band.len(), 10_000);
+    assert_eq!(out_of_band[5]["options"]["thresholds"]["critical"], json!(5.0));
+    assert_eq!(out_of_band[5]["tags"], json!(["seeded", "odd"]));
+}
+
+#[tokio::test]
+async fn dashboards_crud_and_list() {
+    let server = start();
+    let api = Api::new(&server, "dash-org");
+    let body = json!({
+        "title": "Service: Overview",
+        "layout_type": "ordered",
+        "id": "ignored",
+        "widgets": [
+            {"definition": {"type": "note", "content": "hello"}},
+            {"id": 77, "definition": {"type": "group", "layout_type": "ordered", "widgets": [
+                {"definition": {"type": "query_value",
+                                "requests": [{"q": "avg:system.load.1{*}", "aggregator": "avg"}]}}
+            ]}},
+        ],
+    });
+    let created = api.post("/api/v1/dashboard", body.clone()).await;
+    assert_eq!(created.status, 200, "{:?}", created.body);
+    let d = &created.body;
+    let id = d["id"].as_str().expect("id").to_owned();
+    assert_eq!(id.len(), 11);
+    assert!(id.split('-').all(|g| g.len() == 3 && g.chars().all(|c| c.is_ascii_lowercase())));
+    assert_eq!(d["url"], json!(format!("/dashboard/{id}/service-overview")));
+    assert_eq!(d["description"], Value::Null);
+    assert_eq!(d["is_read_only"], json!(false));
+    assert_eq!(d["notify_list"], json!([]));
+    assert_eq!(d["template_variables"], json!([]));
+    assert_eq!(d["author_handle"], json!("sandbox@example.com"));
+    assert!(d["widgets"][0]["id"].is_i64());
+    assert_eq!(d["widgets"][1]["id"], json!(77));
+    assert!(d["widgets"][1]["definition"]["widgets"][0]["id"].is_i64());
+    assert!(d["created_at"].is_string() && d["modified_at"].is_string());
+    let path = format!("/api/v1/dashboard/{id}");
+    assert_eq!(api.get(&path).await.body, *d);
+
+    // PUT replaces, keeping the widget ids sent back.
+    let mut changed = d.clone();
+    changed["title"] = json!("Renamed");
+    changed["description"] = json!("now described");
+    let updated = api.put(&path, changed).await;
+    assert_eq!(updated.status, 200, "{:?}", updated.body);
+    assert_eq!(updated.body["widgets"], d["widgets"]);
+    assert_eq!(updated.body["url"], json!(format!("/dashboard/{id}/renamed")));
+    assert_eq!(updated.body["created_at"], d["created_at"]);
+
+    for i in 0..4 {
+        let mut b = body.clone();
+        b["title"] = json!(format!("extra {i}"));
+        assert_eq!(api.post("/api/v1/dashboard", b).await.status, 200);
+    }
+    let listed = api.get("/api/v1/dashboard").await;
+    let all = listed.body["dashboards"].as_array().expect("dashboards");
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0]["id"], json!(id));
+    assert_eq!(all[0]["title"], json!("Renamed"));
+    let keys: Vec<&str> = all[0].as_object().expect("summary").keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "title",
+            "description",
+            "layout_type",
+            "url",
+            "author_handle",
+            "created_at",
+            "modified_at",
+            "is_read_only"
+        ]
+    );
+    let page = api.get("/api/v1/dashboard?start=3&count=10").await;
+    assert_eq!(page.body["dashboards"].as_array().map_or(0, Vec::len), 2);
+    assert_eq!(api.get("/api/v1/dashboard?count=x").await.status, 400);
+
+    let deleted = api.delete(&path).await;
+    assert_eq!(deleted.body, json!({"deleted_dashboard_id": id}));
+    assert_eq!(api.get(&path).await.status, 404);
+    assert_eq!(api.delete(&path).await.status, 404);
+    assert_eq!(api.put(&path, body).await.status, 404);
+}
+
+#[tokio::test]
+async fn hosts_list_pages_and_filters() {
+    let server = start();
+    server.seed_hosts(
+        "host-org",
+        (1..=30)
+            .map(|i| {
+                json!({"name": format!("db-{i}"),
+                       "tags_by_source": {"Datadog": [if i <= 10 { "role:primary" } else { "role:replica" }]}})
+            })
+            .chain([json!({"no": "name"}), json!(5)])
+            .collect(),
+    );
+    let api = Api::new(&server, "host-org");
+    let all = api.get("/api/v1/hosts").await;
+    assert_eq!(all.status, 200);
+    assert_eq!(all.body["total_matching"], json!(30));
+    assert_eq!(all.body["total_returned"], json!(30));
+    let h = &all.body["host_list"][0];
+    assert_eq!(h["name"], json!("db-1"));
+    assert_eq!(h["host_name"], json!("db-1"));
+    assert_eq!(h["up"], json!(true));
+    assert!(h["last_reported_time"].is_i64());
+    assert_eq!(h["aliases"], json!([]));
+    assert_eq!(h["apps"], json!([]));
+
+    let page = api.get("/api/v1/hosts?start=25&count=10").await;
+    assert_eq!(page.body["total_matching"], json!(30));
+    assert_eq!(page.body["total_returned"], json!(5));
+    let primary = api.get("/api/v1/hosts?filter=role:primary").await;
+    assert_eq!(primary.body["total_matching"], json!(10));
+    assert_eq!(api.get("/api/v1/hosts?count=1001").await.status, 400);
+    assert_eq!(api.get("/api/v1/hosts?start=x").await.status, 400);
+}
+
+#[test]
+fn works_from_sync_tests_and_stops_on_drop() {
+    let server = start();
+    let addr = server.addr();
+    assert_eq!(server.base_url(), format!("http://{addr}"));
+    let ids = server.seed_monitors("sync-org", vec![metric_monitor("a", 1, &[]), json!(null)]);
+    assert_eq!(ids, vec![1_000_001, 1_000_002]);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let listed = rt.block_on(async { Api::new(&server, "sync-org").get("/api/v1/monitor").await });
+    assert_eq!(listed.body.as_array().map_or(0, Vec::len), 2);
+    drop(server);
+    assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
+}

@@ -1,0 +1,88 @@
+//! Drift: objects edited or deleted behind watchkeep's back, and unmanaged ones.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::*;
+
+fn monitor_id(ws: &Workspace, address: &str) -> String {
+    let state = ws.state();
+    state["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+        .and_then(|r| r["id"].as_str())
+        .unwrap_or_else(|| panic!("{address} not in state"))
+        .to_string()
+}
+
+#[test]
+fn drift_reports_edited_deleted_and_unmanaged_and_plan_restores() {
+    let ws = Workspace::example("quickstart");
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+
+    let edited = r#"baseline.soc2["web-1"].memory"#;
+    let deleted = r#"baseline.soc2["web-2"].disk"#;
+    let edited_id = monitor_id(&ws, edited);
+    let deleted_id = monitor_id(&ws, deleted);
+
+    // Someone raises a threshold in the UI (query and thresholds change together, as Datadog
+    // requires), someone deletes a monitor, someone adds one by hand.
+    let (_, current) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{edited_id}"), None);
+    let query = current["query"].as_str().expect("query").replace("> 90", "> 97");
+    let (status, _) = ws.vendor(
+        Method::PUT,
+        &format!("/api/v1/monitor/{edited_id}"),
+        Some(json!({"query": query, "options": {"thresholds": {"critical": 97, "warning": 80}}})),
+    );
+    assert_eq!(status, 200);
+    let (status, _) = ws.vendor(Method::DELETE, &format!("/api/v1/monitor/{deleted_id}"), None);
+    assert_eq!(status, 200);
+    let (status, made) = ws.vendor(
+        Method::POST,
+        "/api/v1/monitor",
+        Some(json!({"name": "clicked together", "type": "metric alert", "query": "avg(last_5m):avg:system.load.1{*} > 5", "message": "hi"})),
+    );
+    assert_eq!(status, 200);
+    let unmanaged_id = made["id"].to_string();
+
+    let human = ws.run(&["drift"]);
+    human.expect_code(2);
+    let out = human.stdout();
+    assert!(out.contains(edited) && out.contains("edited"), "{out}");
+    assert!(out.contains(deleted) && out.contains("deleted"), "{out}");
+    assert!(out.contains(&unmanaged_id) && out.contains("clicked together"), "{out}");
+    assert!(out.contains("options.thresholds.critical"), "{out}");
+
+    let report = ws.run(&["drift", "--json"]);
+    report.expect_code(2);
+    let v = report.json();
+    assert_matches_schema("drift.schema.json", &v);
+    assert_eq!(v["edited"][0]["address"], edited);
+    assert_eq!(v["deleted"][0]["address"], deleted);
+    assert_eq!(v["unmanaged"][0]["id"], unmanaged_id);
+    assert_eq!(v["unmanaged"].as_array().map(Vec::len), Some(1));
+    // Each run is kept as a dated validation record.
+    let records = std::fs::read_dir(ws.path().join(".watchkeep/validations")).expect("validations dir").count();
+    assert!(records >= 2, "{records} validation records");
+
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    let p = plan.stdout();
+    assert!(p.contains(&format!("{edited} (datadog_monitor) [id {edited_id}] will be updated in place")), "{p}");
+    assert!(p.contains("changed outside watchkeep"), "{p}");
+    assert!(p.contains(&format!("{deleted} (datadog_monitor) will be created")), "{p}");
+    assert!(p.contains("deleted outside watchkeep"), "{p}");
+    assert!(p.contains("Plan: 1 to create, 1 to update, 0 to replace, 0 to destroy"), "{p}");
+    assert!(!p.contains("clicked together"), "unmanaged monitors are left alone: {p}");
+
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    let after = ws.run(&["drift", "--json"]);
+    after.expect_code(2);
+    let v = after.json();
+    assert_eq!(v["edited"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["deleted"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["unmanaged"].as_array().map(Vec::len), Some(1), "the hand-made monitor is still reported");
+    assert_eq!(ws.monitors().len(), 19);
+}

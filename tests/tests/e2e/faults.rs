@@ -1,0 +1,98 @@
+//! Things break part-way: state must hold exactly what exists, and a rerun converges.
+
+use std::time::{Duration, Instant};
+
+use watchkeep_tests::{DatadogStandIn, StandInOptions};
+
+use crate::support::*;
+
+fn slow_standin() -> DatadogStandIn {
+    DatadogStandIn::start(StandInOptions { latency: Duration::from_millis(100), rate_limit: None }).expect("stand-in")
+}
+
+fn names(ws: &Workspace, s: &DatadogStandIn) -> Vec<String> {
+    let mut n: Vec<String> = ws.monitors_on(s).iter().filter_map(|m| m["name"].as_str().map(String::from)).collect();
+    n.sort();
+    n
+}
+
+#[test]
+fn third_create_fails_state_holds_what_exists_and_rerun_converges() {
+    let ws = Workspace::new("fail3");
+    ws.write("main.hcl", &raw_monitors_config(5, Some(2)));
+    let run = ws.run(&["apply", "-auto-approve", "-parallelism=1"]);
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("datadog_monitor.m002") && err.contains("critical threshold"), "{err}");
+
+    let s = standin();
+    assert_eq!(ws.monitors_on(s).len(), 4, "the other four were created");
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(s), "state holds exactly what exists");
+    let hist = ws.run(&["history", "--json"]).json();
+    assert_eq!(hist[0]["outcome"], "partial");
+    assert_eq!(hist[0]["counts"]["create"], 4);
+
+    ws.write("main.hcl", &raw_monitors_config(5, None));
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    assert!(plan.stdout().contains("Plan: 1 to create, 0 to update"), "{}", plan.stdout());
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    let n = names(&ws, s);
+    assert_eq!(n.len(), 5);
+    let mut dedup = n.clone();
+    dedup.dedup();
+    assert_eq!(n, dedup, "no duplicates");
+}
+
+/// Waits until the vendor holds at least `n` monitors of this org.
+fn wait_for(ws: &Workspace, s: &DatadogStandIn, n: usize) {
+    let t = Instant::now();
+    while ws.monitors_on(s).len() < n {
+        assert!(t.elapsed() < Duration::from_secs(30), "apply made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn sigterm_mid_apply_saves_exactly_what_exists() {
+    let s = slow_standin();
+    let ws = Workspace::on(&s, "sigterm");
+    ws.write("main.hcl", &raw_monitors_config(30, None));
+    let child = ws.command(&["apply", "-auto-approve", "-parallelism=2"]).spawn().expect("apply");
+    wait_for(&ws, &s, 5);
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1), "an interrupted apply exits 1");
+    let made = ws.monitors_on(&s).len();
+    assert!(made < 30, "the apply was not interrupted ({made} made)");
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s), "state holds exactly what exists");
+
+    ws.run(&["apply", "-auto-approve", "-parallelism=10"]).expect_code(0);
+    assert_eq!(names(&ws, &s).len(), 30);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
+
+#[test]
+fn kill_9_mid_apply_rerun_adopts_without_duplicates() {
+    let s = slow_standin();
+    let ws = Workspace::on(&s, "kill9");
+    ws.write("main.hcl", &raw_monitors_config(30, None));
+    let mut child = ws.command(&["apply", "-auto-approve", "-parallelism=3"]).spawn().expect("apply");
+    wait_for(&ws, &s, 7);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let made = ws.monitors_on(&s).len();
+    assert!(made < 30, "the apply was not interrupted ({made} made)");
+
+    // State may miss objects whose create was acknowledged but not yet written: the next plan
+    // finds them by their ownership marker and adopts them instead of creating them again.
+    let plan = ws.run(&["plan"]);
+    plan.expect_code(0);
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let n = names(&ws, &s);
+    assert_eq!(n.len(), 30, "no duplicates, nothing missing: {n:?}");
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}

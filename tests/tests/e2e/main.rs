@@ -1,0 +1,14 @@
+//! End-to-end tests: the real `watchkeep` binary against the Datadog stand-in, checked the way a
+//! user would see the results (exit codes, output, state and history files, vendor contents).
+//!
+//! One stand-in serves the whole test binary; each test works in its own Datadog "org" (its own
+//! API key), so tests run in parallel without seeing each other's monitors.
+
+mod support;
+
+mod cli;
+mod core_loop;
+mod drift;
+mod errors;
+mod faults;
+mod secrets;

@@ -1,0 +1,245 @@
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use watchkeep_tests::{DatadogStandIn, StandInOptions};
+
+pub const APP_KEY: &str = "e2e-app-key";
+
+/// The stand-in shared by every test in this binary.
+pub fn standin() -> &'static DatadogStandIn {
+    static S: OnceLock<DatadogStandIn> = OnceLock::new();
+    S.get_or_init(|| DatadogStandIn::start(StandInOptions::default()).expect("start the Datadog stand-in"))
+}
+
+/// `target/<profile>/watchkeep`, built by `cargo test --workspace` / `cargo build --workspace`.
+pub fn watchkeep_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join(format!("watchkeep{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first with `cargo build --workspace --bins` (.ci/run does)",
+        bin.display()
+    );
+    bin
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+static ORG: AtomicU32 = AtomicU32::new(0);
+
+/// A configuration directory in a temp dir, bound to its own org in a stand-in.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub api_key: String,
+    pub base_url: String,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl Workspace {
+    pub fn new(name: &str) -> Workspace {
+        Workspace::on(standin(), name)
+    }
+
+    pub fn on(s: &DatadogStandIn, name: &str) -> Workspace {
+        let n = ORG.fetch_add(1, Ordering::SeqCst);
+        Workspace {
+            dir: tempfile::tempdir().expect("tempdir"),
+            api_key: format!("e2e-{name}-{n}-{}", std::process::id()),
+            base_url: s.base_url(),
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// A copy of `examples/<name>`.
+    pub fn example(name: &str) -> Workspace {
+        let ws = Workspace::new(name);
+        let src = repo_root().join("examples").join(name);
+        for e in std::fs::read_dir(&src).expect("example dir").flatten() {
+            let p = e.path();
+            if p.is_file() {
+                std::fs::copy(&p, ws.path().join(e.file_name())).expect("copy example file");
+            }
+        }
+        ws
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.path().join(name), text).expect("write file");
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Self {
+        self.extra_env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut c = std::process::Command::new(watchkeep_bin());
+        c.args(args).current_dir(self.path());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("DD_") || k.starts_with("WATCHKEEP_") || k.starts_with("GITHUB_") {
+                c.env_remove(k);
+            }
+        }
+        c.env("DD_API_KEY", &self.api_key)
+            .env("DD_APP_KEY", APP_KEY)
+            .env("WATCHKEEP_VAR_datadog_api_url", &self.base_url)
+            .env("WATCHKEEP_VAR_pagerduty_routing_key", "e2e-routing-key-not-secret")
+            .env("WATCHKEEP_ACTOR", "e2e@example.com")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().expect("run watchkeep");
+        Run { out, args: args.iter().map(|s| s.to_string()).collect() }
+    }
+
+    pub fn state(&self) -> Value {
+        let text = std::fs::read_to_string(self.path().join(".watchkeep/state.json")).expect("state file");
+        serde_json::from_str(&text).expect("state JSON")
+    }
+
+    pub fn state_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.state()["resources"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|r| r["id"].as_str().map(String::from)).collect())
+            .unwrap_or_default();
+        ids.sort();
+        ids
+    }
+
+    pub fn monitors_on(&self, s: &DatadogStandIn) -> Vec<Value> {
+        s.monitors(&self.api_key)
+    }
+
+    pub fn monitors(&self) -> Vec<Value> {
+        standin().monitors(&self.api_key)
+    }
+
+    pub fn monitor_ids_on(&self, s: &DatadogStandIn) -> Vec<String> {
+        let mut ids: Vec<String> = self.monitors_on(s).iter().map(|m| m["id"].to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// A Datadog API call made "behind watchkeep's back", as a person in the UI would.
+    pub fn vendor(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let client = reqwest::blocking::Client::new();
+        let mut req = client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("DD-API-KEY", &self.api_key)
+            .header("DD-APPLICATION-KEY", APP_KEY);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().expect("vendor request");
+        let status = resp.status().as_u16();
+        let v = resp.json().unwrap_or(Value::Null);
+        (status, v)
+    }
+
+    /// Every file watchkeep wrote under the workspace, concatenated (state, history, plans…).
+    pub fn all_written_text(&self) -> String {
+        let mut out = String::new();
+        fn walk(p: &Path, out: &mut String) {
+            if let Ok(rd) = std::fs::read_dir(p) {
+                for e in rd.flatten() {
+                    let p = e.path();
+                    if p.is_dir() {
+                        walk(&p, out);
+                    } else if let Ok(t) = std::fs::read_to_string(&p) {
+                        out.push_str(&t);
+                    }
+                }
+            }
+        }
+        walk(self.path(), &mut out);
+        out
+    }
+}
+
+pub struct Run {
+    pub out: Output,
+    pub args: Vec<String>,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.out.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("{:?}: stdout is not JSON ({e}):\n{}", self.args, self.stdout()))
+    }
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "watchkeep {:?} exited {} (want {code})\n--- stdout\n{}\n--- stderr\n{}",
+            self.args,
+            self.code(),
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// A minimal configuration with `n` raw monitors; `bad` makes one of them invalid for Datadog
+/// (its critical threshold does not match its query).
+pub fn raw_monitors_config(n: usize, bad: Option<usize>) -> String {
+    let mut s = String::from(
+        r#"variable "datadog_api_url" { type = string }
+provider "datadog" { api_url = var.datadog_api_url }
+"#,
+    );
+    for i in 0..n {
+        let crit = if Some(i) == bad { 99 } else { 90 };
+        s.push_str(&format!(
+            r#"
+resource "datadog_monitor" "m{i:03}" {{
+  name    = "raw monitor {i}"
+  type    = "metric alert"
+  query   = "avg(last_5m):avg:system.load.1{{host:h{i}}} > 90"
+  message = "load is high on h{i} @ops@example.com"
+  tags    = ["team:ops"]
+  options {{
+    thresholds {{
+      critical = {crit}
+    }}
+  }}
+}}
+"#
+        ));
+    }
+    s
+}
+
+/// Validates `instance` against a checked-in schema under `schema/`.
+pub fn assert_matches_schema(schema_file: &str, instance: &Value) {
+    let path = repo_root().join("schema").join(schema_file);
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file")).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("compile schema");
+    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "output does not match {schema_file}: {errors:#?}");
+}
