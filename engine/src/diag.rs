@@ -57,7 +57,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: None, span: None, hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: None,
+            span: None,
+            hint: None,
+        }
     }
 
     pub fn warning(summary: impl Into<String>) -> Diagnostic {
@@ -181,14 +187,7 @@ impl Diagnostics {
     /// caret underline, then `= hint: ...`. Source text comes from `files` (matched by path); a
     /// file that is not there is read from disk, and if that fails only the location is shown.
     pub fn render(&self, files: &[SourceFile], color: bool) -> String {
-        let mut out = String::new();
-        for (i, diagnostic) in self.0.iter().enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            out.push_str(&render_one(diagnostic, files, color));
-        }
-        out
+        self.0.iter().map(|d| render_one(d, files, color)).collect()
     }
 }
 
@@ -234,7 +233,11 @@ impl<'a> IntoIterator for &'a Diagnostics {
     }
 }
 
-fn source_text(files: &[SourceFile], path: &Path, cache: &mut HashMap<PathBuf, Option<String>>) -> Option<String> {
+fn source_text(
+    files: &[SourceFile],
+    path: &Path,
+    cache: &mut HashMap<PathBuf, Option<String>>,
+) -> Option<String> {
     if let Some(f) = files.iter().find(|f| f.path == path) {
         return Some(f.text.clone());
     }

@@ -3,12 +3,12 @@
 //! of its inputs.
 
 pub mod apply;
-// pub mod cli;
-// pub mod compile;
+pub mod cli;
+pub mod compile;
 pub mod config;
 pub mod diag;
 pub mod graph;
-// pub mod output;
+pub mod output;
 pub mod plan;
 pub mod redact;
 pub mod state;

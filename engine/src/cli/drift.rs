@@ -9,7 +9,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::common::{self, CmdResult, Context, Failure, Stats};
+use super::common::{self, CmdResult, Context, Stats};
 use super::{VarArgs, EXIT_CHANGES, EXIT_OK};
 use crate::plan::{attribute_changes, AttrChange};
 use crate::state::{now_rfc3339, State};

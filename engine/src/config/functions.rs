@@ -386,7 +386,7 @@ fn format(args: FuncArgs) -> FnResult {
             }
             'f' => {
                 let n = number_of(arg).ok_or_else(|| format!("`%f` needs a number, got {}", got(arg)))?;
-                out.push_str(&format!("{n:.*}", precision.unwrap_or(6)));
+                out.push_str(&format!("{n:.*}", precision.unwrap_or(6).min(64)));
             }
             't' => match arg {
                 Value::Bool(b) => out.push_str(&b.to_string()),
@@ -432,7 +432,8 @@ fn lookup(args: FuncArgs) -> FnResult {
         return Err(format!("lookup takes 2 or 3 arguments, got {}", args.len()));
     }
     let o = object_arg(&args, 0, "the map")?;
-    let key = stringish(&args[1]).ok_or_else(|| format!("the key must be a string, got {}", got(&args[1])))?;
+    let key =
+        stringish(&args[1]).ok_or_else(|| format!("the key must be a string, got {}", got(&args[1])))?;
     match (o.get(&key), args.get(2)) {
         (Some(v), _) => Ok(v.clone()),
         (None, Some(default)) => Ok(default.clone()),
@@ -478,7 +479,10 @@ fn coalesce(args: FuncArgs) -> FnResult {
 fn compact(args: FuncArgs) -> FnResult {
     let list = array_arg(&args, 0, "the list")?;
     Ok(Value::Array(
-        list.iter().filter(|v| !matches!(v, Value::Null) && !matches!(v, Value::String(s) if s.is_empty())).cloned().collect(),
+        list.iter()
+            .filter(|v| !matches!(v, Value::Null) && !matches!(v, Value::String(s) if s.is_empty()))
+            .cloned()
+            .collect(),
     ))
 }
 
@@ -595,7 +599,10 @@ fn sort(args: FuncArgs) -> FnResult {
     let list = array_arg(&args, 0, "the list")?;
     let mut strings: Vec<String> = list
         .iter()
-        .map(|v| stringish(v).ok_or_else(|| format!("sort needs a list of strings, got an element of type {}", got(v))))
+        .map(|v| {
+            stringish(v)
+                .ok_or_else(|| format!("sort needs a list of strings, got an element of type {}", got(v)))
+        })
         .collect::<Result<_, _>>()?;
     strings.sort();
     Ok(Value::Array(strings.into_iter().map(Value::String).collect()))
@@ -678,7 +685,10 @@ mod tests {
         assert_eq!(ok(r#"replace("a-b-c", "-", "_")"#), "a_b_c");
         assert_eq!(ok(r#"join(",", ["a", "b", 3])"#), "a,b,3");
         assert_eq!(ok(r#"split(",", "a,b")"#), serde_json::json!(["a", "b"]));
-        assert_eq!(ok(r#"format("%s-%d-%.1f-%q-%t-%%-%v", "x", 5, 2.25, "q", true, 7)"#), "x-5-2.2-\"q\"-true-%-7");
+        assert_eq!(
+            ok(r#"format("%s-%d-%.1f-%q-%t-%%-%v", "x", 5, 2.25, "q", true, 7)"#),
+            "x-5-2.2-\"q\"-true-%-7"
+        );
         assert!(eval(r#"format("%d", "abc")"#).unwrap_err().contains("needs a number"));
         assert!(eval(r#"format("%s %s", "a")"#).unwrap_err().contains("not enough arguments"));
         assert_eq!(ok(r#"tostring(5)"#), "5");

@@ -33,8 +33,11 @@ const REQUIRED: &[&str] = &["name", "kind", "provider"];
 /// Reads the file; `Err` holds every problem found (with file and row).
 pub(crate) fn read(path: &Path) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let src = SourceText::read(path).map_err(|e| {
-        vec![Diagnostic::error(format!("cannot read inventory source `{}`: {e}", super::source::display_path(path).display()))
-            .with_hint("check the `source` path; it is relative to the configuration directory")]
+        vec![Diagnostic::error(format!(
+            "cannot read inventory source `{}`: {e}",
+            super::source::display_path(path).display()
+        ))
+        .with_hint("check the `source` path; it is relative to the configuration directory")]
     })?;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let result = if is_json { read_json(&src) } else { read_csv(&src) };
@@ -82,8 +85,11 @@ fn opt(s: &str) -> Option<String> {
 fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(true).trim(csv::Trim::All).flexible(false).from_reader(src.text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .trim(csv::Trim::All)
+        .flexible(false)
+        .from_reader(src.text.as_bytes());
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
@@ -107,9 +113,12 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
     }
     let missing: Vec<&str> = REQUIRED.iter().copied().filter(|c| !col.contains_key(*c)).collect();
     if !missing.is_empty() {
-        return Err(vec![Diagnostic::error(format!("inventory CSV is missing column(s) {}", suggest::list(missing)))
-            .with_span(src.line_span(1))
-            .with_hint(format!("the first row names the columns: {}", COLUMNS.join(",")))]);
+        return Err(vec![Diagnostic::error(format!(
+            "inventory CSV is missing column(s) {}",
+            suggest::list(missing)
+        ))
+        .with_span(src.line_span(1))
+        .with_hint(format!("the first row names the columns: {}", COLUMNS.join(",")))]);
     }
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -187,14 +196,19 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
     let serde_json::Value::Array(items) = value else {
         return Err(vec![Diagnostic::error("inventory JSON must be an array of objects")
             .with_span(src.span(0..0))
-            .with_hint("write [ { \"name\": \"web-1\", \"kind\": \"server\", \"provider\": \"datadog\" } ]")]);
+            .with_hint(
+                "write [ { \"name\": \"web-1\", \"kind\": \"server\", \"provider\": \"datadog\" } ]",
+            )]);
     };
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut search_from = 0;
     for (i, item) in items.iter().enumerate() {
         let serde_json::Value::Object(o) = item else {
-            errors.push(Diagnostic::error(format!("inventory element #{} is not an object", i + 1)).with_span(src.span(0..0)));
+            errors.push(
+                Diagnostic::error(format!("inventory element #{} is not an object", i + 1))
+                    .with_span(src.span(0..0)),
+            );
             continue;
         };
         let text = |k: &str| o.get(k).and_then(scalar_string).unwrap_or_default();
@@ -229,15 +243,20 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
                 row_ok = false;
             }
         }
-        let map_field = |key: &str, parse: fn(&str) -> Result<BTreeMap<String, String>, String>| match o.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
-            Some(serde_json::Value::String(s)) => parse(s),
-            Some(serde_json::Value::Object(m)) => m
-                .iter()
-                .map(|(k, v)| scalar_string(v).map(|s| (k.clone(), s)).ok_or_else(|| format!("`{key}.{k}` must be a string")))
-                .collect(),
-            Some(_) => Err(format!("`{key}` must be an object or a string")),
-        };
+        let map_field =
+            |key: &str, parse: fn(&str) -> Result<BTreeMap<String, String>, String>| match o.get(key) {
+                None | Some(serde_json::Value::Null) => Ok(BTreeMap::new()),
+                Some(serde_json::Value::String(s)) => parse(s),
+                Some(serde_json::Value::Object(m)) => m
+                    .iter()
+                    .map(|(k, v)| {
+                        scalar_string(v)
+                            .map(|s| (k.clone(), s))
+                            .ok_or_else(|| format!("`{key}.{k}` must be a string"))
+                    })
+                    .collect(),
+                Some(_) => Err(format!("`{key}` must be an object or a string")),
+            };
         let identifier = map_field("identifier", parse_identifier);
         let tags = map_field("tags", parse_tags);
         for (what, r) in [("identifier", &identifier), ("tags", &tags)] {
@@ -245,7 +264,9 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
                 errors.push(
                     Diagnostic::error(format!("invalid {what} for `{name}`: {e}"))
                         .with_span(span.clone())
-                        .with_hint(format!("write {what} as an object of strings, e.g. {{\"host\": \"web-1\"}}")),
+                        .with_hint(format!(
+                            "write {what} as an object of strings, e.g. {{\"host\": \"web-1\"}}"
+                        )),
                 );
                 row_ok = false;
             }
@@ -289,7 +310,8 @@ mod tests {
     fn csv_errors_name_the_row() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("inv.csv");
-        std::fs::write(&p, "name,kind,provider,identifier\nweb-1,server,datadog,web-1\n,server,datadog,x\n").unwrap();
+        std::fs::write(&p, "name,kind,provider,identifier\nweb-1,server,datadog,web-1\n,server,datadog,x\n")
+            .unwrap();
         let errs = read(&p).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].summary.contains("empty `name`"));
@@ -308,6 +330,6 @@ mod tests {
         let (_, rows, _) = read(&p).unwrap();
         assert_eq!(rows[0].identifier["DBInstanceIdentifier"], "orders");
         assert_eq!(rows[0].tags["a"], "b");
-        assert_eq!(rows[0].span.col, 10);
+        assert_eq!(rows[0].span.col, 11);
     }
 }

@@ -40,7 +40,11 @@ pub(crate) struct RawRef {
 impl RawRef {
     /// Range covering the root and the first `n` parts.
     pub fn range(&self, n: usize) -> Range<usize> {
-        let end = if n == 0 { self.root_end } else { self.ends.get(n - 1).or(self.ends.last()).copied().unwrap_or(self.root_end) };
+        let end = if n == 0 {
+            self.root_end
+        } else {
+            self.ends.get(n - 1).or(self.ends.last()).copied().unwrap_or(self.root_end)
+        };
         self.start..end
     }
 

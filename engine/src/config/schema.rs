@@ -110,7 +110,11 @@ pub(crate) static STATE: BlockDef = BlockDef {
     ident: "state",
     labels: &["backend"],
     doc: "Where the state file lives. Only the \"local\" backend exists today; \"s3\" is planned.",
-    attrs: &[attr("path", Ty::String, "State file path, relative to the working directory (default `.watchkeep/state.json`).")],
+    attrs: &[attr(
+        "path",
+        Ty::String,
+        "State file path, relative to the working directory (default `.watchkeep/state.json`).",
+    )],
     blocks: &[],
     open: false,
 };
@@ -162,7 +166,11 @@ const COMPONENT_ATTRS_COMMON: [AttrDef; 7] = [
     required("provider", Ty::OneOf(PROVIDERS), "Which vendor monitors it: datadog, newrelic or cloudwatch."),
     attr("environment", Ty::String, "Environment name, e.g. production."),
     attr("owner", Ty::String, "Owning team or person."),
-    attr("identifier", Ty::StringMap, "How the vendor identifies it, e.g. { host = \"web-1\" } or { DBInstanceIdentifier = \"orders\" }."),
+    attr(
+        "identifier",
+        Ty::StringMap,
+        "How the vendor identifies it, e.g. { host = \"web-1\" } or { DBInstanceIdentifier = \"orders\" }.",
+    ),
     attr("tags", Ty::StringMap, "Extra tags."),
     DESCRIPTION,
 ];
@@ -196,8 +204,16 @@ pub(crate) static COMPONENT: BlockDef = BlockDef {
     doc: "A monitored component (server, database, container, cloud service).",
     attrs: &[
         attr("inventory", Ty::Ref("inventory"), "The inventory it belongs to: inventory.<name>."),
-        attr("name", Ty::String, "Component name; defaults to the block label, or to each.key with for_each."),
-        attr("for_each", Ty::ForEach, "A map or set of strings: one component per element, named by its key."),
+        attr(
+            "name",
+            Ty::String,
+            "Component name; defaults to the block label, or to each.key with for_each.",
+        ),
+        attr(
+            "for_each",
+            Ty::ForEach,
+            "A map or set of strings: one component per element, named by its key.",
+        ),
         COMPONENT_ATTRS_COMMON[0],
         COMPONENT_ATTRS_COMMON[1],
         COMPONENT_ATTRS_COMMON[2],
@@ -215,7 +231,11 @@ pub(crate) static PAGERDUTY: BlockDef = BlockDef {
     labels: &[],
     doc: "Page through PagerDuty.",
     attrs: &[
-        attr("service", Ty::String, "Vendor-side service name (Datadog @pagerduty-<service>); defaults to the route name."),
+        attr(
+            "service",
+            Ty::String,
+            "Vendor-side service name (Datadog @pagerduty-<service>); defaults to the route name.",
+        ),
         attr("routing_key", Ty::String, "Events API routing key; use a sensitive variable."),
     ],
     blocks: &[],
@@ -248,7 +268,11 @@ pub(crate) static WEBHOOK: BlockDef = BlockDef {
     labels: &[],
     doc: "Call a webhook.",
     attrs: &[
-        attr("name", Ty::String, "Vendor-side webhook name (Datadog @webhook-<name>); defaults to the route name."),
+        attr(
+            "name",
+            Ty::String,
+            "Vendor-side webhook name (Datadog @webhook-<name>); defaults to the route name.",
+        ),
         attr("url", Ty::String, "Webhook URL; use a sensitive variable."),
     ],
     blocks: &[],
@@ -264,8 +288,13 @@ pub(crate) static ROUTE: BlockDef = BlockDef {
     open: false,
 };
 
-const SCOPE: AttrDef = attr("scope", Ty::Ref("inventory"), "Inventory it applies to: inventory.<name>. Omit for every component.");
-const KINDS_ATTR: AttrDef = attr("kinds", Ty::ListOneOf(KINDS), "Component kinds it applies to; omit for all.");
+const SCOPE: AttrDef = attr(
+    "scope",
+    Ty::Ref("inventory"),
+    "Inventory it applies to: inventory.<name>. Omit for every component.",
+);
+const KINDS_ATTR: AttrDef =
+    attr("kinds", Ty::ListOneOf(KINDS), "Component kinds it applies to; omit for all.");
 const ROUTE_ATTR: AttrDef = attr("route", Ty::Ref("route"), "Where notifications go: route.<name>.");
 const ROUTES_ATTR: AttrDef = attr("routes", Ty::RefList("route"), "Several routes: [route.a, route.b].");
 const RUNBOOK: AttrDef = attr("runbook", Ty::String, "Runbook URL.");
@@ -273,7 +302,8 @@ const ABOVE: AttrDef = attr("above", Ty::Number, "Critical when the metric is ab
 const BELOW: AttrDef = attr("below", Ty::Number, "Critical when the metric is below this value.");
 const WARNING: AttrDef = attr("warning", Ty::Number, "Warning threshold.");
 const FOR: AttrDef = attr("for", Ty::Duration, "How long the condition must hold: 30s, 5m, 1h, 1d.");
-const SEVERITY: AttrDef = attr("severity", Ty::OneOf(SEVERITIES), "critical, high, medium, low, info or warning.");
+const SEVERITY: AttrDef =
+    attr("severity", Ty::OneOf(SEVERITIES), "critical, high, medium, low, info or warning.");
 
 pub(crate) static ALERT: BlockDef = BlockDef {
     ident: "alert",
@@ -303,7 +333,14 @@ pub(crate) static OVERRIDE: BlockDef = BlockDef {
     ident: "override",
     labels: &["metric"],
     doc: "Changes the baseline thresholds for one core metric.",
-    attrs: &[ABOVE, BELOW, WARNING, FOR, SEVERITY, attr("enabled", Ty::Bool, "false drops the metric from the baseline.")],
+    attrs: &[
+        ABOVE,
+        BELOW,
+        WARNING,
+        FOR,
+        SEVERITY,
+        attr("enabled", Ty::Bool, "false drops the metric from the baseline."),
+    ],
     blocks: &[],
     open: false,
 };
@@ -357,7 +394,12 @@ pub(crate) static DASHBOARD: BlockDef = BlockDef {
     ident: "dashboard",
     labels: &["name"],
     doc: "A dashboard of the core metrics for the components in scope, one per vendor.",
-    attrs: &[SCOPE, KINDS_ATTR, attr("title", Ty::String, "Dashboard title; defaults to the block name."), DESCRIPTION],
+    attrs: &[
+        SCOPE,
+        KINDS_ATTR,
+        attr("title", Ty::String, "Dashboard title; defaults to the block name."),
+        DESCRIPTION,
+    ],
     blocks: &[],
     open: false,
 };
@@ -388,7 +430,11 @@ pub(crate) static OUTPUT: BlockDef = BlockDef {
     ident: "output",
     labels: &["name"],
     doc: "A value a module exposes to its caller as module.<module>.<name>.",
-    attrs: &[required("value", Ty::Any, "The value."), DESCRIPTION, attr("sensitive", Ty::Bool, "Redact the value.")],
+    attrs: &[
+        required("value", Ty::Any, "The value."),
+        DESCRIPTION,
+        attr("sensitive", Ty::Bool, "Redact the value."),
+    ],
     blocks: &[],
     open: false,
 };
@@ -495,7 +541,9 @@ pub fn config_schema() -> Value {
         let s = if def.ident == "resource" {
             let types: Map<String, Value> = RESOURCE_TYPES
                 .iter()
-                .map(|t| (t.to_string(), json!({"type": "object", "additionalProperties": reference.clone()})))
+                .map(|t| {
+                    (t.to_string(), json!({"type": "object", "additionalProperties": reference.clone()}))
+                })
                 .collect();
             json!({"type": "object", "description": "Keyed by resource type, then name.", "properties": types, "additionalProperties": false})
         } else {
@@ -525,7 +573,12 @@ mod tests {
         for def in TOP_LEVEL {
             assert!(s["properties"].get(def.ident).is_some(), "{}", def.ident);
             for a in def.attrs {
-                assert!(s["$defs"][def.ident]["properties"].get(a.name).is_some(), "{}.{}", def.ident, a.name);
+                assert!(
+                    s["$defs"][def.ident]["properties"].get(a.name).is_some(),
+                    "{}.{}",
+                    def.ident,
+                    a.name
+                );
             }
         }
         assert_eq!(s["$defs"]["alert"]["properties"]["severity"]["enum"][0], "critical");

@@ -13,8 +13,6 @@ use crate::diag::Diagnostic;
 pub(crate) struct SourceText {
     /// The path as shown to users (relative to the working directory when under it).
     pub display: PathBuf,
-    /// The real path on disk.
-    pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
 }
@@ -23,7 +21,7 @@ impl SourceText {
     pub fn new(path: &Path, text: String) -> SourceText {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceText { display: display_path(path), path: path.to_path_buf(), text, line_starts }
+        SourceText { display: display_path(path), text, line_starts }
     }
 
     pub fn read(path: &Path) -> std::io::Result<SourceText> {
@@ -118,11 +116,9 @@ pub(crate) fn parse_hcl(src: &SourceText) -> Result<Body, Box<Diagnostic>> {
     hcl::edit::parser::parse_body(&src.text).map_err(|e| {
         let loc = e.location();
         let span = src.span_at(loc.line(), loc.column());
-        Box::new(
-            Diagnostic::error(format!("syntax error: {}", e.message()))
-                .with_span(span)
-                .with_hint("fix the HCL syntax at this position (check for a missing quote, bracket, `=` or value)"),
-        )
+        Box::new(Diagnostic::error(format!("syntax error: {}", e.message())).with_span(span).with_hint(
+            "fix the HCL syntax at this position (check for a missing quote, bracket, `=` or value)",
+        ))
     })
 }
 
@@ -138,9 +134,17 @@ mod tests {
         assert_eq!(src.line_col(8), (2, 5)); // after the two-byte é
         assert_eq!(src.line_col(11), (4, 1));
         let sp = src.span_at(2, 5);
-        assert_eq!((sp.line, sp.col, &src.text[sp.start..sp.end]), (2, 5, " "));
+        assert_eq!((sp.line, sp.col, &src.text[sp.start..sp.end]), (2, 5, "f"));
         let sp = src.line_span(2);
         assert_eq!(&src.text[sp.start..sp.end], "cdé f");
+    }
+
+    #[test]
+    fn shows_paths_relative_to_the_working_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(display_path(&cwd.join("conf/main.hcl")), PathBuf::from("conf/main.hcl"));
+        assert_eq!(display_path(Path::new("./conf/../main.hcl")), PathBuf::from("main.hcl"));
+        assert_eq!(display_path(Path::new("/elsewhere/main.hcl")), PathBuf::from("/elsewhere/main.hcl"));
     }
 
     #[test]

@@ -16,22 +16,28 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// The closest candidate, if it is close enough to be a plausible typo.
+/// The closest candidate, if it is close enough to be a plausible typo (or the name is a clear
+/// prefix of it, like `pager` for `pagerduty`).
 pub(crate) fn closest<'a, I>(name: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
 {
     let limit = (name.chars().count() / 3).max(2);
     let lower = name.to_lowercase();
+    let prefix_of = |c: &str| {
+        let (short, long) = if c.len() < lower.len() { (c, lower.as_str()) } else { (lower.as_str(), c) };
+        short.chars().count() >= 3 && long.starts_with(short)
+    };
     candidates
         .into_iter()
         .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= limit || c.to_lowercase() == lower)
+        .filter(|(d, c)| *d <= limit || prefix_of(&c.to_lowercase()))
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
         .map(|(_, c)| c.to_string())
 }
 
 /// `did you mean `x`?` when a candidate is close.
+#[cfg(test)]
 pub(crate) fn did_you_mean<'a, I>(name: &str, candidates: I) -> Option<String>
 where
     I: IntoIterator<Item = &'a str>,
@@ -72,6 +78,8 @@ mod tests {
         assert_eq!(closest("severty", ["severity", "scope"]), Some("severity".into()));
         assert_eq!(closest("zzz", ["severity", "scope"]), None);
         assert_eq!(did_you_mean("pager", ["pagerduty", "pager2"]).as_deref(), Some("did you mean `pager2`?"));
-        assert!(allowed_hint("dtabase", &["server", "database"], "kinds").starts_with("did you mean `database`?"));
+        assert!(
+            allowed_hint("dtabase", &["server", "database"], "kinds").starts_with("did you mean `database`?")
+        );
     }
 }

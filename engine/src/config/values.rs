@@ -9,7 +9,9 @@ pub(crate) fn hcl_to_json(v: &Value) -> serde_json::Value {
         Value::Number(n) => number_to_json(n),
         Value::String(s) => serde_json::Value::String(s.clone()),
         Value::Array(a) => serde_json::Value::Array(a.iter().map(hcl_to_json).collect()),
-        Value::Object(o) => serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), hcl_to_json(v))).collect()),
+        Value::Object(o) => {
+            serde_json::Value::Object(o.iter().map(|(k, v)| (k.clone(), hcl_to_json(v))).collect())
+        }
     }
 }
 
@@ -19,7 +21,9 @@ fn number_to_json(n: &Number) -> serde_json::Value {
     } else if let Some(u) = n.as_u64() {
         serde_json::Value::from(u)
     } else {
-        n.as_f64().and_then(serde_json::Number::from_f64).map_or(serde_json::Value::Null, serde_json::Value::Number)
+        n.as_f64()
+            .and_then(serde_json::Number::from_f64)
+            .map_or(serde_json::Value::Null, serde_json::Value::Number)
     }
 }
 

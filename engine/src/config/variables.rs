@@ -7,7 +7,7 @@ use hcl::edit::expr::{Expression, ObjectKey};
 use hcl::edit::Span as _;
 use serde_json::Value;
 
-use super::values::{describe, json_type_name};
+use super::values::describe;
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum VarType {
@@ -47,7 +47,13 @@ impl fmt::Display for VarType {
             VarType::Object(attrs) => {
                 let parts: Vec<String> = attrs
                     .iter()
-                    .map(|a| if a.optional { format!("{} = optional({})", a.name, a.ty) } else { format!("{} = {}", a.name, a.ty) })
+                    .map(|a| {
+                        if a.optional {
+                            format!("{} = optional({})", a.name, a.ty)
+                        } else {
+                            format!("{} = {}", a.name, a.ty)
+                        }
+                    })
                     .collect();
                 write!(f, "object({{{}}})", parts.join(", "))
             }
@@ -60,7 +66,7 @@ pub(crate) const TYPE_HINT: &str =
 
 /// Parses a type constraint expression (`list(string)`, `object({ a = number })`). Errors carry
 /// the byte range of the offending part.
-pub(crate) fn parse_type(e: &Expression) -> Result<VarType, (Range<usize>, String)> {
+pub(crate) fn parse_type(e: &Expression) -> Result<VarType, TypeError> {
     let here = || e.span().unwrap_or(0..0);
     match e {
         Expression::Variable(v) => match v.as_str() {
@@ -93,7 +99,10 @@ pub(crate) fn parse_type(e: &Expression) -> Result<VarType, (Range<usize>, Strin
                             ObjectKey::Ident(id) => id.as_str().to_string(),
                             ObjectKey::Expression(Expression::String(s)) => s.value().clone(),
                             ObjectKey::Expression(other) => {
-                                return Err((other.span().unwrap_or_else(here), "object attribute names must be plain names".into()))
+                                return Err((
+                                    other.span().unwrap_or_else(here),
+                                    "object attribute names must be plain names".into(),
+                                ))
                             }
                         };
                         let (ty, optional, default) = parse_object_attr(v.expr())?;
@@ -116,7 +125,13 @@ fn wrap(name: &str, inner: VarType) -> VarType {
     }
 }
 
-fn parse_object_attr(e: &Expression) -> Result<(VarType, bool, Option<Value>), (Range<usize>, String)> {
+/// A type error: the byte range of the offending part and a message.
+pub(crate) type TypeError = (Range<usize>, String);
+
+/// `(type, optional, default)` of one object attribute.
+type ObjectAttrSpec = (VarType, bool, Option<Value>);
+
+fn parse_object_attr(e: &Expression) -> Result<ObjectAttrSpec, TypeError> {
     if let Expression::FuncCall(call) = e {
         if call.name.name.as_str() == "optional" {
             let args: Vec<&Expression> = call.args.iter().collect();
@@ -125,11 +140,16 @@ fn parse_object_attr(e: &Expression) -> Result<(VarType, bool, Option<Value>), (
                 [t, default] => {
                     let ty = parse_type(t)?;
                     let value = constant(default).ok_or_else(|| {
-                        (default.span().unwrap_or(0..0), "optional() defaults must be constant values".to_string())
+                        (
+                            default.span().unwrap_or(0..0),
+                            "optional() defaults must be constant values".to_string(),
+                        )
                     })?;
                     Ok((ty, true, Some(value)))
                 }
-                _ => Err((e.span().unwrap_or(0..0), "optional() takes a type and an optional default".into())),
+                _ => {
+                    Err((e.span().unwrap_or(0..0), "optional() takes a type and an optional default".into()))
+                }
             };
         }
     }
@@ -199,7 +219,12 @@ fn convert_at(v: &Value, ty: &VarType, path: &str) -> Result<Value, String> {
         VarType::Tuple(types) => {
             let Value::Array(items) = v else { return Err(mismatch(v, ty, path)) };
             if items.len() != types.len() {
-                return Err(format!("expected {ty} with {} element(s), got {}{}", types.len(), items.len(), at(path)));
+                return Err(format!(
+                    "expected {ty} with {} element(s), got {}{}",
+                    types.len(),
+                    items.len(),
+                    at(path)
+                ));
             }
             items
                 .iter()
@@ -271,14 +296,6 @@ pub(crate) fn interpret_raw(raw: &str, ty: &VarType) -> Value {
     Value::String(raw.to_string())
 }
 
-/// For messages: `string "abc"`, with the type named when it is a collection.
-pub(crate) fn got(v: &Value) -> String {
-    match v {
-        Value::Array(_) | Value::Object(_) => json_type_name(v).to_string(),
-        _ => describe(v),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,7 +310,10 @@ mod tests {
         assert_eq!(ty("string"), VarType::String);
         assert_eq!(ty("list(string)").to_string(), "list(string)");
         assert_eq!(ty("map(number)").to_string(), "map(number)");
-        assert_eq!(ty("object({ a = string, b = optional(number, 3) })").to_string(), "object({a = string, b = optional(number)})");
+        assert_eq!(
+            ty("object({ a = string, b = optional(number, 3) })").to_string(),
+            "object({a = string, b = optional(number)})"
+        );
         assert_eq!(ty("tuple([string, bool])").to_string(), "tuple([string, bool])");
         assert_eq!(ty("\"string\""), VarType::String);
         let bad = parse_type(&hcl::edit::parser::parse_expr("strng").unwrap()).unwrap_err();

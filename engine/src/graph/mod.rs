@@ -114,7 +114,8 @@ impl BlockGraph {
 
     fn neighbours(&self, addr: &str, dir: Direction) -> Vec<String> {
         let Some(&i) = self.index.get(addr) else { return Vec::new() };
-        let mut v: Vec<String> = self.graph.neighbors_directed(i, dir).map(|n| self.graph[n].clone()).collect();
+        let mut v: Vec<String> =
+            self.graph.neighbors_directed(i, dir).map(|n| self.graph[n].clone()).collect();
         v.sort();
         v
     }

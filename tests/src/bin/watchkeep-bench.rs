@@ -90,17 +90,17 @@ fn watchkeep_bin() -> Result<PathBuf, String> {
     if bin.exists() {
         Ok(bin)
     } else {
-        Err(format!(
-            "{} is missing: build it with `cargo build --release --workspace --bins`",
-            bin.display()
-        ))
+        Err(format!("{} is missing: build it with `cargo build --release --workspace --bins`", bin.display()))
     }
 }
 
 fn write_config(dir: &Path, servers: usize) -> std::io::Result<()> {
     let mut csv = String::from("name,kind,environment,owner,provider,identifier\n");
     for i in 0..servers {
-        csv.push_str(&format!("host-{i:05},server,production,team-{}@example.com,datadog,host=host-{i:05}\n", i % 7));
+        csv.push_str(&format!(
+            "host-{i:05},server,production,team-{}@example.com,datadog,host=host-{i:05}\n",
+            i % 7
+        ));
     }
     std::fs::write(dir.join("inventory.csv"), csv)?;
     std::fs::write(
@@ -156,7 +156,8 @@ fn run_size(bin: &Path, n: usize, args: &Args) -> Result<Row, String> {
     let url = standin.base_url();
 
     eprint!("N = {n}: apply (setup) … ");
-    let (_, applied, wall) = watchkeep(bin, dir.path(), &url, &["apply", "-auto-approve", "-parallelism=64", "--json"])?;
+    let (_, applied, wall) =
+        watchkeep(bin, dir.path(), &url, &["apply", "-auto-approve", "-parallelism=64", "--json"])?;
     eprintln!("{} created in {:.1} s", applied["counts"]["create"], wall.as_secs_f64());
 
     eprint!("N = {n}: config load + compile … ");
@@ -165,7 +166,8 @@ fn run_size(bin: &Path, n: usize, args: &Args) -> Result<Row, String> {
 
     eprint!("N = {n}: no-change plan … ");
     standin.reset_request_count();
-    let (code, plan, plan_wall) = watchkeep(bin, dir.path(), &url, &["plan", "-detailed-exitcode", "--json"])?;
+    let (code, plan, plan_wall) =
+        watchkeep(bin, dir.path(), &url, &["plan", "-detailed-exitcode", "--json"])?;
     if code != 0 {
         return Err(format!("the plan after apply was not empty (exit {code})"));
     }

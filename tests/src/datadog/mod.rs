@@ -198,7 +198,10 @@ impl Drop for DatadogStandIn {
 
 async fn shutdown_signal() {
     let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No SIGINT handling here: wait for SIGTERM instead of stopping at once.
+            std::future::pending::<()>().await;
+        }
     };
     #[cfg(unix)]
     let term = async {

@@ -3,14 +3,18 @@
 //! The OpenAPI 3.0 schemas are translated into JSON Schema (draft 7) once per process:
 //! `#/components/schemas/X` references become `#/definitions/X` inside one root document that
 //! holds just the components reachable from the schema being validated, `nullable: true` becomes a
-//! type union with `"null"` (or an `anyOf` with `{"type":"null"}` around `$ref`/`oneOf`/...), and
-//! OpenAPI-only keywords (`discriminator`, `example`, `readOnly`, `x-*`, ...) are dropped. Only the
+//! type union with `"null"` (or an `anyOf` with `{"type":"null"}` around `$ref`/`oneOf`/...),
+//! `oneOf` is checked as `anyOf` (some of the spec's alternatives overlap), required `readOnly`
+//! properties are not required in requests, and OpenAPI-only keywords (`discriminator`,
+//! `example`, `readOnly`, `x-*`, ...) are dropped. Only the
 //! operations the stand-in serves are compiled; each gets a body validator and one validator per
 //! query parameter.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use jsonschema::error::ValidationErrorKind;
+use jsonschema::ValidationError;
 use serde_json::{json, Map, Value};
 
 /// Env var naming an alternative spec file (YAML or JSON) to use instead of the embedded one.
@@ -200,11 +204,11 @@ impl Spec {
             .iter_errors(body)
             .take(MAX_REPORTED_ERRORS)
             .map(|e| {
-                let at = e.instance_path().as_str().to_owned();
+                let (at, message) = describe(&e);
                 if at.is_empty() {
-                    format!("Invalid request body: {e}")
+                    format!("Invalid request body: {message}")
                 } else {
-                    format!("Invalid value at {at}: {e}")
+                    format!("Invalid value at {at}: {message}")
                 }
             })
             .collect();
@@ -254,6 +258,69 @@ impl Spec {
             Err(errors)
         }
     }
+}
+
+const MAX_MESSAGE_CHARS: usize = 300;
+
+fn depth(e: &ValidationError<'_>) -> usize {
+    e.instance_path().as_str().matches('/').count()
+}
+
+/// An alternative of an `anyOf` that failed on what tells the alternatives apart: the kind of
+/// value itself, or an enum/const `type` property (widget definitions, queries, ...).
+fn ruled_out(alternative: &[ValidationError<'_>], base: usize) -> bool {
+    alternative.iter().any(|x| {
+        if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } =
+            x.kind()
+        {
+            // A nested union none of whose alternatives fits either.
+            return depth(x) == base && context.iter().all(|alt| ruled_out(alt, base));
+        }
+        let discriminating = matches!(
+            x.kind(),
+            ValidationErrorKind::Type { .. }
+                | ValidationErrorKind::Enum { .. }
+                | ValidationErrorKind::Constant { .. }
+        );
+        let d = depth(x);
+        discriminating
+            && (d == base
+                || (d == base + 1
+                    && (x.instance_path().as_str().ends_with("/type")
+                        || x.instance_path().as_str().ends_with("/data_source"))))
+    })
+}
+
+/// The JSON pointer and message of a validation error. For an `anyOf` (a translated `oneOf`)
+/// the error of the alternative the value was most likely meant to be is reported, instead of
+/// jsonschema's "not valid under any of the schemas", which prints the whole value.
+fn describe(e: &ValidationError<'_>) -> (String, String) {
+    if let ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } = e.kind()
+    {
+        let base = depth(e);
+        let best = context
+            .iter()
+            .filter(|alt| !alt.is_empty() && !ruled_out(alt, base))
+            .max_by_key(|alt| {
+                let deepest = alt.iter().map(|x| depth(x)).max().unwrap_or(0);
+                (deepest, std::cmp::Reverse(alt.len()))
+            })
+            .and_then(|alt| alt.iter().max_by_key(|x| depth(x)));
+        return match best {
+            Some(inner) => describe(inner),
+            None => (
+                e.instance_path().as_str().to_owned(),
+                "matches none of the alternatives the spec allows here \
+                 (check its `type` and required fields)"
+                    .to_owned(),
+            ),
+        };
+    }
+    let mut message = e.to_string();
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        message = message.chars().take(MAX_MESSAGE_CHARS).collect::<String>() + "...";
+    }
+    (e.instance_path().as_str().to_owned(), message)
 }
 
 fn coerce(raw: &str, kind: ParamKind) -> Result<Value, &'static str> {
@@ -394,7 +461,12 @@ fn convert(schema: &Value, components: &Map<String, Value>) -> Value {
             "allOf" | "anyOf" | "oneOf" => {
                 if let Value::Array(list) = v {
                     let converted = list.iter().map(|s| convert(s, components)).collect();
-                    out.insert(k.clone(), Value::Array(converted));
+                    // The spec's `oneOf`s are not always exclusive (the wildcard widget's
+                    // request alternatives have no required field, so a request matches
+                    // several), and Datadog's clients take the first alternative that fits,
+                    // so they are checked as `anyOf`.
+                    let key = if k == "oneOf" && !obj.contains_key("anyOf") { "anyOf" } else { k.as_str() };
+                    out.insert(key.to_owned(), Value::Array(converted));
                 }
             }
             "required" => {
@@ -564,10 +636,43 @@ mod tests {
                     }]
                 }},
                 {"definition": {"type": "query_value",
-                                "requests": [{"q": "avg:system.load.1{*}", "aggregator": "avg"}]}}
+                                "requests": [{"q": "avg:system.load.1{*}", "aggregator": "avg"}]}},
+                // A request matching several alternatives of the spec's `oneOf`.
+                {"definition": {"type": "wildcard",
+                    "specification": {"type": "vega-lite", "contents": {}},
+                    "requests": [{"response_format": "scalar",
+                        "queries": [{"data_source": "metrics", "name": "q1",
+                                     "query": "avg:system.cpu.user{*}"}]}]}},
+                {"definition": {"type": "funnel", "requests": [{
+                    "request_type": "funnel",
+                    "query": {"data_source": "rum", "query_string": "@browser.name:Chrome",
+                              "steps": [{"facet": "@view.name", "value": "/home"}]}
+                }]}}
             ]
         });
         assert_eq!(spec.check_body("post", "/api/v1/dashboard", &ok), Ok(()));
+        let wrong_field = json!({"title": "x", "layout_type": "ordered", "widgets": [
+            {"definition": {"type": "timeseries", "requests": [{"q": "avg:a{*}",
+                                                                "display_type": "pie"}]}}
+        ]});
+        let errs = spec.check_body("post", "/api/v1/dashboard", &wrong_field).expect_err("bad display_type");
+        assert!(
+            errs[0].starts_with("Invalid value at /widgets/0/definition/requests/0/display_type:"),
+            "{errs:?}"
+        );
+        let note_without_content = json!({"title": "x", "layout_type": "ordered", "widgets": [
+            {"definition": {"type": "note"}}
+        ]});
+        let errs = spec
+            .check_body("post", "/api/v1/dashboard", &note_without_content)
+            .expect_err("note needs content");
+        assert_eq!(errs, ["Invalid value at /widgets/0/definition: \"content\" is a required property"]);
+        let unknown_widget = json!({"title": "x", "layout_type": "ordered", "widgets": [
+            {"definition": {"type": "no_such_widget"}}
+        ]});
+        let errs =
+            spec.check_body("post", "/api/v1/dashboard", &unknown_widget).expect_err("unknown widget type");
+        assert!(errs[0].starts_with("Invalid value at /widgets/0/definition: matches none"), "{errs:?}");
         let bad = json!({"title": "x", "layout_type": "sideways", "widgets": []});
         assert!(spec.check_body("post", "/api/v1/dashboard", &bad).is_err());
         let no_widgets = json!({"title": "x", "layout_type": "ordered"});

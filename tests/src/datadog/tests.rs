@@ -647,3 +647,10 @@ fn works_from_sync_tests_and_stops_on_drop() {
     drop(server);
     assert!(std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err());
 }
+
+#[test]
+fn stand_in_can_live_in_a_static() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<DatadogStandIn>();
+    send_sync::<StandInOptions>();
+}

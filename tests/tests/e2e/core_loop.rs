@@ -19,9 +19,17 @@ fn quickstart_apply_then_plan_has_no_changes() {
         assert!(tags.contains(&"managed-by:watchkeep"), "ownership marker missing on {m}");
         assert!(tags.iter().any(|t| t.starts_with("watchkeep-address:")), "address marker missing on {m}");
     }
-    let cpu = monitors.iter().find(|m| m["name"].as_str().is_some_and(|n| n.starts_with("web-1: CPU usage above 85%"))).expect("web-1 cpu monitor");
+    let cpu = monitors
+        .iter()
+        .find(|m| m["name"].as_str().is_some_and(|n| n.starts_with("web-1: CPU usage above 85%")))
+        .expect("web-1 cpu monitor");
     let msg = cpu["message"].as_str().unwrap_or_default();
-    assert!(msg.contains("@pagerduty-platform-oncall") && msg.contains("@slack-ops-alerts") && msg.contains("@platform-team@example.com"), "{msg}");
+    assert!(
+        msg.contains("@pagerduty-platform-oncall")
+            && msg.contains("@slack-ops-alerts")
+            && msg.contains("@platform-team@example.com"),
+        "{msg}"
+    );
 
     // The stand-in normalises like Datadog (type alias, float thresholds, tag order, defaults):
     // none of it may show up as a diff.
@@ -39,7 +47,11 @@ fn quickstart_apply_then_plan_has_no_changes() {
     let hist = ws.run(&["history", "--json"]);
     hist.expect_code(0);
     let entries = hist.json();
-    assert_eq!(entries.as_array().map(Vec::len), Some(1), "one history entry per apply that changed something");
+    assert_eq!(
+        entries.as_array().map(Vec::len),
+        Some(1),
+        "one history entry per apply that changed something"
+    );
     assert_eq!(entries[0]["counts"]["create"], 18);
     assert_eq!(entries[0]["actor"], "e2e@example.com");
     assert_eq!(entries[0]["operation"], "apply");

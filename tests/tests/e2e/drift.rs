@@ -63,13 +63,17 @@ fn drift_reports_edited_deleted_and_unmanaged_and_plan_restores() {
     assert_eq!(v["unmanaged"][0]["id"], unmanaged_id);
     assert_eq!(v["unmanaged"].as_array().map(Vec::len), Some(1));
     // Each run is kept as a dated validation record.
-    let records = std::fs::read_dir(ws.path().join(".watchkeep/validations")).expect("validations dir").count();
+    let records =
+        std::fs::read_dir(ws.path().join(".watchkeep/validations")).expect("validations dir").count();
     assert!(records >= 2, "{records} validation records");
 
     let plan = ws.run(&["plan", "-detailed-exitcode"]);
     plan.expect_code(2);
     let p = plan.stdout();
-    assert!(p.contains(&format!("{edited} (datadog_monitor) [id {edited_id}] will be updated in place")), "{p}");
+    assert!(
+        p.contains(&format!("{edited} (datadog_monitor) [id {edited_id}] will be updated in place")),
+        "{p}"
+    );
     assert!(p.contains("changed outside watchkeep"), "{p}");
     assert!(p.contains(&format!("{deleted} (datadog_monitor) will be created")), "{p}");
     assert!(p.contains("deleted outside watchkeep"), "{p}");

@@ -7,11 +7,13 @@ use watchkeep_tests::{DatadogStandIn, StandInOptions};
 use crate::support::*;
 
 fn slow_standin() -> DatadogStandIn {
-    DatadogStandIn::start(StandInOptions { latency: Duration::from_millis(100), rate_limit: None }).expect("stand-in")
+    DatadogStandIn::start(StandInOptions { latency: Duration::from_millis(100), rate_limit: None })
+        .expect("stand-in")
 }
 
 fn names(ws: &Workspace, s: &DatadogStandIn) -> Vec<String> {
-    let mut n: Vec<String> = ws.monitors_on(s).iter().filter_map(|m| m["name"].as_str().map(String::from)).collect();
+    let mut n: Vec<String> =
+        ws.monitors_on(s).iter().filter_map(|m| m["name"].as_str().map(String::from)).collect();
     n.sort();
     n
 }
@@ -61,7 +63,8 @@ fn sigterm_mid_apply_saves_exactly_what_exists() {
     ws.write("main.hcl", &raw_monitors_config(30, None));
     let child = ws.command(&["apply", "-auto-approve", "-parallelism=2"]).spawn().expect("apply");
     wait_for(&ws, &s, 5);
-    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let killed =
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(killed.success());
     let out = child.wait_with_output().expect("wait");
     assert_eq!(out.status.code(), Some(1), "an interrupted apply exits 1");

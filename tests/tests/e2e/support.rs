@@ -188,7 +188,8 @@ impl Run {
         String::from_utf8_lossy(&self.out.stderr).into_owned()
     }
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("{:?}: stdout is not JSON ({e}):\n{}", self.args, self.stdout()))
+        serde_json::from_str(&self.stdout())
+            .unwrap_or_else(|e| panic!("{:?}: stdout is not JSON ({e}):\n{}", self.args, self.stdout()))
     }
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Self {
@@ -238,8 +239,10 @@ resource "datadog_monitor" "m{i:03}" {{
 /// Validates `instance` against a checked-in schema under `schema/`.
 pub fn assert_matches_schema(schema_file: &str, instance: &Value) {
     let path = repo_root().join("schema").join(schema_file);
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file")).expect("schema JSON");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("schema file")).expect("schema JSON");
     let validator = jsonschema::validator_for(&schema).expect("compile schema");
-    let errors: Vec<String> = validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "output does not match {schema_file}: {errors:#?}");
 }
