@@ -15,6 +15,32 @@ use sha2::{Digest, Sha256};
 pub struct Redactor {
     /// (secret, replacement), longest secret first so overlapping values redact fully.
     pairs: Vec<(String, String)>,
+    key: String,
+}
+
+const MASK_PREFIX: &str = "(sensitive:";
+
+fn keyed_tag(key: &str, value: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(key.as_bytes());
+    h.update([0u8]);
+    h.update(value.as_bytes());
+    hex::encode(&h.finalize()[..6])
+}
+
+/// Leaves of a JSON value by dotted path (objects recurse; arrays are one leaf), as plan diffs
+/// name attributes.
+fn leaves<'a>(prefix: String, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, v) in map {
+                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                leaves(path, v, out);
+            }
+        }
+        Value::Null if prefix.is_empty() => {}
+        other => out.push((prefix, other)),
+    }
 }
 
 impl Redactor {
@@ -22,18 +48,51 @@ impl Redactor {
         let mut pairs: Vec<(String, String)> = secrets
             .iter()
             .filter(|s| !s.is_empty())
-            .map(|s| {
-                let mut h = Sha256::new();
-                h.update(key.as_bytes());
-                h.update([0u8]);
-                h.update(s.as_bytes());
-                let tag = hex::encode(&h.finalize()[..6]);
-                (s.clone(), format!("(sensitive:{tag})"))
-            })
+            .map(|s| (s.clone(), format!("{MASK_PREFIX}{})", keyed_tag(key, s))))
             .collect();
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Redactor { pairs }
+        Redactor { pairs, key: key.to_string() }
+    }
+
+    /// Attribute paths whose value contains a secret (in the desired attributes).
+    pub fn sensitive_paths(&self, v: &Value) -> Vec<String> {
+        if self.pairs.is_empty() {
+            return Vec::new();
+        }
+        let mut all = Vec::new();
+        leaves(String::new(), v, &mut all);
+        all.into_iter()
+            .filter(|(_, leaf)| {
+                let text = match leaf {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                self.pairs.iter().any(|(secret, _)| text.contains(secret.as_str()))
+            })
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Replaces the whole value at each of `paths` by a keyed hash of it (so a value that
+    /// changed, e.g. a rotated secret the vendor still holds, shows as a change without being
+    /// shown), then redacts known secrets everywhere else. Idempotent.
+    pub fn mask(&self, v: &Value, paths: &[String]) -> Value {
+        let mut out = v.clone();
+        for path in paths {
+            let mut cur = Some(&mut out);
+            for part in path.split('.') {
+                cur = cur.and_then(|c| c.as_object_mut()).and_then(|m| m.get_mut(part));
+            }
+            if let Some(leaf) = cur {
+                let already = matches!(leaf, Value::String(s) if s.starts_with(MASK_PREFIX) && s.ends_with(')') && !s.contains(' '));
+                if !already {
+                    let text = leaf.to_string();
+                    *leaf = Value::String(format!("{MASK_PREFIX}{})", keyed_tag(&self.key, &text)));
+                }
+            }
+        }
+        self.value(&out)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -84,5 +143,21 @@ mod tests {
         let rotated = Redactor::new(&["other-token".into()], "lineage-1");
         let v2 = json!({"message": "call https://hook/other-token now", "tags": ["a:other-token"]});
         assert_ne!(out, rotated.value(&v2), "a rotated secret must still show as a change");
+    }
+
+    #[test]
+    fn mask_hides_old_values_the_redactor_no_longer_knows() {
+        let r = Redactor::new(&["new-secret".into()], "k");
+        let desired = json!({"message": "token new-secret", "name": "n"});
+        let live = json!({"message": "token old-secret", "name": "n"});
+        let paths = r.sensitive_paths(&desired);
+        assert_eq!(paths, ["message"]);
+        let before = r.mask(&live, &paths);
+        let after = r.mask(&desired, &paths);
+        assert!(!before.to_string().contains("old-secret"));
+        assert!(!after.to_string().contains("new-secret"));
+        assert_ne!(before, after);
+        assert_eq!(r.mask(&after, &paths), after, "idempotent");
+        assert_eq!(r.mask(&desired, &paths), after, "deterministic");
     }
 }

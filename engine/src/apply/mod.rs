@@ -58,7 +58,10 @@ pub struct ApplyOutcome {
 
 enum Done {
     /// The object now exists as `live` (create, update, replace, adopt).
-    Upserted { live: LiveObject, record: bool },
+    Upserted {
+        live: LiveObject,
+        record: bool,
+    },
     Deleted,
     Failed(String),
     Skipped,
@@ -237,7 +240,11 @@ fn record(
         Done::Deleted => {
             outcome.state.remove(&c.address);
             outcome.counts.delete += 1;
-            emit(format!("  - {}: destroyed{}", c.address, c.id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default()));
+            emit(format!(
+                "  - {}: destroyed{}",
+                c.address,
+                c.id.as_ref().map(|i| format!(" (id {i})")).unwrap_or_default()
+            ));
             outcome.records.push(ChangeRecord {
                 address: c.address.clone(),
                 resource_type: c.resource_type.clone(),
@@ -248,7 +255,7 @@ fn record(
             true
         }
         Done::Upserted { live, record } => {
-            let attrs = redactor.value(&live.attrs);
+            let attrs = redactor.mask(&live.attrs, &c.sensitive_paths);
             let prior = outcome.state.get(&c.address).cloned();
             let changed_at = if record {
                 now_rfc3339()
@@ -264,6 +271,7 @@ fn record(
                 attrs,
                 vendor_modified: live.modified.clone(),
                 changed_at,
+                sensitive_paths: c.sensitive_paths.clone(),
             };
             if prior.as_ref() == Some(&entry) {
                 return false;
@@ -397,10 +405,18 @@ async fn create_once(
 /// Groups jobs into waves: a job runs after every job it depends on. Deletes run last, after all
 /// creates and updates (so a replacement exists before the old object goes).
 fn waves(jobs: Vec<Job>) -> Vec<Vec<Job>> {
-    let (deletes, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.change.action == Action::Delete);
-    let index: HashMap<String, usize> = others.iter().enumerate().map(|(i, j)| (j.change.address.clone(), i)).collect();
+    let (deletes, others): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.change.action == Action::Delete);
+    let index: HashMap<String, usize> =
+        others.iter().enumerate().map(|(i, j)| (j.change.address.clone(), i)).collect();
     let mut level: Vec<Option<usize>> = vec![None; others.len()];
-    fn level_of(i: usize, others: &[Job], index: &HashMap<String, usize>, level: &mut [Option<usize>], depth: usize) -> usize {
+    fn level_of(
+        i: usize,
+        others: &[Job],
+        index: &HashMap<String, usize>,
+        level: &mut [Option<usize>],
+        depth: usize,
+    ) -> usize {
         if let Some(l) = level[i] {
             return l;
         }

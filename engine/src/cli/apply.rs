@@ -39,7 +39,7 @@ pub struct ApplyError {
 pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     let operation = if destroy { "destroy" } else { "apply" };
     let backend = ctx.backend_quiet();
-    let lock = backend.lock(operation)?;
+    let lock = common::lock(&backend, operation)?;
     let existing = backend.load()?;
 
     let (state, run) = if let Some(path) = &args.plan_file {
@@ -77,7 +77,13 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
                 )))
             }
         };
-        let spec = PlanSpec { vars: &args.vars, refresh: false, targets: &saved.targets, destroy: saved.destroy, parallelism: args.parallelism };
+        let spec = PlanSpec {
+            vars: &args.vars,
+            refresh: false,
+            targets: &saved.targets,
+            destroy: saved.destroy,
+            parallelism: args.parallelism,
+        };
         let mut run = make_plan(ctx, &spec, &state).await?;
         let now: BTreeMap<&str, &Option<String>> =
             run.plan.changes.iter().map(|c| (c.address.as_str(), &c.after_hash)).collect();
@@ -95,7 +101,13 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         (state, run)
     } else {
         let state = existing.unwrap_or_else(State::new);
-        let spec = PlanSpec { vars: &args.vars, refresh: args.refresh, targets: &args.targets, destroy, parallelism: args.parallelism };
+        let spec = PlanSpec {
+            vars: &args.vars,
+            refresh: args.refresh,
+            targets: &args.targets,
+            destroy,
+            parallelism: args.parallelism,
+        };
         let run = make_plan(ctx, &spec, &state).await?;
         if !args.json {
             print!("{}", output::human::plan(&run.plan));
@@ -130,7 +142,8 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         (state, run)
     };
 
-    let depends: BTreeMap<&str, &Vec<String>> = run.desired.iter().map(|d| (d.address.as_str(), &d.depends_on)).collect();
+    let depends: BTreeMap<&str, &Vec<String>> =
+        run.desired.iter().map(|d| (d.address.as_str(), &d.depends_on)).collect();
     let jobs: Vec<Job> = run
         .plan
         .actionable()
@@ -141,7 +154,8 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         })
         .collect();
     let lock = Arc::new(lock);
-    let opts = ApplyOptions { parallelism: args.parallelism, lines_to_stderr: args.json, ..Default::default() };
+    let opts =
+        ApplyOptions { parallelism: args.parallelism, lines_to_stderr: args.json, ..Default::default() };
     let outcome = apply::apply(jobs, &run.providers, lock.clone(), state, &run.redactor, &opts).await?;
 
     let partial = !outcome.errors.is_empty() || outcome.interrupted;
@@ -156,7 +170,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
             actor: actor(),
             source_revision: source_revision(&ctx.dir),
             outcome: if partial { "partial".into() } else { "complete".into() },
-            counts: outcome.counts.clone(),
+            counts: outcome.counts,
             changes: outcome.records.clone(),
         })?;
         history_version = Some(entry.version);
@@ -166,9 +180,13 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         common::print_json(&ApplyOutput {
             format_version: 1,
             outcome: if partial { "partial".into() } else { "complete".into() },
-            counts: outcome.counts.clone(),
+            counts: outcome.counts,
             changes: outcome.records.clone(),
-            errors: outcome.errors.iter().map(|(a, m)| ApplyError { address: a.clone(), message: m.clone() }).collect(),
+            errors: outcome
+                .errors
+                .iter()
+                .map(|(a, m)| ApplyError { address: a.clone(), message: m.clone() })
+                .collect(),
             serial: outcome.state.serial,
             history_version,
             stats: common::stats(ctx, &run.providers),

@@ -94,7 +94,8 @@ impl Context {
 
     /// The state backend named by the configuration (or the default path), relative to the dir.
     pub fn backend(&self, cfg: Option<&Config>) -> LocalBackend {
-        let rel = cfg.and_then(|c| c.settings.state_path.clone()).unwrap_or_else(|| DEFAULT_STATE_PATH.to_string());
+        let rel =
+            cfg.and_then(|c| c.settings.state_path.clone()).unwrap_or_else(|| DEFAULT_STATE_PATH.to_string());
         let p = Path::new(&rel);
         LocalBackend::new(if p.is_absolute() { p.to_path_buf() } else { self.dir.join(p) })
     }
@@ -102,11 +103,33 @@ impl Context {
     /// The state backend when no configuration needs to be read (state/history/show commands).
     /// Reads `watchkeep { state … }` if the configuration loads; falls back to the default path.
     pub fn backend_quiet(&self) -> LocalBackend {
-        let opts = LoadOptions { dir: self.dir.clone(), vars: Vec::new(), var_files: Vec::new(), env: self.env.clone() };
+        let opts = LoadOptions {
+            dir: self.dir.clone(),
+            vars: Vec::new(),
+            var_files: Vec::new(),
+            env: self.env.clone(),
+        };
         match config::load(&opts) {
             Ok((cfg, _)) => self.backend(Some(&cfg)),
             Err(_) => self.backend(None),
         }
+    }
+}
+
+/// Takes the state lock. A lock whose holder ran on this host and is gone (killed, crashed) is
+/// taken over with a warning, as an OS file lock would be released by the kernel; a lock held by a
+/// live process, or by another host, is refused with the holder's details.
+pub fn lock(backend: &LocalBackend, operation: &str) -> Result<crate::state::StateLock, Failure> {
+    match backend.lock(operation) {
+        Err(StateError::Locked { info, stale: true, unreadable: None, .. }) => {
+            eprintln!(
+                "warning: taking over a stale state lock: its holder {} (pid {} on {}, operation {}, since {}) is no longer running",
+                info.holder, info.pid, info.host, info.operation, info.created
+            );
+            backend.force_unlock(&info.id)?;
+            Ok(backend.lock(operation)?)
+        }
+        other => Ok(other?),
     }
 }
 
@@ -127,7 +150,10 @@ pub fn read_sources(dir: &Path) -> Vec<SourceFile> {
 }
 
 fn display_path(p: &Path) -> PathBuf {
-    std::env::current_dir().ok().and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf)).unwrap_or_else(|| p.to_path_buf())
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
 }
 
 /// Compiles, failing with diagnostics.
@@ -170,16 +196,24 @@ pub fn configure_providers(
 }
 
 fn provider_failure(name: &str, cfg: Option<&Config>, e: ProviderError) -> Failure {
-    let at = cfg.and_then(|c| c.providers.get(name)).map(|p| format!(" (provider block at {})", p.span)).unwrap_or_default();
+    let at = cfg
+        .and_then(|c| c.providers.get(name))
+        .map(|p| format!(" (provider block at {})", p.span))
+        .unwrap_or_default();
     Failure::msg(format!("cannot configure provider `{name}`{at}: {e}"))
 }
 
 /// Marks and normalises desired objects for planning.
-pub fn prepare(desired: &[DesiredObject], providers: &Providers) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Failure> {
+pub fn prepare(
+    desired: &[DesiredObject],
+    providers: &Providers,
+) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Failure> {
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
     for d in desired {
-        let p = providers.get(&d.provider).ok_or_else(|| Failure::msg(format!("provider `{}` is not configured", d.provider)))?;
+        let p = providers
+            .get(&d.provider)
+            .ok_or_else(|| Failure::msg(format!("provider `{}` is not configured", d.provider)))?;
         let mut attrs = d.attrs.clone();
         p.mark(&d.resource_type, &mut attrs, &d.address);
         out.push(PlanDesired {
@@ -215,13 +249,17 @@ pub async fn refresh(
     let lists = futures::future::join_all(types.iter().map(|(prov, rtype)| {
         let policy = &policy;
         async move {
-            let p = providers.get(prov).ok_or_else(|| ProviderError::InvalidConfig { message: format!("provider `{prov}` is not configured") })?;
+            let p = providers.get(prov).ok_or_else(|| ProviderError::InvalidConfig {
+                message: format!("provider `{prov}` is not configured"),
+            })?;
             with_retries(policy, || p.list(rtype, owned_only)).await.map(|objs| (rtype.clone(), objs))
         }
     }))
     .await;
     for res in lists {
-        let (_, objs) = res.map_err(|e| Failure::msg(format!("refreshing live state failed: {}", redactor.str(&e.to_string()))))?;
+        let (_, objs) = res.map_err(|e| {
+            Failure::msg(format!("refreshing live state failed: {}", redactor.str(&e.to_string())))
+        })?;
         for o in objs {
             live.insert(o);
         }
@@ -229,12 +267,17 @@ pub async fn refresh(
     let missing: Vec<_> = state
         .resources
         .iter()
-        .filter(|r| types.contains(&(r.provider.clone(), r.resource_type.clone())) && live.get(&r.resource_type, &r.id).is_none())
+        .filter(|r| {
+            types.contains(&(r.provider.clone(), r.resource_type.clone()))
+                && live.get(&r.resource_type, &r.id).is_none()
+        })
         .collect();
     let reads: Vec<_> = stream::iter(missing.into_iter().map(|r| {
         let policy = &policy;
         async move {
-            let p = providers.get(&r.provider).ok_or_else(|| ProviderError::InvalidConfig { message: format!("provider `{}` is not configured", r.provider) })?;
+            let p = providers.get(&r.provider).ok_or_else(|| ProviderError::InvalidConfig {
+                message: format!("provider `{}` is not configured", r.provider),
+            })?;
             with_retries(policy, || p.read(&r.resource_type, &r.id)).await
         }
     }))
@@ -242,7 +285,9 @@ pub async fn refresh(
     .collect()
     .await;
     for res in reads {
-        if let Some(o) = res.map_err(|e| Failure::msg(format!("refreshing live state failed: {}", redactor.str(&e.to_string()))))? {
+        if let Some(o) = res.map_err(|e| {
+            Failure::msg(format!("refreshing live state failed: {}", redactor.str(&e.to_string())))
+        })? {
             live.insert(o);
         }
     }
@@ -286,7 +331,8 @@ pub fn types_in_play(desired: &[PlanDesired], state: &State) -> BTreeSet<(String
 }
 
 pub fn print_json<T: Serialize>(v: &T) -> Result<(), Failure> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| Failure::msg(format!("cannot encode JSON: {e}")))?;
+    let text =
+        serde_json::to_string_pretty(v).map_err(|e| Failure::msg(format!("cannot encode JSON: {e}")))?;
     println!("{text}");
     Ok(())
 }

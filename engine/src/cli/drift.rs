@@ -63,7 +63,9 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
         .map(|r| r.provider.clone())
         .chain(cfg.providers.keys().cloned())
         .chain(cfg.components.values().map(|c| c.provider.clone()).filter(|p| p == "datadog"))
-        .chain(cfg.resources.values().map(|r| r.resource_type.split('_').next().unwrap_or_default().to_string()))
+        .chain(
+            cfg.resources.values().map(|r| r.resource_type.split('_').next().unwrap_or_default().to_string()),
+        )
         .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
     let types: BTreeSet<(String, String)> = providers
@@ -88,7 +90,7 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
                 vendor_modified: st.vendor_modified.clone(),
             }),
             Some(l) => {
-                let now = redactor.value(&l.attrs);
+                let now = redactor.mask(&l.attrs, &st.sensitive_paths);
                 let changes = attribute_changes(&st.attrs, &now, &|_| false);
                 if changes.is_empty() {
                     in_sync += 1;
@@ -111,7 +113,12 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
         .map(|l| UnmanagedObject {
             resource_type: l.resource_type.clone(),
             id: l.id.clone(),
-            name: l.attrs.get("name").or_else(|| l.attrs.get("title")).and_then(Value::as_str).map(|s| redactor.str(s).into_owned()),
+            name: l
+                .attrs
+                .get("name")
+                .or_else(|| l.attrs.get("title"))
+                .and_then(Value::as_str)
+                .map(|s| redactor.str(s).into_owned()),
             has_watchkeep_marker: l.owned,
             marker: l.marker.clone(),
         })
@@ -149,11 +156,23 @@ fn num_key(id: &str) -> (usize, &str) {
     (id.len(), id)
 }
 
-fn write_validation_record(dir: &std::path::Path, report: &DriftReport) -> std::io::Result<std::path::PathBuf> {
+fn write_validation_record(
+    dir: &std::path::Path,
+    report: &DriftReport,
+) -> std::io::Result<std::path::PathBuf> {
     std::fs::create_dir_all(dir)?;
-    let stamp: String = report.checked_at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    let path = dir.join(format!("{stamp}-drift.json"));
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&path)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', "");
+    // Records are immutable: never overwrite one, pick the next free name instead.
+    let mut n = 0;
+    let (path, mut f) = loop {
+        let name = if n == 0 { format!("{stamp}-drift.json") } else { format!("{stamp}-{n}-drift.json") };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => break (path, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
     f.write_all(text.as_bytes())?;
     f.write_all(b"\n")?;
@@ -186,13 +205,19 @@ pub fn render(r: &DriftReport) -> String {
         r.in_sync
     ));
     for e in &r.edited {
-        out.push_str(&format!("  ~ {} ({} {}) was edited outside watchkeep\n", e.address, e.resource_type, e.id));
+        out.push_str(&format!(
+            "  ~ {} ({} {}) was edited outside watchkeep\n",
+            e.address, e.resource_type, e.id
+        ));
         for c in &e.attribute_changes {
             out.push_str(&format!("      ~ {}: {} -> {}\n", c.path, short(&c.before), short(&c.after)));
         }
     }
     for d in &r.deleted {
-        out.push_str(&format!("  - {} ({} {}) was deleted outside watchkeep\n", d.address, d.resource_type, d.id));
+        out.push_str(&format!(
+            "  - {} ({} {}) was deleted outside watchkeep\n",
+            d.address, d.resource_type, d.id
+        ));
     }
     for u in &r.unmanaged {
         let name = u.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
@@ -203,6 +228,8 @@ pub fn render(r: &DriftReport) -> String {
         };
         out.push_str(&format!("  ? {} {}{name} {why}\n", u.resource_type, u.id));
     }
-    out.push_str("\nRun `watchkeep plan` to see how watchkeep would restore the edited and deleted objects.\n");
+    out.push_str(
+        "\nRun `watchkeep plan` to see how watchkeep would restore the edited and deleted objects.\n",
+    );
     out
 }

@@ -42,7 +42,10 @@ pub fn validate(ctx: &Context, vars: &VarArgs, json: bool) -> CmdResult {
             error_count: errors,
             warning_count: warnings,
             objects,
-            diagnostics: diags.iter().map(|d: &Diagnostic| serde_json::to_value(d).unwrap_or_default()).collect(),
+            diagnostics: diags
+                .iter()
+                .map(|d: &Diagnostic| serde_json::to_value(d).unwrap_or_default())
+                .collect(),
         };
         common::print_json(&out)?;
     } else {
@@ -66,7 +69,9 @@ fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
                 let mut v: Vec<PathBuf> = rd
                     .flatten()
                     .map(|e| e.path())
-                    .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("hcl") | Some("wkvars")))
+                    .filter(|p| {
+                        matches!(p.extension().and_then(|x| x.to_str()), Some("hcl") | Some("wkvars"))
+                    })
                     .collect();
                 v.sort();
                 out.extend(v);
@@ -120,7 +125,12 @@ pub fn show(ctx: &Context, plan_file: Option<&Path>, json: bool) -> CmdResult {
                 None => println!("No state yet. Run `watchkeep apply` to create it."),
                 Some(s) if json => common::print_json(&s)?,
                 Some(s) => {
-                    println!("# state serial {}, lineage {}, {} resources", s.serial, s.lineage, s.resources.len());
+                    println!(
+                        "# state serial {}, lineage {}, {} resources",
+                        s.serial,
+                        s.lineage,
+                        s.resources.len()
+                    );
                     for r in &s.resources {
                         println!("{}  {} {}  (changed {})", r.address, r.resource_type, r.id, r.changed_at);
                     }
@@ -169,7 +179,10 @@ pub fn history(ctx: &Context, version: Option<u64>, json: bool) -> CmdResult {
             } else if entries.is_empty() {
                 println!("No history yet.");
             } else {
-                println!("{:<8} {:<26} {:<10} {:<7} {:<28} changes", "version", "timestamp", "operation", "serial", "actor");
+                println!(
+                    "{:<8} {:<26} {:<10} {:<7} {:<28} changes",
+                    "version", "timestamp", "operation", "serial", "actor"
+                );
                 for e in entries {
                     let c = &e.counts;
                     println!(
@@ -239,18 +252,25 @@ pub fn version(json: bool) -> CmdResult {
         common::print_json(&v)?;
     } else {
         println!("watchkeep v{}", v.version);
-        println!("state format {}, plan format {}; providers: {}", v.state_format_version, v.plan_format_version, v.providers.join(", "));
+        println!(
+            "state format {}, plan format {}; providers: {}",
+            v.state_format_version,
+            v.plan_format_version,
+            v.providers.join(", ")
+        );
     }
     Ok(EXIT_OK)
 }
 
 pub fn write_schemas(dir: &Path) -> CmdResult {
-    std::fs::create_dir_all(dir).map_err(|e| Failure::msg(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::msg(format!("cannot create {}: {e}", dir.display())))?;
     for (name, schema) in output::schema::all() {
         let path = dir.join(name);
         let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
         text.push('\n');
-        std::fs::write(&path, text).map_err(|e| Failure::msg(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::msg(format!("cannot write {}: {e}", path.display())))?;
         println!("{}", path.display());
     }
     Ok(EXIT_OK)

@@ -23,7 +23,11 @@ pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
 
 #[derive(Debug, Parser)]
-#[command(name = "watchkeep", version, about = "Monitoring as code: plan, apply and prove your alerting (Datadog, New Relic, CloudWatch)")]
+#[command(
+    name = "watchkeep",
+    version,
+    about = "Monitoring as code: plan, apply and prove your alerting (Datadog, New Relic, CloudWatch)"
+)]
 pub struct Cli {
     /// Configuration directory (every *.hcl file in it is one configuration).
     #[arg(long = "chdir", global = true, default_value = ".", value_name = "DIR")]
@@ -300,19 +304,39 @@ mod tests {
     #[test]
     fn terraform_style_flags_become_gnu_flags() {
         assert_eq!(
-            norm(&["watchkeep", "plan", "-out=p.wkplan", "-detailed-exitcode", "-var", "a=-1", "-refresh=false"]),
-            ["watchkeep", "plan", "--out=p.wkplan", "--detailed-exitcode", "--var", "a=-1", "--refresh=false"]
+            norm(&[
+                "watchkeep",
+                "plan",
+                "-out=p.wkplan",
+                "-detailed-exitcode",
+                "-var",
+                "a=-1",
+                "-refresh=false"
+            ]),
+            [
+                "watchkeep",
+                "plan",
+                "--out=p.wkplan",
+                "--detailed-exitcode",
+                "--var",
+                "a=-1",
+                "--refresh=false"
+            ]
         );
         assert_eq!(norm(&["watchkeep", "apply", "--auto-approve"]), ["watchkeep", "apply", "--auto-approve"]);
         assert_eq!(norm(&["watchkeep", "x", "-h"]), ["watchkeep", "x", "-h"]);
-        assert_eq!(norm(&["watchkeep", "state", "rm", "--", "-json"]), ["watchkeep", "state", "rm", "--", "-json"]);
+        assert_eq!(
+            norm(&["watchkeep", "state", "rm", "--", "-json"]),
+            ["watchkeep", "state", "rm", "--", "-json"]
+        );
     }
 
     #[test]
     fn parses_both_styles() {
         let cli = Cli::try_parse_from(norm(&["watchkeep", "apply", "-auto-approve", "-parallelism=3"]));
         assert!(cli.is_ok(), "{cli:?}");
-        let cli = Cli::try_parse_from(norm(&["watchkeep", "plan", "-refresh=false", "-target", "baseline.soc2"]));
+        let cli =
+            Cli::try_parse_from(norm(&["watchkeep", "plan", "-refresh=false", "-target", "baseline.soc2"]));
         match cli.map(|c| c.command) {
             Ok(Command::Plan(p)) => {
                 assert!(!p.refresh);

@@ -39,8 +39,11 @@ pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Res
     let (cfg, warnings) = ctx.load(spec.vars)?;
     let desired = common::compile(&cfg)?;
     common::print_warnings(ctx, &warnings, &cfg.files);
-    let needed: BTreeSet<String> =
-        desired.iter().map(|d| d.provider.clone()).chain(state.resources.iter().map(|r| r.provider.clone())).collect();
+    let needed: BTreeSet<String> = desired
+        .iter()
+        .map(|d| d.provider.clone())
+        .chain(state.resources.iter().map(|r| r.provider.clone()))
+        .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
     let (prepared, marked) = common::prepare(&desired, &providers)?;
     let redactor = common::redactor(Some(&cfg), state);
@@ -50,10 +53,11 @@ pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Res
     } else {
         plan::LiveSet::default()
     };
-    let update_kind = |rtype: &str, attr: &str| match providers.values().find(|p| p.resource_types().contains(&rtype)) {
-        Some(p) => p.update_kind(rtype, attr),
-        None => watchkeep_provider::UpdateKind::InPlace,
-    };
+    let update_kind =
+        |rtype: &str, attr: &str| match providers.values().find(|p| p.resource_types().contains(&rtype)) {
+            Some(p) => p.update_kind(rtype, attr),
+            None => watchkeep_provider::UpdateKind::InPlace,
+        };
     let plan = plan::plan(&PlanRequest {
         desired: &prepared,
         state,
@@ -82,7 +86,8 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
     let format = if args.json { Format::Json } else { args.format.unwrap_or(Format::Human) };
     match format {
         Format::Json => {
-            let out = output::PlanOutput { plan: run.plan.clone(), stats: common::stats(ctx, &run.providers) };
+            let out =
+                output::PlanOutput { plan: run.plan.clone(), stats: common::stats(ctx, &run.providers) };
             common::print_json(&out)?;
         }
         Format::Markdown => print!("{}", output::markdown::plan(&run.plan)),
@@ -92,7 +97,11 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         plan::file::save(&run.plan, out)
             .map_err(|e| Failure::msg(format!("cannot write plan file {}: {e}", out.display())))?;
         if format == Format::Human {
-            println!("\nSaved the plan to {}. Apply exactly this plan with:\n    watchkeep apply {}", out.display(), out.display());
+            println!(
+                "\nSaved the plan to {}. Apply exactly this plan with:\n    watchkeep apply {}",
+                out.display(),
+                out.display()
+            );
         }
     }
     Ok(if args.detailed_exitcode && run.plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })

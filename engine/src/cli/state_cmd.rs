@@ -49,7 +49,9 @@ pub fn run(ctx: &Context, cmd: &StateCommand) -> CmdResult {
         StateCommand::Show { address, json } => {
             let state = backend.load()?.unwrap_or_else(crate::state::State::new);
             let r = state.get(address).ok_or_else(|| {
-                Failure::msg(format!("no resource `{address}` in state\nhint: `watchkeep state list` shows the addresses"))
+                Failure::msg(format!(
+                    "no resource `{address}` in state\nhint: `watchkeep state list` shows the addresses"
+                ))
             })?;
             if *json {
                 common::print_json(r)?;
@@ -68,8 +70,9 @@ pub fn run(ctx: &Context, cmd: &StateCommand) -> CmdResult {
             Ok(EXIT_OK)
         }
         StateCommand::Rm { addresses } => {
-            let lock = backend.lock("state rm")?;
-            let mut state = backend.load()?.ok_or_else(|| Failure::msg("there is no state yet: nothing to remove"))?;
+            let lock = common::lock(&backend, "state rm")?;
+            let mut state =
+                backend.load()?.ok_or_else(|| Failure::msg("there is no state yet: nothing to remove"))?;
             let mut records = Vec::new();
             for a in addresses {
                 match state.remove(a) {
@@ -101,7 +104,11 @@ pub fn run(ctx: &Context, cmd: &StateCommand) -> CmdResult {
                 changes: records.clone(),
             })?;
             for r in records {
-                println!("Removed {} from state (the vendor object {} was left alone).", r.address, r.id.unwrap_or_default());
+                println!(
+                    "Removed {} from state (the vendor object {} was left alone).",
+                    r.address,
+                    r.id.unwrap_or_default()
+                );
             }
             Ok(EXIT_OK)
         }

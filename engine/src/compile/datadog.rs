@@ -165,7 +165,9 @@ fn resolve_check<'a>(
 ) -> Option<Check<'a>> {
     if let Some(user) = cfg.metrics.get(metric) {
         return match &user.datadog_query {
-            Some(q) => Some(Check::User { name: &user.name, query: q, unit: user.unit.as_deref().unwrap_or("") }),
+            Some(q) => {
+                Some(Check::User { name: &user.name, query: q, unit: user.unit.as_deref().unwrap_or("") })
+            }
             None => {
                 diags.push(error(
                     format!("metric `{metric}` has no `datadog` query, but `{}` is on Datadog", comp.name),
@@ -224,7 +226,11 @@ fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diag
             diags.push(error(
                 format!("warning threshold {w} is not before the critical threshold {critical}"),
                 Some(span.clone()),
-                if above { "with `above`, warning must be lower" } else { "with `below`, warning must be higher" },
+                if above {
+                    "with `above`, warning must be lower"
+                } else {
+                    "with `below`, warning must be higher"
+                },
             ));
             return None;
         }
@@ -239,7 +245,8 @@ fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diag
         ));
         return None;
     };
-    let severity = t.severity.clone().unwrap_or_else(|| entry.map(|e| e.severity).unwrap_or("high").to_string());
+    let severity =
+        t.severity.clone().unwrap_or_else(|| entry.map(|e| e.severity).unwrap_or("high").to_string());
     Some(Resolved { above, critical, warning: warning_value, for_duration, minutes, severity })
 }
 
@@ -268,9 +275,9 @@ fn scope_of(comp: &Component) -> String {
 }
 
 fn window(minutes: u64) -> String {
-    if minutes % (60 * 24) == 0 {
+    if minutes.is_multiple_of(60 * 24) {
         format!("last_{}d", minutes / (60 * 24))
-    } else if minutes % 60 == 0 {
+    } else if minutes.is_multiple_of(60) {
         format!("last_{}h", minutes / 60)
     } else {
         format!("last_{minutes}m")

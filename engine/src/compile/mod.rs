@@ -95,7 +95,7 @@ pub(crate) fn duration_minutes(text: &str) -> Option<u64> {
     let (num, unit) = text.split_at(text.len().checked_sub(1)?);
     let n: u64 = num.parse().ok()?;
     let minutes = match unit {
-        "s" if n % 60 == 0 => n / 60,
+        "s" if n.is_multiple_of(60) => n / 60,
         "m" => n,
         "h" => n * 60,
         "d" => n * 60 * 24,

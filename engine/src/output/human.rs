@@ -110,7 +110,10 @@ fn change_line(out: &mut String, a: &AttrChange) {
             attr_line(out, "-", &a.path, Some(v));
         }
         (Some(b), Some(n)) if is_long(Some(b)) || is_long(Some(n)) => {
-            let (bs, ns) = (b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string()), n.as_str().map(str::to_string).unwrap_or_else(|| n.to_string()));
+            let (bs, ns) = (
+                b.as_str().map(str::to_string).unwrap_or_else(|| b.to_string()),
+                n.as_str().map(str::to_string).unwrap_or_else(|| n.to_string()),
+            );
             out.push_str(&format!("      ~ {}:{forces}\n", a.path));
             out.push_str(&text_diff(&bs, &ns, "          "));
         }

@@ -9,7 +9,9 @@ use super::{Plan, PLAN_FORMAT_VERSION};
 pub enum PlanFileError {
     #[error("cannot read plan file {path}: {source}")]
     Io { path: String, source: std::io::Error },
-    #[error("{path} is not a watchkeep plan file ({detail})\nhint: create one with `watchkeep plan -out {path}`")]
+    #[error(
+        "{path} is not a watchkeep plan file ({detail})\nhint: create one with `watchkeep plan -out {path}`"
+    )]
     Invalid { path: String, detail: String },
     #[error("{path} was written by a newer watchkeep (plan format {found}, this version reads {supported})\nhint: apply it with the watchkeep version that made it, or plan again")]
     Newer { path: String, found: u32, supported: u32 },

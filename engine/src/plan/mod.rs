@@ -109,6 +109,9 @@ pub struct ResourceChange {
     pub after: Option<Value>,
     pub attribute_changes: Vec<AttrChange>,
     pub after_hash: Option<String>,
+    /// Attribute paths holding values derived from sensitive variables (shown as hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -193,7 +196,15 @@ pub fn plan(req: &PlanRequest) -> Plan {
 
     if !req.destroy {
         for d in req.desired.iter().filter(|d| targeted(&d.address, req.targets)) {
-            let after = r.value(&d.normalized);
+            let prior = req.state.get(&d.address);
+            let mut paths = r.sensitive_paths(&d.normalized);
+            for p in prior.map(|p| p.sensitive_paths.as_slice()).unwrap_or(&[]) {
+                if !paths.contains(p) {
+                    paths.push(p.clone());
+                }
+            }
+            paths.sort();
+            let after = r.mask(&d.normalized, &paths);
             let after_hash = Some(hash_value(&after));
             let base = ResourceChange {
                 address: d.address.clone(),
@@ -209,8 +220,8 @@ pub fn plan(req: &PlanRequest) -> Plan {
                 after: Some(after.clone()),
                 attribute_changes: Vec::new(),
                 after_hash,
+                sensitive_paths: paths.clone(),
             };
-            let prior = req.state.get(&d.address);
             let change = match prior {
                 Some(st) if st.resource_type == d.resource_type => {
                     match req.live.get(&d.resource_type, &st.id) {
@@ -219,9 +230,11 @@ pub fn plan(req: &PlanRequest) -> Plan {
                             attribute_changes: attribute_changes(&Value::Null, &after, &|_| false),
                             ..base
                         },
-                        None => compare(base, &st.id, &st.attrs, &after, d, req, Some(&st.attrs)),
+                        None => {
+                            compare(base, &st.id, &r.mask(&st.attrs, &paths), &after, d, req, Some(&st.attrs))
+                        }
                         Some(live) => {
-                            let before = r.value(&live.attrs);
+                            let before = r.mask(&live.attrs, &paths);
                             compare(base, &st.id, &before, &after, d, req, Some(&st.attrs))
                         }
                     }
@@ -229,21 +242,22 @@ pub fn plan(req: &PlanRequest) -> Plan {
                 Some(st) => ResourceChange {
                     action: Action::Replace,
                     id: Some(st.id.clone()),
-                    reason: Some(format!("resource type changes from {} to {}", st.resource_type, d.resource_type)),
+                    reason: Some(format!(
+                        "resource type changes from {} to {}",
+                        st.resource_type, d.resource_type
+                    )),
                     before: Some(st.attrs.clone()),
                     attribute_changes: attribute_changes(&st.attrs, &after, &|_| true),
                     ..base
                 },
                 None => {
                     let marker = address_marker(&d.address);
-                    let found = req
-                        .live
-                        .by_marker
-                        .get(&(d.resource_type.clone(), marker))
-                        .and_then(|ids| ids.iter().find(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str()))));
+                    let found = req.live.by_marker.get(&(d.resource_type.clone(), marker)).and_then(|ids| {
+                        ids.iter().find(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str())))
+                    });
                     match found.and_then(|id| req.live.get(&d.resource_type, id)) {
                         Some(live) => {
-                            let before = r.value(&live.attrs);
+                            let before = r.mask(&live.attrs, &paths);
                             let mut c = compare(base, &live.id, &before, &after, d, req, None);
                             c.adopt = true;
                             c.reason = Some(
@@ -264,12 +278,14 @@ pub fn plan(req: &PlanRequest) -> Plan {
     }
 
     for st in &req.state.resources {
-        if (!req.destroy && desired_addrs.contains(st.address.as_str())) || !targeted(&st.address, req.targets) {
+        if (!req.destroy && desired_addrs.contains(st.address.as_str()))
+            || !targeted(&st.address, req.targets)
+        {
             continue;
         }
         let live = req.live.get(&st.resource_type, &st.id);
         let gone = req.refreshed && live.is_none();
-        let before = live.map(|l| r.value(&l.attrs)).unwrap_or_else(|| st.attrs.clone());
+        let before = live.map(|l| r.mask(&l.attrs, &st.sensitive_paths)).unwrap_or_else(|| st.attrs.clone());
         changes.push(ResourceChange {
             address: st.address.clone(),
             resource_type: st.resource_type.clone(),
@@ -290,6 +306,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
             before: Some(before),
             after: None,
             after_hash: None,
+            sensitive_paths: st.sensitive_paths.clone(),
         });
     }
 

@@ -36,6 +36,7 @@ fn in_state(state: &mut State, addr: &str, id: &str, attrs: Value) {
         attrs,
         vendor_modified: None,
         changed_at: "2026-11-24T00:00:00Z".into(),
+        sensitive_paths: vec![],
     });
 }
 
@@ -83,7 +84,12 @@ fn create_noop_update_replace_delete() {
     upd["options"]["thresholds"]["critical"] = json!(90);
     let mut rep = a.clone();
     rep["type"] = json!("service check");
-    let d = vec![desired("x.new", a.clone()), desired("x.replace", rep), desired("x.same", a.clone()), desired("x.update", upd)];
+    let d = vec![
+        desired("x.new", a.clone()),
+        desired("x.replace", rep),
+        desired("x.same", a.clone()),
+        desired("x.update", upd),
+    ];
     let p = run(&d, &state, &lv, &[], false);
 
     assert_eq!(action_of(&p, "x.new").action, Action::Create);

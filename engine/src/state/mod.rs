@@ -64,6 +64,10 @@ pub struct ResourceState {
     pub vendor_modified: Option<String>,
     /// When watchkeep last created or updated the object (RFC 3339, UTC).
     pub changed_at: String,
+    /// Attribute paths whose value derives from a sensitive variable; their values in `attrs`
+    /// are keyed hashes, never the value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_paths: Vec<String>,
 }
 
 impl State {
@@ -184,6 +188,7 @@ mod tests {
             attrs: json!({"name": address, "query": "avg(last_5m):avg:system.cpu.user{*} > 90"}),
             vendor_modified: None,
             changed_at: "2026-01-02T03:04:05Z".to_string(),
+            sensitive_paths: Vec::new(),
         }
     }
 

@@ -15,7 +15,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 6, base_delay: Duration::from_millis(200), max_delay: Duration::from_secs(30) }
+        RetryPolicy {
+            max_attempts: 6,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(30),
+        }
     }
 }
 
@@ -57,7 +61,11 @@ mod tests {
     #[tokio::test]
     async fn retries_transient_then_succeeds() {
         let calls = AtomicU32::new(0);
-        let policy = RetryPolicy { max_attempts: 3, base_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
         let out = with_retries(&policy, || async {
             if calls.fetch_add(1, Ordering::SeqCst) < 2 {
                 Err(ProviderError::Transient { message: "503".into() })

@@ -50,7 +50,7 @@ fn bad_variable_type() {
     run.expect_code(1);
     let err = run.stderr();
     assert!(err.contains("threshold") && err.contains("number"), "{err}");
-    assert!(err.contains("main.hcl:3:"), "{err}");
+    assert!(err.contains("main.hcl:4:"), "{err}");
 }
 
 #[test]
