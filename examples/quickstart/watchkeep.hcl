@@ -70,3 +70,9 @@ alert "cpu_saturated" {
   route    = route.oncall
   runbook  = "https://wiki.example.com/runbooks/cpu"
 }
+
+# The infrastructure dashboard auditors ask to see: one group per in-scope server.
+dashboard "infrastructure" {
+  scope = inventory.production
+  title = "Production infrastructure (SOC 2 scope)"
+}

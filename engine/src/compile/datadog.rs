@@ -127,6 +127,83 @@ pub(super) fn compile_baselines(cfg: &Config, out: &mut Vec<DesiredObject>, diag
     }
 }
 
+/// `dashboard` blocks → one `datadog_dashboard` per block for its Datadog components: a group per
+/// component with a timeseries per core metric and a check-status widget for uptime. It is the
+/// "dated screenshot of the infrastructure dashboard" an auditor asks for, kept as code.
+pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+    for dash in cfg.dashboards.values() {
+        let comps: Vec<&Component> = matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
+            .into_iter()
+            .filter(|c| c.provider == "datadog")
+            .collect();
+        if comps.is_empty() {
+            diags.push(warning(
+                format!("`dashboard.{}` shows no Datadog component", dash.name),
+                Some(dash.span.clone()),
+                "check its scope and kinds",
+            ));
+            continue;
+        }
+        let mut groups = Vec::new();
+        for comp in &comps {
+            let scope = scope_of(comp);
+            let mut widgets = Vec::new();
+            for metric in CORE_METRICS {
+                let Some(entry) = catalog::lookup(metric, &comp.kind, "datadog") else { continue };
+                match entry.datadog {
+                    DatadogCheck::Metric { expr, .. } => widgets.push(json!({"definition": {
+                        "type": "timeseries",
+                        "title": format!("{} ({})", entry.title, entry.unit.trim()).replace(" ()", ""),
+                        "requests": [{"q": expr.replace("{{scope}}", &format!("{{{scope}}}")), "display_type": "line"}],
+                    }})),
+                    DatadogCheck::ServiceCheck { check, .. } => widgets.push(json!({"definition": {
+                        "type": "check_status",
+                        "title": entry.title,
+                        "check": check,
+                        "grouping": "check",
+                        "tags": comp.identifier.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>(),
+                    }})),
+                }
+            }
+            if widgets.is_empty() {
+                continue;
+            }
+            let mut title = format!("{} ({}", comp.name, comp.kind);
+            if let Some(env) = &comp.environment {
+                title.push_str(&format!(", {env}"));
+            }
+            title.push(')');
+            groups.push(json!({"definition": {"type": "group", "title": title, "layout_type": "ordered", "widgets": widgets}}));
+        }
+        let mut description = format!("Monitoring dashboard for {} components", comps.len());
+        if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
+            description.push_str(&format!(" of inventory {}", inv.name));
+            if let Some(d) = &inv.reviewed_on {
+                description.push_str(&format!(" (reviewed {d}"));
+                if let Some(by) = &inv.reviewed_by {
+                    description.push_str(&format!(" by {by}"));
+                }
+                description.push(')');
+            }
+        }
+        description.push('.');
+        out.push(DesiredObject {
+            address: format!("dashboard.{}.datadog", dash.name),
+            resource_type: "datadog_dashboard".into(),
+            provider: "datadog".into(),
+            origin: Some(format!("dashboard.{}", dash.name)),
+            attrs: json!({
+                "title": dash.title.clone().unwrap_or_else(|| dash.name.clone()),
+                "description": description,
+                "layout_type": "ordered",
+                "widgets": groups,
+            }),
+            depends_on: Vec::new(),
+            span: Some(dash.span.clone()),
+        });
+    }
+}
+
 fn matching<'a>(
     cfg: &'a Config,
     scope: Option<&str>,

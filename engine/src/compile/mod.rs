@@ -38,6 +38,7 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
 
     datadog::compile_alerts(cfg, &mut out, &mut diags);
     datadog::compile_baselines(cfg, &mut out, &mut diags);
+    datadog::compile_dashboards(cfg, &mut out, &mut diags);
 
     for raw in cfg.resources.values() {
         let provider = raw.resource_type.split('_').next().unwrap_or_default().to_string();

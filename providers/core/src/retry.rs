@@ -27,7 +27,9 @@ impl RetryPolicy {
     /// Delay before attempt `attempt + 1` (attempt counts from 1) after `err`.
     pub fn delay(&self, attempt: u32, err: &ProviderError) -> Duration {
         if let ProviderError::RateLimited { retry_after: Some(d) } = err {
-            return (*d).min(self.max_delay);
+            // `X-RateLimit-Reset: 0` means "this second"; waiting nothing would burn every attempt
+            // inside the same window.
+            return (*d).max(self.base_delay).min(self.max_delay);
         }
         let exp = self.base_delay.saturating_mul(1u32 << attempt.min(16).saturating_sub(1));
         exp.min(self.max_delay)

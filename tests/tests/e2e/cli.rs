@@ -66,7 +66,7 @@ fn state_list_show_rm() {
     show.expect_code(0);
     assert!(show.stdout().contains("datadog_monitor"));
     ws.run(&["state", "rm", addr]).expect_code(0);
-    assert_eq!(ws.run(&["state", "list"]).stdout().lines().count(), 17);
+    assert_eq!(ws.run(&["state", "list"]).stdout().lines().count(), 18);
     // The vendor object is left alone, so the next plan adopts it by its marker.
     let plan = ws.run(&["plan"]);
     assert!(plan.stdout().contains("adopted"), "{}", plan.stdout());

@@ -8,7 +8,7 @@ fn quickstart_apply_then_plan_has_no_changes() {
     let plan = ws.run(&["plan", "-detailed-exitcode"]);
     plan.expect_code(2);
     assert!(plan.stdout().contains("baseline.soc2[\"web-1\"].cpu"), "{}", plan.stdout());
-    assert!(plan.stdout().contains("Plan: 18 to create"), "{}", plan.stdout());
+    assert!(plan.stdout().contains("Plan: 19 to create"), "{}", plan.stdout());
 
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
     let monitors = ws.monitors();
@@ -38,10 +38,18 @@ fn quickstart_apply_then_plan_has_no_changes() {
     assert!(again.stdout().contains("No changes."), "{}", again.stdout());
 
     let state = ws.state();
-    assert_eq!(state["resources"].as_array().map(Vec::len), Some(18));
+    assert_eq!(state["resources"].as_array().map(Vec::len), Some(19));
     assert_eq!(state["format_version"], 1);
     assert!(state["serial"].as_u64().unwrap_or(0) >= 1);
-    assert_eq!(ws.state_ids(), ws.monitor_ids_on(standin()), "state holds exactly what exists");
+    let (status, dashboards) = ws.vendor(reqwest::Method::GET, "/api/v1/dashboard", None);
+    assert_eq!(status, 200);
+    let dashboards = dashboards["dashboards"].as_array().cloned().unwrap_or_default();
+    assert_eq!(dashboards.len(), 1, "the infrastructure dashboard");
+    assert_eq!(dashboards[0]["title"], "Production infrastructure (SOC 2 scope)");
+    let mut ids = ws.monitor_ids_on(standin());
+    ids.push(dashboards[0]["id"].as_str().unwrap_or_default().to_string());
+    ids.sort();
+    assert_eq!(ws.state_ids(), ids, "state holds exactly what exists");
     assert_matches_schema("state.schema.json", &state);
 
     let hist = ws.run(&["history", "--json"]);
@@ -52,7 +60,7 @@ fn quickstart_apply_then_plan_has_no_changes() {
         Some(1),
         "one history entry per apply that changed something"
     );
-    assert_eq!(entries[0]["counts"]["create"], 18);
+    assert_eq!(entries[0]["counts"]["create"], 19);
     assert_eq!(entries[0]["actor"], "e2e@example.com");
     assert_eq!(entries[0]["operation"], "apply");
     assert_matches_schema("history.schema.json", &entries);
@@ -69,7 +77,7 @@ fn plan_json_matches_its_schema_and_counts_api_calls() {
     run.expect_code(0);
     let v = run.json();
     assert_matches_schema("plan.schema.json", &v);
-    assert_eq!(v["summary"]["create"], 18);
+    assert_eq!(v["summary"]["create"], 19);
     assert!(v["stats"]["api_calls"].as_u64().unwrap_or(0) >= 1);
 }
 
@@ -79,7 +87,7 @@ fn markdown_plan_for_pull_requests() {
     let run = ws.run(&["plan", "--format", "markdown"]);
     run.expect_code(0);
     let md = run.stdout();
-    assert!(md.starts_with("### watchkeep plan: 18 to create"), "{md}");
+    assert!(md.starts_with("### watchkeep plan: 19 to create"), "{md}");
     assert!(md.contains("| create | `baseline.soc2[\"db-1\"].cpu` |"), "{md}");
     assert!(md.contains("```diff"), "{md}");
 }
@@ -91,7 +99,7 @@ fn saved_plan_applies_and_refuses_when_state_changed() {
     ws.run(&["plan", "-out", "second.wkplan"]).expect_code(0);
     let show = ws.run(&["show", "first.wkplan"]);
     show.expect_code(0);
-    assert!(show.stdout().contains("Plan: 18 to create"), "{}", show.stdout());
+    assert!(show.stdout().contains("Plan: 19 to create"), "{}", show.stdout());
 
     ws.run(&["apply", "first.wkplan"]).expect_code(0);
     assert_eq!(ws.monitors().len(), 18);
@@ -161,5 +169,5 @@ fn destroy_removes_everything_it_manages() {
     assert_eq!(ws.state()["resources"].as_array().map(Vec::len), Some(0));
     let entries = ws.run(&["history", "--json"]).json();
     assert_eq!(entries[1]["operation"], "destroy");
-    assert_eq!(entries[1]["counts"]["delete"], 18);
+    assert_eq!(entries[1]["counts"]["delete"], 19);
 }

@@ -99,3 +99,17 @@ fn kill_9_mid_apply_rerun_adopts_without_duplicates() {
     assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s));
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
+
+#[test]
+fn rate_limited_apply_waits_for_the_reset_and_completes() {
+    let s = DatadogStandIn::start(StandInOptions { latency: Duration::ZERO, rate_limit: Some((8, 1)) })
+        .expect("stand-in");
+    let ws = Workspace::on(&s, "ratelimit");
+    ws.write("main.hcl", &raw_monitors_config(20, None));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    assert!(s.rate_limited_count() > 0, "the test never hit the vendor's limit");
+    let n = names(&ws, &s);
+    assert_eq!(n.len(), 20, "no duplicates, nothing missing: {n:?}");
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
