@@ -38,7 +38,8 @@ pub struct ApplyError {
 
 pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     let operation = if destroy { "destroy" } else { "apply" };
-    let backend = ctx.backend_quiet();
+    let loaded = ctx.load(&args.vars)?;
+    let backend = ctx.backend(Some(&loaded.0));
     let lock = common::lock(&backend, operation)?;
     let existing = backend.load()?;
 
@@ -83,8 +84,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
             targets: &saved.targets,
             destroy: saved.destroy,
             parallelism: args.parallelism,
+            for_apply: true,
         };
-        let mut run = make_plan(ctx, &spec, &state).await?;
+        let mut run = make_plan(ctx, &spec, &state, loaded).await?;
         let now: BTreeMap<&str, &Option<String>> =
             run.plan.changes.iter().map(|c| (c.address.as_str(), &c.after_hash)).collect();
         for c in saved.actionable() {
@@ -107,8 +109,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
             targets: &args.targets,
             destroy,
             parallelism: args.parallelism,
+            for_apply: true,
         };
-        let run = make_plan(ctx, &spec, &state).await?;
+        let run = make_plan(ctx, &spec, &state, loaded).await?;
         if !args.json {
             print!("{}", output::human::plan(&run.plan));
         }

@@ -203,18 +203,20 @@ fn provider_failure(name: &str, cfg: Option<&Config>, e: ProviderError) -> Failu
     Failure::msg(format!("cannot configure provider `{name}`{at}: {e}"))
 }
 
-/// Marks and normalises desired objects for planning.
+/// Marks and normalises desired objects for planning. Moves the attributes out of `desired`;
+/// the marked attributes (what apply sends) are returned only when `keep_marked`.
 pub fn prepare(
-    desired: &[DesiredObject],
+    desired: &mut [DesiredObject],
     providers: &Providers,
+    keep_marked: bool,
 ) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Failure> {
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
-    for d in desired {
+    for d in desired.iter_mut() {
         let p = providers
             .get(&d.provider)
             .ok_or_else(|| Failure::msg(format!("provider `{}` is not configured", d.provider)))?;
-        let mut attrs = d.attrs.clone();
+        let mut attrs = std::mem::take(&mut d.attrs);
         p.mark(&d.resource_type, &mut attrs, &d.address);
         out.push(PlanDesired {
             address: d.address.clone(),
@@ -224,7 +226,9 @@ pub fn prepare(
             normalized: p.normalize(&d.resource_type, &attrs),
             depends_on: d.depends_on.clone(),
         });
-        marked.insert(d.address.clone(), attrs);
+        if keep_marked {
+            marked.insert(d.address.clone(), attrs);
+        }
     }
     Ok((out, marked))
 }
@@ -347,5 +351,28 @@ pub fn confirm(question: &str) -> bool {
     match std::io::stdin().lock().read_line(&mut line) {
         Ok(n) if n > 0 => line.trim() == "yes",
         _ => false,
+    }
+}
+
+/// Phase timings on stderr when `WATCHKEEP_TIMINGS=1` (for profiling large configurations).
+pub struct Phase {
+    name: &'static str,
+    start: Option<Instant>,
+}
+
+impl Phase {
+    pub fn start(name: &'static str) -> Phase {
+        let on = std::env::var_os("WATCHKEEP_TIMINGS").is_some_and(|v| v == "1");
+        Phase { name, start: on.then(Instant::now) }
+    }
+    pub fn done(self) {
+        if let Some(s) = self.start {
+            eprintln!(
+                "timing: {:<12} {:>8.1} ms  (peak RSS {} MB)",
+                self.name,
+                s.elapsed().as_secs_f64() * 1000.0,
+                peak_rss().unwrap_or(0) / 1_000_000
+            );
+        }
     }
 }

@@ -21,6 +21,8 @@ pub struct PlanSpec<'a> {
     pub targets: &'a [String],
     pub destroy: bool,
     pub parallelism: usize,
+    /// Keep the attributes to send (apply); a plan alone needs only their normalised form.
+    pub for_apply: bool,
 }
 
 /// Everything a plan was made from; apply carries it on.
@@ -34,10 +36,16 @@ pub struct PlanRun {
     pub plan: Plan,
 }
 
-/// Loads, compiles, refreshes and plans against `state`.
-pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Result<PlanRun, Failure> {
-    let (cfg, warnings) = ctx.load(spec.vars)?;
+/// Compiles, refreshes and plans `cfg` against `state`.
+pub async fn make_plan(
+    ctx: &Context,
+    spec: &PlanSpec<'_>,
+    state: &State,
+    (cfg, warnings): (Config, crate::diag::Diagnostics),
+) -> Result<PlanRun, Failure> {
+    let t = common::Phase::start("compile");
     let desired = common::compile(&cfg)?;
+    t.done();
     common::print_warnings(ctx, &warnings, &cfg.files);
     let needed: BTreeSet<String> = desired
         .iter()
@@ -45,14 +53,20 @@ pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Res
         .chain(state.resources.iter().map(|r| r.provider.clone()))
         .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
-    let (prepared, marked) = common::prepare(&desired, &providers)?;
+    let t = common::Phase::start("prepare");
+    let mut desired = desired;
+    let (prepared, marked) = common::prepare(&mut desired, &providers, spec.for_apply)?;
+    t.done();
     let redactor = common::redactor(Some(&cfg), state);
+    let t = common::Phase::start("refresh");
     let live = if spec.refresh {
         let types = common::types_in_play(&prepared, state);
         common::refresh(&providers, &types, state, true, spec.parallelism, &redactor).await?
     } else {
         plan::LiveSet::default()
     };
+    t.done();
+    let t = common::Phase::start("plan");
     let update_kind =
         |rtype: &str, attr: &str| match providers.values().find(|p| p.resource_types().contains(&rtype)) {
             Some(p) => p.update_kind(rtype, attr),
@@ -69,20 +83,28 @@ pub async fn make_plan(ctx: &Context, spec: &PlanSpec<'_>, state: &State) -> Res
         update_kind: &update_kind,
         created: now_rfc3339(),
     });
+    t.done();
     Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
 }
 
 pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
-    let backend = ctx.backend_quiet();
+    let t = common::Phase::start("load config");
+    let loaded = ctx.load(&args.vars)?;
+    t.done();
+    let backend = ctx.backend(Some(&loaded.0));
+    let t = common::Phase::start("load state");
     let state = backend.load()?.unwrap_or_else(State::new);
+    t.done();
     let spec = PlanSpec {
         vars: &args.vars,
         refresh: args.refresh,
         targets: &args.targets,
         destroy: args.destroy,
         parallelism: args.parallelism,
+        for_apply: false,
     };
-    let run = make_plan(ctx, &spec, &state).await?;
+    let run = make_plan(ctx, &spec, &state, loaded).await?;
+    let t = common::Phase::start("render");
     let format = if args.json { Format::Json } else { args.format.unwrap_or(Format::Human) };
     match format {
         Format::Json => {
@@ -93,6 +115,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         Format::Markdown => print!("{}", output::markdown::plan(&run.plan)),
         Format::Human => print!("{}", output::human::plan(&run.plan)),
     }
+    t.done();
     if let Some(out) = &args.out {
         plan::file::save(&run.plan, out)
             .map_err(|e| Failure::msg(format!("cannot write plan file {}: {e}", out.display())))?;

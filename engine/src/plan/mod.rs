@@ -360,11 +360,15 @@ fn compare(
         Some(rec) if action != Action::NoOp && rec != before => Some("changed outside watchkeep".to_string()),
         _ => None,
     };
+    // Unchanged objects keep only their hash: at 10,000 objects a copy of every before/after
+    // would double the plan's memory for nothing anyone reads.
+    let unchanged = action == Action::NoOp;
     ResourceChange {
         action,
         id: Some(id.to_string()),
         reason,
-        before: Some(before.clone()),
+        before: (!unchanged).then(|| before.clone()),
+        after: if unchanged { None } else { base.after.clone() },
         attribute_changes: attrs,
         ..base
     }

@@ -79,11 +79,17 @@ pub(super) fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError
         return Err(corrupt("the file is empty".to_string()));
     }
     // Check the version before the shape, so a newer format is reported as such and not as corrupt.
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    let Some(object) = value.as_object() else {
+    // The probe skips everything but `format_version`: building a full `Value` of a large state
+    // here would double the peak memory of every command.
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format_version: Option<serde_json::Value>,
+    }
+    if !text.trim_start().starts_with('{') {
         return Err(corrupt("expected a JSON object at the top level".to_string()));
-    };
-    let found = match object.get("format_version") {
+    }
+    let probe: Probe = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let found = match probe.format_version {
         None => return Err(corrupt("`format_version` is missing".to_string())),
         Some(v) => {
             v.as_u64().ok_or_else(|| corrupt(format!("`format_version` is {v}, not a version number")))?

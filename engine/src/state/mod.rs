@@ -98,14 +98,11 @@ impl State {
         self.position(address).ok().map(|i| self.resources.remove(i))
     }
 
-    /// Binary search when sorted (the normal case); a linear scan keeps lookups correct if a caller
-    /// pushed onto `resources` directly.
+    /// Binary search: `resources` is kept sorted by address (load sorts, `upsert` inserts in
+    /// place). Checking sortedness here would make every lookup O(n) and a 10,000-object plan
+    /// O(n²); code that builds `resources` by hand must sort it.
     fn position(&self, address: &str) -> Result<usize, usize> {
-        if self.resources.windows(2).all(|w| w[0].address <= w[1].address) {
-            self.resources.binary_search_by(|r| r.address.as_str().cmp(address))
-        } else {
-            self.resources.iter().position(|r| r.address == address).ok_or(self.resources.len())
-        }
+        self.resources.binary_search_by(|r| r.address.as_str().cmp(address))
     }
 
     fn sort(&mut self) {
@@ -225,13 +222,16 @@ mod tests {
     }
 
     #[test]
-    fn lookups_work_on_unsorted_resources() {
+    fn upsert_keeps_resources_sorted_for_lookups() {
         let mut s = State::new();
-        s.resources.push(resource("z"));
-        s.resources.push(resource("a"));
-        assert!(s.get("a").is_some());
+        for a in ["m", "z", "a", "q", "b", "m"] {
+            s.upsert(resource(a));
+        }
+        let order: Vec<&str> = s.resources.iter().map(|r| r.address.as_str()).collect();
+        assert_eq!(order, ["a", "b", "m", "q", "z"]);
+        assert!(s.get("q").is_some() && s.get("c").is_none());
         assert!(s.remove("z").is_some());
-        assert_eq!(s.resources.len(), 1);
+        assert_eq!(s.resources.len(), 4);
     }
 
     #[test]

@@ -11,46 +11,61 @@ use crate::normalize::{self, MONITOR_READ_ONLY};
 
 pub(crate) const TYPE: &str = "datadog_monitor";
 
+/// Pages requested at once after the first. The list call does not say how many monitors there
+/// are: page 0 is read alone (an account that fits in one page costs one call), then pages come
+/// in windows, wasting at most `PAGE_WINDOW - 1` requests past the end. A 10,000-monitor account
+/// takes 4 round trips (13 calls) instead of 11 sequential ones.
+const PAGE_WINDOW: u64 = 4;
+
 pub(crate) async fn list(http: &Http, page_size: u32, owned_only: bool) -> Result<Vec<LiveObject>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
-    for page in 0u64.. {
-        let mut query = vec![("page", page.to_string()), ("page_size", page_size.to_string())];
-        if owned_only {
-            query.push(("monitor_tags", OWNER_TAG.to_string()));
-        }
-        let body = http.json(Method::GET, "/api/v1/monitor", &query, None).await?;
-        let Value::Array(items) = body else {
-            return Err(ProviderError::Decode {
-                message: format!("GET /api/v1/monitor (page {page}) did not return a JSON array of monitors"),
-            });
-        };
-        let count = items.len();
-        let mut new_on_page = 0;
-        for item in items {
-            let obj = live_object(item)?;
-            if seen.insert(obj.id.clone()) {
-                new_on_page += 1;
-                if !owned_only || obj.owned {
-                    out.push(obj);
+    let mut first = 0u64;
+    loop {
+        let window = if first == 0 { 1 } else { PAGE_WINDOW };
+        let pages = futures_util::future::join_all((first..first + window).map(|page| async move {
+            let mut query = vec![("page", page.to_string()), ("page_size", page_size.to_string())];
+            if owned_only {
+                query.push(("monitor_tags", OWNER_TAG.to_string()));
+            }
+            (page, http.json(Method::GET, "/api/v1/monitor", &query, None).await)
+        }))
+        .await;
+        for (page, body) in pages {
+            let Value::Array(items) = body? else {
+                return Err(ProviderError::Decode {
+                    message: format!(
+                        "GET /api/v1/monitor (page {page}) did not return a JSON array of monitors"
+                    ),
+                });
+            };
+            let count = items.len();
+            let mut new_on_page = 0;
+            for item in items {
+                let obj = live_object(item)?;
+                if seen.insert(obj.id.clone()) {
+                    new_on_page += 1;
+                    if !owned_only || obj.owned {
+                        out.push(obj);
+                    }
                 }
             }
+            if count < page_size as usize {
+                return Ok(out);
+            }
+            // A full page of monitors already seen means the server ignores `page`; stop instead of
+            // looping for ever.
+            if new_on_page == 0 {
+                return Err(ProviderError::Decode {
+                    message: format!(
+                        "GET /api/v1/monitor returned the same monitors again on page {page}; the server does \
+                         not seem to honour `page`"
+                    ),
+                });
+            }
         }
-        if count < page_size as usize {
-            break;
-        }
-        // A full page of monitors already seen means the server ignores `page`; stop instead of
-        // looping for ever.
-        if new_on_page == 0 {
-            return Err(ProviderError::Decode {
-                message: format!(
-                    "GET /api/v1/monitor returned the same monitors again on page {page}; the server does \
-                     not seem to honour `page`"
-                ),
-            });
-        }
+        first += window;
     }
-    Ok(out)
 }
 
 /// Monitors carrying the ownership marker of `address`, in one tag-filtered list call (used

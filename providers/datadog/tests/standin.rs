@@ -116,7 +116,7 @@ async fn a_monitor_without_options_or_thresholds_has_no_diff() {
 }
 
 #[tokio::test]
-async fn listing_2500_monitors_takes_3_requests() {
+async fn listing_2500_monitors_takes_pages_not_one_request_each() {
     let dd = start();
     let key = "key-pagination";
     let bodies = (0..2500)
@@ -137,24 +137,37 @@ async fn listing_2500_monitors_takes_3_requests() {
     dd.reset_request_count();
     let all = p.list(MONITOR, false).await.expect("list");
     assert_eq!(all.len(), 2500);
-    assert_eq!(dd.request_count(), 3, "pages of 1000, not one request per monitor");
-    assert_eq!(p.api_calls(), 3);
+    // Page 0 alone, then a window of 4 pages (1 and 2 hold monitors, 3 and 4 are past the end):
+    // pages of 1000, never one request per monitor.
+    assert_eq!(dd.request_count(), 5, "pages of 1000, not one request per monitor");
+    assert_eq!(p.api_calls(), 5);
     let mut listed: Vec<i64> = all.iter().map(|o| o.id.parse().unwrap()).collect();
     listed.sort_unstable();
     assert_eq!(listed, ids);
 
-    // owned_only filters server-side: 1250 owned monitors are 2 pages.
+    // owned_only filters server-side: 1250 owned monitors are 2 pages (page 0, then one window).
     dd.reset_request_count();
     let owned = p.list(MONITOR, true).await.expect("list owned");
     assert_eq!(owned.len(), 1250);
     assert!(owned.iter().all(|o| o.owned && o.marker.as_deref().is_some_and(|m| m.starts_with("m."))));
-    assert_eq!(dd.request_count(), 2);
+    assert_eq!(dd.request_count(), 5);
 
     // With a page size that divides the total, the last (empty) page ends the walk.
     let small = DatadogProvider::new(config(&dd.base_url(), key, json!({ "page_size": 500 }))).unwrap();
     dd.reset_request_count();
     assert_eq!(small.list(MONITOR, false).await.unwrap().len(), 2500);
-    assert_eq!(dd.request_count(), 6);
+    assert_eq!(dd.request_count(), 9, "page 0, pages 1-4 (full), pages 5-8 (5 is empty)");
+
+    // An account that fits in one page costs exactly one call.
+    let tiny = "key-pages-tiny";
+    dd.seed_monitors(
+        tiny,
+        vec![json!({ "name": "one", "type": "metric alert", "query": "avg(last_5m):avg:x{*} > 1" })],
+    );
+    let p = provider(&dd, tiny);
+    dd.reset_request_count();
+    assert_eq!(p.list(MONITOR, false).await.unwrap().len(), 1);
+    assert_eq!(dd.request_count(), 1);
 }
 
 #[tokio::test]
