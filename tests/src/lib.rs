@@ -2,4 +2,4 @@
 
 pub mod datadog;
 
-pub use datadog::{DatadogStandIn, StandInOptions};
+pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};

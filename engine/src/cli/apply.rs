@@ -140,6 +140,8 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
                 eprintln!("\nApply cancelled: nothing was changed.");
                 return Ok(EXIT_ERROR);
             }
+        }
+        if !args.json {
             println!();
         }
         (state, run)

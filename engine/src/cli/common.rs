@@ -303,6 +303,10 @@ pub async fn refresh(
 pub struct Stats {
     /// Vendor API requests made.
     pub api_calls: u64,
+    /// Requests the vendor rejected with 429 (each was retried after the reset).
+    pub rate_limited: u64,
+    /// Total time requests waited for the rate budget, in milliseconds.
+    pub rate_wait_ms: u64,
     /// Wall time of the command in milliseconds.
     pub wall_ms: u64,
     /// Peak resident memory of the process in bytes (Linux), if known.
@@ -312,6 +316,12 @@ pub struct Stats {
 pub fn stats(ctx: &Context, providers: &Providers) -> Stats {
     Stats {
         api_calls: providers.values().map(|p| p.api_calls()).sum(),
+        rate_limited: providers.values().filter_map(|p| p.rate_budget()).map(|b| b.throttled).sum(),
+        rate_wait_ms: providers
+            .values()
+            .filter_map(|p| p.rate_budget())
+            .map(|b| b.waited.as_millis() as u64)
+            .sum(),
         wall_ms: ctx.started.elapsed().as_millis() as u64,
         peak_rss_bytes: peak_rss(),
     }

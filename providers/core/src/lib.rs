@@ -13,7 +13,9 @@ use std::time::Duration;
 
 pub use serde_json::{Map, Value};
 
+mod budget;
 mod retry;
+pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
 pub use retry::{with_retries, RetryPolicy};
 
 /// Tag key (Datadog) / tag name (others) that marks an object as created and owned by watchkeep.
@@ -188,6 +190,11 @@ pub trait Provider: Send + Sync {
 
     /// The last rate-limit headers the vendor sent.
     fn last_rate_limit(&self) -> Option<RateLimit> {
+        None
+    }
+
+    /// Figures of the provider's [`RateBudget`]: 429s seen, time spent waiting, paced rates.
+    fn rate_budget(&self) -> Option<BudgetStats> {
         None
     }
 }

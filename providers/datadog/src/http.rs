@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use watchkeep_provider::{CallCounter, ProviderError, RateLimit};
+use watchkeep_provider::{BudgetStats, CallCounter, ProviderError, RateBudget, RateLimit};
 
 use crate::config::DatadogConfig;
 
@@ -23,6 +23,7 @@ pub(crate) struct Http {
     base_url: String,
     calls: CallCounter,
     rate_limit: Mutex<Option<RateLimit>>,
+    budget: RateBudget,
 }
 
 impl Http {
@@ -53,11 +54,16 @@ impl Http {
             base_url: cfg.base_url.clone(),
             calls: CallCounter::default(),
             rate_limit: Mutex::new(None),
+            budget: RateBudget::default(),
         })
     }
 
     pub(crate) fn calls(&self) -> u64 {
         self.calls.get()
+    }
+
+    pub(crate) fn budget_stats(&self) -> BudgetStats {
+        self.budget.stats()
     }
 
     pub(crate) fn last_rate_limit(&self) -> Option<RateLimit> {
@@ -82,10 +88,23 @@ impl Http {
         if let Some(body) = body {
             req = req.json(body);
         }
+        let family = rate_family(path);
+        self.budget.acquire(family).await;
         self.calls.incr();
-        let resp = req.send().await.map_err(|e| transport_error(&what, &e))?;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                self.budget.observe(family, None);
+                return Err(transport_error(&what, &e));
+            }
+        };
         let status = resp.status();
         let headers = resp.headers().clone();
+        let rl = rate_limit_from(&headers);
+        self.budget.observe(family, rl.as_ref());
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.budget.throttled(family, retry_after(&headers));
+        }
         self.record_rate_limit(&headers);
         let bytes = resp.bytes().await.map_err(|e| transport_error(&what, &e))?;
         if !status.is_success() {
@@ -113,6 +132,29 @@ fn secret_header(var: &str, value: &str) -> Result<HeaderValue, ProviderError> {
     })?;
     v.set_sensitive(true);
     Ok(v)
+}
+
+/// How long Datadog asks us to wait: `X-RateLimit-Reset` (seconds), else `Retry-After`.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_u64(headers, "x-ratelimit-reset")
+        .or_else(|| {
+            headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+        })
+        .map(Duration::from_secs)
+}
+
+/// The rate-limit family of a path: Datadog limits each API (monitors, dashboards, hosts, …)
+/// separately, and names the family in `X-RateLimit-Name`.
+fn rate_family(path: &str) -> &'static str {
+    let rest = path.trim_start_matches("/api/").trim_start_matches("v1/").trim_start_matches("v2/");
+    match rest.split(['/', '?']).next().unwrap_or("") {
+        "monitor" => "datadog:monitor",
+        "dashboard" => "datadog:dashboard",
+        "hosts" => "datadog:hosts",
+        "graph" => "datadog:graph",
+        "downtime" => "datadog:downtime",
+        _ => "datadog:other",
+    }
 }
 
 /// Escapes one path segment (an object id), so an id can never change which URL is called.
@@ -182,11 +224,7 @@ pub(crate) fn status_error(
             ),
         },
         404 => ProviderError::NotFound { what: format!("{what} ({detail})") },
-        429 => {
-            let secs = header_u64(headers, "x-ratelimit-reset")
-                .or_else(|| headers.get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok()));
-            ProviderError::RateLimited { retry_after: secs.map(Duration::from_secs) }
-        }
+        429 => ProviderError::RateLimited { retry_after: retry_after(headers) },
         500..=599 => ProviderError::Transient { message: format!("Datadog answered HTTP {code} to {what}: {detail}") },
         _ => ProviderError::Api { status: code, body: detail },
     }

@@ -264,6 +264,10 @@ impl Provider for DatadogProvider {
     fn last_rate_limit(&self) -> Option<RateLimit> {
         self.http.last_rate_limit()
     }
+
+    fn rate_budget(&self) -> Option<watchkeep_provider::BudgetStats> {
+        Some(self.http.budget_stats())
+    }
 }
 
 #[cfg(test)]

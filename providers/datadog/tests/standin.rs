@@ -302,9 +302,12 @@ async fn error_mapping_404_400_403() {
 async fn rate_limit_maps_to_rate_limited_with_retry_after() {
     let dd =
         DatadogStandIn::start(StandInOptions { rate_limit: Some((2, 60)), ..Default::default() }).unwrap();
+    // Another client (say, a colleague's run) uses the org's whole budget…
+    let other = provider(&dd, "key-rate");
+    other.list(MONITOR, false).await.expect("1st request");
+    other.list(MONITOR, false).await.expect("2nd request");
+    // …so ours, with a fresh budget, meets a 429 and reports it as RateLimited.
     let p = provider(&dd, "key-rate");
-    p.list(MONITOR, false).await.expect("1st request");
-    p.list(MONITOR, false).await.expect("2nd request");
     match p.list(MONITOR, false).await {
         Err(ProviderError::RateLimited { retry_after: Some(d) }) => {
             assert!(d > Duration::ZERO && d <= Duration::from_secs(60), "{d:?}");
@@ -314,7 +317,20 @@ async fn rate_limit_maps_to_rate_limited_with_retry_after() {
     let rl = p.last_rate_limit().expect("headers");
     assert_eq!((rl.limit, rl.period, rl.remaining), (Some(2), Some(60), Some(0)));
     assert_eq!(rl.name.as_deref(), Some("monitor_api"));
-    assert_eq!(p.api_calls(), 3, "the provider itself never retries");
+    assert_eq!(p.api_calls(), 1, "the provider itself never retries");
+    assert_eq!(p.rate_budget().map(|b| b.throttled), Some(1));
+}
+
+#[tokio::test]
+async fn the_budget_waits_for_the_reset_instead_of_meeting_a_429() {
+    let dd =
+        DatadogStandIn::start(StandInOptions { rate_limit: Some((2, 1)), ..Default::default() }).unwrap();
+    let p = provider(&dd, "key-budget");
+    for _ in 0..5 {
+        p.list(MONITOR, false).await.expect("paced, never rejected");
+    }
+    assert_eq!(dd.rate_limited_count(), 0, "the client stayed within the vendor's limit");
+    assert_eq!(p.api_calls(), 5);
 }
 
 fn web_dashboard() -> Value {

@@ -28,6 +28,9 @@ struct Args {
     /// Concurrency of the Terraform-style refresh.
     #[arg(long, default_value_t = 10)]
     terraform_parallelism: usize,
+    /// Emulated vendor limit (requests per second) for the apply measurement; 0 skips it.
+    #[arg(long, default_value_t = 100)]
+    apply_limit: u64,
 }
 
 const API_KEY: &str = "bench-api-key";
@@ -71,6 +74,76 @@ fn main() {
         );
     }
     println!("\ntargets for 10,000 objects: under 20 API calls, under 2 s, under 200 MB");
+
+    if args.apply_limit == 0 {
+        return;
+    }
+    println!(
+        "\napply of N creates under an emulated limit of {} requests per second (latency {} ms):",
+        args.apply_limit, args.latency_ms
+    );
+    let mut rows = Vec::new();
+    for &n in &args.sizes {
+        match apply_under_limit(&bin, n, &args) {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                eprintln!("N = {n}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    println!("\n| creates | wall (s) | requests | achieved req/s | share of the limit | 429s | 429 share |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let rps = r.requests as f64 / r.wall.as_secs_f64();
+        println!(
+            "| {} | {:.1} | {} | {:.1} | {:.0} % | {} | {:.2} % |",
+            r.n,
+            r.wall.as_secs_f64(),
+            r.requests,
+            rps,
+            100.0 * rps / args.apply_limit as f64,
+            r.throttled,
+            100.0 * r.throttled as f64 / r.requests.max(1) as f64
+        );
+    }
+    println!("\ntargets: at least 90 % of the allowed rate, 429s under 1 % of requests");
+}
+
+struct ApplyRow {
+    n: usize,
+    wall: Duration,
+    requests: u64,
+    throttled: u64,
+}
+
+fn apply_under_limit(bin: &Path, n: usize, args: &Args) -> Result<ApplyRow, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    write_config(dir.path(), n.div_ceil(5)).map_err(|e| e.to_string())?;
+    let standin = DatadogStandIn::start(StandInOptions {
+        latency: Duration::from_millis(args.latency_ms),
+        rate_limit: Some((args.apply_limit, 1)),
+        ..Default::default()
+    })
+    .map_err(|e| e.to_string())?;
+    eprint!("N = {n}: apply under {} req/s … ", args.apply_limit);
+    let (_, out, wall) = watchkeep(
+        bin,
+        dir.path(),
+        &standin.base_url(),
+        &["apply", "-auto-approve", "-parallelism=10", "--json"],
+    )?;
+    if out["outcome"] != "complete" {
+        return Err(format!("apply did not complete: {out}"));
+    }
+    let requests = standin.request_count();
+    let throttled = standin.rate_limited_count();
+    eprintln!(
+        "{} created in {:.1} s, {requests} requests, {throttled} answered 429",
+        out["counts"]["create"],
+        wall.as_secs_f64()
+    );
+    Ok(ApplyRow { n, wall, requests, throttled })
 }
 
 struct Row {
@@ -151,6 +224,7 @@ fn run_size(bin: &Path, n: usize, args: &Args) -> Result<Row, String> {
     let standin = DatadogStandIn::start(StandInOptions {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: None,
+        ..Default::default()
     })
     .map_err(|e| e.to_string())?;
     let url = standin.base_url();

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use watchkeep_tests::{DatadogStandIn, StandInOptions};
+use watchkeep_tests::{DatadogStandIn, FaultRule, StandInOptions};
 
 /// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts).
 #[derive(Debug, Parser)]
@@ -28,6 +28,13 @@ struct Args {
     /// Seed hosts web-1..web-N into every org.
     #[arg(long, default_value_t = 0)]
     demo_hosts: usize,
+    /// Inject a fault (repeatable; rules are tried in order):
+    /// `KIND[:ARG] [METHOD] [PATH_PREFIX] [skip=N] [times=N]`. KIND is `rate-limit[:SECS]`, a
+    /// 4xx/5xx status such as `503`, `slow:DURATION` (`300ms`, `5s`), `reset`, `acted-but-lost`,
+    /// `malformed` or `truncated`. E.g. `--fault "503 POST /api/v1/monitor skip=2 times=1"`.
+    /// Change faults while running with `POST`/`DELETE /_sandbox/faults`.
+    #[arg(long = "fault", value_name = "SPEC")]
+    faults: Vec<FaultRule>,
 }
 
 #[tokio::main]
@@ -36,11 +43,15 @@ async fn main() -> ExitCode {
     let opts = StandInOptions {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit.map(|limit| (limit, args.rate_period)),
+        faults: args.faults.clone(),
     };
     let served =
         DatadogStandIn::serve_until_signal_with_demo_hosts(args.listen, opts, args.demo_hosts, |addr| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "watchkeep-sandbox: Datadog API at http://{addr}/api (Ctrl-C to stop)");
+            for rule in &args.faults {
+                let _ = writeln!(out, "watchkeep-sandbox: injecting fault: {rule}");
+            }
             let _ = out.flush();
         })
         .await;

@@ -4,14 +4,91 @@
 //! bodies and query parameters are validated against the official OpenAPI document
 //! (`shared/specs/datadog-v1-openapi.yaml`), and stored objects get the same server-side
 //! normalisations Datadog applies.
+//!
+//! # Fault injection
+//!
+//! To test how a client copes when Datadog misbehaves, the stand-in can be told to fail chosen
+//! requests. A [`FaultRule`] names a [`FaultKind`] and which requests it hits:
+//!
+//! | kind (spec form)          | what the client gets                                        | acted on? |
+//! |---------------------------|-------------------------------------------------------------|-----------|
+//! | `rate-limit[:SECS]`, `429`| 429 `{"errors":["Rate limit exceeded"]}`, `X-RateLimit-Remaining: 0`, `X-RateLimit-Reset: SECS` (default 1) | no |
+//! | `500`, `502`, `503`, any 4xx/5xx | that status with `{"errors":["<reason phrase>"]}`, e.g. `["Service Unavailable"]` | no |
+//! | `slow:DURATION`           | the normal answer, after `DURATION` (`300ms`, `5s`, `1.5s`, `2m`) | yes, at once |
+//! | `reset`                   | the TCP connection is reset; no HTTP response at all         | no        |
+//! | `acted-but-lost`          | the TCP connection is reset; no HTTP response at all         | yes       |
+//! | `malformed`               | 200 with a body that is not JSON: `{"id": 12, "name": `      | no        |
+//! | `truncated`               | 200 with the first half of the real body (`Content-Length` matches the cut body) | yes |
+//!
+//! "Acted on" means the operation happened (a `POST /api/v1/monitor` created the monitor) even
+//! though the client cannot tell from the answer: the case that catches duplicate creates.
+//! An acted-on request is rate limited as usual (an injected `rate-limit` is not counted against
+//! the real limit); a request refused for missing keys (403) is never faulted.
+//!
+//! Which requests: only `/api/` requests with both keys. A rule matches a request when its
+//! `method` (any if `None`, case-insensitive) and `path_prefix` (any if `None`; compared with the
+//! path without the query string) fit. Each rule counts the requests it matches: the first `skip`
+//! go through, the next `times` (`u64::MAX` = forever) are faulted, later ones go through again.
+//! Rules are tried in order and the first one that injects takes the request (the rules after it
+//! do not see that request). Counters are shared by all orgs: a test that needs faults should use
+//! its own stand-in.
+//!
+//! Spec strings (`watchkeep-sandbox --fault`, `/_sandbox/faults`, `FaultRule::from_str`) read
+//! `KIND[:ARG] [METHOD] [PATH_PREFIX] [skip=N] [times=N]`; `times=forever` and a method of `*` or
+//! `ANY` spell out the defaults, and `Display` writes a rule back in this form:
+//!
+//! ```text
+//! 503 POST /api/v1/monitor skip=2 times=1   # the third create gets a 503, once
+//! acted-but-lost POST /api/v1/monitor times=1
+//! slow:5s GET
+//! rate-limit:2
+//! reset
+//! ```
+//!
+//! Setting faults:
+//! - at start: `StandInOptions { faults: vec![...], ..Default::default() }`;
+//! - at run time: [`DatadogStandIn::set_faults`] replaces the rules and restarts their counters
+//!   (`set_faults(Vec::new())` turns faults off);
+//! - `watchkeep-sandbox --fault SPEC` (repeatable), and while it runs, without keys:
+//!   `POST /_sandbox/faults` with a JSON array of specs (`["503 POST /api/v1/monitor times=1"]`)
+//!   replaces the rules, `DELETE /_sandbox/faults` removes them, `GET /_sandbox/faults` shows them.
+//!   Each answers `{"faults": ["<spec>", ...], "injected": N}`; a bad spec gets a 400 naming it
+//!   (`fault 2: unknown fault kind ...`) and changes nothing.
+//!
+//! ```no_run
+//! use watchkeep_tests::{DatadogStandIn, FaultKind, FaultRule, StandInOptions};
+//!
+//! let server = DatadogStandIn::start(StandInOptions {
+//!     faults: vec!["acted-but-lost POST /api/v1/monitor times=1".parse().unwrap()],
+//!     ..Default::default()
+//! })
+//! .unwrap();
+//! // ... run an apply against server.base_url() ...
+//! assert_eq!(server.injected_count(), 1);
+//! assert_eq!(server.requests_matching("POST", "/api/v1/monitor"), 1, "no retried create");
+//! server.set_faults(vec![FaultRule::new(FaultKind::Status(503)).with_method("GET").with_times(2)]);
+//! ```
+//!
+//! Observing: [`DatadogStandIn::injected_count`] (faults injected since start),
+//! [`DatadogStandIn::requests_matching`] (requests served by method and path prefix, whatever the
+//! answer) and [`DatadogStandIn::rate_limited_count`] (which includes injected 429s).
+//!
+//! Dropped connections are real: the socket is closed with `SO_LINGER 0`, so the client sees a
+//! TCP reset (`connection reset by peer`) and not a byte of HTTP, whether the connection was new
+//! or reused from its pool. Other requests are unaffected. A `slow` request still in flight when
+//! the stand-in is dropped delays the stop by at most 2 s.
 
+mod conn;
 mod dashboards;
+mod faults;
 mod hosts;
 mod monitors;
 mod normalize;
 mod ratelimit;
 mod spec;
 
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod tests;
 
@@ -29,6 +106,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+pub use faults::{FaultKind, FaultRule, FaultSpecError};
 pub use spec::SPEC_ENV;
 
 /// How the stand-in behaves beyond the API itself.
@@ -38,6 +116,9 @@ pub struct StandInOptions {
     pub latency: std::time::Duration,
     /// `(limit, period_secs)`: a fixed window per org and API; `None` = unlimited.
     pub rate_limit: Option<(u64, u64)>,
+    /// Faults injected from the start (see the module docs); change them with
+    /// [`DatadogStandIn::set_faults`].
+    pub faults: Vec<FaultRule>,
 }
 
 /// A running Datadog stand-in; dropping it stops the server.
@@ -147,13 +228,37 @@ impl DatadogStandIn {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
+    /// Resets [`DatadogStandIn::request_count`] and [`DatadogStandIn::requests_matching`].
     pub fn reset_request_count(&self) {
         self.shared.requests.store(0, Ordering::Relaxed);
+        self.shared.tally.clear();
     }
 
-    /// 429 answers given.
+    /// 429 answers given (including injected [`FaultKind::RateLimit`] faults).
     pub fn rate_limited_count(&self) -> u64 {
         self.shared.rate_limited.load(Ordering::Relaxed)
+    }
+
+    /// Replaces the fault rules; the new rules count matching requests from zero.
+    pub fn set_faults(&self, rules: Vec<FaultRule>) {
+        self.shared.faults.set(rules);
+    }
+
+    /// The fault rules in force.
+    pub fn faults(&self) -> Vec<FaultRule> {
+        self.shared.faults.rules()
+    }
+
+    /// Faults injected since the stand-in started (not reset by [`DatadogStandIn::set_faults`]).
+    pub fn injected_count(&self) -> u64 {
+        self.shared.faults.injected()
+    }
+
+    /// Requests served whose method is `method` (case-insensitive) and whose path starts with
+    /// `path_prefix`, whatever the answer (faults, 4xx and 429 included), across all orgs.
+    /// E.g. `requests_matching("POST", "/api/v1/monitor")` also counts `/api/v1/monitor/validate`.
+    pub fn requests_matching(&self, method: &str, path_prefix: &str) -> u64 {
+        self.shared.tally.matching(method, path_prefix)
     }
 
     /// Serves on `addr` until SIGINT/SIGTERM (for the `watchkeep-sandbox` binary).
@@ -227,7 +332,8 @@ async fn serve_bounded(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router(shared))
+    let app = router(shared).into_make_service_with_connect_info::<conn::ConnHandle>();
+    let server = axum::serve(conn::FaultListener::new(listener), app)
         .with_graceful_shutdown(async move {
             let _ = stop_rx.await;
         })
@@ -264,6 +370,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(dashboards::get_one).put(dashboards::update).delete(dashboards::delete),
         )
         .route("/api/v1/hosts", get(hosts::list))
+        .route("/_sandbox/faults", get(faults::list).post(faults::replace).delete(faults::clear))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
@@ -293,6 +400,8 @@ pub(crate) struct Shared {
     pub(crate) requests: AtomicU64,
     pub(crate) rate_limited: AtomicU64,
     pub(crate) limiter: ratelimit::Limiter,
+    pub(crate) faults: faults::FaultTable,
+    pub(crate) tally: faults::RequestTally,
     next_widget_id: AtomicI64,
     rng: Mutex<u64>,
 }
@@ -306,13 +415,16 @@ pub(crate) struct Org {
 }
 
 impl Shared {
-    fn new(opts: StandInOptions, demo_hosts: usize) -> Self {
+    fn new(mut opts: StandInOptions, demo_hosts: usize) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0x9E37_79B9_7F4A_7C15);
         Shared {
             limiter: ratelimit::Limiter::new(opts.rate_limit),
+            // The table is the one source of truth for faults: `opts.faults` is left empty.
+            faults: faults::FaultTable::new(std::mem::take(&mut opts.faults)),
+            tally: faults::RequestTally::default(),
             opts,
             demo_hosts,
             orgs: RwLock::new(HashMap::new()),

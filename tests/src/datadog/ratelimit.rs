@@ -1,5 +1,5 @@
 //! Per-org, per-API fixed-window rate limiting, `X-RateLimit-*` headers, request counting,
-//! artificial latency and authentication — everything that wraps each request.
+//! artificial latency, authentication and fault injection — everything that wraps each request.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use super::{error_response, Shared};
+use super::{error_response, faults, Shared};
 
 /// Limit advertised when the stand-in is unlimited.
 pub(crate) const UNLIMITED: u64 = 1_000_000;
@@ -119,9 +119,11 @@ pub(crate) fn header_text(headers: &HeaderMap, name: &str) -> String {
 }
 
 /// Wraps every request: counts it, sleeps the configured latency, checks the API and
-/// application keys of `/api/` requests, applies the rate limit and adds its headers.
+/// application keys of `/api/` requests, injects a configured fault or applies the rate limit and
+/// adds its headers.
 pub(crate) async fn middleware(State(shared): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    shared.tally.record(req.method().as_str(), req.uri().path());
     if !shared.opts.latency.is_zero() {
         tokio::time::sleep(shared.opts.latency).await;
     }
@@ -139,7 +141,22 @@ pub(crate) async fn middleware(State(shared): State<Arc<Shared>>, req: Request, 
         shared.limiter.untouched(name).apply(resp.headers_mut());
         return resp;
     }
-    let info = shared.limiter.hit(&api_key, name);
+    if let Some(kind) = shared.faults.pick(req.method().as_str(), path) {
+        let serve = |req| limit_and_serve(&shared, &api_key, name, req, next);
+        return faults::inject(&shared, kind, name, req, serve).await;
+    }
+    limit_and_serve(&shared, &api_key, name, req, next).await
+}
+
+/// Counts an authenticated request against its org's budget, then answers it (429 when over).
+async fn limit_and_serve(
+    shared: &Shared,
+    api_key: &str,
+    name: &'static str,
+    req: Request,
+    next: Next,
+) -> Response {
+    let info = shared.limiter.hit(api_key, name);
     if info.exceeded {
         shared.rate_limited.fetch_add(1, Ordering::Relaxed);
         let mut resp = error_response(StatusCode::TOO_MANY_REQUESTS, "Rate limit exceeded");

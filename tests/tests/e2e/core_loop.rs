@@ -126,6 +126,7 @@ fn a_second_apply_is_refused_while_the_lock_is_held() {
     let slow = watchkeep_tests::DatadogStandIn::start(watchkeep_tests::StandInOptions {
         latency: std::time::Duration::from_millis(150),
         rate_limit: None,
+        ..Default::default()
     })
     .expect("slow stand-in");
     let ws = Workspace::on(&slow, "lock");

@@ -7,8 +7,12 @@ use watchkeep_tests::{DatadogStandIn, StandInOptions};
 use crate::support::*;
 
 fn slow_standin() -> DatadogStandIn {
-    DatadogStandIn::start(StandInOptions { latency: Duration::from_millis(100), rate_limit: None })
-        .expect("stand-in")
+    DatadogStandIn::start(StandInOptions {
+        latency: Duration::from_millis(100),
+        rate_limit: None,
+        ..Default::default()
+    })
+    .expect("stand-in")
 }
 
 fn names(ws: &Workspace, s: &DatadogStandIn) -> Vec<String> {
@@ -101,15 +105,32 @@ fn kill_9_mid_apply_rerun_adopts_without_duplicates() {
 }
 
 #[test]
-fn rate_limited_apply_waits_for_the_reset_and_completes() {
-    let s = DatadogStandIn::start(StandInOptions { latency: Duration::ZERO, rate_limit: Some((8, 1)) })
+fn apply_stays_within_the_vendors_rate_limit() {
+    let s = DatadogStandIn::start(StandInOptions { rate_limit: Some((8, 1)), ..Default::default() })
         .expect("stand-in");
     let ws = Workspace::on(&s, "ratelimit");
     ws.write("main.hcl", &raw_monitors_config(20, None));
+    let t = Instant::now();
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
-    assert!(s.rate_limited_count() > 0, "the test never hit the vendor's limit");
+    assert_eq!(s.rate_limited_count(), 0, "the rate budget kept the client under the limit");
+    assert!(t.elapsed() >= Duration::from_secs(2), "21 requests at 8/s cannot take under 2 s");
     let n = names(&ws, &s);
     assert_eq!(n.len(), 20, "no duplicates, nothing missing: {n:?}");
     assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s));
+}
+
+#[test]
+fn a_429_is_retried_after_the_reset() {
+    let rule: watchkeep_tests::FaultRule =
+        "rate-limit:1 POST /api/v1/monitor skip=2 times=2".parse().expect("rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "429");
+    ws.write("main.hcl", &raw_monitors_config(6, None));
+    let run = ws.run(&["apply", "-auto-approve", "--json"]);
+    run.expect_code(0);
+    assert_eq!(s.injected_count(), 2);
+    assert_eq!(run.json()["stats"]["rate_limited"], 2);
+    assert_eq!(names(&ws, &s).len(), 6);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
