@@ -387,10 +387,14 @@ async fn create_once(
     loop {
         match p.create(resource_type, attrs).await {
             Ok(live) => return Ok(live),
-            Err(e) if e.is_retryable() && attempt < policy.max_attempts => {
+            // A garbled answer to a create says nothing about whether the vendor acted: treat it
+            // like a lost response (look for the marker, then retry).
+            Err(e)
+                if (e.is_retryable() || matches!(e, ProviderError::Decode { .. })) && attempt < policy.max_attempts =>
+            {
                 tokio::time::sleep(policy.delay(attempt, &e)).await;
                 attempt += 1;
-                if matches!(e, ProviderError::Transient { .. }) {
+                if matches!(e, ProviderError::Transient { .. } | ProviderError::Decode { .. }) {
                     let found = with_retries(policy, || p.find_by_marker(resource_type, address)).await?;
                     if let Some(live) = found.into_iter().next() {
                         return Ok(live);

@@ -82,24 +82,34 @@ fn sigterm_mid_apply_saves_exactly_what_exists() {
 }
 
 #[test]
-fn kill_9_mid_apply_rerun_adopts_without_duplicates() {
-    let s = slow_standin();
+fn kill_9_mid_apply_of_200_rerun_adopts_without_duplicates() {
+    let s =
+        DatadogStandIn::start(StandInOptions { latency: Duration::from_millis(20), ..Default::default() })
+            .expect("stand-in");
     let ws = Workspace::on(&s, "kill9");
-    ws.write("main.hcl", &raw_monitors_config(30, None));
-    let mut child = ws.command(&["apply", "-auto-approve", "-parallelism=3"]).spawn().expect("apply");
-    wait_for(&ws, &s, 7);
+    ws.write("main.hcl", &raw_monitors_config(200, None));
+    let mut child = ws.command(&["apply", "-auto-approve", "-parallelism=4"]).spawn().expect("apply");
+    wait_for(&ws, &s, 60);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     let made = ws.monitors_on(&s).len();
-    assert!(made < 30, "the apply was not interrupted ({made} made)");
+    assert!(made < 200, "the apply was not interrupted ({made} made)");
 
     // State may miss objects whose create was acknowledged but not yet written: the next plan
     // finds them by their ownership marker and adopts them instead of creating them again.
-    let plan = ws.run(&["plan"]);
+    let in_state = ws.state_ids().len();
+    let plan = ws.run(&["plan", "--json"]);
     plan.expect_code(0);
+    let p = plan.json();
+    let adopted =
+        p["changes"].as_array().map(|c| c.iter().filter(|c| c["adopt"] == true).count()).unwrap_or(0);
+    assert_eq!(adopted, made - in_state, "every object missing from state is adopted");
+    assert_eq!(p["summary"]["create"].as_u64(), Some((200 - made) as u64), "only the rest is created");
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
     let n = names(&ws, &s);
-    assert_eq!(n.len(), 30, "no duplicates, nothing missing: {n:?}");
+    let mut unique = n.clone();
+    unique.dedup();
+    assert_eq!((n.len(), unique.len()), (200, 200), "no duplicates, nothing missing");
     assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s));
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
@@ -133,4 +143,87 @@ fn a_429_is_retried_after_the_reset() {
     assert_eq!(run.json()["stats"]["rate_limited"], 2);
     assert_eq!(names(&ws, &s).len(), 6);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
+
+/// One create per fault kind goes wrong (the 2nd POST). After the faulty apply and at most one
+/// clean rerun: one object per address, state matches the vendor, and a further plan is empty.
+fn converges_after(spec: &str, provider_extra: &str) {
+    let rule: watchkeep_tests::FaultRule = spec.parse().expect("fault rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "fault");
+    ws.write("main.hcl", &raw_monitors_config_with(4, None, provider_extra));
+    let first = ws.run(&["apply", "-auto-approve", "-parallelism=1"]);
+    assert!(first.code() == 0 || first.code() == 1, "{spec}: {}", first.stderr());
+    assert!(!first.stderr().contains("panicked"), "{spec}: {}", first.stderr());
+    assert_eq!(s.injected_count(), 1, "{spec}: the fault was injected once");
+    let vendor = ws.monitor_ids_on(&s);
+    assert!(
+        ws.state_ids().iter().all(|id| vendor.contains(id)),
+        "{spec}: state never names an object that does not exist"
+    );
+    if first.code() != 0 {
+        ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    }
+    let n = names(&ws, &s);
+    assert_eq!(
+        n,
+        ["raw monitor 0", "raw monitor 1", "raw monitor 2", "raw monitor 3"],
+        "{spec}: exactly one object per address"
+    );
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s), "{spec}: state matches the vendor");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
+
+#[test]
+fn fault_500() {
+    converges_after("500 POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_502() {
+    converges_after("502 POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_503() {
+    converges_after("503 POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_connection_reset() {
+    converges_after("reset POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_acted_but_response_lost() {
+    converges_after("acted-but-lost POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_slow_past_the_client_timeout() {
+    converges_after("slow:2s POST /api/v1/monitor skip=1 times=1", "timeout_seconds = 1");
+}
+
+#[test]
+fn fault_malformed_json() {
+    converges_after("malformed POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn fault_truncated_json() {
+    converges_after("truncated POST /api/v1/monitor skip=1 times=1", "");
+}
+
+#[test]
+fn malformed_list_answer_is_a_clear_error() {
+    let rule: watchkeep_tests::FaultRule = "malformed GET /api/v1/monitor".parse().expect("rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "badlist");
+    ws.write("main.hcl", &raw_monitors_config(2, None));
+    let run = ws.run(&["plan"]);
+    run.expect_code(1);
+    assert!(run.stderr().contains("invalid JSON"), "{}", run.stderr());
+    assert!(!run.stderr().contains("panicked"));
 }

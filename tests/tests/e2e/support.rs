@@ -209,10 +209,13 @@ impl Run {
 /// A minimal configuration with `n` raw monitors; `bad` makes one of them invalid for Datadog
 /// (its critical threshold does not match its query).
 pub fn raw_monitors_config(n: usize, bad: Option<usize>) -> String {
-    let mut s = String::from(
-        r#"variable "datadog_api_url" { type = string }
-provider "datadog" { api_url = var.datadog_api_url }
-"#,
+    raw_monitors_config_with(n, bad, "")
+}
+
+/// Like [`raw_monitors_config`], with extra `provider "datadog"` attributes.
+pub fn raw_monitors_config_with(n: usize, bad: Option<usize>, provider_extra: &str) -> String {
+    let mut s = format!(
+        "variable \"datadog_api_url\" {{ type = string }}\nprovider \"datadog\" {{\n  api_url = var.datadog_api_url\n  {provider_extra}\n}}\n"
     );
     for i in 0..n {
         let crit = if Some(i) == bad { 99 } else { 90 };
