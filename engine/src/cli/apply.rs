@@ -42,6 +42,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     let backend = ctx.backend(Some(&loaded.0));
     let lock = common::lock(&backend, operation)?;
     let existing = backend.load()?;
+    if let Some(s) = &existing {
+        common::note_migration(s);
+    }
 
     let (state, run) = if let Some(path) = &args.plan_file {
         if destroy {

@@ -386,3 +386,14 @@ impl Phase {
         }
     }
 }
+
+/// Says so when the state file is in an older format (it is upgraded on the next write, and
+/// the original kept as `<state>.v<N>.backup`).
+pub fn note_migration(state: &State) {
+    if let Some(old) = state.migrated_from {
+        eprintln!(
+            "note: the state file is in format {old}; it is upgraded to format {} on the next write, and the original is kept as a .v{old}.backup file beside it",
+            crate::state::FORMAT_VERSION
+        );
+    }
+}

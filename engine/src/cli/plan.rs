@@ -94,6 +94,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
     let backend = ctx.backend(Some(&loaded.0));
     let t = common::Phase::start("load state");
     let state = backend.load()?.unwrap_or_else(State::new);
+    common::note_migration(&state);
     t.done();
     let spec = PlanSpec {
         vars: &args.vars,

@@ -101,8 +101,20 @@ pub(super) fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError
     if found == 0 {
         return Err(corrupt("`format_version` 0 is not a watchkeep state format".to_string()));
     }
-    // Parse again from text (not from `value`) so errors carry line and column.
-    let mut state: State = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+    let mut state: State = if found < u64::from(FORMAT_VERSION) {
+        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        for (from, migrate) in super::MIGRATIONS {
+            if u64::from(*from) >= found {
+                migrate(&mut value).map_err(|e| corrupt(format!("cannot migrate from format {from}: {e}")))?;
+            }
+        }
+        let mut s: State = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
+        s.migrated_from = Some(found as u32);
+        s
+    } else {
+        // Parse from text so errors carry line and column.
+        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?
+    };
     state.sort();
     if let Some(address) = state.duplicate_address() {
         return Err(corrupt(format!("resource address `{address}` appears more than once")));
@@ -137,6 +149,16 @@ pub(super) fn save(backend: &LocalBackend, state: &mut State) -> Result<(), Stat
                     ours: next.serial,
                 });
             }
+            if let Some(old) = previous.migrated_from {
+                // The last copy in the old format stays beside the state, never overwritten.
+                let keep = path.with_file_name(format!(
+                    "{}.v{old}.backup",
+                    path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json")
+                ));
+                if !keep.exists() {
+                    write_atomic(&keep, &bytes)?;
+                }
+            }
             write_atomic(&backend.backup_path(), &bytes)?;
         }
         Err(e) if e.kind() == ErrorKind::NotFound => {}
@@ -151,6 +173,7 @@ pub(super) fn save(backend: &LocalBackend, state: &mut State) -> Result<(), Stat
     bytes.push(b'\n');
     write_atomic(path, &bytes)?;
     // Only a state that reached the disk changes the caller's copy.
+    next.migrated_from = None;
     *state = next;
     Ok(())
 }
@@ -253,7 +276,7 @@ mod tests {
 
         let text = fs::read_to_string(b.state_path()).expect("read");
         assert!(text.ends_with("}\n"), "pretty with trailing newline");
-        assert!(text.starts_with("{\n  \"format_version\": 1,\n  \"serial\": 2,\n"), "{text}");
+        assert!(text.starts_with(&format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"serial\": 2,\n")), "{text}");
     }
 
     #[test]
@@ -349,12 +372,12 @@ mod tests {
     #[test]
     fn newer_format_is_refused_and_untouched() {
         let (_dir, b) = backend();
-        let text = "{\"format_version\": 2, \"serial\": 9, \"something_new\": {}}\n";
+        let text = "{\"format_version\": 99, \"serial\": 9, \"something_new\": {}}\n";
         write_raw(&b, text);
         match b.load() {
-            Err(e @ StateError::NewerFormat { found: 2, supported: FORMAT_VERSION, .. }) => {
+            Err(e @ StateError::NewerFormat { found: 99, supported: FORMAT_VERSION, .. }) => {
                 let m = e.to_string();
-                assert!(m.contains("format version 2") && m.contains("upgrade watchkeep"), "{m}");
+                assert!(m.contains("format version 99") && m.contains("upgrade watchkeep"), "{m}");
             }
             other => panic!("expected NewerFormat, got {other:?}"),
         }
@@ -401,5 +424,52 @@ mod tests {
         let t = temp_path(Path::new("d/s.json"));
         assert_eq!(t.parent(), Some(Path::new("d")));
         assert!(t.file_name().map(|n| n.to_string_lossy().starts_with(".s.json.tmp-")).unwrap_or(false));
+    }
+}
+
+#[cfg(test)]
+mod migration_tests {
+    use super::*;
+
+    const V1: &str = r#"{
+  "format_version": 1,
+  "serial": 4,
+  "lineage": "7d1f3a52-0000-4000-8000-000000000001",
+  "watchkeep_version": "0.1.0",
+  "resources": [
+    {
+      "address": "baseline.soc2[\"web-1\"].cpu",
+      "resource_type": "datadog_monitor",
+      "provider": "datadog",
+      "id": "1000001",
+      "origin": "baseline.soc2",
+      "attrs": {"name": "web-1: CPU usage above 85% for 5m"},
+      "vendor_modified": null,
+      "changed_at": "2026-11-20T10:00:00Z"
+    }
+  ]
+}
+"#;
+
+    #[test]
+    fn format_1_is_migrated_and_the_original_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, V1).expect("write v1");
+        let backend = LocalBackend::new(&path);
+        let mut state = backend.load().expect("load").expect("state");
+        assert_eq!(state.migrated_from, Some(1));
+        assert_eq!(state.resources[0].sensitive_paths, Vec::<String>::new());
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), V1, "loading changes nothing on disk");
+
+        let lock = backend.lock("apply").expect("lock");
+        lock.save(&mut state).expect("save");
+        assert_eq!(state.serial, 5);
+        assert_eq!(state.migrated_from, None);
+        let written: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        assert_eq!(written["format_version"], FORMAT_VERSION);
+        assert_eq!(std::fs::read_to_string(dir.path().join("state.json.v1.backup")).expect("v1 backup"), V1);
+        assert_eq!(backend.load().expect("reload").expect("state").migrated_from, None);
     }
 }

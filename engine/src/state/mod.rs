@@ -25,7 +25,25 @@ pub use local::LocalBackend;
 pub use lock::{LockInfo, StateLock};
 
 /// The state file format this build reads and writes. A file with a higher number is refused.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Upgrades of older state formats, applied in order on load to the raw JSON. Format 2 added
+/// `sensitive_paths` to every resource. The original file is kept as `<state>.v<N>.backup` on
+/// the first write in the new format.
+pub(crate) const MIGRATIONS: &[(u32, fn(&mut serde_json::Value) -> Result<(), String>)] = &[(1, migrate_1_to_2)];
+
+fn migrate_1_to_2(v: &mut serde_json::Value) -> Result<(), String> {
+    let resources = v
+        .get_mut("resources")
+        .and_then(|r| r.as_array_mut())
+        .ok_or_else(|| "`resources` is not a list".to_string())?;
+    for r in resources {
+        let obj = r.as_object_mut().ok_or_else(|| "a resource is not an object".to_string())?;
+        obj.entry("sensitive_paths").or_insert_with(|| serde_json::Value::Array(Vec::new()));
+    }
+    v["format_version"] = serde_json::Value::from(2u32);
+    Ok(())
+}
 
 /// The version of watchkeep that writes state, history entries and locks.
 pub(crate) const WATCHKEEP_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -43,6 +61,11 @@ pub struct State {
     pub watchkeep_version: String,
     /// Managed resources, sorted by address.
     pub resources: Vec<ResourceState>,
+    /// The format the file had on disk when it was older than [`FORMAT_VERSION`] and was
+    /// migrated on load (not written).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub migrated_from: Option<u32>,
 }
 
 /// One managed vendor object.
@@ -79,6 +102,7 @@ impl State {
             lineage: uuid::Uuid::new_v4().to_string(),
             watchkeep_version: WATCHKEEP_VERSION.to_string(),
             resources: Vec::new(),
+            migrated_from: None,
         }
     }
 

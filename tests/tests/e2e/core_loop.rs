@@ -39,7 +39,7 @@ fn quickstart_apply_then_plan_has_no_changes() {
 
     let state = ws.state();
     assert_eq!(state["resources"].as_array().map(Vec::len), Some(19));
-    assert_eq!(state["format_version"], 1);
+    assert_eq!(state["format_version"], 2);
     assert!(state["serial"].as_u64().unwrap_or(0) >= 1);
     let (status, dashboards) = ws.vendor(reqwest::Method::GET, "/api/v1/dashboard", None);
     assert_eq!(status, 200);

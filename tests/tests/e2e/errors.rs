@@ -74,3 +74,30 @@ fn corrupt_state_is_refused_and_left_alone() {
     assert_eq!(std::fs::read_to_string(ws.path().join(".watchkeep/state.json")).expect("state"), garbage);
     assert!(ws.monitors().is_empty());
 }
+
+#[test]
+fn an_older_state_format_is_migrated_with_a_backup() {
+    let ws = Workspace::example("quickstart");
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    // Rewrite the state as format 1 (before per-resource `sensitive_paths`).
+    let mut state = ws.state();
+    state["format_version"] = serde_json::json!(1);
+    for r in state["resources"].as_array_mut().expect("resources") {
+        r.as_object_mut().expect("resource").remove("sensitive_paths");
+    }
+    let v1 = serde_json::to_string_pretty(&state).expect("json");
+    ws.write(".watchkeep/state.json", &v1);
+
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(0);
+    assert!(plan.stderr().contains("format 1"), "{}", plan.stderr());
+    // The resources changed outside: a real write migrates.
+    let (_, m) = ws.vendor(reqwest::Method::GET, "/api/v1/monitor?page=0&page_size=1", None);
+    let id = m[0]["id"].to_string();
+    ws.vendor(reqwest::Method::DELETE, &format!("/api/v1/monitor/{id}"), None);
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    assert_eq!(ws.state()["format_version"], 2);
+    let kept = std::fs::read_to_string(ws.path().join(".watchkeep/state.json.v1.backup")).expect("v1 backup");
+    assert_eq!(kept, v1);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
