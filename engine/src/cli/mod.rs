@@ -100,8 +100,10 @@ pub struct ApplyArgs {
     /// Read live state first (default true).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub refresh: bool,
-    /// At most this many vendor operations at once.
-    #[arg(long, default_value_t = 10)]
+    /// At most this many vendor operations in flight. The vendor's rate limit paces requests
+    /// (see the rate budget); this only caps concurrency, which must be high enough to reach the
+    /// allowed rate when the vendor is slow.
+    #[arg(long, default_value_t = 32)]
     pub parallelism: usize,
     /// Print the result as JSON (schema: schema/apply.schema.json).
     #[arg(long)]

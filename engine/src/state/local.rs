@@ -105,7 +105,8 @@ pub(super) fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError
         let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
         for (from, migrate) in super::MIGRATIONS {
             if u64::from(*from) >= found {
-                migrate(&mut value).map_err(|e| corrupt(format!("cannot migrate from format {from}: {e}")))?;
+                migrate(&mut value)
+                    .map_err(|e| corrupt(format!("cannot migrate from format {from}: {e}")))?;
             }
         }
         let mut s: State = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
@@ -122,6 +123,32 @@ pub(super) fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError
     Ok(state)
 }
 
+/// The fields of a state file that a write checks against.
+struct Header {
+    format_version: u64,
+    serial: u64,
+    lineage: String,
+    migrated_from: Option<u32>,
+}
+
+fn parse_header(bytes: &[u8]) -> Option<Header> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        format_version: u64,
+        serial: u64,
+        lineage: String,
+        resources: serde::de::IgnoredAny,
+    }
+    let p: Probe = serde_json::from_slice(bytes).ok()?;
+    let _ = p.resources;
+    Some(Header {
+        format_version: p.format_version,
+        serial: p.serial,
+        lineage: p.lineage,
+        migrated_from: None,
+    })
+}
+
 /// The write behind [`StateLock::save`]; the caller has checked that the lock is ours.
 pub(super) fn save(backend: &LocalBackend, state: &mut State) -> Result<(), StateError> {
     let path = backend.state_path();
@@ -133,8 +160,22 @@ pub(super) fn save(backend: &LocalBackend, state: &mut State) -> Result<(), Stat
 
     match fs::read(path) {
         Ok(bytes) => {
-            // Refuse to replace a file we could not load: it may be newer or need a human.
-            let previous = parse_state(path, &bytes)?;
+            // Refuse to replace a file we could not load: it may be newer or need a human. Only
+            // the header is checked when the file parses (a full parse of a 10,000-object state on
+            // every write would cost more than the write); a file that does not is parsed in full
+            // for the error.
+            let previous = match parse_header(&bytes) {
+                Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
+                _ => {
+                    let full = parse_state(path, &bytes)?;
+                    Header {
+                        format_version: u64::from(full.format_version),
+                        serial: full.serial,
+                        lineage: full.lineage,
+                        migrated_from: full.migrated_from,
+                    }
+                }
+            };
             if previous.lineage != next.lineage {
                 return Err(StateError::LineageMismatch {
                     path: path.to_path_buf(),
@@ -276,7 +317,10 @@ mod tests {
 
         let text = fs::read_to_string(b.state_path()).expect("read");
         assert!(text.ends_with("}\n"), "pretty with trailing newline");
-        assert!(text.starts_with(&format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"serial\": 2,\n")), "{text}");
+        assert!(
+            text.starts_with(&format!("{{\n  \"format_version\": {FORMAT_VERSION},\n  \"serial\": 2,\n")),
+            "{text}"
+        );
     }
 
     #[test]

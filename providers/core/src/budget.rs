@@ -42,6 +42,10 @@ struct Family {
     probe_started: Option<Instant>,
     throttled: u64,
     waited: Duration,
+    /// Requests sent and not yet answered.
+    in_flight: u64,
+    /// What the vendor last said of the current window: requests left, and when it ends.
+    window: Option<(u64, Instant)>,
 }
 
 /// Pacing state for every endpoint family of one vendor.
@@ -83,16 +87,26 @@ impl RateBudget {
         f(map.entry(family.to_string()).or_default())
     }
 
-    /// Waits until this request may be sent.
+    /// Waits until this request may be sent, and counts it in flight until [`Self::observe`].
     pub async fn acquire(&self, family: &str) {
+        enum Next {
+            /// Send now.
+            Go,
+            /// A paced slot is reserved (already counted in flight): send after this sleep.
+            GoAfter(Duration),
+            /// Nothing reserved: wait, then decide again.
+            Retry(Duration),
+            /// Wait for the probe's answer.
+            AwaitProbe,
+        }
         let started = Instant::now();
         loop {
             let notified = self.notify.notified();
             let now = Instant::now();
-            let wait = self.with(family, |f| {
+            let next = self.with(family, |f| {
                 if let Some(until) = f.blocked_until {
                     if until > now {
-                        return Some(until - now);
+                        return Next::Retry(until - now);
                     }
                     f.blocked_until = None;
                 }
@@ -101,28 +115,41 @@ impl RateBudget {
                     let stale =
                         f.probe_started.is_some_and(|s| now.duration_since(s) > Duration::from_secs(5));
                     if f.probe_in_flight && !stale {
-                        return Some(Duration::MAX);
+                        return Next::AwaitProbe;
                     }
                     f.probe_in_flight = true;
                     f.probe_started = Some(now);
-                    return None;
+                    f.in_flight += 1;
+                    return Next::Go;
                 }
-                let interval = f.interval?;
+                // Never have more requests in flight than the window has left: requests paced on
+                // departure can still arrive bunched, and a fixed window counts arrivals.
+                if let Some((remaining, end)) = f.window {
+                    if now >= end {
+                        f.window = None;
+                    } else if f.in_flight >= remaining {
+                        return Next::Retry(end - now);
+                    }
+                }
+                f.in_flight += 1;
+                let Some(interval) = f.interval else { return Next::Go };
                 let slot = f.next_slot.map_or(now, |s| s.max(now));
                 f.next_slot = Some(slot + interval);
-                (slot > now).then(|| slot - now)
-            });
-            match wait {
-                None => break,
-                Some(Duration::MAX) => {
-                    let _ = tokio::time::timeout(Duration::from_millis(250), notified).await;
+                if slot > now {
+                    Next::GoAfter(slot - now)
+                } else {
+                    Next::Go
                 }
-                Some(d) => {
+            });
+            match next {
+                Next::Go => break,
+                Next::GoAfter(d) => {
                     tokio::time::sleep(d).await;
-                    // A paced slot was reserved: go. A block: look again.
-                    if self.with(family, |f| f.blocked_until.is_none()) {
-                        break;
-                    }
+                    break;
+                }
+                Next::Retry(d) => tokio::time::sleep(d).await,
+                Next::AwaitProbe => {
+                    let _ = tokio::time::timeout(Duration::from_millis(250), notified).await;
                 }
             }
         }
@@ -137,7 +164,13 @@ impl RateBudget {
         self.with(family, |f| {
             f.known = true;
             f.probe_in_flight = false;
+            f.in_flight = f.in_flight.saturating_sub(1);
             if let Some(rl) = rl {
+                if let (Some(remaining), Some(reset)) = (rl.remaining, rl.reset) {
+                    // `Reset` counts whole seconds; a window said to end "now" ends within one.
+                    let end = Instant::now() + Duration::from_secs(reset).max(MIN_BLOCK);
+                    f.window = Some((remaining, end));
+                }
                 if let (Some(limit), Some(period)) = (rl.limit, rl.period) {
                     if limit > 0 && period > 0 {
                         let per_second = limit as f64 / period as f64 * fraction;
@@ -248,6 +281,22 @@ mod tests {
         let start = tokio::time::Instant::now();
         b.acquire("f").await;
         assert!(start.elapsed() >= Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn never_more_in_flight_than_the_window_has_left() {
+        let b = Arc::new(RateBudget::new(1.0));
+        b.acquire("f").await;
+        // 1000 per 10 s would allow a request every 10 ms, but only 2 are left in this window.
+        b.observe("f", Some(&rl(1000, 10, 2, 3)));
+        b.acquire("f").await;
+        b.acquire("f").await;
+        let b2 = b.clone();
+        let third = tokio::spawn(async move { b2.acquire("f").await });
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(!third.is_finished(), "the window is used up by requests in flight");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert!(third.is_finished(), "released when the window resets");
     }
 
     #[tokio::test(start_paused = true)]
