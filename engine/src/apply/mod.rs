@@ -390,7 +390,8 @@ async fn create_once(
             // A garbled answer to a create says nothing about whether the vendor acted: treat it
             // like a lost response (look for the marker, then retry).
             Err(e)
-                if (e.is_retryable() || matches!(e, ProviderError::Decode { .. })) && attempt < policy.max_attempts =>
+                if (e.is_retryable() || matches!(e, ProviderError::Decode { .. }))
+                    && attempt < policy.max_attempts =>
             {
                 tokio::time::sleep(policy.delay(attempt, &e)).await;
                 attempt += 1;

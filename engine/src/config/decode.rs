@@ -93,10 +93,11 @@ impl<'a> Loader<'a> {
             hcl::Value::Object(o) => Ok(o.into_iter().collect()),
             hcl::Value::Array(items) => {
                 let mut out: Vec<(String, hcl::Value)> = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for item in items {
                     match item {
                         hcl::Value::String(s) => {
-                            if !out.iter().any(|(k, _)| *k == s) {
+                            if seen.insert(s.clone()) {
                                 out.push((s.clone(), hcl::Value::String(s)));
                             }
                         }
@@ -512,6 +513,13 @@ impl<'a> Loader<'a> {
             let owner = take(&mut c_ok, self.string(d, &b.body, "owner"));
             let identifier = take(&mut c_ok, self.string_map(d, &b.body, "identifier")).unwrap_or_default();
             let tags = take(&mut c_ok, self.string_map(d, &b.body, "tags")).unwrap_or_default();
+            if c_ok {
+                for (null, name) in [(kind.is_none(), "kind"), (provider.is_none(), "provider")] {
+                    if null {
+                        self.null_required(d, &b.body, name);
+                    }
+                }
+            }
             let (Some(kind), Some(provider), true) = (kind, provider, c_ok) else {
                 ok = false;
                 continue;
@@ -597,6 +605,13 @@ impl<'a> Loader<'a> {
             let owner = take(&mut c_ok, self.string(d, body, "owner"));
             let identifier = take(&mut c_ok, self.string_map(d, body, "identifier")).unwrap_or_default();
             let tags = take(&mut c_ok, self.string_map(d, body, "tags")).unwrap_or_default();
+            if c_ok {
+                for (null, name) in [(kind.is_none(), "kind"), (provider.is_none(), "provider")] {
+                    if null {
+                        self.null_required(d, body, name);
+                    }
+                }
+            }
             let (Some(kind), Some(provider), true) = (kind, provider, c_ok) else {
                 ok = false;
                 continue;
@@ -670,7 +685,12 @@ impl<'a> Loader<'a> {
                     route.slack.push(SlackTarget { channel, account });
                 }
                 "email" => {
-                    let to = take(&mut ok, self.string_list(d, body, "to"));
+                    let to = self.string_list(d, body, "to");
+                    if matches!(to, Ok(None)) {
+                        self.null_required(d, body, "to");
+                        ok = false;
+                    }
+                    let to = take(&mut ok, to);
                     if let Some((to, s)) = to {
                         let bad: Vec<&String> = to.iter().filter(|a| !a.contains('@')).collect();
                         if to.is_empty() || !bad.is_empty() {
@@ -844,7 +864,10 @@ impl<'a> Loader<'a> {
                 self.type_error("metric", "a metric name or metric.<name>", &other, span, "metric = \"cpu\"");
                 None
             }
-            Ok(None) => None,
+            Ok(None) => {
+                self.null_required(d, body, "metric");
+                None
+            }
             Err(()) => None,
         };
         let threshold = self.threshold(d, body, &header, true);
@@ -938,7 +961,12 @@ impl<'a> Loader<'a> {
         for b in body.blocks() {
             match b.ident.as_str() {
                 "datadog" => {
-                    metric.datadog_query = take(&mut ok, self.string(d, &b.body, "query"));
+                    let query = self.string(d, &b.body, "query");
+                    if matches!(query, Ok(None)) {
+                        self.null_required(d, &b.body, "query");
+                        ok = false;
+                    }
+                    metric.datadog_query = take(&mut ok, query);
                 }
                 "cloudwatch" => match self.body_json(d, &b.body, &[]) {
                     Ok(o) => metric.cloudwatch = Some(Value::Object(o)),

@@ -139,7 +139,8 @@ fn scan(text: &str) -> Vec<Line<'_>> {
             }
             i += 1;
         }
-        let ends_in_string = matches!(stack.last(), Some(Frame::Str));
+        // Also inside an interpolation of a string: the template keeps its raw text.
+        let ends_in_string = stack.contains(&Frame::Str);
         lines.push(Line { text: line, verbatim, net, ends_in_string });
         if let Some(id) = pending_heredoc.take() {
             stack.push(Frame::Heredoc { id });

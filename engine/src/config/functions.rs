@@ -6,7 +6,11 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
-use hcl::eval::{Context, FuncArgs, FuncDef, ParamType};
+use hcl::edit::expr::{BinaryOperator, Expression, FuncCall, FuncName, Object, ObjectKey};
+use hcl::edit::template::ForTemplateExpr;
+use hcl::edit::visit_mut::{visit_expr_mut, visit_for_template_expr_mut, VisitMut};
+use hcl::edit::Ident;
+use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
 
 use super::values::{hcl_to_json, json_to_hcl, type_name};
@@ -132,6 +136,132 @@ pub(crate) fn declare_all(ctx: &mut Context<'_>) {
     ctx.declare_func("upper", fixed(1, upper));
     ctx.declare_func("values", fixed(1, values));
     ctx.declare_func("zipmap", fixed(2, zipmap));
+    declare_operators(ctx);
+}
+
+/// The arithmetic operators and the checked functions that evaluate them (see [`evaluate`]).
+/// The names are not in [`FUNCTIONS`], so configurations cannot call them directly.
+const OPERATORS: &[(BinaryOperator, &str, hcl::eval::Func)] = &[
+    (BinaryOperator::Plus, "wk__add", op_add),
+    (BinaryOperator::Minus, "wk__sub", op_sub),
+    (BinaryOperator::Mul, "wk__mul", op_mul),
+    (BinaryOperator::Div, "wk__div", op_div),
+    (BinaryOperator::Mod, "wk__mod", op_mod),
+];
+
+/// Declares only the checked arithmetic operators (for contexts without the other functions).
+pub(crate) fn declare_operators(ctx: &mut Context<'_>) {
+    for (_, name, f) in OPERATORS {
+        ctx.declare_func(*name, FuncDef::new(*f, vec![ParamType::Any; 2]));
+    }
+}
+
+/// The operator a checked arithmetic function stands for, given the function's name.
+pub(crate) fn operator_of(func: &str) -> Option<BinaryOperator> {
+    OPERATORS.iter().find(|(_, name, _)| *name == func).map(|(op, _, _)| *op)
+}
+
+/// Evaluates an expression with checked arithmetic. hcl-rs computes `+ - * / %` on integers
+/// unchecked: `1 % 0` panics, and `18446744073709551615 + 1` or `1 / 0` panic in debug builds and
+/// give wrong numbers in release builds. So every arithmetic operation is first rewritten into a
+/// call of its checked function (declared by [`declare_all`] and [`declare_operators`]).
+pub(crate) fn evaluate(mut e: Expression, ctx: &Context<'_>) -> Result<Value, hcl::eval::Error> {
+    CheckedArithmetic.visit_expr_mut(&mut e);
+    hcl::Expression::from(e).evaluate(ctx)
+}
+
+struct CheckedArithmetic;
+
+impl VisitMut for CheckedArithmetic {
+    fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        visit_expr_mut(self, expr);
+        let Expression::BinaryOp(op) = expr else { return };
+        let Some((_, name, _)) = OPERATORS.iter().find(|(o, _, _)| o == op.operator.value()) else { return };
+        let Expression::BinaryOp(op) = std::mem::replace(expr, Expression::from(false)) else { return };
+        let args = hcl::edit::expr::FuncArgs::from(vec![op.lhs_expr, op.rhs_expr]);
+        *expr = Expression::from(FuncCall::new(FuncName::new(Ident::new(*name)), args));
+    }
+
+    // The default visitor skips object keys (they cannot be changed in place: the object is
+    // rebuilt) and the collection of a template `for` directive.
+    fn visit_object_mut(&mut self, object: &mut Object) {
+        for (mut key, mut value) in std::mem::take(object) {
+            if let ObjectKey::Expression(e) = &mut key {
+                self.visit_expr_mut(e);
+            }
+            self.visit_expr_mut(value.expr_mut());
+            object.insert(key, value);
+        }
+    }
+
+    fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {
+        self.visit_expr_mut(&mut node.collection_expr);
+        visit_for_template_expr_mut(self, node);
+    }
+}
+
+fn operands(args: &FuncArgs, op: &str) -> Result<(Number, Number), String> {
+    match (&args[0], &args[1]) {
+        (Value::Number(a), Value::Number(b)) => Ok((*a, *b)),
+        (a, b) => Err(format!("operator `{op}` needs two numbers, got {} and {}", got(a), got(b))),
+    }
+}
+
+fn integer_of(n: &Number) -> Option<i128> {
+    n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from))
+}
+
+/// `a op b` on integers when both are and the result fits in an i64 or u64, else on floats.
+fn arithmetic(
+    args: &FuncArgs,
+    op: &str,
+    int: fn(i128, i128) -> Option<i128>,
+    float: fn(f64, f64) -> f64,
+) -> FnResult {
+    let (a, b) = operands(args, op)?;
+    let exact = integer_of(&a).zip(integer_of(&b)).and_then(|(x, y)| int(x, y)).and_then(|r| {
+        i64::try_from(r).map(Value::from).ok().or_else(|| u64::try_from(r).map(Value::from).ok())
+    });
+    if let Some(v) = exact {
+        return Ok(v);
+    }
+    let (x, y) = (a.as_f64().unwrap_or(f64::NAN), b.as_f64().unwrap_or(f64::NAN));
+    Number::from_f64(float(x, y))
+        .map(Value::Number)
+        .ok_or_else(|| format!("the result of `{op}` is out of range ({x} {op} {y})"))
+}
+
+fn is_zero(n: &Number) -> bool {
+    n.as_f64().is_some_and(|f| f == 0.0)
+}
+
+fn op_add(args: FuncArgs) -> FnResult {
+    arithmetic(&args, "+", i128::checked_add, |x, y| x + y)
+}
+
+fn op_sub(args: FuncArgs) -> FnResult {
+    arithmetic(&args, "-", i128::checked_sub, |x, y| x - y)
+}
+
+fn op_mul(args: FuncArgs) -> FnResult {
+    arithmetic(&args, "*", i128::checked_mul, |x, y| x * y)
+}
+
+fn op_div(args: FuncArgs) -> FnResult {
+    let (_, b) = operands(&args, "/")?;
+    if is_zero(&b) {
+        return Err("division by zero".into());
+    }
+    // Like HCL: always a float division, integral results come back as integers.
+    arithmetic(&args, "/", |_, _| None, |x, y| x / y)
+}
+
+fn op_mod(args: FuncArgs) -> FnResult {
+    let (_, b) = operands(&args, "%")?;
+    if is_zero(&b) {
+        return Err("modulo by zero".into());
+    }
+    arithmetic(&args, "%", i128::checked_rem, |x, y| x % y)
 }
 
 type FnResult = Result<Value, String>;
@@ -211,6 +341,10 @@ fn file_path(rel: &str) -> PathBuf {
 fn file(args: FuncArgs) -> FnResult {
     let rel = string_arg(&args, 0, "the path")?;
     let path = file_path(rel);
+    // Reading a device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end.
+    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+        return Err(format!("cannot read `{rel}`: it is not a regular file"));
+    }
     std::fs::read_to_string(&path)
         .map(Value::String)
         .map_err(|e| format!("cannot read `{rel}` (relative to the configuration directory): {e}"))
@@ -309,7 +443,7 @@ fn substr(args: FuncArgs) -> FnResult {
     let start = if offset < 0.0 { (s.len() as i64 + offset as i64).max(0) as usize } else { offset as usize };
     let start = start.min(s.len());
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let end = if length < 0.0 { s.len() } else { (start + length as usize).min(s.len()) };
+    let end = if length < 0.0 { s.len() } else { start.saturating_add(length as usize).min(s.len()) };
     Ok(Value::String(s[start..end].iter().collect()))
 }
 
@@ -505,9 +639,18 @@ fn tonumber(args: FuncArgs) -> FnResult {
 }
 
 fn dedup(items: &[Value]) -> Vec<Value> {
+    // Scalars are looked up in hash sets: a linear scan per element made `toset` of 100,000
+    // strings take a minute. Lists and maps (not hashable) are compared one by one.
+    let mut strings = std::collections::HashSet::new();
+    let mut numbers = std::collections::HashSet::new();
     let mut out: Vec<Value> = Vec::with_capacity(items.len());
     for v in items {
-        if !out.contains(v) {
+        let new = match v {
+            Value::String(s) => strings.insert(s.as_str()),
+            Value::Number(n) => numbers.insert(*n),
+            other => !out.contains(other),
+        };
+        if new {
             out.push(v.clone());
         }
     }

@@ -32,6 +32,14 @@ const REQUIRED: &[&str] = &["name", "kind", "provider"];
 
 /// Reads the file; `Err` holds every problem found (with file and row).
 pub(crate) fn read(path: &Path) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    // Reading a device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end.
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(vec![Diagnostic::error(format!(
+            "cannot read inventory source `{}`: it is not a regular file",
+            super::source::display_path(path).display()
+        ))
+        .with_hint("point `source` at a CSV or JSON file, relative to the configuration directory")]);
+    }
     let src = SourceText::read(path).map_err(|e| {
         vec![Diagnostic::error(format!(
             "cannot read inventory source `{}`: {e}",

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use hcl::edit::expr::Expression;
 use hcl::edit::structure::{Attribute, Block, Body};
 use hcl::edit::Span as _;
-use hcl::eval::{Context, Evaluate};
+use hcl::eval::Context;
 use serde_json::Value;
 
 use super::functions::{self, BaseDirGuard};
@@ -38,6 +38,25 @@ use crate::graph::{find_cycles, stable_topo};
 /// Module nesting limit, to stop runaway recursion.
 const MAX_MODULE_DEPTH: usize = 8;
 
+/// Nesting limit of evaluated values. The parser limits each expression to 64 levels, but values
+/// grow deeper through references (`local.b = [[local.a]]`), and converting, copying and dropping
+/// them is recursive: without a limit a chain of locals overflows the stack.
+const MAX_VALUE_DEPTH: usize = 256;
+
+/// Whether lists and maps in `v` nest deeper than `max` levels (without recursing).
+fn nested_deeper_than(v: &hcl::Value, max: usize) -> bool {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        match v {
+            hcl::Value::Array(_) | hcl::Value::Object(_) if depth >= max => return true,
+            hcl::Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth + 1))),
+            hcl::Value::Object(o) => stack.extend(o.values().map(|c| (c, depth + 1))),
+            _ => {}
+        }
+    }
+    false
+}
+
 pub(crate) struct FileEntry {
     pub src: SourceText,
     pub body: Body,
@@ -50,6 +69,8 @@ pub(crate) struct ModuleInfo {
     pub dir: PathBuf,
     /// Parent module and the call's name.
     pub parent: Option<(usize, String)>,
+    /// The `source` of the `module` block that calls it, where problems reading it are reported.
+    pub source: Option<Span>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -261,7 +282,8 @@ fn hcl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// Reads and parses the root directory and every local module it calls.
 fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<FileEntry>, Vec<ModuleInfo>) {
     let mut files = Vec::new();
-    let mut modules = vec![ModuleInfo { prefix: String::new(), dir: opts.dir.clone(), parent: None }];
+    let mut modules =
+        vec![ModuleInfo { prefix: String::new(), dir: opts.dir.clone(), parent: None, source: None }];
     let mut i = 0;
     while i < modules.len() {
         let dir = modules[i].dir.clone();
@@ -273,6 +295,7 @@ fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<FileEntry>, Ve
                         "cannot read configuration directory `{}`: {e}",
                         display_path(&dir).display()
                     ))
+                    .with_span(modules[i].source.clone())
                     .with_hint("check the path; watchkeep loads every *.hcl file in the directory"),
                 );
                 i += 1;
@@ -281,9 +304,11 @@ fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<FileEntry>, Ve
         };
         if paths.is_empty() {
             diags.push(
-                Diagnostic::error(format!("no *.hcl files in `{}`", display_path(&dir).display())).with_hint(
-                    "run watchkeep in the directory that holds your configuration, or create a main.hcl",
-                ),
+                Diagnostic::error(format!("no *.hcl files in `{}`", display_path(&dir).display()))
+                    .with_span(modules[i].source.clone())
+                    .with_hint(
+                        "run watchkeep in the directory that holds your configuration, or create a main.hcl",
+                    ),
             );
         }
         let first_new = files.len();
@@ -356,7 +381,12 @@ fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<FileEntry>, Ve
                     continue;
                 }
                 let prefix = format!("{}module.{name}.", modules[i].prefix);
-                modules.push(ModuleInfo { prefix, dir: child_dir, parent: Some((i, name)) });
+                modules.push(ModuleInfo {
+                    prefix,
+                    dir: child_dir,
+                    parent: Some((i, name)),
+                    source: Some(span),
+                });
             }
         }
         i += 1;
@@ -1163,8 +1193,7 @@ impl<'a> Loader<'a> {
                 );
                 continue;
             }
-            let expr = hcl::Expression::from(a.value.clone());
-            match expr.evaluate(&ctx) {
+            match functions::evaluate(a.value.clone(), &ctx) {
                 Ok(v) => self.file_assigns.entry(name).or_default().push(Assign {
                     value: AssignValue::Json(hcl_to_json(&v)),
                     origin: format!("{}", key_span),
@@ -1327,8 +1356,18 @@ impl<'a> Loader<'a> {
         let roots: BTreeSet<String> = rest.refs.into_iter().map(|r| r.root).collect();
         self.scopes[m]
             .refresh(roots.iter().map(String::as_str).filter(|r| !matches!(*r, "each" | "count" | "path")));
-        let expr = hcl::Expression::from(substituted);
-        match expr.evaluate(&self.scopes[m].ctx) {
+        match functions::evaluate(substituted, &self.scopes[m].ctx) {
+            Ok(v) if nested_deeper_than(&v, MAX_VALUE_DEPTH) => {
+                let span = self.span(d, e.span());
+                self.error(
+                    Diagnostic::error(format!(
+                        "cannot evaluate expression: the value is nested deeper than {MAX_VALUE_DEPTH} levels"
+                    ))
+                    .with_span(span)
+                    .with_hint("flatten the value: lists and maps nested this deep are not supported"),
+                );
+                Err(())
+            }
             Ok(v) => Ok(v),
             Err(err) => {
                 let diag = self.eval_error(d, e, &err);
@@ -1347,6 +1386,9 @@ impl<'a> Loader<'a> {
         let range = locate_error(e, err).or_else(|| e.span());
         let span = self.span(d, range);
         let (summary, hint) = match err.kind() {
+            ErrorKind::FuncCall(name, msg) if functions::operator_of(&name.to_string()).is_some() => {
+                (msg.clone(), "check the operands".to_string())
+            }
             ErrorKind::FuncCall(name, msg) => {
                 (format!("call to `{name}` failed: {msg}"), "check the function's arguments".to_string())
             }
@@ -1388,6 +1430,17 @@ impl<'a> Loader<'a> {
             Diagnostic::error(format!("`{name}` must be {expected}, got {}", super::values::describe(got)))
                 .with_span(span)
                 .with_hint(format!("write {example}")),
+        );
+    }
+
+    /// A required attribute whose value is null (as if unset): an error, or the block it belongs
+    /// to would be dropped without one.
+    pub fn null_required(&mut self, d: usize, body: &Body, name: &str) {
+        let span = self.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
+        self.error(
+            Diagnostic::error(format!("`{name}` is required, but its value is null"))
+                .with_span(span)
+                .with_hint(format!("give `{name}` a value")),
         );
     }
 
@@ -1874,6 +1927,10 @@ fn qualify(prefix: &str, v: &Value, name: String) -> String {
 fn locate_error(e: &Expression, err: &hcl::eval::Error) -> Option<Range<usize>> {
     if let hcl::eval::ErrorKind::FuncCall(name, _) = err.kind() {
         let wanted = name.to_string();
+        // Arithmetic is evaluated by checked functions standing for the operators.
+        if let Some(op) = functions::operator_of(&wanted) {
+            return find_expr(e, &|x| matches!(x, Expression::BinaryOp(b) if *b.operator.value() == op));
+        }
         return find_expr(e, &|x| matches!(x, Expression::FuncCall(f) if f.name.name.as_str() == wanted));
     }
     let target = err.expr()?;

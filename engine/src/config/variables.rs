@@ -158,9 +158,9 @@ fn parse_object_attr(e: &Expression) -> Result<ObjectAttrSpec, TypeError> {
 
 /// Evaluates an expression without variables or functions (literals only).
 fn constant(e: &Expression) -> Option<Value> {
-    let expr = hcl::Expression::from(e.clone());
-    let ctx = hcl::eval::Context::new();
-    hcl::eval::Evaluate::evaluate(&expr, &ctx).ok().map(|v| super::values::hcl_to_json(&v))
+    let mut ctx = hcl::eval::Context::new();
+    super::functions::declare_operators(&mut ctx);
+    super::functions::evaluate(e.clone(), &ctx).ok().map(|v| super::values::hcl_to_json(&v))
 }
 
 /// Converts `v` to `ty` the way Terraform does ("5" → 5 for number, 5 → "5" for string).
@@ -286,10 +286,9 @@ pub(crate) fn interpret_raw(raw: &str, ty: &VarType) -> Value {
         return Value::String(raw.to_string());
     }
     if let Ok(e) = hcl::edit::parser::parse_expr(raw) {
-        let expr = hcl::Expression::from(e);
         let mut ctx = hcl::eval::Context::new();
         super::functions::declare_all(&mut ctx);
-        if let Ok(v) = hcl::eval::Evaluate::evaluate(&expr, &ctx) {
+        if let Ok(v) = super::functions::evaluate(e, &ctx) {
             return super::values::hcl_to_json(&v);
         }
     }

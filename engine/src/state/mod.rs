@@ -30,7 +30,10 @@ pub const FORMAT_VERSION: u32 = 2;
 /// Upgrades of older state formats, applied in order on load to the raw JSON. Format 2 added
 /// `sensitive_paths` to every resource. The original file is kept as `<state>.v<N>.backup` on
 /// the first write in the new format.
-pub(crate) const MIGRATIONS: &[(u32, fn(&mut serde_json::Value) -> Result<(), String>)] = &[(1, migrate_1_to_2)];
+/// Upgrades the raw JSON of one format to the next.
+pub(crate) type Migration = fn(&mut serde_json::Value) -> Result<(), String>;
+
+pub(crate) const MIGRATIONS: &[(u32, Migration)] = &[(1, migrate_1_to_2)];
 
 fn migrate_1_to_2(v: &mut serde_json::Value) -> Result<(), String> {
     let resources = v
