@@ -45,7 +45,7 @@ pub(super) fn compile_alerts(cfg: &Config, out: &mut Vec<DesiredObject>, diags: 
             ));
         }
         for comp in targets {
-            if !supported_provider(comp, &alert.span, diags) {
+            if !supported_provider(comp, diags) {
                 continue;
             }
             let Some(check) = resolve_check(cfg, &alert.metric, comp, &alert.span, diags) else { continue };
@@ -87,7 +87,7 @@ pub(super) fn compile_baselines(cfg: &Config, out: &mut Vec<DesiredObject>, diag
             ));
         }
         for comp in targets {
-            if !supported_provider(comp, &base.span, diags) {
+            if !supported_provider(comp, diags) {
                 continue;
             }
             let mut covered = 0;
@@ -218,7 +218,7 @@ fn matching<'a>(
         .collect()
 }
 
-fn supported_provider(comp: &Component, span: &Span, diags: &mut Diagnostics) -> bool {
+fn supported_provider(comp: &Component, diags: &mut Diagnostics) -> bool {
     if comp.provider == "datadog" {
         return true;
     }
@@ -229,7 +229,6 @@ fn supported_provider(comp: &Component, span: &Span, diags: &mut Diagnostics) ->
     if !diags.0.iter().any(|d| d.summary == msg) {
         diags.push(error(msg, Some(comp.span.clone()), "use provider = \"datadog\" for now"));
     }
-    let _ = span;
     false
 }
 
