@@ -1,5 +1,7 @@
 //! End-to-end test support for watchkeep: local stand-ins for the vendors' APIs.
 
+pub mod aws;
 pub mod datadog;
+pub mod newrelic;
 
 pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};

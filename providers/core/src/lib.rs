@@ -96,6 +96,10 @@ pub enum ProviderError {
     InvalidConfig { message: String },
     #[error("could not understand the vendor's response: {message}")]
     Decode { message: String },
+    /// The object exists at the vendor already and watchkeep does not own it (e.g. a CloudWatch
+    /// alarm of the same name: `PutMetricAlarm` would silently overwrite it). Never retried.
+    #[error("{message}")]
+    Conflict { message: String },
 }
 
 impl ProviderError {

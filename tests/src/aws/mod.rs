@@ -1,0 +1,1 @@
+//! AWS stand-ins: moto_server and LocalStack processes, and a paging DescribeAlarms stand-in.

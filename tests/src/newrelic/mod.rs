@@ -1,0 +1,1 @@
+//! A stateful New Relic NerdGraph stand-in.
