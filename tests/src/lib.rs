@@ -5,3 +5,4 @@ pub mod datadog;
 pub mod newrelic;
 
 pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};
+pub use newrelic::{NerdGraphFault, NerdGraphFaultRule, NewRelicOptions, NewRelicStandIn};

@@ -133,6 +133,20 @@ impl CallCounter {
     }
 }
 
+/// One alert state change read back from the vendor: a line of the alert log that SOC 2 evidence
+/// needs ("the alert fired at 14:02 and recovered at 14:20").
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertEvent {
+    /// When the vendor recorded the change (RFC 3339, UTC).
+    pub timestamp: String,
+    /// The state it left (`OK`), when the vendor says.
+    pub from: Option<String>,
+    /// The state it entered (`ALARM`, `OK`, `INSUFFICIENT_DATA`, …).
+    pub to: String,
+    /// The vendor's own summary or reason.
+    pub summary: String,
+}
+
 /// A configured provider: credentials resolved, one HTTP client built.
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
@@ -171,6 +185,14 @@ pub trait Provider: Send + Sync {
     /// carry it in their description). [`Provider::list`] reads it back into [`LiveObject::marker`].
     fn mark(&self, resource_type: &str, attrs: &mut Value, address: &str);
 
+    /// The id the vendor will give an object with these (normalised) attributes, when the vendor
+    /// keys objects by a name the configuration chooses (CloudWatch alarms and dashboards).
+    /// The plan uses it to refuse, before anything is written, a create whose name is taken by
+    /// an object watchkeep does not own.
+    fn natural_id(&self, _resource_type: &str, _attrs: &Value) -> Option<String> {
+        None
+    }
+
     /// Whether changing `attr` (a top-level attribute name) needs a replace.
     fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind;
 
@@ -188,6 +210,18 @@ pub trait Provider: Send + Sync {
 
     /// Deletes an object; deleting one that is already gone is `Ok`.
     async fn delete(&self, resource_type: &str, id: &str) -> Result<()>;
+
+    /// State changes of one object (an alarm) since `since`, oldest first, read from the
+    /// vendor's alert history. `Ok(None)`: this provider or type keeps no alert log watchkeep
+    /// can read.
+    async fn alert_history(
+        &self,
+        _resource_type: &str,
+        _id: &str,
+        _since: Option<std::time::SystemTime>,
+    ) -> Result<Option<Vec<AlertEvent>>> {
+        Ok(None)
+    }
 
     /// Vendor API requests made so far by this handle.
     fn api_calls(&self) -> u64;

@@ -1,5 +1,6 @@
-//! `watchkeep-sandbox`: the Datadog stand-in as a local server, for trying watchkeep without an
-//! account.
+//! `watchkeep-sandbox`: the Datadog and New Relic stand-ins as one local server, for trying
+//! watchkeep without an account: the Datadog API under `/api`, New Relic's NerdGraph at
+//! `/graphql`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -7,9 +8,12 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use watchkeep_tests::{DatadogStandIn, FaultRule, StandInOptions};
+use watchkeep_tests::{
+    DatadogStandIn, FaultRule, NerdGraphFaultRule, NewRelicOptions, NewRelicStandIn, StandInOptions,
+};
 
-/// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts).
+/// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts) and New Relic's
+/// NerdGraph (alert policies, NRQL conditions, notifications, workflows, dashboards, hosts).
 #[derive(Debug, Parser)]
 #[command(name = "watchkeep-sandbox", version)]
 struct Args {
@@ -25,7 +29,7 @@ struct Args {
     /// Length of a rate-limit window, in seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     rate_period: u64,
-    /// Seed hosts web-1..web-N into every org.
+    /// Seed hosts web-1..web-N into every Datadog org and every New Relic account.
     #[arg(long, default_value_t = 0)]
     demo_hosts: usize,
     /// Inject a fault (repeatable; rules are tried in order):
@@ -35,6 +39,13 @@ struct Args {
     /// Change faults while running with `POST`/`DELETE /_sandbox/faults`.
     #[arg(long = "fault", value_name = "SPEC")]
     faults: Vec<FaultRule>,
+    /// Inject a NerdGraph fault (repeatable): `KIND[:ARG] [ROOT_FIELD|query|mutation] [skip=N]
+    /// [times=N]`. KIND is `error:CLASS` (an error in the GraphQL body, e.g. `error:TIMEOUT`),
+    /// `acted-error:CLASS` (the same after the operation ran), or one of the `--fault` kinds.
+    /// E.g. `--newrelic-fault "error:TIMEOUT alertsNrqlConditionStaticCreate times=1"`. Change
+    /// them while running with `POST`/`DELETE /_sandbox/newrelic/faults`.
+    #[arg(long = "newrelic-fault", value_name = "SPEC")]
+    newrelic_faults: Vec<NerdGraphFaultRule>,
 }
 
 #[tokio::main]
@@ -45,16 +56,40 @@ async fn main() -> ExitCode {
         rate_limit: args.rate_limit.map(|limit| (limit, args.rate_period)),
         faults: args.faults.clone(),
     };
-    let served =
-        DatadogStandIn::serve_until_signal_with_demo_hosts(args.listen, opts, args.demo_hosts, |addr| {
+    let nr_opts = NewRelicOptions {
+        latency: Duration::from_millis(args.latency_ms),
+        faults: args.newrelic_faults.clone(),
+        ..NewRelicOptions::default()
+    };
+    let nerdgraph = match NewRelicStandIn::sandbox_router(nr_opts, args.demo_hosts) {
+        Ok(router) => Some(router),
+        Err(e) => {
+            eprintln!("watchkeep-sandbox: warning: New Relic stand-in disabled: {e}");
+            None
+        }
+    };
+    let serves_nerdgraph = nerdgraph.is_some();
+    let served = DatadogStandIn::serve_until_signal_with_router(
+        args.listen,
+        opts,
+        args.demo_hosts,
+        nerdgraph,
+        |addr| {
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "watchkeep-sandbox: Datadog API at http://{addr}/api (Ctrl-C to stop)");
+            if serves_nerdgraph {
+                let _ = writeln!(out, "watchkeep-sandbox: New Relic NerdGraph at http://{addr}/graphql");
+            }
             for rule in &args.faults {
                 let _ = writeln!(out, "watchkeep-sandbox: injecting fault: {rule}");
             }
+            for rule in &args.newrelic_faults {
+                let _ = writeln!(out, "watchkeep-sandbox: injecting New Relic fault: {rule}");
+            }
             let _ = out.flush();
-        })
-        .await;
+        },
+    )
+    .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -78,7 +78,7 @@
 //! or reused from its pool. Other requests are unaffected. A `slow` request still in flight when
 //! the stand-in is dropped delays the stop by at most 2 s.
 
-mod conn;
+pub(crate) mod conn;
 mod dashboards;
 mod faults;
 mod hosts;
@@ -175,7 +175,7 @@ impl DatadogStandIn {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    serve_bounded(listener, thread_shared, async {
+                    serve_bounded(listener, thread_shared, None, async {
                         let _ = shutdown_rx.await;
                     })
                     .await;
@@ -279,13 +279,26 @@ impl DatadogStandIn {
         demo_hosts: usize,
         on_bound: impl FnOnce(SocketAddr),
     ) -> std::io::Result<()> {
+        Self::serve_until_signal_with_router(addr, opts, demo_hosts, None, on_bound).await
+    }
+
+    /// [`DatadogStandIn::serve_until_signal_with_demo_hosts`], also serving `extra` (another
+    /// vendor's stand-in, e.g. NerdGraph's `/graphql`) on the same listener. Its routes get none
+    /// of the Datadog middleware (keys, rate limit, faults, counters).
+    pub async fn serve_until_signal_with_router(
+        addr: SocketAddr,
+        opts: StandInOptions,
+        demo_hosts: usize,
+        extra: Option<Router>,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> std::io::Result<()> {
         if let Err(e) = spec::spec() {
             eprintln!("watchkeep-sandbox: warning: Datadog spec unavailable, requests will fail: {e}");
         }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         on_bound(listener.local_addr()?);
         let shared = Arc::new(Shared::new(opts, demo_hosts));
-        serve_bounded(listener, shared, shutdown_signal()).await;
+        serve_bounded(listener, shared, extra, shutdown_signal()).await;
         Ok(())
     }
 }
@@ -329,10 +342,15 @@ async fn shutdown_signal() {
 async fn serve_bounded(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
+    extra: Option<Router>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(shared).into_make_service_with_connect_info::<conn::ConnHandle>();
+    let mut app = router(shared);
+    if let Some(extra) = extra {
+        app = app.merge(extra);
+    }
+    let app = app.into_make_service_with_connect_info::<conn::ConnHandle>();
     let server = axum::serve(conn::FaultListener::new(listener), app)
         .with_graceful_shutdown(async move {
             let _ = stop_rx.await;
