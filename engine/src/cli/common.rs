@@ -169,6 +169,9 @@ pub fn print_warnings(ctx: &Context, diags: &Diagnostics, files: &[SourceFile]) 
 }
 
 /// Providers every command may need: those named by desired objects and by state.
+/// Providers this build can talk to.
+pub const AVAILABLE_PROVIDERS: &[&str] = &["datadog", "cloudwatch"];
+
 pub fn configure_providers(
     ctx: &Context,
     cfg: Option<&Config>,
@@ -184,9 +187,17 @@ pub fn configure_providers(
                 let conf = watchkeep_datadog::DatadogConfig::from_block(attrs, &env).map_err(|e| provider_failure(name, cfg, e))?;
                 Arc::new(watchkeep_datadog::DatadogProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?)
             }
+            "cloudwatch" => {
+                let conf = watchkeep_cloudwatch::CloudWatchConfig::from_block(attrs, &env)
+                    .map_err(|e| provider_failure(name, cfg, e))?;
+                Arc::new(
+                    watchkeep_cloudwatch::CloudWatchProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?,
+                )
+            }
             other => {
                 return Err(Failure::msg(format!(
-                    "provider `{other}` is not available in this version of watchkeep\nhint: supported providers: datadog"
+                    "provider `{other}` is not available in this version of watchkeep\nhint: supported providers: {}",
+                    AVAILABLE_PROVIDERS.join(", ")
                 )))
             }
         };

@@ -62,9 +62,14 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
         .iter()
         .map(|r| r.provider.clone())
         .chain(cfg.providers.keys().cloned())
-        .chain(cfg.components.values().map(|c| c.provider.clone()).filter(|p| p == "datadog"))
         .chain(
-            cfg.resources.values().map(|r| r.resource_type.split('_').next().unwrap_or_default().to_string()),
+            cfg.components
+                .values()
+                .map(|c| c.provider.clone())
+                .filter(|p| common::AVAILABLE_PROVIDERS.contains(&p.as_str())),
+        )
+        .chain(
+            cfg.resources.values().map(|r| crate::config::schema::provider_of(&r.resource_type).to_string()),
         )
         .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
@@ -117,6 +122,9 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
                 .attrs
                 .get("name")
                 .or_else(|| l.attrs.get("title"))
+                .or_else(|| l.attrs.get("AlarmName"))
+                .or_else(|| l.attrs.get("DashboardName"))
+                .or_else(|| l.attrs.get("Name"))
                 .and_then(Value::as_str)
                 .map(|s| redactor.str(s).into_owned()),
             has_watchkeep_marker: l.owned,

@@ -4,6 +4,7 @@
 //! Flags work both Terraform's way (`-auto-approve`, `-out=FILE`) and the GNU way
 //! (`--auto-approve`): [`normalize_args`] rewrites single-dash long flags before clap sees them.
 
+pub mod alerts;
 pub mod apply;
 pub mod common;
 pub mod drift;
@@ -168,6 +169,22 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
     },
+    /// The alert log: when each managed alarm fired and recovered, read from the vendors' history.
+    Alerts {
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Only changes since this duration ago (`24h`, `7d`) or date (`2026-11-01`).
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Only these addresses (and their children).
+        #[arg(long = "target", value_name = "ADDR")]
+        targets: Vec<String>,
+        /// Print the log as JSON (schema: schema/alerts.schema.json).
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10)]
+        parallelism: usize,
+    },
     /// Remove a stale state lock (only when its holder is gone).
     ForceUnlock {
         lock_id: String,
@@ -223,6 +240,7 @@ const LONG_FLAGS: &[&str] = &[
     "out",
     "parallelism",
     "refresh",
+    "since",
     "target",
     "var",
     "var-file",
@@ -281,6 +299,9 @@ pub fn run(args: Vec<String>) -> i32 {
             Command::History { version, json } => misc::history(&ctx, *version, *json),
             Command::Graph { vars } => misc::graph(&ctx, vars),
             Command::Drift { vars, json, parallelism } => drift::run(&ctx, vars, *json, *parallelism).await,
+            Command::Alerts { vars, since, targets, json, parallelism } => {
+                alerts::run(&ctx, vars, since.as_deref(), targets, *json, *parallelism).await
+            }
             Command::ForceUnlock { lock_id, force } => misc::force_unlock(&ctx, lock_id, *force),
             Command::Version { json } => misc::version(*json),
             Command::Schema { dir } => misc::write_schemas(dir),

@@ -84,7 +84,68 @@ pub async fn make_plan(
         created: now_rfc3339(),
     });
     t.done();
+    if spec.refresh {
+        check_name_collisions(&plan, &prepared, &providers).await?;
+    }
     Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
+}
+
+/// Refuses a plan that would create an object under a name the vendor already uses for an
+/// object watchkeep does not own (CloudWatch's `PutMetricAlarm` would silently overwrite it).
+/// One list call per affected type, only when such creates are planned.
+async fn check_name_collisions(
+    plan: &Plan,
+    prepared: &[plan::PlanDesired],
+    providers: &Providers,
+) -> Result<(), Failure> {
+    let by_address: BTreeMap<&str, &plan::PlanDesired> =
+        prepared.iter().map(|d| (d.address.as_str(), d)).collect();
+    let mut wanted: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
+    for c in plan.changes.iter().filter(|c| c.action == plan::Action::Create && !c.adopt) {
+        let (Some(d), Some(p)) = (by_address.get(c.address.as_str()), providers.get(&c.provider)) else {
+            continue;
+        };
+        if let Some(id) = p.natural_id(&d.resource_type, &d.normalized) {
+            wanted
+                .entry((c.provider.clone(), d.resource_type.clone()))
+                .or_default()
+                .push((c.address.clone(), id));
+        }
+    }
+    let mut problems = Vec::new();
+    for ((prov, rtype), items) in wanted {
+        let Some(p) = providers.get(&prov) else { continue };
+        let live = watchkeep_provider::with_retries(&watchkeep_provider::RetryPolicy::default(), || {
+            p.list(&rtype, false)
+        })
+        .await
+        .map_err(|e| Failure::msg(format!("checking {rtype} names failed: {e}")))?;
+        let live: BTreeMap<&str, &watchkeep_provider::LiveObject> =
+            live.iter().map(|o| (o.id.as_str(), o)).collect();
+        for (address, id) in items {
+            if let Some(o) = live.get(id.as_str()) {
+                let ours = o.owned
+                    && o.marker.as_deref() == Some(watchkeep_provider::address_marker(&address).as_str());
+                if !ours {
+                    let whose = match (&o.owned, &o.marker) {
+                        (true, Some(m)) => format!(
+                            "it belongs to watchkeep address marker `{m}` (another configuration or state)"
+                        ),
+                        _ => "watchkeep does not manage it".to_string(),
+                    };
+                    problems.push(format!("  {address}: a {rtype} named `{id}` already exists and {whose}"));
+                }
+            }
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::msg(format!(
+        "refusing to plan: {} object(s) would take a name that is already in use, and the vendor would overwrite the existing object:\n{}\nhint: rename them in the configuration, or rename/delete the existing objects (or import them, once `watchkeep import` exists) and plan again",
+        problems.len(),
+        problems.join("\n")
+    )))
 }
 
 pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {

@@ -114,6 +114,113 @@ pub const CATALOG: &[CatalogEntry] = &[
     },
 ];
 
+/// How a CloudWatch alarm for one catalog metric is built.
+#[derive(Debug, Clone, Copy)]
+pub struct CloudWatchEntry {
+    pub metric: &'static str,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub unit: &'static str,
+    pub namespace: &'static str,
+    /// One metric; several are added up with metric math (e.g. `NetworkIn + NetworkOut`).
+    pub metric_names: &'static [&'static str],
+    /// `Average`, `Maximum`, `Sum`, ... or a percentile such as `p99` (an extended statistic).
+    pub statistic: &'static str,
+    /// Divide the (summed) value by the period: turns a per-period `Sum` into a per-second rate.
+    pub per_second: bool,
+    /// Dimension names read from the component's `identifier`, in order. The first is required;
+    /// the rest are used when the identifier has them (e.g. the CloudWatch agent's `path`).
+    pub dimensions: &'static [&'static str],
+    pub above: bool,
+    pub critical: f64,
+    pub for_duration: &'static str,
+    pub severity: &'static str,
+    /// `TreatMissingData`: `breaching` where silence itself is the incident (status checks).
+    pub treat_missing: &'static str,
+}
+
+// One catalog row per call: the arguments are the table columns.
+#[allow(clippy::too_many_arguments)]
+const fn cw(
+    kind: &'static str,
+    metric: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    namespace: &'static str,
+    metric_names: &'static [&'static str],
+    statistic: &'static str,
+    dimensions: &'static [&'static str],
+    above: bool,
+    critical: f64,
+    for_duration: &'static str,
+) -> CloudWatchEntry {
+    CloudWatchEntry {
+        metric,
+        kind,
+        title,
+        unit,
+        namespace,
+        metric_names,
+        statistic,
+        per_second: false,
+        dimensions,
+        above,
+        critical,
+        for_duration,
+        severity: "high",
+        treat_missing: "missing",
+    }
+}
+
+const EC2: &[&str] = &["InstanceId"];
+const CWAGENT_DISK: &[&str] = &["InstanceId", "path", "device", "fstype"];
+const RDS: &[&str] = &["DBInstanceIdentifier"];
+const ECS: &[&str] = &["ClusterName", "ServiceName"];
+const ALB: &[&str] = &["LoadBalancer"];
+
+/// CloudWatch rows. Servers are EC2 instances (memory and disk come from the CloudWatch agent,
+/// namespace `CWAgent`), databases RDS instances, containers ECS services, cloud services
+/// Application Load Balancers. Every row is part of a `baseline` for its kind.
+#[rustfmt::skip]
+pub const CLOUDWATCH: &[CloudWatchEntry] = &[
+    //  kind            metric         title                       unit       namespace                metric(s)                                                    statistic  dimensions    above  critical          for
+    cw("server",        "cpu",         "CPU usage",                "%",       "AWS/EC2",               &["CPUUtilization"],                                         "Average", EC2,          true,  85.0,             "5m"),
+    cw("server",        "memory",      "Memory usage",             "%",       "CWAgent",               &["mem_used_percent"],                                       "Average", EC2,          true,  90.0,             "5m"),
+    cw("server",        "disk",        "Disk usage",               "%",       "CWAgent",               &["disk_used_percent"],                                      "Maximum", CWAGENT_DISK, true,  90.0,             "10m"),
+    CloudWatchEntry { per_second: true,
+    ..cw("server",      "network",     "Network throughput",       " B/s",    "AWS/EC2",               &["NetworkIn", "NetworkOut"],                                "Sum",     EC2,          true,  125_000_000.0,    "10m") },
+    CloudWatchEntry { severity: "critical", treat_missing: "breaching",
+    ..cw("server",      "uptime",      "Status check failed",      "",        "AWS/EC2",               &["StatusCheckFailed"],                                      "Maximum", EC2,          true,  0.0,              "2m") },
+    cw("database",      "cpu",         "CPU usage",                "%",       "AWS/RDS",               &["CPUUtilization"],                                         "Average", RDS,          true,  85.0,             "5m"),
+    cw("database",      "memory",      "Freeable memory",          " bytes",  "AWS/RDS",               &["FreeableMemory"],                                         "Average", RDS,          false, 268_435_456.0,    "10m"),
+    cw("database",      "disk",        "Free storage",             " bytes",  "AWS/RDS",               &["FreeStorageSpace"],                                       "Minimum", RDS,          false, 10_737_418_240.0, "10m"),
+    cw("database",      "network",     "Network throughput",       " B/s",    "AWS/RDS",               &["NetworkReceiveThroughput", "NetworkTransmitThroughput"],  "Average", RDS,          true,  125_000_000.0,    "10m"),
+    cw("database",      "connections", "Connections",              "",        "AWS/RDS",               &["DatabaseConnections"],                                    "Maximum", RDS,          true,  500.0,            "5m"),
+    cw("container",     "cpu",         "CPU usage",                "%",       "AWS/ECS",               &["CPUUtilization"],                                         "Average", ECS,          true,  85.0,             "5m"),
+    cw("container",     "memory",      "Memory usage",             "%",       "AWS/ECS",               &["MemoryUtilization"],                                      "Average", ECS,          true,  90.0,             "5m"),
+    CloudWatchEntry { severity: "critical", treat_missing: "breaching",
+    ..cw("container",   "uptime",      "Running tasks",            "",        "ECS/ContainerInsights", &["RunningTaskCount"],                                       "Minimum", ECS,          false, 1.0,              "2m") },
+    CloudWatchEntry { treat_missing: "notBreaching",
+    ..cw("cloud_service", "errors",    "5xx responses",            "",        "AWS/ApplicationELB",    &["HTTPCode_ELB_5XX_Count"],                                 "Sum",     ALB,          true,  10.0,             "5m") },
+    cw("cloud_service", "latency",     "p99 target response time", " s",      "AWS/ApplicationELB",    &["TargetResponseTime"],                                     "p99",     ALB,          true,  2.0,              "5m"),
+];
+
+/// Finds the CloudWatch row for a metric and component kind.
+pub fn lookup_cloudwatch(metric: &str, kind: &str) -> Option<&'static CloudWatchEntry> {
+    CLOUDWATCH.iter().find(|e| e.metric == metric && e.kind == kind)
+}
+
+/// Every metric name any catalog row knows (core metrics first).
+pub fn all_metric_names() -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = CORE_METRICS.to_vec();
+    for m in CATALOG.iter().map(|e| e.metric).chain(CLOUDWATCH.iter().map(|e| e.metric)) {
+        if !out.contains(&m) {
+            out.push(m);
+        }
+    }
+    out
+}
+
 /// Finds the catalog row for a metric, component kind and vendor.
 pub fn lookup(metric: &str, kind: &str, vendor: &str) -> Option<&'static CatalogEntry> {
     CATALOG.iter().find(|e| e.metric == metric && e.kind == kind && e.vendor == vendor)
@@ -121,6 +228,9 @@ pub fn lookup(metric: &str, kind: &str, vendor: &str) -> Option<&'static Catalog
 
 /// Metrics the catalog knows for a kind on a vendor (for hints).
 pub fn metrics_for(kind: &str, vendor: &str) -> Vec<&'static str> {
+    if vendor == "cloudwatch" {
+        return CLOUDWATCH.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
+    }
     CATALOG.iter().filter(|e| e.kind == kind && e.vendor == vendor).map(|e| e.metric).collect()
 }
 
@@ -132,6 +242,21 @@ mod tests {
     fn server_on_datadog_has_the_full_core_set() {
         for m in CORE_METRICS {
             assert!(lookup(m, "server", "datadog").is_some(), "missing {m}");
+            assert!(lookup_cloudwatch(m, "server").is_some(), "missing {m}");
+        }
+    }
+
+    #[test]
+    fn cloudwatch_rows_are_unique_and_complete() {
+        for (i, a) in CLOUDWATCH.iter().enumerate() {
+            assert!(!a.metric_names.is_empty() && !a.dimensions.is_empty(), "{}", a.metric);
+            assert!(a.metric_names.len() == 1 || a.statistic != "p99", "{}", a.metric);
+            for b in &CLOUDWATCH[i + 1..] {
+                assert!(!(a.metric == b.metric && a.kind == b.kind), "duplicate {} {}", a.kind, a.metric);
+            }
+        }
+        for kind in ["database", "container", "cloud_service"] {
+            assert!(!metrics_for(kind, "cloudwatch").is_empty(), "{kind}");
         }
     }
 }

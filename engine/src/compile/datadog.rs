@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::catalog::{self, CatalogEntry, DatadogCheck, CORE_METRICS};
-use super::{duration_minutes, error, warning, DesiredObject};
+use super::{duration_minutes, error, resolve_base, warning, Defaults, DesiredObject};
 use crate::config::{Component, Config, Route, Span, Threshold};
 use crate::diag::Diagnostics;
 
@@ -70,11 +70,12 @@ pub(super) fn compile_baselines(cfg: &Config, out: &mut Vec<DesiredObject>, diag
     for base in cfg.baselines.values() {
         let origin = format!("baseline.{}", base.name);
         for (metric, ov) in &base.overrides {
-            if !CORE_METRICS.contains(&metric.as_str()) {
+            let known = catalog::all_metric_names();
+            if !known.contains(&metric.as_str()) {
                 diags.push(error(
-                    format!("`override \"{metric}\"` in `{origin}` names no core metric"),
+                    format!("`override \"{metric}\"` in `{origin}` names no catalog metric"),
                     Some(ov.span.clone()),
-                    format!("core metrics are {}", CORE_METRICS.join(", ")),
+                    format!("catalog metrics are {}", known.join(", ")),
                 ));
             }
         }
@@ -130,18 +131,13 @@ pub(super) fn compile_baselines(cfg: &Config, out: &mut Vec<DesiredObject>, diag
 /// `dashboard` blocks → one `datadog_dashboard` per block for its Datadog components: a group per
 /// component with a timeseries per core metric and a check-status widget for uptime. It is the
 /// "dated screenshot of the infrastructure dashboard" an auditor asks for, kept as code.
-pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
     for dash in cfg.dashboards.values() {
         let comps: Vec<&Component> = matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
             .into_iter()
             .filter(|c| c.provider == "datadog")
             .collect();
         if comps.is_empty() {
-            diags.push(warning(
-                format!("`dashboard.{}` shows no Datadog component", dash.name),
-                Some(dash.span.clone()),
-                "check its scope and kinds",
-            ));
             continue;
         }
         let mut groups = Vec::new();
@@ -204,7 +200,7 @@ pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>, dia
     }
 }
 
-fn matching<'a>(
+pub(super) fn matching<'a>(
     cfg: &'a Config,
     scope: Option<&str>,
     kinds: &[String],
@@ -218,16 +214,25 @@ fn matching<'a>(
         .collect()
 }
 
+/// Whether this compiler handles the component: Datadog ones yes; other vendors' compilers take
+/// theirs; a vendor no compiler handles yet is an error (once per component).
 fn supported_provider(comp: &Component, diags: &mut Diagnostics) -> bool {
     if comp.provider == "datadog" {
         return true;
+    }
+    if super::COMPILED_PROVIDERS.contains(&comp.provider.as_str()) {
+        return false;
     }
     let msg = format!(
         "component `{}` uses provider `{}`, which this version cannot compile alerts for yet",
         comp.name, comp.provider
     );
     if !diags.0.iter().any(|d| d.summary == msg) {
-        diags.push(error(msg, Some(comp.span.clone()), "use provider = \"datadog\" for now"));
+        diags.push(error(
+            msg,
+            Some(comp.span.clone()),
+            format!("use one of: {}", super::COMPILED_PROVIDERS.join(", ")),
+        ));
     }
     false
 }
@@ -273,60 +278,36 @@ fn resolve_check<'a>(
 }
 
 fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diagnostics) -> Option<Resolved> {
-    let entry = match check {
-        Check::Catalog(e) => Some(*e),
+    let defaults = match check {
+        Check::Catalog(e) => Some(Defaults {
+            above: e.above,
+            critical: e.critical,
+            warning: e.warning,
+            for_duration: e.for_duration,
+            severity: e.severity,
+        }),
         Check::User { .. } => None,
     };
-    let (above, critical) = match (t.above, t.below, entry) {
-        (Some(_), Some(_), _) => {
-            diags.push(error("both `above` and `below` are set", Some(span.clone()), "keep only one"));
-            return None;
-        }
-        (Some(v), None, _) => (true, v),
-        (None, Some(v), _) => (false, v),
-        (None, None, Some(e)) => (e.above, e.critical),
-        (None, None, None) => {
-            diags.push(error(
-                "a user metric needs a threshold",
-                Some(span.clone()),
-                "set `above = …` or `below = …`",
-            ));
-            return None;
-        }
-    };
-    let explicit = t.above.is_some() || t.below.is_some();
-    let warning_value = t.warning.or(if explicit { None } else { entry.and_then(|e| e.warning) });
-    if let Some(w) = warning_value {
-        let ok = if above { w < critical } else { w > critical };
-        if !ok {
-            diags.push(error(
-                format!("warning threshold {w} is not before the critical threshold {critical}"),
-                Some(span.clone()),
-                if above {
-                    "with `above`, warning must be lower"
-                } else {
-                    "with `below`, warning must be higher"
-                },
-            ));
-            return None;
-        }
-    }
-    let for_duration =
-        t.for_duration.clone().unwrap_or_else(|| entry.map(|e| e.for_duration).unwrap_or("5m").to_string());
-    let Some(minutes) = duration_minutes(&for_duration) else {
+    let base = resolve_base(defaults, t, span, diags)?;
+    let Some(minutes) = duration_minutes(&base.for_duration) else {
         diags.push(error(
-            format!("`for = \"{for_duration}\"` is not a whole number of minutes"),
+            format!("`for = \"{}\"` is not a whole number of minutes", base.for_duration),
             Some(span.clone()),
-            "use a duration such as \"5m\", \"1h\" or \"120s\"",
+            "Datadog evaluates whole minutes: use a duration such as \"5m\", \"1h\" or \"120s\"",
         ));
         return None;
     };
-    let severity =
-        t.severity.clone().unwrap_or_else(|| entry.map(|e| e.severity).unwrap_or("high").to_string());
-    Some(Resolved { above, critical, warning: warning_value, for_duration, minutes, severity })
+    Some(Resolved {
+        above: base.above,
+        critical: base.critical,
+        warning: base.warning,
+        for_duration: base.for_duration,
+        minutes,
+        severity: base.severity,
+    })
 }
 
-fn number(v: f64) -> String {
+pub(super) fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         format!("{}", v as i64)
     } else {
@@ -334,7 +315,7 @@ fn number(v: f64) -> String {
     }
 }
 
-fn json_number(v: f64) -> Value {
+pub(super) fn json_number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         json!(v as i64)
     } else {

@@ -6,7 +6,11 @@
 //! marker is added later by the provider's `mark`, so that compile stays vendor-neutral where it can.
 
 pub mod catalog;
+mod cloudwatch;
 mod datadog;
+
+/// Vendors whose components the compiler turns into vendor objects.
+pub const COMPILED_PROVIDERS: &[&str] = &["datadog", "cloudwatch"];
 
 use std::collections::BTreeMap;
 
@@ -38,10 +42,23 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
 
     datadog::compile_alerts(cfg, &mut out, &mut diags);
     datadog::compile_baselines(cfg, &mut out, &mut diags);
-    datadog::compile_dashboards(cfg, &mut out, &mut diags);
+    datadog::compile_dashboards(cfg, &mut out);
+    cloudwatch::compile(cfg, &mut out, &mut diags);
+    for dash in cfg.dashboards.values() {
+        let shown = datadog::matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
+            .iter()
+            .any(|c| COMPILED_PROVIDERS.contains(&c.provider.as_str()));
+        if !shown {
+            diags.push(warning(
+                format!("`dashboard.{}` shows no component", dash.name),
+                Some(dash.span.clone()),
+                "check its scope and kinds",
+            ));
+        }
+    }
 
     for raw in cfg.resources.values() {
-        let provider = raw.resource_type.split('_').next().unwrap_or_default().to_string();
+        let provider = crate::config::schema::provider_of(&raw.resource_type).to_string();
         out.push(DesiredObject {
             address: raw.address.clone(),
             resource_type: raw.resource_type.clone(),
@@ -89,6 +106,90 @@ pub(crate) fn error(summary: impl Into<String>, span: Option<Span>, hint: impl I
 
 pub(crate) fn warning(summary: impl Into<String>, span: Option<Span>, hint: impl Into<String>) -> Diagnostic {
     Diagnostic { severity: Severity::Warning, ..error(summary, span, hint) }
+}
+
+/// A catalog row's default thresholds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Defaults {
+    pub above: bool,
+    pub critical: f64,
+    pub warning: Option<f64>,
+    pub for_duration: &'static str,
+    pub severity: &'static str,
+}
+
+/// Thresholds after defaults are applied (vendor-neutral; each vendor checks the duration).
+#[derive(Debug, Clone)]
+pub(crate) struct Base {
+    pub above: bool,
+    pub critical: f64,
+    pub warning: Option<f64>,
+    pub for_duration: String,
+    pub severity: String,
+}
+
+/// Applies catalog defaults to what a block wrote and checks the thresholds agree.
+pub(crate) fn resolve_base(
+    defaults: Option<Defaults>,
+    t: &crate::config::Threshold,
+    span: &Span,
+    diags: &mut Diagnostics,
+) -> Option<Base> {
+    let (above, critical) = match (t.above, t.below, defaults) {
+        (Some(_), Some(_), _) => {
+            diags.push(error("both `above` and `below` are set", Some(span.clone()), "keep only one"));
+            return None;
+        }
+        (Some(v), None, _) => (true, v),
+        (None, Some(v), _) => (false, v),
+        (None, None, Some(e)) => (e.above, e.critical),
+        (None, None, None) => {
+            diags.push(error(
+                "a user metric needs a threshold",
+                Some(span.clone()),
+                "set `above = …` or `below = …`",
+            ));
+            return None;
+        }
+    };
+    let explicit = t.above.is_some() || t.below.is_some();
+    let warning_value = t.warning.or(if explicit { None } else { defaults.and_then(|e| e.warning) });
+    if let Some(w) = warning_value {
+        let ok = if above { w < critical } else { w > critical };
+        if !ok {
+            diags.push(error(
+                format!("warning threshold {w} is not before the critical threshold {critical}"),
+                Some(span.clone()),
+                if above {
+                    "with `above`, warning must be lower"
+                } else {
+                    "with `below`, warning must be higher"
+                },
+            ));
+            return None;
+        }
+    }
+    let for_duration = t
+        .for_duration
+        .clone()
+        .unwrap_or_else(|| defaults.map(|e| e.for_duration).unwrap_or("5m").to_string());
+    let severity =
+        t.severity.clone().unwrap_or_else(|| defaults.map(|e| e.severity).unwrap_or("high").to_string());
+    Some(Base { above, critical, warning: warning_value, for_duration, severity })
+}
+
+/// Parses `10s`, `5m`, `2h`, `1d` into seconds.
+pub fn duration_seconds(text: &str) -> Option<u64> {
+    let (num, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: u64 = num.parse().ok()?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        "d" => n.checked_mul(86_400)?,
+        _ => return None,
+    };
+    (secs > 0).then_some(secs)
 }
 
 /// Parses `30s`, `5m`, `2h`, `1d` into minutes (Datadog evaluates whole minutes).

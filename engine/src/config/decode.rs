@@ -673,6 +673,7 @@ impl<'a> Loader<'a> {
                 "slack" => {
                     let channel = take(&mut ok, self.string(d, body, "channel")).unwrap_or_default();
                     let account = take(&mut ok, self.string(d, body, "account"));
+                    let webhook_url = take(&mut ok, self.string(d, body, "webhook_url"));
                     if channel.trim_start_matches('#').trim().is_empty() {
                         let s = self.span(d, body.get_attribute("channel").and_then(|a| a.value.span()));
                         self.error(
@@ -682,7 +683,7 @@ impl<'a> Loader<'a> {
                         );
                         ok = false;
                     }
-                    route.slack.push(SlackTarget { channel, account });
+                    route.slack.push(SlackTarget { channel, account, webhook_url });
                 }
                 "email" => {
                     let to = self.string_list(d, body, "to");

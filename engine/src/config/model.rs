@@ -145,6 +145,8 @@ pub struct SlackTarget {
     pub channel: String,
     /// Datadog Slack integration account name, for `@slack-<account>-<channel>`.
     pub account: Option<String>,
+    /// Incoming-webhook URL (usually sensitive), for vendors that post to Slack over HTTPS.
+    pub webhook_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

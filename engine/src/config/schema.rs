@@ -11,7 +11,23 @@ pub const PROVIDERS: &[&str] = &["datadog", "newrelic", "cloudwatch"];
 /// Alert severities.
 pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info", "warning"];
 /// Raw vendor resource types accepted by `resource "<type>" "<name>"`. Add new types here.
-pub const RESOURCE_TYPES: &[&str] = &["datadog_monitor", "datadog_dashboard"];
+pub const RESOURCE_TYPES: &[&str] = &[
+    "datadog_monitor",
+    "datadog_dashboard",
+    "cloudwatch_metric_alarm",
+    "cloudwatch_composite_alarm",
+    "cloudwatch_dashboard",
+    "sns_topic",
+    "sns_subscription",
+];
+
+/// The provider that manages a raw resource type (`sns_topic` belongs to `cloudwatch`).
+pub fn provider_of(resource_type: &str) -> &str {
+    match resource_type.split('_').next().unwrap_or_default() {
+        "sns" => "cloudwatch",
+        other => other,
+    }
+}
 /// State backends accepted by `watchkeep { state "<backend>" {} }`.
 pub const STATE_BACKENDS: &[&str] = &["local"];
 
@@ -249,6 +265,11 @@ pub(crate) static SLACK: BlockDef = BlockDef {
     attrs: &[
         required("channel", Ty::String, "Channel, `#ops-alerts` or `ops-alerts`."),
         attr("account", Ty::String, "Datadog Slack integration account name."),
+        attr(
+            "webhook_url",
+            Ty::String,
+            "Incoming-webhook URL, for vendors that post to Slack over HTTPS (CloudWatch via SNS); use a sensitive variable.",
+        ),
     ],
     blocks: &[],
     open: false,

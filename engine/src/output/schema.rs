@@ -34,6 +34,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("state-list.schema.json", v(schema_for!(Vec<StateListItem>))),
         ("state-show.schema.json", v(schema_for!(ResourceState))),
         ("history.schema.json", v(schema_for!(Vec<HistoryEntry>))),
+        ("alerts.schema.json", v(schema_for!(crate::cli::alerts::AlertLog))),
     ]
 }
 

@@ -7,6 +7,7 @@
 mod support;
 
 mod cli;
+mod cloudwatch;
 mod core_loop;
 mod drift;
 mod errors;

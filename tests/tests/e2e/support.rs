@@ -87,10 +87,21 @@ impl Workspace {
         let mut c = std::process::Command::new(watchkeep_bin());
         c.args(args).current_dir(self.path());
         for (k, _) in std::env::vars() {
-            if k.starts_with("DD_") || k.starts_with("WATCHKEEP_") || k.starts_with("GITHUB_") {
+            if k.starts_with("DD_")
+                || k.starts_with("WATCHKEEP_")
+                || k.starts_with("GITHUB_")
+                || k.starts_with("AWS_")
+                || k.starts_with("NEW_RELIC_")
+            {
                 c.env_remove(k);
             }
         }
+        // Dummy AWS credentials for moto/LocalStack (they check none); never the developer's own.
+        c.env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
         c.env("DD_API_KEY", &self.api_key)
             .env("DD_APP_KEY", APP_KEY)
             .env("WATCHKEEP_VAR_datadog_api_url", &self.base_url)
@@ -248,4 +259,62 @@ pub fn assert_matches_schema(schema_file: &str, instance: &Value) {
     let errors: Vec<String> =
         validator.iter_errors(instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "output does not match {schema_file}: {errors:#?}");
+}
+
+/// The moto server shared by every CloudWatch test in this binary. Tests keep apart by using
+/// their own region (moto keeps state per region).
+pub fn moto() -> &'static watchkeep_tests::aws::moto::MotoServer {
+    static M: OnceLock<watchkeep_tests::aws::moto::MotoServer> = OnceLock::new();
+    M.get_or_init(watchkeep_tests::aws::moto::MotoServer::start)
+}
+
+/// An AWS Query API call made "behind watchkeep's back" (moto and LocalStack check no
+/// signature; the region is read from the credential scope). `params` are flattened the AWS way
+/// (`Dimensions.member.1.Name`). Returns the status and the XML body.
+pub fn aws_query(endpoint: &str, region: &str, service: &str, action: &str, params: &Value) -> (u16, String) {
+    let version = if service == "sns" { "2010-03-31" } else { "2010-08-01" };
+    let mut form: Vec<(String, String)> =
+        vec![("Action".into(), action.into()), ("Version".into(), version.into())];
+    flatten_query("", params, &mut form);
+    let auth = format!(
+        "AWS4-HMAC-SHA256 Credential=testing/20261124/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let resp = reqwest::blocking::Client::new()
+        .post(endpoint)
+        .header("Authorization", auth)
+        .form(&form)
+        .send()
+        .expect("AWS query request");
+    let status = resp.status().as_u16();
+    (status, resp.text().unwrap_or_default())
+}
+
+fn flatten_query(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
+    let join = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                flatten_query(&join(k), v, out);
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                flatten_query(&join(&format!("member.{}", i + 1)), v, out);
+            }
+        }
+        Value::String(s) => out.push((prefix.to_string(), s.clone())),
+        Value::Bool(b) => out.push((prefix.to_string(), b.to_string())),
+        Value::Number(n) => out.push((prefix.to_string(), n.to_string())),
+        Value::Null => {}
+    }
+}
+
+impl Workspace {
+    /// A state resource by address.
+    pub fn state_resource(&self, address: &str) -> Value {
+        self.state()["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().find(|r| r["address"] == address).cloned())
+            .unwrap_or_else(|| panic!("{address} not in state"))
+    }
 }

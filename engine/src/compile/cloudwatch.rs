@@ -1,0 +1,917 @@
+//! `alert`, `baseline`, `route` and `dashboard` blocks → CloudWatch alarms, SNS topics and
+//! subscriptions, and CloudWatch dashboards, for components whose provider is `cloudwatch`.
+//!
+//! * One `cloudwatch_metric_alarm` per alert or baseline metric and component, named
+//!   `<component> <title> (<origin>)` — stable under threshold changes, since renaming an alarm
+//!   replaces it. A `warning` threshold becomes a second alarm at `<address>.warning`.
+//! * `for` becomes `Period × EvaluationPeriods` with `DatapointsToAlarm = EvaluationPeriods`
+//!   (every datapoint in the window must breach): 10 s and 30 s are high-resolution periods,
+//!   whole minutes use 60 s periods up to 10 minutes and 300 s periods from there (multiples of
+//!   5 minutes), and a window longer than a day is refused (AWS caps it).
+//! * Each route an alarm uses becomes one SNS topic `watchkeep-<route>` (address
+//!   `route.<name>.sns_topic`) with a subscription per target: email addresses as `email`,
+//!   PagerDuty through its CloudWatch integration URL (`https://events.pagerduty.com/integration/
+//!   <routing_key>/enqueue`), Slack and webhooks through their URLs (`https`/`http`). The topic is
+//!   the alarm's `AlarmActions` and `OKActions`, written `sns:<topic name>` because the ARN holds
+//!   the account id, which only the provider knows.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Map, Value};
+
+use super::catalog::{self, CloudWatchEntry};
+use super::datadog::{json_number, matching, number};
+use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject};
+use crate::config::{Component, Config, Route, Span, Threshold};
+use crate::diag::Diagnostics;
+
+pub(super) const PROVIDER: &str = "cloudwatch";
+const ALARM: &str = "cloudwatch_metric_alarm";
+const MAX_DESCRIPTION: usize = 900;
+
+/// What one alarm watches, resolved from the catalog or a user `metric` block.
+struct Watch {
+    metric: String,
+    title: String,
+    unit: String,
+    namespace: String,
+    metric_names: Vec<String>,
+    statistic: String,
+    per_second: bool,
+    dimensions: Vec<(String, String)>,
+    treat_missing: String,
+}
+
+struct Instance<'a> {
+    address: String,
+    origin: String,
+    component: &'a Component,
+    routes: &'a [String],
+    runbook: Option<&'a str>,
+    extra_message: Option<&'a str>,
+    span: &'a Span,
+}
+
+pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+    let mut used_routes: BTreeSet<String> = BTreeSet::new();
+    compile_alerts(cfg, out, diags, &mut used_routes);
+    compile_baselines(cfg, out, diags, &mut used_routes);
+    for name in &used_routes {
+        if let Some(route) = cfg.routes.get(name) {
+            compile_route(route, out, diags);
+        }
+    }
+    compile_dashboards(cfg, out);
+}
+
+fn on_cloudwatch(comps: Vec<&Component>) -> impl Iterator<Item = &Component> {
+    comps.into_iter().filter(|c| c.provider == PROVIDER)
+}
+
+fn compile_alerts(
+    cfg: &Config,
+    out: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+    used: &mut BTreeSet<String>,
+) {
+    for alert in cfg.alerts.values() {
+        let origin = format!("alert.{}", alert.name);
+        for comp in on_cloudwatch(matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components)) {
+            let Some((watch, defaults)) = resolve_watch(cfg, &alert.metric, comp, &alert.span, diags) else {
+                continue;
+            };
+            let inst = Instance {
+                address: format!("{origin}[\"{}\"]", comp.name),
+                origin: origin.clone(),
+                component: comp,
+                routes: &alert.routes,
+                runbook: alert.runbook.as_deref(),
+                extra_message: alert.message.as_deref(),
+                span: &alert.span,
+            };
+            emit(cfg, &inst, &watch, defaults, &alert.threshold, &alert.span, out, diags, used);
+        }
+    }
+}
+
+fn compile_baselines(
+    cfg: &Config,
+    out: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+    used: &mut BTreeSet<String>,
+) {
+    for base in cfg.baselines.values() {
+        let origin = format!("baseline.{}", base.name);
+        for comp in on_cloudwatch(matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
+            let rows: Vec<&CloudWatchEntry> =
+                catalog::CLOUDWATCH.iter().filter(|e| e.kind == comp.kind).collect();
+            if rows.is_empty() {
+                diags.push(warning(
+                    format!(
+                        "`{origin}`: the catalog has no metrics for kind `{}` on cloudwatch, so `{}` gets no alarms",
+                        comp.kind, comp.name
+                    ),
+                    Some(comp.span.clone()),
+                    "add `alert` blocks with a user `metric` (cloudwatch { namespace, metric_name, statistic }) for this component",
+                ));
+                continue;
+            }
+            for entry in rows {
+                let ov = base.overrides.get(entry.metric);
+                if ov.and_then(|o| o.enabled) == Some(false) {
+                    continue;
+                }
+                let Some(watch) = catalog_watch(entry, comp, &base.span, diags) else { continue };
+                let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
+                let span = ov.map(|o| &o.span).unwrap_or(&base.span);
+                let inst = Instance {
+                    address: format!("{origin}[\"{}\"].{}", comp.name, entry.metric),
+                    origin: origin.clone(),
+                    component: comp,
+                    routes: &base.routes,
+                    runbook: base.runbook.as_deref(),
+                    extra_message: None,
+                    span: &base.span,
+                };
+                emit(cfg, &inst, &watch, Some(defaults_of(entry)), &threshold, span, out, diags, used);
+            }
+        }
+    }
+}
+
+fn defaults_of(e: &CloudWatchEntry) -> Defaults {
+    Defaults {
+        above: e.above,
+        critical: e.critical,
+        warning: None,
+        for_duration: e.for_duration,
+        severity: e.severity,
+    }
+}
+
+/// The catalog row or user metric an alert names, for one component.
+fn resolve_watch(
+    cfg: &Config,
+    metric: &str,
+    comp: &Component,
+    span: &Span,
+    diags: &mut Diagnostics,
+) -> Option<(Watch, Option<Defaults>)> {
+    if let Some(user) = cfg.metrics.get(metric) {
+        let Some(Value::Object(block)) = &user.cloudwatch else {
+            diags.push(error(
+                format!("metric `{metric}` has no `cloudwatch` block, but `{}` is on CloudWatch", comp.name),
+                Some(user.span.clone()),
+                "add `cloudwatch { namespace = \"AWS/SQS\"  metric_name = \"...\"  statistic = \"Maximum\" }`",
+            ));
+            return None;
+        };
+        let text = |k: &str| block.get(k).and_then(Value::as_str).map(str::to_string);
+        let (Some(namespace), Some(metric_name)) = (text("namespace"), text("metric_name")) else {
+            diags.push(error(
+                format!("the `cloudwatch` block of metric `{metric}` needs `namespace` and `metric_name`"),
+                Some(user.span.clone()),
+                "e.g. cloudwatch { namespace = \"AWS/SQS\"  metric_name = \"ApproximateNumberOfMessagesVisible\" }",
+            ));
+            return None;
+        };
+        let statistic = text("statistic").unwrap_or_else(|| "Average".into());
+        let dimensions: Vec<(String, String)> = match block.get("dimensions") {
+            Some(Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .collect(),
+            Some(_) => {
+                diags.push(error(
+                    format!("`dimensions` of metric `{metric}` must be a map of dimension name to value"),
+                    Some(user.span.clone()),
+                    "e.g. dimensions = { QueueName = \"orders\" }; omit it to use the component's identifier",
+                ));
+                return None;
+            }
+            None => comp.identifier.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        let watch = Watch {
+            metric: user.name.clone(),
+            title: user.name.clone(),
+            unit: user.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+            namespace,
+            metric_names: vec![metric_name],
+            statistic,
+            per_second: false,
+            dimensions,
+            treat_missing: text("treat_missing_data").unwrap_or_else(|| "missing".into()),
+        };
+        return Some((watch, None));
+    }
+    match catalog::lookup_cloudwatch(metric, &comp.kind) {
+        Some(e) => catalog_watch(e, comp, span, diags).map(|w| (w, Some(defaults_of(e)))),
+        None => {
+            let known = catalog::metrics_for(&comp.kind, PROVIDER);
+            diags.push(error(
+                format!("no metric `{metric}` for kind `{}` on cloudwatch", comp.kind),
+                Some(span.clone()),
+                if known.is_empty() {
+                    "declare it with a `metric` block that has a `cloudwatch { }` mapping".to_string()
+                } else {
+                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
+                },
+            ));
+            None
+        }
+    }
+}
+
+fn catalog_watch(
+    e: &CloudWatchEntry,
+    comp: &Component,
+    span: &Span,
+    diags: &mut Diagnostics,
+) -> Option<Watch> {
+    let first = e.dimensions[0];
+    let Some(v) = comp.identifier.get(first) else {
+        let msg = format!(
+            "component `{}` ({} on cloudwatch) needs `{first}` in its identifier",
+            comp.name, comp.kind
+        );
+        if !diags.0.iter().any(|d| d.summary == msg) {
+            diags.push(error(
+                msg,
+                Some(comp.span.clone()),
+                format!("write identifier = {{ {first} = \"...\" }} (CloudWatch dimension {first})"),
+            ));
+        }
+        let _ = span;
+        return None;
+    };
+    let mut dimensions = vec![(first.to_string(), v.clone())];
+    for d in &e.dimensions[1..] {
+        if let Some(v) = comp.identifier.get(*d) {
+            dimensions.push((d.to_string(), v.clone()));
+        }
+    }
+    Some(Watch {
+        metric: e.metric.into(),
+        title: e.title.into(),
+        unit: e.unit.into(),
+        namespace: e.namespace.into(),
+        metric_names: e.metric_names.iter().map(|s| s.to_string()).collect(),
+        statistic: e.statistic.into(),
+        per_second: e.per_second,
+        dimensions,
+        treat_missing: e.treat_missing.into(),
+    })
+}
+
+/// `Period` and `EvaluationPeriods` for a duration in seconds.
+pub(crate) fn periods(secs: u64) -> Result<(u64, u64), String> {
+    if secs == 10 || secs == 30 {
+        return Ok((secs, 1));
+    }
+    if secs < 60 || !secs.is_multiple_of(60) {
+        return Err("CloudWatch evaluates periods of 10 s, 30 s or whole minutes".into());
+    }
+    if secs > 86_400 {
+        return Err("CloudWatch alarms evaluate at most one day of data".into());
+    }
+    let minutes = secs / 60;
+    if minutes >= 10 && minutes.is_multiple_of(5) {
+        Ok((300, minutes / 5))
+    } else {
+        Ok((60, minutes))
+    }
+}
+
+// The arguments are what an alarm is made of; grouping them would only rename them.
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    cfg: &Config,
+    inst: &Instance,
+    watch: &Watch,
+    defaults: Option<Defaults>,
+    threshold: &Threshold,
+    span: &Span,
+    out: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+    used: &mut BTreeSet<String>,
+) {
+    let Some(base) = resolve_base(defaults, threshold, span, diags) else { return };
+    let secs = duration_seconds(&base.for_duration);
+    let (period, evals) = match secs.map(periods) {
+        Some(Ok(p)) => p,
+        Some(Err(why)) => {
+            diags.push(error(
+                format!("`for = \"{}\"` cannot be evaluated by CloudWatch: {why}", base.for_duration),
+                Some(span.clone()),
+                "use \"10s\", \"30s\", \"5m\", \"15m\", \"1h\" …",
+            ));
+            return;
+        }
+        None => {
+            diags.push(error(
+                format!("`for = \"{}\"` is not a duration", base.for_duration),
+                Some(span.clone()),
+                "use a duration such as \"5m\"",
+            ));
+            return;
+        }
+    };
+    for r in inst.routes {
+        if cfg.routes.contains_key(r) {
+            used.insert(r.clone());
+        }
+    }
+    out.push(alarm(cfg, inst, watch, &base, base.critical, None, period, evals));
+    if let Some(w) = base.warning {
+        let warn = Instance { address: format!("{}.warning", inst.address), ..clone_inst(inst) };
+        out.push(alarm(cfg, &warn, watch, &base, w, Some("warning"), period, evals));
+    }
+}
+
+fn clone_inst<'a>(i: &Instance<'a>) -> Instance<'a> {
+    Instance {
+        address: i.address.clone(),
+        origin: i.origin.clone(),
+        component: i.component,
+        routes: i.routes,
+        runbook: i.runbook,
+        extra_message: i.extra_message,
+        span: i.span,
+    }
+}
+
+/// `p99`, `p99.9`, `tm99`, `TM(10%:90%)` …: CloudWatch's extended statistics.
+fn is_extended(stat: &str) -> bool {
+    let lower = stat.to_ascii_lowercase();
+    let rest =
+        ["p", "tm", "tc", "ts", "wm", "pr"].iter().find_map(|p| lower.strip_prefix(p)).unwrap_or_default();
+    rest.starts_with(|c: char| c.is_ascii_digit() || c == '(')
+}
+
+fn dims_json(dims: &[(String, String)]) -> Value {
+    Value::Array(dims.iter().map(|(k, v)| json!({"Name": k, "Value": v})).collect())
+}
+
+/// CloudWatch tag values allow letters, digits, spaces and `_.:/=+-@`.
+fn tag(key: &str, value: &str) -> Value {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_alphanumeric() || " _.:/=+-@".contains(c) { c } else { '_' })
+            .take(256)
+            .collect()
+    };
+    json!({"Key": clean(key), "Value": clean(value)})
+}
+
+/// SNS topic name for a route: letters, digits, `-` and `_`, at most 256 characters.
+pub(crate) fn topic_name(route: &str) -> String {
+    let body: String = route
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    format!("watchkeep-{body}").chars().take(256).collect()
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+// One alarm is one call; the arguments are its parts.
+#[allow(clippy::too_many_arguments)]
+fn alarm(
+    cfg: &Config,
+    inst: &Instance,
+    w: &Watch,
+    base: &Base,
+    threshold: f64,
+    level: Option<&str>,
+    period: u64,
+    evals: u64,
+) -> DesiredObject {
+    let comp = inst.component;
+    let direction = if base.above { "above" } else { "below" };
+    let severity = level.map(str::to_string).unwrap_or_else(|| base.severity.clone());
+    let level_word = level.map(|l| format!(" {l}")).unwrap_or_default();
+    let name = format!("{} {}{level_word} ({})", comp.name, w.title, inst.origin);
+
+    let mut desc = format!(
+        "{} on {} is {direction} {}{} for {}.\n",
+        w.title,
+        comp.name,
+        number(threshold),
+        w.unit,
+        base.for_duration
+    );
+    if let Some(extra) = inst.extra_message {
+        desc.push_str(extra.trim());
+        desc.push('\n');
+    }
+    desc.push_str(&format!("Severity: {severity}\n"));
+    if let Some(rb) = inst.runbook {
+        desc.push_str(&format!("Runbook: {rb}\n"));
+    }
+    let mut who = vec![format!("kind {}", comp.kind)];
+    if let Some(env) = &comp.environment {
+        who.push(format!("environment {env}"));
+    }
+    if let Some(owner) = &comp.owner {
+        who.push(format!("owner {owner}"));
+    }
+    desc.push_str(&format!("Component: {} ({})\n", comp.name, who.join(", ")));
+    if let Some(inv) = comp.inventory.as_ref().and_then(|i| cfg.inventories.get(i)) {
+        let mut line = format!("Inventory: {}", inv.name);
+        if let Some(d) = &inv.reviewed_on {
+            line.push_str(&format!(", reviewed {d}"));
+        }
+        if let Some(by) = &inv.reviewed_by {
+            line.push_str(&format!(" by {by}"));
+        }
+        desc.push_str(&line);
+        desc.push('\n');
+    }
+    let desc = truncate(desc.trim_end(), MAX_DESCRIPTION);
+
+    let mut actions: Vec<String> = Vec::new();
+    for r in inst.routes {
+        if cfg.routes.contains_key(r) {
+            let t = format!("sns:{}", topic_name(r));
+            if !actions.contains(&t) {
+                actions.push(t);
+            }
+        }
+    }
+    let depends_on: Vec<String> = inst
+        .routes
+        .iter()
+        .filter(|r| cfg.routes.contains_key(*r))
+        .map(|r| topic_address(r))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+
+    let mut tags = vec![
+        tag("component", &comp.name),
+        tag("kind", &comp.kind),
+        tag("metric", &w.metric),
+        tag("severity", &severity),
+        tag("watchkeep-origin", &inst.origin),
+    ];
+    if let Some(env) = &comp.environment {
+        tags.push(tag("env", env));
+    }
+    for (k, v) in &comp.tags {
+        tags.push(tag(k, v));
+    }
+
+    let mut a = Map::new();
+    a.insert("AlarmName".into(), json!(truncate(&name, 255)));
+    a.insert("AlarmDescription".into(), json!(desc));
+    if w.metric_names.len() == 1 && !w.per_second {
+        a.insert("Namespace".into(), json!(w.namespace));
+        a.insert("MetricName".into(), json!(w.metric_names[0]));
+        if is_extended(&w.statistic) {
+            a.insert("ExtendedStatistic".into(), json!(w.statistic));
+        } else {
+            a.insert("Statistic".into(), json!(w.statistic));
+        }
+        if !w.dimensions.is_empty() {
+            a.insert("Dimensions".into(), dims_json(&w.dimensions));
+        }
+        a.insert("Period".into(), json!(period));
+    } else {
+        let mut metrics = Vec::new();
+        let mut ids = Vec::new();
+        for (i, m) in w.metric_names.iter().enumerate() {
+            let id = format!("m{}", i + 1);
+            metrics.push(json!({
+                "Id": id,
+                "MetricStat": {
+                    "Metric": {"Namespace": w.namespace, "MetricName": m, "Dimensions": dims_json(&w.dimensions)},
+                    "Period": period,
+                    "Stat": w.statistic,
+                },
+                "ReturnData": false,
+            }));
+            ids.push(id);
+        }
+        let sum = ids.join(" + ");
+        let expr = if w.per_second { format!("({sum}) / PERIOD(m1)") } else { sum };
+        metrics.push(json!({"Id": "e1", "Expression": expr, "Label": w.title, "ReturnData": true}));
+        a.insert("Metrics".into(), Value::Array(metrics));
+    }
+    a.insert("EvaluationPeriods".into(), json!(evals));
+    a.insert("DatapointsToAlarm".into(), json!(evals));
+    a.insert("Threshold".into(), json_number(threshold));
+    a.insert(
+        "ComparisonOperator".into(),
+        json!(if base.above { "GreaterThanThreshold" } else { "LessThanThreshold" }),
+    );
+    a.insert("TreatMissingData".into(), json!(w.treat_missing));
+    if !actions.is_empty() {
+        a.insert("AlarmActions".into(), json!(actions));
+        a.insert("OKActions".into(), json!(actions));
+    }
+    a.insert("Tags".into(), Value::Array(tags));
+
+    DesiredObject {
+        address: inst.address.clone(),
+        resource_type: ALARM.into(),
+        provider: PROVIDER.into(),
+        origin: Some(inst.origin.clone()),
+        attrs: Value::Object(a),
+        depends_on,
+        span: Some(inst.span.clone()),
+    }
+}
+
+pub(crate) fn topic_address(route: &str) -> String {
+    format!("route.{route}.sns_topic")
+}
+
+fn compile_route(route: &Route, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+    let topic = topic_name(&route.name);
+    let topic_addr = topic_address(&route.name);
+    let origin = format!("route.{}", route.name);
+    out.push(DesiredObject {
+        address: topic_addr.clone(),
+        resource_type: "sns_topic".into(),
+        provider: PROVIDER.into(),
+        origin: Some(origin.clone()),
+        attrs: json!({"Name": topic, "DisplayName": truncate(&format!("watchkeep route {}", route.name), 100)}),
+        depends_on: Vec::new(),
+        span: Some(route.span.clone()),
+    });
+    let mut sub = |key: String, protocol: &str, endpoint: &str| {
+        out.push(DesiredObject {
+            address: format!("route.{}.{key}", route.name),
+            resource_type: "sns_subscription".into(),
+            provider: PROVIDER.into(),
+            origin: Some(origin.clone()),
+            attrs: json!({"TopicArn": format!("sns:{topic}"), "Protocol": protocol, "Endpoint": endpoint}),
+            depends_on: vec![topic_addr.clone()],
+            span: Some(route.span.clone()),
+        });
+    };
+    let scheme = |url: &str| if url.starts_with("http://") { "http" } else { "https" };
+    for e in &route.email {
+        for to in &e.to {
+            sub(format!("email[\"{to}\"]"), "email", to);
+        }
+    }
+    for (i, p) in route.pagerduty.iter().enumerate() {
+        match &p.routing_key {
+            Some(key) if !key.trim().is_empty() => {
+                let url = format!("https://events.pagerduty.com/integration/{}/enqueue", key.trim());
+                sub(format!("pagerduty[{i}]"), "https", &url);
+            }
+            _ => diags.push(error(
+                format!("route `{}`: a pagerduty target needs `routing_key` for CloudWatch", route.name),
+                Some(route.span.clone()),
+                "SNS posts to PagerDuty's CloudWatch integration URL, which carries the integration key: set routing_key = var.pagerduty_key (a sensitive variable)",
+            )),
+        }
+    }
+    for s in &route.slack {
+        match &s.webhook_url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                sub(format!("slack[\"{}\"]", s.channel), scheme(url), url);
+            }
+            _ => diags.push(error(
+                format!("route `{}`: slack `{}` needs `webhook_url` for CloudWatch", route.name, s.channel),
+                Some(route.span.clone()),
+                "SNS posts to Slack over HTTPS: set webhook_url = var.slack_webhook (a sensitive variable), or route CloudWatch alarms to email or PagerDuty",
+            )),
+        }
+    }
+    for (i, w) in route.webhook.iter().enumerate() {
+        match &w.url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                sub(format!("webhook[{i}]"), scheme(url), url);
+            }
+            _ => diags.push(error(
+                format!("route `{}`: a webhook target needs an http(s) `url` for CloudWatch", route.name),
+                Some(route.span.clone()),
+                "set url = var.webhook_url (a sensitive variable)",
+            )),
+        }
+    }
+}
+
+/// `dashboard` blocks → one `cloudwatch_dashboard` over the block's CloudWatch components: a
+/// text header naming the inventory and its review, then a graph per catalog metric.
+fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
+    for dash in cfg.dashboards.values() {
+        let comps: Vec<&Component> = matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
+            .into_iter()
+            .filter(|c| c.provider == PROVIDER)
+            .collect();
+        if comps.is_empty() {
+            continue;
+        }
+        let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
+        let mut header = format!("# {title}\nMonitoring dashboard for {} components", comps.len());
+        if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
+            header.push_str(&format!(" of inventory {}", inv.name));
+            if let Some(d) = &inv.reviewed_on {
+                header.push_str(&format!(" (reviewed {d}"));
+                if let Some(by) = &inv.reviewed_by {
+                    header.push_str(&format!(" by {by}"));
+                }
+                header.push(')');
+            }
+        }
+        header.push('.');
+        let mut widgets = vec![json!({
+            "type": "text", "x": 0, "y": 0, "width": 24, "height": 2,
+            "properties": {"markdown": header},
+        })];
+        let mut i = 0u64;
+        for comp in &comps {
+            for e in catalog::CLOUDWATCH.iter().filter(|e| e.kind == comp.kind) {
+                let Some(first) = comp.identifier.get(e.dimensions[0]) else { continue };
+                let mut dims: Vec<Value> = vec![json!(e.dimensions[0]), json!(first)];
+                for d in &e.dimensions[1..] {
+                    if let Some(v) = comp.identifier.get(*d) {
+                        dims.push(json!(d));
+                        dims.push(json!(v));
+                    }
+                }
+                let mut metrics = Vec::new();
+                for m in e.metric_names {
+                    let mut row = vec![json!(e.namespace), json!(m)];
+                    row.extend(dims.iter().cloned());
+                    metrics.push(Value::Array(row));
+                }
+                widgets.push(json!({
+                    "type": "metric",
+                    "x": (i % 2) * 12,
+                    "y": 2 + (i / 2) * 6,
+                    "width": 12,
+                    "height": 6,
+                    "properties": {
+                        "title": format!("{}: {}", comp.name, e.title),
+                        "view": "timeSeries",
+                        "stat": e.statistic,
+                        "period": 300,
+                        "metrics": metrics,
+                    },
+                }));
+                i += 1;
+            }
+        }
+        let name: String = format!("watchkeep-{}", dash.name)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .take(255)
+            .collect();
+        out.push(DesiredObject {
+            address: format!("dashboard.{}.cloudwatch", dash.name),
+            resource_type: "cloudwatch_dashboard".into(),
+            provider: PROVIDER.into(),
+            origin: Some(format!("dashboard.{}", dash.name)),
+            attrs: json!({"DashboardName": name, "DashboardBody": {"widgets": widgets}}),
+            depends_on: Vec::new(),
+            span: Some(dash.span.clone()),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile;
+    use crate::config::{load, LoadOptions};
+
+    const MIXED: &str = r#"
+variable "pd_key" {
+  sensitive = true
+  default   = "pd-secret-key-0001"
+}
+provider "cloudwatch" { region = "us-east-1" }
+inventory "prod" {
+  reviewed_on = "2026-11-01"
+  reviewed_by = "lead@example.com"
+}
+component "web-1" {
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "cloudwatch"
+  identifier = { InstanceId = "i-0abc" }
+}
+component "orders-db" {
+  inventory  = inventory.prod
+  kind       = "database"
+  provider   = "cloudwatch"
+  identifier = { DBInstanceIdentifier = "orders-prod" }
+}
+component "api" {
+  inventory  = inventory.prod
+  kind       = "container"
+  provider   = "cloudwatch"
+  identifier = { ClusterName = "prod", ServiceName = "api" }
+}
+component "edge" {
+  inventory  = inventory.prod
+  kind       = "cloud_service"
+  provider   = "cloudwatch"
+  identifier = { LoadBalancer = "app/edge/123" }
+}
+route "oncall" {
+  pagerduty { routing_key = var.pd_key }
+  email     { to = ["oncall@example.com"] }
+}
+baseline "soc2" {
+  scope = inventory.prod
+  route = route.oncall
+  override "disk" { above = 80 }
+}
+alert "cpu_hot" {
+  scope   = inventory.prod
+  kinds   = ["server"]
+  metric  = "cpu"
+  above   = 95
+  warning = 90
+  for     = "15m"
+  route   = route.oncall
+}
+dashboard "infra" { scope = inventory.prod }
+"#;
+
+    fn compiled(src: &str) -> Vec<DesiredObject> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap_or_else(|d| panic!("{d:?}"));
+        compile(&cfg).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn get<'a>(objs: &'a [DesiredObject], address: &str) -> &'a DesiredObject {
+        objs.iter().find(|o| o.address == address).unwrap_or_else(|| {
+            panic!("no {address} in {:?}", objs.iter().map(|o| &o.address).collect::<Vec<_>>())
+        })
+    }
+
+    #[test]
+    fn mixed_inventory_compiles_to_alarms_topics_and_a_dashboard() {
+        let objs = compiled(MIXED);
+        assert!(objs.iter().all(|o| o.provider == "cloudwatch"));
+        let cpu = get(&objs, r#"baseline.soc2["web-1"].cpu"#);
+        assert_eq!(cpu.resource_type, "cloudwatch_metric_alarm");
+        let a = &cpu.attrs;
+        assert_eq!(a["AlarmName"], "web-1 CPU usage (baseline.soc2)");
+        assert_eq!(a["Namespace"], "AWS/EC2");
+        assert_eq!(a["MetricName"], "CPUUtilization");
+        assert_eq!(a["Dimensions"], json!([{"Name": "InstanceId", "Value": "i-0abc"}]));
+        assert_eq!((a["Period"].as_u64(), a["EvaluationPeriods"].as_u64()), (Some(60), Some(5)));
+        assert_eq!(a["DatapointsToAlarm"], 5);
+        assert_eq!(a["Threshold"], 85);
+        assert_eq!(a["ComparisonOperator"], "GreaterThanThreshold");
+        assert_eq!(a["AlarmActions"], json!(["sns:watchkeep-oncall"]));
+        assert_eq!(cpu.depends_on, vec!["route.oncall.sns_topic".to_string()]);
+        assert!(a["AlarmDescription"].as_str().unwrap().contains("reviewed 2026-11-01 by lead@example.com"));
+
+        let disk = &get(&objs, r#"baseline.soc2["web-1"].disk"#).attrs;
+        assert_eq!((disk["Namespace"].as_str(), disk["Threshold"].as_i64()), (Some("CWAgent"), Some(80)));
+        assert_eq!((disk["Period"].as_u64(), disk["EvaluationPeriods"].as_u64()), (Some(300), Some(2)));
+        let net = &get(&objs, r#"baseline.soc2["web-1"].network"#).attrs;
+        assert_eq!(net["Metrics"][2]["Expression"], "(m1 + m2) / PERIOD(m1)");
+        assert!(net.get("MetricName").is_none() && net.get("Period").is_none());
+        let up = &get(&objs, r#"baseline.soc2["web-1"].uptime"#).attrs;
+        assert_eq!(
+            (up["MetricName"].as_str(), up["TreatMissingData"].as_str()),
+            (Some("StatusCheckFailed"), Some("breaching"))
+        );
+
+        let mem = &get(&objs, r#"baseline.soc2["orders-db"].memory"#).attrs;
+        assert_eq!(
+            (mem["MetricName"].as_str(), mem["ComparisonOperator"].as_str()),
+            (Some("FreeableMemory"), Some("LessThanThreshold"))
+        );
+        get(&objs, r#"baseline.soc2["orders-db"].connections"#);
+        let ecs = &get(&objs, r#"baseline.soc2["api"].memory"#).attrs;
+        assert_eq!(
+            ecs["Dimensions"],
+            json!([{"Name": "ClusterName", "Value": "prod"}, {"Name": "ServiceName", "Value": "api"}])
+        );
+        let lat = &get(&objs, r#"baseline.soc2["edge"].latency"#).attrs;
+        assert_eq!((lat["ExtendedStatistic"].as_str(), lat.get("Statistic")), (Some("p99"), None));
+
+        let hot = &get(&objs, r#"alert.cpu_hot["web-1"]"#).attrs;
+        assert_eq!(hot["Threshold"], 95);
+        let warn = &get(&objs, r#"alert.cpu_hot["web-1"].warning"#).attrs;
+        assert_eq!(
+            (warn["Threshold"].as_i64(), warn["AlarmName"].as_str()),
+            (Some(90), Some("web-1 CPU usage warning (alert.cpu_hot)"))
+        );
+
+        let topic = get(&objs, "route.oncall.sns_topic");
+        assert_eq!(topic.attrs["Name"], "watchkeep-oncall");
+        let pd = get(&objs, "route.oncall.pagerduty[0]");
+        assert_eq!(
+            pd.attrs["Endpoint"],
+            "https://events.pagerduty.com/integration/pd-secret-key-0001/enqueue"
+        );
+        assert_eq!(pd.depends_on, vec!["route.oncall.sns_topic".to_string()]);
+        let mail = get(&objs, r#"route.oncall.email["oncall@example.com"]"#);
+        assert_eq!(
+            (mail.attrs["Protocol"].as_str(), mail.attrs["TopicArn"].as_str()),
+            (Some("email"), Some("sns:watchkeep-oncall"))
+        );
+
+        let dash = &get(&objs, "dashboard.infra.cloudwatch").attrs;
+        assert_eq!(dash["DashboardName"], "watchkeep-infra");
+        assert!(dash["DashboardBody"]["widgets"].as_array().unwrap().len() > 10);
+        // Every alarm name is unique (PutMetricAlarm would otherwise overwrite one with another).
+        let mut names: Vec<&str> = objs.iter().filter_map(|o| o.attrs["AlarmName"].as_str()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn missing_identifier_and_slack_without_url_are_located_errors() {
+        let src = MIXED
+            .replace(r#"identifier = { DBInstanceIdentifier = "orders-prod" }"#, "")
+            .replace(r#"email     { to = ["oncall@example.com"] }"#, r##"slack { channel = "#ops" }"##);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap();
+        let diags = compile(&cfg).unwrap_err();
+        let text = format!("{diags:?}");
+        assert!(text.contains("needs `DBInstanceIdentifier` in its identifier"), "{text}");
+        assert!(text.contains("slack `#ops` needs `webhook_url`"), "{text}");
+        // One error per component, not one per metric.
+        assert_eq!(text.matches("needs `DBInstanceIdentifier`").count(), 1, "{text}");
+    }
+
+    #[test]
+    fn user_metric_and_high_resolution_duration() {
+        let src = r#"
+provider "cloudwatch" { region = "us-east-1" }
+component "q" {
+  kind       = "custom"
+  provider   = "cloudwatch"
+  identifier = { QueueName = "orders" }
+}
+route "hook" {
+  webhook { url = "http://127.0.0.1:9/hook" }
+}
+metric "depth" {
+  unit       = "messages"
+  cloudwatch {
+    namespace   = "AWS/SQS"
+    metric_name = "ApproximateNumberOfMessagesVisible"
+    statistic   = "Maximum"
+  }
+}
+alert "deep" {
+  metric = metric.depth
+  above  = 50
+  for    = "10s"
+  route  = route.hook
+}
+"#;
+        let objs = compiled(src);
+        let a = &get(&objs, r#"alert.deep["q"]"#).attrs;
+        assert_eq!((a["Period"].as_u64(), a["EvaluationPeriods"].as_u64()), (Some(10), Some(1)));
+        assert_eq!(a["Dimensions"], json!([{"Name": "QueueName", "Value": "orders"}]));
+        assert_eq!(a["Statistic"], "Maximum");
+        let hook = get(&objs, "route.hook.webhook[0]");
+        assert_eq!(hook.attrs["Protocol"], "http");
+    }
+
+    #[test]
+    fn durations_become_periods() {
+        assert_eq!(periods(10), Ok((10, 1)));
+        assert_eq!(periods(30), Ok((30, 1)));
+        assert_eq!(periods(120), Ok((60, 2)));
+        assert_eq!(periods(300), Ok((60, 5)));
+        assert_eq!(periods(600), Ok((300, 2)));
+        assert_eq!(periods(3600), Ok((300, 12)));
+        assert_eq!(periods(86_400), Ok((300, 288)));
+        assert!(periods(20).is_err());
+        assert!(periods(90).is_err());
+        assert!(periods(2 * 86_400).is_err());
+    }
+
+    #[test]
+    fn extended_statistics() {
+        assert!(is_extended("p99"));
+        assert!(is_extended("p99.9"));
+        assert!(is_extended("tm90"));
+        assert!(!is_extended("Average"));
+        assert!(!is_extended("Maximum"));
+        assert!(!is_extended("SampleCount"));
+    }
+
+    #[test]
+    fn topic_names_are_sns_safe() {
+        assert_eq!(topic_name("oncall"), "watchkeep-oncall");
+        assert_eq!(topic_name("team.oncall page"), "watchkeep-team-oncall-page");
+    }
+}
