@@ -1,0 +1,207 @@
+//! # The New Relic provider
+//!
+//! Manages New Relic **alert policies** (`newrelic_alert_policy`), **static NRQL conditions**
+//! (`newrelic_nrql_condition`), **notification destinations** (`newrelic_notification_destination`)
+//! and **channels** (`newrelic_notification_channel`), **workflows** (`newrelic_workflow`) and
+//! **dashboards** (`newrelic_dashboard`) through NerdGraph, New Relic's GraphQL API, implementing
+//! [`watchkeep_provider::Provider`]. Attributes are JSON named the way NerdGraph names the input
+//! fields (`incidentPreference`, `nrql { query }`, `terms`, `destinationConfigurations`, ...).
+//!
+//! ## Configuration
+//!
+//! ```hcl
+//! provider "newrelic" {
+//!   account_id      = 1234567   # or $NEW_RELIC_ACCOUNT_ID; required
+//!   region          = "EU"      # "US" (default) or "EU", or $NEW_RELIC_REGION
+//!   # api_url       = "http://127.0.0.1:8080"   # overrides the region's endpoint (with or without /graphql)
+//!   timeout_seconds = 30        # per request
+//!   max_concurrency = 25        # requests in flight, 1..=25
+//! }
+//! ```
+//!
+//! * US → `https://api.newrelic.com/graphql`, EU → `https://api.eu.newrelic.com/graphql`.
+//! * The user API key is read **only** from `NEW_RELIC_API_KEY` and sent as the `API-Key`
+//!   header; it prints as `***` and never appears in errors.
+//! * There is no `page_size`: NerdGraph chooses its page sizes, the client only follows cursors.
+//! * Any other attribute is an error listing the known ones.
+//!
+//! ## What it does on the wire
+//!
+//! * Every request is `POST {query, variables}`; values always travel in `variables`, documents
+//!   are constants (see `wire.rs`) that validate against the NerdGraph schema.
+//! * Refresh follows cursors: `actor.account.alerts.policiesSearch` and `nrqlConditionsSearch`
+//!   (only `STATIC` conditions are listed), `aiNotifications.destinations` / `channels`,
+//!   `aiWorkflows.workflows`, and for dashboards `actor.entitySearch` (type `DASHBOARD`, pages of
+//!   a dashboard excluded) followed by `actor.entities(guids)` 25 at a time. Listing conditions
+//!   also lists policies, channels lists destinations, workflows lists channels and policies, to
+//!   turn references back into `ref:`s (below). `read` lists the type and picks the id.
+//! * Writes: `alertsPolicyCreate/Update/Delete`, `alertsNrqlConditionStaticCreate/Update`,
+//!   `alertsConditionDelete`, `aiNotificationsCreate/Update/DeleteDestination` and `...Channel`,
+//!   `aiWorkflowsCreate/Update/DeleteWorkflow` (always with `deleteChannels: false` /
+//!   `deleteUnusedChannels: false`: channels are resources of their own), `dashboardCreate`,
+//!   `dashboardUpdate`, `dashboardDelete`. A condition update sends `null` for optional fields
+//!   the configuration dropped (NerdGraph merges updates). A workflow update keeps the existing
+//!   issues filter's id (one extra read). Deleting something already gone succeeds (a
+//!   `NOT_FOUND` error, or a typed error after which the object is confirmed absent).
+//! * Errors — the provider never retries, the engine does: HTTP 401/403 → `Auth`, 429 →
+//!   `RateLimited` (`Retry-After`), 5xx, timeouts and connection failures → `Transient`, a body
+//!   that is not JSON → `Decode`. In a 200 answer the top-level `errors[].extensions.errorClass`
+//!   decides: `TOO_MANY_REQUESTS` → `RateLimited`; `TIMEOUT`, `INTERNAL_SERVER_ERROR`,
+//!   `SERVER_ERROR` → `Transient`; `FORBIDDEN`/`UNAUTHORIZED` → `Auth`; `NOT_FOUND` → `NotFound`;
+//!   anything else (`GRAPHQL_VALIDATION_FAILED`, `BAD_USER_INPUT`, ...) → `Api` with the messages
+//!   joined by `; `. For `aiNotifications*` and `aiWorkflows*` the typed `error`/`errors` inside
+//!   `data` are checked too: non-empty means failure (`UNAUTHORIZED_ACCOUNT` → `Auth`, else
+//!   `Api` with the type, description, details and field messages).
+//! * Concurrency: New Relic allows 25 concurrent requests per user; every request waits for a
+//!   permit of a semaphore of `max_concurrency` (25). 429s are still reported as `RateLimited`.
+//!   `api_calls()` counts requests sent.
+//!
+//! ## Ownership marker
+//!
+//! The marker is [`watchkeep_provider::address_marker`] of the address; the marker line is
+//! `managed-by:watchkeep watchkeep-address:<marker>`.
+//!
+//! * Conditions and dashboards: the last line of `description`.
+//! * Destinations and channels: a property `{key: "watchkeep", value: <marker line>}`.
+//! * Workflows: the issues filter's `name` (a workflow has no description; the filter name is
+//!   not shown in New Relic's workflow list). A configured filter name is replaced.
+//! * Alert policies have only `name` and `incidentPreference`, and tagging
+//!   (`taggingAddTagsToEntity`) is not available here, so — as a last resort — the name ends with
+//!   ` [wk:<hash>]`, the first 12 hex digits of SHA-256 of the marker (a full marker would not
+//!   fit New Relic's 64-character policy names). A hash cannot be turned back into a marker, so
+//!   the provider learns hash → marker from every address it marks, every `ref:` it normalises
+//!   or resolves, and every `find_by_marker`; an owned policy whose hash it has not learnt is
+//!   reported `owned` with no marker. The suffix takes 18 of the 64 characters.
+//!
+//! ## References between objects
+//!
+//! `policyId` (conditions), `destinationId` (channels), `channelId` (workflow destination
+//! configurations) and the values of workflow predicates on `labels.policyIds` may be written
+//! `ref:<watchkeep address>`. Normalisation writes them `ref:<address_marker(address)>` on both
+//! sides: desired `ref:<address>` becomes `ref:<marker>`; in live objects an id of a
+//! watchkeep-owned object whose marker is known becomes `ref:<its marker>`, any other id stays
+//! as it is. On create/update a `ref:` is resolved to the id of the owned object of the right
+//! type carrying that marker, from a cache filled by lists and creates (one list of the type on a
+//! miss); an unknown reference is `NotFound`.
+//!
+//! ## Secrets of destinations
+//!
+//! NerdGraph never returns auth secrets (token, password, OAuth2 secrets, custom header values,
+//! `secureUrl.secureSuffix`). The normalised form of a destination drops them and carries
+//! `secretSha256`: a SHA-256 of the secrets salted with the object's marker. Desired attributes
+//! compute it; on the wire it is written as the property `watchkeep-secret-sha256`, which list
+//! reads back. So a rotated secret shows as a change of `secretSha256`, and the update re-sends
+//! the auth, while the secret itself is never read, stored in a `LiveObject` or printed. The
+//! hash of a weak secret could be brute-forced from the property; tokens and keys are not weak.
+//!
+//! ## Changes that replace
+//!
+//! A condition's `policyId`, a destination's `type`, and a channel's `type`, `destinationId` and
+//! `product` cannot be changed in place; everything else is updated in place.
+//!
+//! ## Normalisation (why a plan after an apply is empty)
+//!
+//! Both sides go through the same rules; applying them twice changes nothing. Everywhere: read-only
+//! fields (`id`, `guid`, `accountId`, `createdAt`, `updatedAt`, `__typename`, ...) are dropped,
+//! whole numbers become integers (`85.0` → `85`), enum values are upper-cased, strings trimmed,
+//! object keys sorted.
+//!
+//! * **Policies**: `incidentPreference` defaults to `PER_POLICY`.
+//! * **Conditions**: `enabled` true; `valueFunction` `SINGLE_VALUE`; `violationTimeLimitSeconds`
+//!   259200, or the seconds of a `violationTimeLimit` enum; terms get `priority` `CRITICAL` and
+//!   `thresholdOccurrences` `ALL` by default, upper-cased `operator`/`priority`/
+//!   `thresholdOccurrences`, and are ordered CRITICAL then WARNING; `signal.aggregationMethod`
+//!   `""`/absent → `EVENT_FLOW`, `aggregationWindow` 60; with `EVENT_TIMER` `aggregationTimer`
+//!   absent/0 → 60 and no `aggregationDelay`, otherwise `aggregationDelay` absent → 120 (an
+//!   explicit 0 is kept: it is a valid delay) and no `aggregationTimer`; `fillOption` `NONE`,
+//!   `fillValue` kept only with `STATIC`; `expiration` booleans false; `description`,
+//!   `runbookUrl`, `titleTemplate`, `nrql.dataAccountId` and other nulls removed.
+//! * **Destinations**: properties sorted by key/value (null `label`/`displayValue` dropped), the
+//!   secret-hash property moved to `secretSha256`; `auth` in the input's shape without secrets
+//!   (`{type, token: {prefix}}`, `{type, basic: {user}}`, `{type, customHeaders: {customHeaders:
+//!   [{key}]}}`, `{type, oauth2: {...}}`; an empty token prefix dropped); `secureUrl` as
+//!   `{prefix}`; `active` kept only when false.
+//! * **Channels**: `product` `IINT` by default; properties as for destinations.
+//! * **Workflows**: `enabled` is accepted for `workflowEnabled`; `workflowEnabled`,
+//!   `destinationsEnabled`, `enrichmentsEnabled` true, `mutingRulesHandling` `NOTIFY_ALL_ISSUES`,
+//!   `issuesFilter.type` `FILTER`; destination configurations sorted by `channelId`, their
+//!   `notificationTriggers` sorted. Enrichments are not managed.
+//! * **Dashboards**: `permissions` `PUBLIC_READ_WRITE`; widget ids and page guids dropped; a
+//!   widget's `layout` defaults to column 1, row 1, width 4, height 3; nulls inside
+//!   `rawConfiguration` dropped. Dashboard variables are not managed.
+
+mod client;
+mod config;
+pub mod normalize;
+mod provider;
+mod wire;
+
+pub use client::USER_AGENT;
+pub use config::{
+    NewRelicConfig, Region, Secret, DEFAULT_TIMEOUT_SECONDS, ENV_ACCOUNT_ID, ENV_API_KEY, ENV_REGION,
+    EU_ENDPOINT, KNOWN_ATTRIBUTES, MAX_CONCURRENCY, US_ENDPOINT,
+};
+pub use provider::{NewRelicProvider, RESOURCE_TYPES};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watchkeep_provider::{Provider, ProviderError, UpdateKind};
+
+    const KEY: &str = "NRAK-UNITSECRET42";
+
+    fn provider() -> NewRelicProvider {
+        let env = |k: &str| match k {
+            "NEW_RELIC_API_KEY" => Some(KEY.to_string()),
+            "NEW_RELIC_ACCOUNT_ID" => Some("12345".to_string()),
+            _ => None,
+        };
+        NewRelicProvider::from_block(&serde_json::Map::new(), &env).unwrap()
+    }
+
+    #[test]
+    fn names_kinds_and_debug() {
+        let p = provider();
+        assert_eq!(p.name(), "newrelic");
+        assert_eq!(p.resource_types().len(), 6);
+        assert_eq!(p.update_kind("newrelic_nrql_condition", "policyId"), UpdateKind::Replace);
+        assert_eq!(p.update_kind("newrelic_nrql_condition", "name"), UpdateKind::InPlace);
+        assert_eq!(p.update_kind("newrelic_notification_destination", "type"), UpdateKind::Replace);
+        assert_eq!(p.update_kind("newrelic_notification_channel", "product"), UpdateKind::Replace);
+        assert_eq!(p.update_kind("newrelic_notification_channel", "properties"), UpdateKind::InPlace);
+        assert_eq!(p.update_kind("newrelic_workflow", "name"), UpdateKind::InPlace);
+        let out = format!("{p:?} {p:#?}");
+        assert!(!out.contains(KEY) && out.contains("***"), "{out}");
+    }
+
+    #[test]
+    fn marks_round_trip() {
+        let p = provider();
+        let mut policy = serde_json::json!({"name": "Oncall"});
+        p.mark("newrelic_alert_policy", &mut policy, "route.oncall");
+        p.mark("newrelic_alert_policy", &mut policy, "route.oncall");
+        assert_eq!(policy["name"], format!("Oncall{}", normalize::policy_suffix("route.oncall")));
+        let mut wf = serde_json::json!({"name": "w"});
+        p.mark("newrelic_workflow", &mut wf, r#"x["A"]"#);
+        assert_eq!(wf["issuesFilter"]["name"], "managed-by:watchkeep watchkeep-address:x.a");
+        let mut d = serde_json::json!({"name": "d", "properties": [{"key": "watchkeep", "value": "old"}]});
+        p.mark("newrelic_notification_destination", &mut d, "a.b");
+        assert_eq!(d["properties"].as_array().unwrap().len(), 1);
+        assert_eq!(normalize::property_marker(&d), (true, Some("a.b".into())));
+    }
+
+    #[tokio::test]
+    async fn unknown_type_and_unreachable_host() {
+        let p = provider();
+        assert!(matches!(p.list("newrelic_slo", false).await, Err(ProviderError::InvalidConfig { .. })));
+        assert_eq!(p.api_calls(), 0);
+        let env = |k: &str| (k == "NEW_RELIC_API_KEY").then(|| KEY.to_string());
+        let attrs =
+            serde_json::json!({"account_id": 1, "api_url": "http://127.0.0.1:9", "timeout_seconds": 2});
+        let p = NewRelicProvider::from_block(attrs.as_object().unwrap(), &env).unwrap();
+        let err = p.list("newrelic_alert_policy", false).await.unwrap_err();
+        assert!(matches!(err, ProviderError::Transient { .. }), "{err:?}");
+        assert!(!format!("{err} {err:?}").contains(KEY));
+        assert_eq!(p.api_calls(), 1);
+    }
+}

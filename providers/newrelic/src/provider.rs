@@ -1,0 +1,866 @@
+//! The provider: reads, writes and reference resolution per resource type.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::{json, Map, Value};
+use watchkeep_provider::{address_marker, LiveObject, Provider, ProviderError, Result, UpdateKind};
+
+use crate::client::{payload_errors, Client};
+use crate::config::NewRelicConfig;
+use crate::normalize::{self as n, id_text, ref_marker, REF_PREFIX};
+use crate::wire;
+
+/// Resource types this provider manages.
+pub const RESOURCE_TYPES: &[&str] = &[
+    "newrelic_alert_policy",
+    "newrelic_nrql_condition",
+    "newrelic_notification_destination",
+    "newrelic_notification_channel",
+    "newrelic_workflow",
+    "newrelic_dashboard",
+];
+
+/// Most pages one list may take before the provider assumes the cursor loops.
+const MAX_PAGES: usize = 10_000;
+/// Dashboards read in full per `actor.entities(guids)` request.
+const DASHBOARDS_PER_READ: usize = 25;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Policy,
+    Condition,
+    Destination,
+    Channel,
+    Workflow,
+    Dashboard,
+}
+
+impl Kind {
+    fn of(resource_type: &str) -> Result<Kind> {
+        Ok(match resource_type {
+            "newrelic_alert_policy" => Kind::Policy,
+            "newrelic_nrql_condition" => Kind::Condition,
+            "newrelic_notification_destination" => Kind::Destination,
+            "newrelic_notification_channel" => Kind::Channel,
+            "newrelic_workflow" => Kind::Workflow,
+            "newrelic_dashboard" => Kind::Dashboard,
+            other => {
+                return Err(ProviderError::InvalidConfig {
+                    message: format!(
+                        "the newrelic provider does not manage `{other}`\nhint: use one of `{}`",
+                        RESOURCE_TYPES.join("`, `")
+                    ),
+                })
+            }
+        })
+    }
+
+    fn resource_type(self) -> &'static str {
+        match self {
+            Kind::Policy => RESOURCE_TYPES[0],
+            Kind::Condition => RESOURCE_TYPES[1],
+            Kind::Destination => RESOURCE_TYPES[2],
+            Kind::Channel => RESOURCE_TYPES[3],
+            Kind::Workflow => RESOURCE_TYPES[4],
+            Kind::Dashboard => RESOURCE_TYPES[5],
+        }
+    }
+}
+
+/// id → marker of the watchkeep-owned objects of one type (to turn ids back into `ref:`s).
+type Markers = HashMap<String, String>;
+
+/// A configured New Relic provider: key resolved, one HTTP client built.
+pub struct NewRelicProvider {
+    config: NewRelicConfig,
+    client: Client,
+    /// (kind, lookup key) → id of owned objects, filled by lists and creates. The key is the
+    /// marker, or `#<hash>` for policies (which carry only the hash of their marker).
+    refs: Mutex<HashMap<(Kind, String), String>>,
+    /// Policy marker hash → marker, learnt from `mark`, `normalize` and reference resolution.
+    policy_markers: Mutex<HashMap<String, String>>,
+}
+
+impl std::fmt::Debug for NewRelicProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRelicProvider")
+            .field("config", &self.config)
+            .field("api_calls", &self.client.calls())
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn decode(what: &str, detail: &str) -> ProviderError {
+    ProviderError::Decode { message: format!("{what}: {detail}") }
+}
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| &v[*k])
+}
+
+fn lookup_key(kind: Kind, marker: &str) -> String {
+    match kind {
+        Kind::Policy => format!("#{}", n::policy_hash(marker)),
+        _ => marker.to_string(),
+    }
+}
+
+/// A millisecond epoch or a date-time string as RFC 3339.
+fn modified(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(num) => num
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        _ => None,
+    }
+}
+
+impl NewRelicProvider {
+    /// Builds the HTTP client. Makes no request.
+    pub fn new(config: NewRelicConfig) -> Result<Self> {
+        let client = Client::new(&config)?;
+        Ok(NewRelicProvider {
+            config,
+            client,
+            refs: Mutex::new(HashMap::new()),
+            policy_markers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// [`NewRelicConfig::from_block`] followed by [`NewRelicProvider::new`].
+    pub fn from_block(attrs: &Map<String, Value>, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        Self::new(NewRelicConfig::from_block(attrs, env)?)
+    }
+
+    /// The resolved configuration (the key prints as `***`).
+    pub fn config(&self) -> &NewRelicConfig {
+        &self.config
+    }
+
+    fn account(&self) -> i64 {
+        self.config.account_id()
+    }
+
+    fn learn_policy_marker(&self, marker: &str) {
+        lock(&self.policy_markers).insert(n::policy_hash(marker), marker.to_string());
+    }
+
+    /// Remembers the policy markers that `ref:`s in (desired) attributes point at.
+    fn learn_refs(&self, kind: Kind, attrs: &Value) {
+        let mut learn = |v: &Value| {
+            if let Some(m) = v.as_str().and_then(ref_marker) {
+                self.learn_policy_marker(&m);
+            }
+        };
+        match kind {
+            Kind::Condition => learn(&attrs["policyId"]),
+            Kind::Workflow => {
+                for p in attrs["issuesFilter"]["predicates"].as_array().into_iter().flatten() {
+                    if n::POLICY_ID_ATTRIBUTES.contains(&p["attribute"].as_str().unwrap_or_default()) {
+                        p["values"].as_array().into_iter().flatten().for_each(&mut learn);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `(owned, marker)` of a raw object as NerdGraph returned it.
+    fn ownership(&self, kind: Kind, raw: &Value) -> (bool, Option<String>) {
+        match kind {
+            Kind::Policy => match n::policy_name_hash(raw["name"].as_str().unwrap_or_default()) {
+                Some(hash) => (true, lock(&self.policy_markers).get(&hash).cloned()),
+                None => (false, None),
+            },
+            Kind::Condition | Kind::Dashboard => {
+                n::marker_in_text(raw["description"].as_str().unwrap_or_default())
+            }
+            Kind::Destination | Kind::Channel => n::property_marker(raw),
+            Kind::Workflow => n::marker_in_text(raw["issuesFilter"]["name"].as_str().unwrap_or_default()),
+        }
+    }
+
+    /// Records the owned objects of a raw list in the reference cache; returns id → marker.
+    fn index(&self, kind: Kind, raws: &[Value]) -> Markers {
+        let mut markers = Markers::new();
+        let mut refs = lock(&self.refs);
+        refs.retain(|(k, _), _| *k != kind);
+        for raw in raws {
+            let Some(id) = id_text(&raw["id"]).or_else(|| id_text(&raw["guid"])) else { continue };
+            let (owned, marker) = self.ownership(kind, raw);
+            if !owned {
+                continue;
+            }
+            if kind == Kind::Policy {
+                if let Some(hash) = n::policy_name_hash(raw["name"].as_str().unwrap_or_default()) {
+                    refs.insert((kind, format!("#{hash}")), id.clone());
+                }
+            } else if let Some(m) = &marker {
+                refs.insert((kind, m.clone()), id.clone());
+            }
+            if let Some(m) = marker {
+                markers.insert(id, m);
+            }
+        }
+        markers
+    }
+
+    // ---- reading ----
+
+    async fn paged(
+        &self,
+        what: &str,
+        document: &str,
+        mut variables: Value,
+        path: &[&str],
+        items: &str,
+        typed_errors: bool,
+    ) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            variables["cursor"] = cursor.clone().map_or(Value::Null, Value::String);
+            let data = self.client.query(what, document, variables.clone()).await?;
+            let set = at(&data, path);
+            if set.is_null() {
+                return Err(decode(what, &format!("the answer has no `{}`", path.join("."))));
+            }
+            if typed_errors {
+                if let Some(e) = payload_errors(what, set) {
+                    return Err(e);
+                }
+            }
+            out.extend(set[items].as_array().cloned().unwrap_or_default());
+            match set["nextCursor"].as_str().filter(|c| !c.is_empty()) {
+                Some(next) if cursor.as_deref() == Some(next) => {
+                    return Err(decode(what, "NerdGraph returned the same cursor twice"))
+                }
+                Some(next) => cursor = Some(next.to_string()),
+                None => return Ok(out),
+            }
+        }
+        Err(decode(what, &format!("more than {MAX_PAGES} pages")))
+    }
+
+    async fn fetch(&self, kind: Kind, filters: Value) -> Result<Vec<Value>> {
+        let account = json!({ "accountId": self.account(), "filters": filters });
+        let acct = ["actor", "account"];
+        let raws = match kind {
+            Kind::Policy => {
+                let p = [&acct[..], &["alerts", "policiesSearch"]].concat();
+                self.paged(
+                    "policiesSearch",
+                    &wire::policies_search(),
+                    json!({"accountId": self.account()}),
+                    &p,
+                    "policies",
+                    false,
+                )
+                .await?
+            }
+            Kind::Condition => {
+                let p = [&acct[..], &["alerts", "nrqlConditionsSearch"]].concat();
+                let all = self
+                    .paged(
+                        "nrqlConditionsSearch",
+                        &wire::conditions_search(),
+                        json!({"accountId": self.account()}),
+                        &p,
+                        "nrqlConditions",
+                        false,
+                    )
+                    .await?;
+                all.into_iter().filter(|c| c["type"].as_str().is_none_or(|t| t == "STATIC")).collect()
+            }
+            Kind::Destination => {
+                let p = [&acct[..], &["aiNotifications", "destinations"]].concat();
+                self.paged(
+                    "aiNotifications.destinations",
+                    &wire::destinations(),
+                    account,
+                    &p,
+                    "entities",
+                    true,
+                )
+                .await?
+            }
+            Kind::Channel => {
+                let p = [&acct[..], &["aiNotifications", "channels"]].concat();
+                self.paged("aiNotifications.channels", &wire::channels(), account, &p, "entities", true)
+                    .await?
+            }
+            Kind::Workflow => {
+                let p = [&acct[..], &["aiWorkflows", "workflows"]].concat();
+                self.paged("aiWorkflows.workflows", &wire::workflows(), account, &p, "entities", false)
+                    .await?
+            }
+            Kind::Dashboard => self.fetch_dashboards().await?,
+        };
+        Ok(raws)
+    }
+
+    async fn fetch_dashboards(&self) -> Result<Vec<Value>> {
+        let query = format!("type = 'DASHBOARD' AND accountId = '{}'", self.account());
+        let outlines = self
+            .paged(
+                "entitySearch",
+                wire::DASHBOARD_SEARCH,
+                json!({ "query": query }),
+                &["actor", "entitySearch", "results"],
+                "entities",
+                false,
+            )
+            .await?;
+        let guids: Vec<String> = outlines
+            .iter()
+            .filter(|o| o["dashboardParentGuid"].is_null())
+            .filter(|o| o["accountId"].as_i64().is_none_or(|a| a == self.account()))
+            .filter_map(|o| id_text(&o["guid"]))
+            .collect();
+        let mut out = Vec::new();
+        for chunk in guids.chunks(DASHBOARDS_PER_READ) {
+            let data = self
+                .client
+                .query("actor.entities", &wire::dashboard_entities(), json!({ "guids": chunk }))
+                .await?;
+            for e in data["actor"]["entities"].as_array().into_iter().flatten() {
+                if e["dashboardParentGuid"].is_null() && !e["name"].is_null() {
+                    let mut e = e.clone();
+                    e["id"] = e["guid"].clone();
+                    out.push(e);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// id → marker maps of the types a kind refers to, read fresh.
+    async fn referents(&self, kind: Kind) -> Result<HashMap<Kind, Markers>> {
+        let targets: &[Kind] = match kind {
+            Kind::Condition => &[Kind::Policy],
+            Kind::Channel => &[Kind::Destination],
+            Kind::Workflow => &[Kind::Channel, Kind::Policy],
+            _ => &[],
+        };
+        let mut out = HashMap::new();
+        for t in targets {
+            let raws = self.fetch(*t, Value::Null).await?;
+            out.insert(*t, self.index(*t, &raws));
+        }
+        Ok(out)
+    }
+
+    /// Turns referenced ids of watchkeep-owned objects into `ref:<marker>`, then normalises.
+    fn to_live(&self, kind: Kind, raw: &Value, referents: &HashMap<Kind, Markers>) -> Result<LiveObject> {
+        let id = id_text(&raw["id"])
+            .or_else(|| id_text(&raw["guid"]))
+            .ok_or_else(|| decode(kind.resource_type(), "an object without an id"))?;
+        let (owned, marker) = self.ownership(kind, raw);
+        let mut attrs = raw.clone();
+        let map = |target: Kind, v: &mut Value| {
+            if let Some(m) = id_text(v).and_then(|i| referents.get(&target).and_then(|ms| ms.get(&i))) {
+                *v = json!(format!("{REF_PREFIX}{m}"));
+            }
+        };
+        match kind {
+            Kind::Condition => map(Kind::Policy, &mut attrs["policyId"]),
+            Kind::Channel => map(Kind::Destination, &mut attrs["destinationId"]),
+            Kind::Workflow => {
+                if let Some(dcs) = attrs["destinationConfigurations"].as_array_mut() {
+                    for dc in dcs {
+                        map(Kind::Channel, &mut dc["channelId"]);
+                    }
+                }
+                if let Some(ps) = attrs["issuesFilter"]["predicates"].as_array_mut() {
+                    for p in ps {
+                        if n::POLICY_ID_ATTRIBUTES.contains(&p["attribute"].as_str().unwrap_or_default()) {
+                            if let Some(vs) = p["values"].as_array_mut() {
+                                vs.iter_mut().for_each(|v| map(Kind::Policy, v));
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(LiveObject {
+            id,
+            resource_type: kind.resource_type().to_string(),
+            attrs: normalize(kind, &attrs),
+            modified: modified(&raw["updatedAt"]),
+            marker,
+            owned,
+        })
+    }
+
+    async fn list_kind(&self, kind: Kind, owned_only: bool) -> Result<Vec<LiveObject>> {
+        let raws = self.fetch(kind, Value::Null).await?;
+        self.index(kind, &raws);
+        let referents = self.referents(kind).await?;
+        raws.iter()
+            .map(|r| self.to_live(kind, r, &referents))
+            .filter(|o| !owned_only || o.as_ref().is_ok_and(|o| o.owned) || o.is_err())
+            .collect()
+    }
+
+    // ---- references ----
+
+    /// The id a `ref:<address>` names (by the owned object of `kind` carrying its marker);
+    /// other values are ids already. Lists the kind once when the cache does not know it.
+    async fn resolve(&self, kind: Kind, value: &Value) -> Result<(String, Option<String>)> {
+        let text = id_text(value).ok_or_else(|| ProviderError::InvalidConfig {
+            message: format!("a reference to a {} must be an id or `ref:<address>`", kind.resource_type()),
+        })?;
+        let Some(marker) = ref_marker(&text) else { return Ok((text, None)) };
+        if kind == Kind::Policy {
+            self.learn_policy_marker(&marker);
+        }
+        let key = (kind, lookup_key(kind, &marker));
+        if let Some(id) = lock(&self.refs).get(&key).cloned() {
+            return Ok((id, Some(marker)));
+        }
+        let raws = self.fetch(kind, Value::Null).await?;
+        self.index(kind, &raws);
+        match lock(&self.refs).get(&key).cloned() {
+            Some(id) => Ok((id, Some(marker))),
+            None => Err(ProviderError::NotFound {
+                what: format!(
+                    "{text}: no {} managed by watchkeep carries the marker `{marker}` (create it first)",
+                    kind.resource_type()
+                ),
+            }),
+        }
+    }
+
+    fn remember(&self, kind: Kind, live: &LiveObject) {
+        if kind == Kind::Policy {
+            if let Some(hash) = n::policy_name_hash(live.attrs["name"].as_str().unwrap_or_default()) {
+                lock(&self.refs).insert((kind, format!("#{hash}")), live.id.clone());
+            }
+        } else if let (true, Some(m)) = (live.owned, &live.marker) {
+            lock(&self.refs).insert((kind, m.clone()), live.id.clone());
+        }
+    }
+
+    fn forget(&self, kind: Kind, id: &str) {
+        lock(&self.refs).retain(|(k, _), v| !(*k == kind && v == id));
+    }
+
+    // ---- writing ----
+
+    async fn mutate(&self, what: &str, document: &str, variables: Value) -> Result<Value> {
+        let data = self.client.query(what, document, variables).await?;
+        let payload = data.get(what).cloned().unwrap_or(Value::Null);
+        if let Some(e) = payload_errors(what, &payload) {
+            return Err(e);
+        }
+        Ok(payload)
+    }
+
+    fn returned(what: &str, payload: &Value, member: &str) -> Result<Value> {
+        let v = if member.is_empty() { payload } else { &payload[member] };
+        if v.is_null() {
+            return Err(decode(what, "NerdGraph answered without the object"));
+        }
+        Ok(v.clone())
+    }
+
+    async fn write(&self, kind: Kind, id: Option<&str>, attrs: &Value) -> Result<LiveObject> {
+        let norm = normalize(kind, attrs);
+        let account = self.account();
+        let mut referents: HashMap<Kind, Markers> = HashMap::new();
+        let mut note = |k: Kind, id: &str, marker: Option<String>| {
+            if let Some(m) = marker {
+                referents.entry(k).or_default().insert(id.to_string(), m);
+            }
+        };
+        let raw = match kind {
+            Kind::Policy => {
+                let input = json!({"name": norm["name"], "incidentPreference": norm["incidentPreference"]});
+                let (what, doc, vars) = match id {
+                    None => (
+                        "alertsPolicyCreate",
+                        wire::policy_create(),
+                        json!({"accountId": account, "policy": input}),
+                    ),
+                    Some(id) => (
+                        "alertsPolicyUpdate",
+                        wire::policy_update(),
+                        json!({"accountId": account, "id": id, "policy": input}),
+                    ),
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "")?
+            }
+            Kind::Condition => {
+                let mut input = norm.clone();
+                let policy = input.as_object_mut().and_then(|m| m.remove("policyId"));
+                let (what, doc, vars) = match id {
+                    None => {
+                        let (policy_id, marker) =
+                            self.resolve(Kind::Policy, &policy.unwrap_or(Value::Null)).await?;
+                        note(Kind::Policy, &policy_id, marker);
+                        (
+                            "alertsNrqlConditionStaticCreate",
+                            wire::condition_create(),
+                            json!({"accountId": account, "policyId": policy_id, "condition": input}),
+                        )
+                    }
+                    Some(id) => {
+                        if let Some(p) = &policy {
+                            // Not sent (a policy change replaces), but needed to map it back.
+                            let (policy_id, marker) = self.resolve(Kind::Policy, p).await?;
+                            note(Kind::Policy, &policy_id, marker);
+                        }
+                        clear_absent_condition_fields(&mut input);
+                        (
+                            "alertsNrqlConditionStaticUpdate",
+                            wire::condition_update(),
+                            json!({"accountId": account, "id": id, "condition": input}),
+                        )
+                    }
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "")?
+            }
+            Kind::Destination => {
+                let mut props: Vec<Value> = norm["properties"].as_array().cloned().unwrap_or_default();
+                if let Some(h) = norm[n::SECRET_HASH_ATTR].as_str() {
+                    props.push(json!({"key": n::SECRET_HASH_PROPERTY, "value": h}));
+                }
+                let mut input = json!({"name": norm["name"], "properties": props});
+                if !attrs["auth"].is_null() {
+                    let mut auth = attrs["auth"].clone();
+                    auth["type"] = norm["auth"]["type"].clone();
+                    input["auth"] = auth;
+                }
+                if attrs["secureUrl"].is_object() {
+                    input["secureUrl"] = attrs["secureUrl"].clone();
+                }
+                let (what, doc, vars) = match id {
+                    None => {
+                        input["type"] = norm["type"].clone();
+                        (
+                            "aiNotificationsCreateDestination",
+                            wire::destination_create(),
+                            json!({"accountId": account, "destination": input}),
+                        )
+                    }
+                    Some(id) => {
+                        if input.get("auth").is_none() {
+                            input["disableAuth"] = json!(true);
+                        }
+                        input["active"] = json!(norm["active"] != json!(false));
+                        (
+                            "aiNotificationsUpdateDestination",
+                            wire::destination_update(),
+                            json!({"accountId": account, "destinationId": id, "destination": input}),
+                        )
+                    }
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "destination")?
+            }
+            Kind::Channel => {
+                let mut input = json!({"name": norm["name"], "properties": norm["properties"]});
+                let (what, doc, vars) = match id {
+                    None => {
+                        let (dest, marker) = self.resolve(Kind::Destination, &norm["destinationId"]).await?;
+                        note(Kind::Destination, &dest, marker);
+                        input["type"] = norm["type"].clone();
+                        input["product"] = norm["product"].clone();
+                        input["destinationId"] = json!(dest);
+                        (
+                            "aiNotificationsCreateChannel",
+                            wire::channel_create(),
+                            json!({"accountId": account, "channel": input}),
+                        )
+                    }
+                    Some(id) => {
+                        if !norm["destinationId"].is_null() {
+                            let (dest, marker) =
+                                self.resolve(Kind::Destination, &norm["destinationId"]).await?;
+                            note(Kind::Destination, &dest, marker);
+                        }
+                        input["active"] = json!(norm["active"] != json!(false));
+                        (
+                            "aiNotificationsUpdateChannel",
+                            wire::channel_update(),
+                            json!({"accountId": account, "channelId": id, "channel": input}),
+                        )
+                    }
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "channel")?
+            }
+            Kind::Workflow => {
+                let mut input = norm.clone();
+                if let Some(dcs) = input["destinationConfigurations"].as_array_mut() {
+                    for dc in dcs.iter_mut() {
+                        let (cid, marker) = self.resolve(Kind::Channel, &dc["channelId"]).await?;
+                        note(Kind::Channel, &cid, marker);
+                        dc["channelId"] = json!(cid);
+                    }
+                }
+                if let Some(ps) = input["issuesFilter"]["predicates"].as_array_mut() {
+                    for p in ps.iter_mut() {
+                        if !n::POLICY_ID_ATTRIBUTES.contains(&p["attribute"].as_str().unwrap_or_default()) {
+                            continue;
+                        }
+                        if let Some(vs) = p["values"].as_array_mut() {
+                            for v in vs.iter_mut() {
+                                let (pid, marker) = self.resolve(Kind::Policy, v).await?;
+                                note(Kind::Policy, &pid, marker);
+                                *v = json!(pid);
+                            }
+                        }
+                    }
+                }
+                let (what, doc, vars) = match id {
+                    None => (
+                        "aiWorkflowsCreateWorkflow",
+                        wire::workflow_create(),
+                        json!({"accountId": account, "workflow": input}),
+                    ),
+                    Some(id) => {
+                        // Keep the filter's id, so New Relic updates it rather than making another.
+                        let current = self.fetch(Kind::Workflow, json!({ "id": id })).await?;
+                        let filter_id = current.first().and_then(|w| id_text(&w["issuesFilter"]["id"]));
+                        let filter = input
+                            .as_object_mut()
+                            .and_then(|m| m.remove("issuesFilter"))
+                            .unwrap_or(Value::Null);
+                        input["issuesFilter"] = json!({"id": filter_id, "filterInput": filter});
+                        input["id"] = json!(id);
+                        (
+                            "aiWorkflowsUpdateWorkflow",
+                            wire::workflow_update(),
+                            json!({"accountId": account, "workflow": input}),
+                        )
+                    }
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "workflow")?
+            }
+            Kind::Dashboard => {
+                let (what, doc, vars) = match id {
+                    None => (
+                        "dashboardCreate",
+                        wire::dashboard_create(),
+                        json!({"accountId": account, "dashboard": norm}),
+                    ),
+                    Some(guid) => (
+                        "dashboardUpdate",
+                        wire::dashboard_update(),
+                        json!({"guid": guid, "dashboard": norm}),
+                    ),
+                };
+                let mut e = Self::returned(what, &self.mutate(what, &doc, vars).await?, "entityResult")?;
+                e["id"] = e["guid"].clone();
+                e
+            }
+        };
+        let live = self.to_live(kind, &raw, &referents)?;
+        self.remember(kind, &live);
+        Ok(live)
+    }
+
+    async fn exists(&self, kind: Kind, id: &str) -> Result<bool> {
+        let filters = match kind {
+            Kind::Destination | Kind::Channel | Kind::Workflow => json!({ "id": id }),
+            _ => Value::Null,
+        };
+        Ok(self.fetch(kind, filters).await?.iter().any(|r| id_text(&r["id"]).as_deref() == Some(id)))
+    }
+
+    async fn remove(&self, kind: Kind, id: &str) -> Result<()> {
+        let account = self.account();
+        let (what, doc, vars) = match kind {
+            Kind::Policy => {
+                ("alertsPolicyDelete", wire::POLICY_DELETE, json!({"accountId": account, "id": id}))
+            }
+            Kind::Condition => {
+                ("alertsConditionDelete", wire::CONDITION_DELETE, json!({"accountId": account, "id": id}))
+            }
+            Kind::Destination => (
+                "aiNotificationsDeleteDestination",
+                wire::DESTINATION_DELETE,
+                json!({"accountId": account, "destinationId": id}),
+            ),
+            Kind::Channel => (
+                "aiNotificationsDeleteChannel",
+                wire::CHANNEL_DELETE,
+                json!({"accountId": account, "channelId": id}),
+            ),
+            Kind::Workflow => {
+                ("aiWorkflowsDeleteWorkflow", wire::WORKFLOW_DELETE, json!({"accountId": account, "id": id}))
+            }
+            Kind::Dashboard => ("dashboardDelete", wire::DASHBOARD_DELETE, json!({ "guid": id })),
+        };
+        let result = self.mutate(what, doc, vars).await;
+        self.forget(kind, id);
+        match result {
+            Ok(payload) if kind == Kind::Dashboard && payload["status"] == json!("FAILURE") => {
+                let not_found = payload["errors"]
+                    .as_array()
+                    .is_some_and(|es| es.iter().any(|e| e["type"] == json!("DASHBOARD_NOT_FOUND")));
+                if not_found {
+                    Ok(())
+                } else {
+                    Err(ProviderError::Api {
+                        status: 200,
+                        body: format!("dashboardDelete: {}", payload["errors"]),
+                    })
+                }
+            }
+            Ok(_) | Err(ProviderError::NotFound { .. }) => Ok(()),
+            // Typed errors do not say "not found" in a fixed way: gone is gone.
+            Err(e @ ProviderError::Api { .. }) => {
+                if self.exists(kind, id).await? {
+                    Err(e)
+                } else {
+                    Ok(())
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// An update merges what it is sent; fields the desired condition no longer has are sent as
+/// `null` so that removing them from the configuration takes effect.
+fn clear_absent_condition_fields(input: &mut Value) {
+    for key in ["description", "runbookUrl", "titleTemplate"] {
+        if input.get(key).is_none() {
+            input[key] = Value::Null;
+        }
+    }
+    for key in ["fillValue", "slideBy", "evaluationDelay", "aggregationDelay", "aggregationTimer"] {
+        if input["signal"].get(key).is_none() {
+            input["signal"][key] = Value::Null;
+        }
+    }
+    if input["expiration"].get("expirationDuration").is_none() {
+        input["expiration"]["expirationDuration"] = Value::Null;
+    }
+}
+
+pub(crate) fn normalize(kind: Kind, attrs: &Value) -> Value {
+    match kind {
+        Kind::Policy => n::policy(attrs),
+        Kind::Condition => n::condition(attrs),
+        Kind::Destination => n::destination(attrs),
+        Kind::Channel => n::channel(attrs),
+        Kind::Workflow => n::workflow(attrs),
+        Kind::Dashboard => n::dashboard(attrs),
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for NewRelicProvider {
+    fn name(&self) -> &'static str {
+        "newrelic"
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        RESOURCE_TYPES
+    }
+
+    async fn list(&self, resource_type: &str, owned_only: bool) -> Result<Vec<LiveObject>> {
+        self.list_kind(Kind::of(resource_type)?, owned_only).await
+    }
+
+    async fn read(&self, resource_type: &str, id: &str) -> Result<Option<LiveObject>> {
+        let kind = Kind::of(resource_type)?;
+        let filters = match kind {
+            Kind::Destination | Kind::Channel | Kind::Workflow => json!({ "id": id }),
+            _ => Value::Null,
+        };
+        let raws = self.fetch(kind, filters).await?;
+        let Some(raw) = raws.iter().find(|r| id_text(&r["id"]).as_deref() == Some(id)) else {
+            return Ok(None);
+        };
+        let referents = self.referents(kind).await?;
+        self.to_live(kind, raw, &referents).map(Some)
+    }
+
+    async fn find_by_marker(&self, resource_type: &str, address: &str) -> Result<Vec<LiveObject>> {
+        let kind = Kind::of(resource_type)?;
+        let marker = address_marker(address);
+        if kind == Kind::Policy {
+            self.learn_policy_marker(&marker);
+        }
+        Ok(self
+            .list_kind(kind, true)
+            .await?
+            .into_iter()
+            .filter(|o| o.owned && o.marker.as_deref() == Some(marker.as_str()))
+            .collect())
+    }
+
+    fn normalize(&self, resource_type: &str, attrs: &Value) -> Value {
+        match Kind::of(resource_type) {
+            Ok(kind) => {
+                self.learn_refs(kind, attrs);
+                normalize(kind, attrs)
+            }
+            Err(_) => attrs.clone(),
+        }
+    }
+
+    fn mark(&self, resource_type: &str, attrs: &mut Value, address: &str) {
+        let Ok(kind) = Kind::of(resource_type) else { return };
+        if !attrs.is_object() {
+            return;
+        }
+        let marker = address_marker(address);
+        match kind {
+            Kind::Policy => {
+                self.learn_policy_marker(&marker);
+                let name = attrs["name"].as_str().unwrap_or_default();
+                attrs["name"] = json!(format!(
+                    "{}{}",
+                    n::strip_policy_suffix(name).trim_end(),
+                    n::policy_suffix(&marker)
+                ));
+            }
+            Kind::Condition | Kind::Dashboard => {
+                attrs["description"] = json!(n::with_marker_line(attrs["description"].as_str(), &marker));
+            }
+            Kind::Destination | Kind::Channel => n::set_property_marker(attrs, &marker),
+            Kind::Workflow => {
+                if !attrs["issuesFilter"].is_object() {
+                    attrs["issuesFilter"] = json!({"type": "FILTER", "predicates": []});
+                }
+                attrs["issuesFilter"]["name"] = json!(n::marker_line(&marker));
+            }
+        }
+    }
+
+    fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind {
+        match (resource_type, attr) {
+            ("newrelic_nrql_condition", "policyId")
+            | ("newrelic_notification_destination", "type")
+            | ("newrelic_notification_channel", "type" | "destinationId" | "product") => UpdateKind::Replace,
+            _ => UpdateKind::InPlace,
+        }
+    }
+
+    async fn create(&self, resource_type: &str, attrs: &Value) -> Result<LiveObject> {
+        self.write(Kind::of(resource_type)?, None, attrs).await
+    }
+
+    async fn update(&self, resource_type: &str, id: &str, attrs: &Value) -> Result<LiveObject> {
+        self.write(Kind::of(resource_type)?, Some(id), attrs).await
+    }
+
+    async fn delete(&self, resource_type: &str, id: &str) -> Result<()> {
+        self.remove(Kind::of(resource_type)?, id).await
+    }
+
+    fn api_calls(&self) -> u64 {
+        self.client.calls()
+    }
+}
