@@ -42,6 +42,7 @@ struct Watch {
     treat_missing: String,
 }
 
+#[derive(Clone)]
 struct Instance<'a> {
     address: String,
     origin: String,
@@ -121,7 +122,7 @@ fn compile_baselines(
                 if ov.and_then(|o| o.enabled) == Some(false) {
                     continue;
                 }
-                let Some(watch) = catalog_watch(entry, comp, &base.span, diags) else { continue };
+                let Some(watch) = catalog_watch(entry, comp, diags) else { continue };
                 let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
                 let span = ov.map(|o| &o.span).unwrap_or(&base.span);
                 let inst = Instance {
@@ -205,7 +206,7 @@ fn resolve_watch(
         return Some((watch, None));
     }
     match catalog::lookup_cloudwatch(metric, &comp.kind) {
-        Some(e) => catalog_watch(e, comp, span, diags).map(|w| (w, Some(defaults_of(e)))),
+        Some(e) => catalog_watch(e, comp, diags).map(|w| (w, Some(defaults_of(e)))),
         None => {
             let known = catalog::metrics_for(&comp.kind, PROVIDER);
             diags.push(error(
@@ -222,12 +223,7 @@ fn resolve_watch(
     }
 }
 
-fn catalog_watch(
-    e: &CloudWatchEntry,
-    comp: &Component,
-    span: &Span,
-    diags: &mut Diagnostics,
-) -> Option<Watch> {
+fn catalog_watch(e: &CloudWatchEntry, comp: &Component, diags: &mut Diagnostics) -> Option<Watch> {
     let first = e.dimensions[0];
     let Some(v) = comp.identifier.get(first) else {
         let msg = format!(
@@ -241,7 +237,6 @@ fn catalog_watch(
                 format!("write identifier = {{ {first} = \"...\" }} (CloudWatch dimension {first})"),
             ));
         }
-        let _ = span;
         return None;
     };
     let mut dimensions = vec![(first.to_string(), v.clone())];
@@ -323,20 +318,8 @@ fn emit(
     }
     out.push(alarm(cfg, inst, watch, &base, base.critical, None, period, evals));
     if let Some(w) = base.warning {
-        let warn = Instance { address: format!("{}.warning", inst.address), ..clone_inst(inst) };
+        let warn = Instance { address: format!("{}.warning", inst.address), ..inst.clone() };
         out.push(alarm(cfg, &warn, watch, &base, w, Some("warning"), period, evals));
-    }
-}
-
-fn clone_inst<'a>(i: &Instance<'a>) -> Instance<'a> {
-    Instance {
-        address: i.address.clone(),
-        origin: i.origin.clone(),
-        component: i.component,
-        routes: i.routes,
-        runbook: i.runbook,
-        extra_message: i.extra_message,
-        span: i.span,
     }
 }
 
@@ -415,25 +398,7 @@ fn alarm(
     if let Some(rb) = inst.runbook {
         desc.push_str(&format!("Runbook: {rb}\n"));
     }
-    let mut who = vec![format!("kind {}", comp.kind)];
-    if let Some(env) = &comp.environment {
-        who.push(format!("environment {env}"));
-    }
-    if let Some(owner) = &comp.owner {
-        who.push(format!("owner {owner}"));
-    }
-    desc.push_str(&format!("Component: {} ({})\n", comp.name, who.join(", ")));
-    if let Some(inv) = comp.inventory.as_ref().and_then(|i| cfg.inventories.get(i)) {
-        let mut line = format!("Inventory: {}", inv.name);
-        if let Some(d) = &inv.reviewed_on {
-            line.push_str(&format!(", reviewed {d}"));
-        }
-        if let Some(by) = &inv.reviewed_by {
-            line.push_str(&format!(" by {by}"));
-        }
-        desc.push_str(&line);
-        desc.push('\n');
-    }
+    desc.push_str(&super::component_lines(cfg, comp));
     let desc = truncate(desc.trim_end(), MAX_DESCRIPTION);
 
     let mut actions: Vec<String> = Vec::new();

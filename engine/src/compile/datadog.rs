@@ -495,25 +495,7 @@ fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> Desire
     if let Some(rb) = inst.runbook {
         msg.push_str(&format!("Runbook: {rb}\n"));
     }
-    let mut who = vec![format!("kind {}", comp.kind)];
-    if let Some(env) = &comp.environment {
-        who.push(format!("environment {env}"));
-    }
-    if let Some(owner) = &comp.owner {
-        who.push(format!("owner {owner}"));
-    }
-    msg.push_str(&format!("Component: {} ({})\n", comp.name, who.join(", ")));
-    if let Some(inv) = comp.inventory.as_ref().and_then(|i| cfg.inventories.get(i)) {
-        let mut line = format!("Inventory: {}", inv.name);
-        if let Some(d) = &inv.reviewed_on {
-            line.push_str(&format!(", reviewed {d}"));
-        }
-        if let Some(by) = &inv.reviewed_by {
-            line.push_str(&format!(" by {by}"));
-        }
-        msg.push_str(&line);
-        msg.push('\n');
-    }
+    msg.push_str(&super::component_lines(cfg, comp));
     msg.push_str(&format!("Managed by watchkeep as {}\n", inst.address));
     let hs = handles(cfg, inst.routes);
     if !hs.is_empty() {

@@ -108,6 +108,30 @@ pub(crate) fn warning(summary: impl Into<String>, span: Option<Span>, hint: impl
     Diagnostic { severity: Severity::Warning, ..error(summary, span, hint) }
 }
 
+/// The `Component: …` and `Inventory: …` lines every vendor object's text carries, so a
+/// responder (and an auditor) sees what the alert covers and when its scope was reviewed.
+pub(crate) fn component_lines(cfg: &Config, comp: &crate::config::Component) -> String {
+    let mut who = vec![format!("kind {}", comp.kind)];
+    if let Some(env) = &comp.environment {
+        who.push(format!("environment {env}"));
+    }
+    if let Some(owner) = &comp.owner {
+        who.push(format!("owner {owner}"));
+    }
+    let mut out = format!("Component: {} ({})\n", comp.name, who.join(", "));
+    if let Some(inv) = comp.inventory.as_ref().and_then(|i| cfg.inventories.get(i)) {
+        out.push_str(&format!("Inventory: {}", inv.name));
+        if let Some(d) = &inv.reviewed_on {
+            out.push_str(&format!(", reviewed {d}"));
+        }
+        if let Some(by) = &inv.reviewed_by {
+            out.push_str(&format!(" by {by}"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// A catalog row's default thresholds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Defaults {
