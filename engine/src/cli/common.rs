@@ -170,7 +170,7 @@ pub fn print_warnings(ctx: &Context, diags: &Diagnostics, files: &[SourceFile]) 
 
 /// Providers every command may need: those named by desired objects and by state.
 /// Providers this build can talk to.
-pub const AVAILABLE_PROVIDERS: &[&str] = &["datadog", "cloudwatch"];
+pub const AVAILABLE_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
 
 pub fn configure_providers(
     ctx: &Context,
@@ -193,6 +193,11 @@ pub fn configure_providers(
                 Arc::new(
                     watchkeep_cloudwatch::CloudWatchProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?,
                 )
+            }
+            "newrelic" => {
+                let conf = watchkeep_newrelic::NewRelicConfig::from_block(attrs, &env)
+                    .map_err(|e| provider_failure(name, cfg, e))?;
+                Arc::new(watchkeep_newrelic::NewRelicProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?)
             }
             other => {
                 return Err(Failure::msg(format!(

@@ -73,6 +73,12 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
         )
         .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
+    // Marking and normalising the desired objects teaches providers the configuration's
+    // ownership markers (New Relic policies carry only a hash of theirs), so references read
+    // back from the vendor compare as the configuration writes them.
+    if let Ok(mut desired) = crate::compile::compile(&cfg) {
+        let _ = common::prepare(&mut desired, &providers, false);
+    }
     let types: BTreeSet<(String, String)> = providers
         .iter()
         .flat_map(|(name, p)| p.resource_types().iter().map(move |t| (name.clone(), t.to_string())))

@@ -205,6 +205,69 @@ pub const CLOUDWATCH: &[CloudWatchEntry] = &[
     cw("cloud_service", "latency",     "p99 target response time", " s",      "AWS/ApplicationELB",    &["TargetResponseTime"],                                     "p99",     ALB,          true,  2.0,              "5m"),
 ];
 
+/// How a New Relic NRQL condition for one catalog metric is built. `$scope` in `nrql` becomes
+/// the component's `WHERE` clause (its identifier, e.g. `hostname = 'web-1'`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRelicEntry {
+    pub metric: &'static str,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub unit: &'static str,
+    pub nrql: &'static str,
+    pub above: bool,
+    pub critical: f64,
+    pub for_duration: &'static str,
+    pub severity: &'static str,
+    /// The condition is "stopped reporting": the signal expiring opens an incident.
+    pub loss_of_signal: bool,
+}
+
+// One catalog row per call: the arguments are the table columns.
+#[allow(clippy::too_many_arguments)]
+const fn nr(
+    kind: &'static str,
+    metric: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    nrql: &'static str,
+    above: bool,
+    critical: f64,
+    for_duration: &'static str,
+) -> NewRelicEntry {
+    NewRelicEntry {
+        metric,
+        kind,
+        title,
+        unit,
+        nrql,
+        above,
+        critical,
+        for_duration,
+        severity: "high",
+        loss_of_signal: false,
+    }
+}
+
+/// New Relic rows: hosts from the infrastructure agent (`SystemSample`, `NetworkSample`),
+/// databases from the AWS RDS integration (`DatastoreSample`), containers from `ContainerSample`.
+#[rustfmt::skip]
+pub const NEWRELIC: &[NewRelicEntry] = &[
+    nr("server",    "cpu",         "CPU usage",          "%",      "SELECT average(cpuPercent) FROM SystemSample WHERE $scope",                                                        true,  85.0,             "5m"),
+    nr("server",    "memory",      "Memory usage",       "%",      "SELECT average(memoryUsedPercent) FROM SystemSample WHERE $scope",                                                 true,  90.0,             "5m"),
+    nr("server",    "disk",        "Disk usage",         "%",      "SELECT max(diskUsedPercent) FROM SystemSample WHERE $scope",                                                       true,  90.0,             "10m"),
+    nr("server",    "network",     "Network throughput", " B/s",   "SELECT average(receiveBytesPerSecond) + average(transmitBytesPerSecond) FROM NetworkSample WHERE $scope",          true,  125_000_000.0,    "10m"),
+    NewRelicEntry { severity: "critical", loss_of_signal: true,
+    ..nr("server",  "uptime",      "Host not reporting", "",       "SELECT count(*) FROM SystemSample WHERE $scope",                                                                   false, 1.0,              "2m") },
+    nr("database",  "cpu",         "CPU usage",          "%",      "SELECT average(provider.cpuUtilization.Average) FROM DatastoreSample WHERE $scope",                                true,  85.0,             "5m"),
+    nr("database",  "memory",      "Freeable memory",    " bytes", "SELECT average(provider.freeableMemory.Average) FROM DatastoreSample WHERE $scope",                                 false, 268_435_456.0,    "10m"),
+    nr("database",  "disk",        "Free storage",       " bytes", "SELECT min(provider.freeStorageSpace.Minimum) FROM DatastoreSample WHERE $scope",                                  false, 10_737_418_240.0, "10m"),
+    nr("database",  "connections", "Connections",        "",       "SELECT max(provider.databaseConnections.Maximum) FROM DatastoreSample WHERE $scope",                               true,  500.0,            "5m"),
+    nr("container", "cpu",         "CPU usage",          "%",      "SELECT average(cpuPercent) FROM ContainerSample WHERE $scope",                                                     true,  85.0,             "5m"),
+    nr("container", "memory",      "Memory usage",       "%",      "SELECT average(memoryUsageLimitPercent) FROM ContainerSample WHERE $scope",                                        true,  90.0,             "5m"),
+    NewRelicEntry { severity: "critical", loss_of_signal: true,
+    ..nr("container", "uptime",    "Container not reporting", "",  "SELECT count(*) FROM ContainerSample WHERE $scope",                                                                false, 1.0,              "2m") },
+];
+
 /// Finds the CloudWatch row for a metric and component kind.
 pub fn lookup_cloudwatch(metric: &str, kind: &str) -> Option<&'static CloudWatchEntry> {
     CLOUDWATCH.iter().find(|e| e.metric == metric && e.kind == kind)
@@ -213,7 +276,12 @@ pub fn lookup_cloudwatch(metric: &str, kind: &str) -> Option<&'static CloudWatch
 /// Every metric name any catalog row knows (core metrics first).
 pub fn all_metric_names() -> Vec<&'static str> {
     let mut out: Vec<&'static str> = CORE_METRICS.to_vec();
-    for m in CATALOG.iter().map(|e| e.metric).chain(CLOUDWATCH.iter().map(|e| e.metric)) {
+    for m in CATALOG
+        .iter()
+        .map(|e| e.metric)
+        .chain(CLOUDWATCH.iter().map(|e| e.metric))
+        .chain(NEWRELIC.iter().map(|e| e.metric))
+    {
         if !out.contains(&m) {
             out.push(m);
         }
@@ -230,6 +298,9 @@ pub fn lookup(metric: &str, kind: &str, vendor: &str) -> Option<&'static Catalog
 pub fn metrics_for(kind: &str, vendor: &str) -> Vec<&'static str> {
     if vendor == "cloudwatch" {
         return CLOUDWATCH.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
+    }
+    if vendor == "newrelic" {
+        return NEWRELIC.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
     }
     CATALOG.iter().filter(|e| e.kind == kind && e.vendor == vendor).map(|e| e.metric).collect()
 }

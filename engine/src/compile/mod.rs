@@ -8,9 +8,10 @@
 pub mod catalog;
 mod cloudwatch;
 mod datadog;
+mod newrelic;
 
 /// Vendors whose components the compiler turns into vendor objects.
-pub const COMPILED_PROVIDERS: &[&str] = &["datadog", "cloudwatch"];
+pub const COMPILED_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
 
 use std::collections::BTreeMap;
 
@@ -44,6 +45,7 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
     datadog::compile_baselines(cfg, &mut out, &mut diags);
     datadog::compile_dashboards(cfg, &mut out);
     cloudwatch::compile(cfg, &mut out, &mut diags);
+    newrelic::compile(cfg, &mut out, &mut diags);
     for dash in cfg.dashboards.values() {
         let shown = datadog::matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
             .iter()

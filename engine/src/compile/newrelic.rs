@@ -1,0 +1,452 @@
+//! `alert`, `baseline` and `route` blocks → New Relic alert policies, NRQL conditions,
+//! notification destinations and channels, and workflows, for components whose provider is
+//! `newrelic`.
+//!
+//! * One `newrelic_alert_policy` per `alert`/`baseline` block that has New Relic components
+//!   (address `<origin>.newrelic_policy`), holding that block's conditions.
+//! * One `newrelic_nrql_condition` per metric and component (the same addresses as the other
+//!   vendors' alarms), named `<component> <title> (<origin>)`. `above`/`below` become a CRITICAL
+//!   term, `warning` a WARNING term, `for` the term's `thresholdDuration` (whole minutes, all
+//!   occurrences). "Host not reporting" is a loss-of-signal condition: the signal expiring after
+//!   the `for` duration opens an incident.
+//! * Each route a New Relic block uses becomes destinations and channels (email; PagerDuty with
+//!   the routing key as the integration token; Slack and webhooks through their URLs) and one
+//!   `newrelic_workflow` whose issues filter selects the policies of the blocks that route serves.
+//! * Ids are known only after create, so references are written `ref:<address>` and resolved by
+//!   the provider.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{json, Value};
+
+use super::catalog::{self, NewRelicEntry};
+use super::datadog::{json_number, matching, number};
+use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject};
+use crate::config::{Component, Config, Route, Span, Threshold};
+use crate::diag::Diagnostics;
+
+pub(super) const PROVIDER: &str = "newrelic";
+const CONDITION: &str = "newrelic_nrql_condition";
+
+struct Watch {
+    title: String,
+    unit: String,
+    /// NRQL with `$scope` already replaced.
+    nrql: String,
+    loss_of_signal: bool,
+}
+
+struct Instance<'a> {
+    address: String,
+    origin: String,
+    component: &'a Component,
+    runbook: Option<&'a str>,
+    extra_message: Option<&'a str>,
+    span: &'a Span,
+}
+
+/// Origins (`baseline.soc2`) with conditions, and the routes each uses.
+#[derive(Default)]
+struct Policies {
+    routes_of: BTreeMap<String, Vec<String>>,
+    span_of: BTreeMap<String, Span>,
+}
+
+pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+    let mut pol = Policies::default();
+    for alert in cfg.alerts.values() {
+        let origin = format!("alert.{}", alert.name);
+        for comp in on_newrelic(matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components)) {
+            let Some((watch, defaults)) = resolve_watch(cfg, &alert.metric, comp, &alert.span, diags) else {
+                continue;
+            };
+            let inst = Instance {
+                address: format!("{origin}[\"{}\"]", comp.name),
+                origin: origin.clone(),
+                component: comp,
+                runbook: alert.runbook.as_deref(),
+                extra_message: alert.message.as_deref(),
+                span: &alert.span,
+            };
+            if emit(cfg, &inst, &watch, defaults, &alert.threshold, &alert.span, out, diags) {
+                pol.routes_of.insert(origin.clone(), alert.routes.clone());
+                pol.span_of.insert(origin.clone(), alert.span.clone());
+            }
+        }
+    }
+    for base in cfg.baselines.values() {
+        let origin = format!("baseline.{}", base.name);
+        for comp in on_newrelic(matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
+            let rows: Vec<&NewRelicEntry> =
+                catalog::NEWRELIC.iter().filter(|e| e.kind == comp.kind).collect();
+            if rows.is_empty() {
+                diags.push(warning(
+                    format!(
+                        "`{origin}`: the catalog has no metrics for kind `{}` on newrelic, so `{}` gets no conditions",
+                        comp.kind, comp.name
+                    ),
+                    Some(comp.span.clone()),
+                    "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component",
+                ));
+                continue;
+            }
+            for entry in rows {
+                let ov = base.overrides.get(entry.metric);
+                if ov.and_then(|o| o.enabled) == Some(false) {
+                    continue;
+                }
+                let watch = catalog_watch(entry, comp);
+                let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
+                let span = ov.map(|o| &o.span).unwrap_or(&base.span);
+                let inst = Instance {
+                    address: format!("{origin}[\"{}\"].{}", comp.name, entry.metric),
+                    origin: origin.clone(),
+                    component: comp,
+                    runbook: base.runbook.as_deref(),
+                    extra_message: None,
+                    span: &base.span,
+                };
+                if emit(cfg, &inst, &watch, Some(defaults_of(entry)), &threshold, span, out, diags) {
+                    pol.routes_of.insert(origin.clone(), base.routes.clone());
+                    pol.span_of.insert(origin.clone(), base.span.clone());
+                }
+            }
+        }
+    }
+    // One policy per block with conditions.
+    let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (origin, routes) in &pol.routes_of {
+        out.push(DesiredObject {
+            address: policy_address(origin),
+            resource_type: "newrelic_alert_policy".into(),
+            provider: PROVIDER.into(),
+            origin: Some(origin.clone()),
+            attrs: json!({"name": format!("watchkeep {origin}"), "incidentPreference": "PER_CONDITION"}),
+            depends_on: Vec::new(),
+            span: pol.span_of.get(origin).cloned(),
+        });
+        for r in routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
+            served.entry(r.clone()).or_default().insert(origin.clone());
+        }
+    }
+    for (name, origins) in &served {
+        if let Some(route) = cfg.routes.get(name) {
+            compile_route(route, origins, out, diags);
+        }
+    }
+}
+
+fn on_newrelic(comps: Vec<&Component>) -> impl Iterator<Item = &Component> {
+    comps.into_iter().filter(|c| c.provider == PROVIDER)
+}
+
+pub(crate) fn policy_address(origin: &str) -> String {
+    format!("{origin}.newrelic_policy")
+}
+
+fn defaults_of(e: &NewRelicEntry) -> Defaults {
+    Defaults {
+        above: e.above,
+        critical: e.critical,
+        warning: None,
+        for_duration: e.for_duration,
+        severity: e.severity,
+    }
+}
+
+/// `hostname = 'web-1'` from the identifier (`{ hostname = "web-1" }`), or the component name.
+fn where_clause(comp: &Component) -> String {
+    let quote = |s: &str| s.replace('\'', "\\'");
+    if comp.identifier.is_empty() {
+        return format!("hostname = '{}'", quote(&comp.name));
+    }
+    comp.identifier.iter().map(|(k, v)| format!("`{k}` = '{}'", quote(v))).collect::<Vec<_>>().join(" AND ")
+}
+
+fn catalog_watch(e: &NewRelicEntry, comp: &Component) -> Watch {
+    Watch {
+        title: e.title.into(),
+        unit: e.unit.into(),
+        nrql: e.nrql.replace("$scope", &where_clause(comp)),
+        loss_of_signal: e.loss_of_signal,
+    }
+}
+
+fn resolve_watch(
+    cfg: &Config,
+    metric: &str,
+    comp: &Component,
+    span: &Span,
+    diags: &mut Diagnostics,
+) -> Option<(Watch, Option<Defaults>)> {
+    if let Some(user) = cfg.metrics.get(metric) {
+        let nrql = user.newrelic.as_ref().and_then(|v| v.get("nrql")).and_then(Value::as_str);
+        let Some(nrql) = nrql else {
+            diags.push(error(
+                format!(
+                    "metric `{metric}` has no `newrelic {{ nrql = ... }}`, but `{}` is on New Relic",
+                    comp.name
+                ),
+                Some(user.span.clone()),
+                "add `newrelic { nrql = \"SELECT max(x) FROM Sample WHERE $scope\" }` to the metric block",
+            ));
+            return None;
+        };
+        let watch = Watch {
+            title: user.name.clone(),
+            unit: user.unit.as_deref().map(|u| format!(" {u}")).unwrap_or_default(),
+            nrql: nrql.replace("$scope", &where_clause(comp)),
+            loss_of_signal: false,
+        };
+        return Some((watch, None));
+    }
+    match catalog::NEWRELIC.iter().find(|e| e.metric == metric && e.kind == comp.kind) {
+        Some(e) => Some((catalog_watch(e, comp), Some(defaults_of(e)))),
+        None => {
+            let known = catalog::metrics_for(&comp.kind, PROVIDER);
+            diags.push(error(
+                format!("no metric `{metric}` for kind `{}` on newrelic", comp.kind),
+                Some(span.clone()),
+                if known.is_empty() {
+                    "declare it with a `metric` block that has a `newrelic { nrql = ... }` mapping"
+                        .to_string()
+                } else {
+                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
+                },
+            ));
+            None
+        }
+    }
+}
+
+// The arguments are what a condition is made of.
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    cfg: &Config,
+    inst: &Instance,
+    watch: &Watch,
+    defaults: Option<Defaults>,
+    threshold: &Threshold,
+    span: &Span,
+    out: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+) -> bool {
+    let Some(base) = resolve_base(defaults, threshold, span, diags) else { return false };
+    let secs = match duration_seconds(&base.for_duration) {
+        Some(s) if s.is_multiple_of(60) && (60..=86_400).contains(&s) => s,
+        _ => {
+            diags.push(error(
+                format!("`for = \"{}\"` cannot be evaluated by New Relic", base.for_duration),
+                Some(span.clone()),
+                "New Relic thresholds last whole minutes, from 1 minute to 1 day: use \"5m\", \"1h\" …",
+            ));
+            return false;
+        }
+    };
+    out.push(condition(cfg, inst, watch, &base, secs));
+    true
+}
+
+fn condition(cfg: &Config, inst: &Instance, w: &Watch, base: &Base, secs: u64) -> DesiredObject {
+    let comp = inst.component;
+    let direction = if base.above { "above" } else { "below" };
+    let operator = if base.above { "ABOVE" } else { "BELOW" };
+    let mut terms = vec![json!({
+        "priority": "CRITICAL",
+        "operator": operator,
+        "threshold": json_number(base.critical),
+        "thresholdDuration": secs,
+        "thresholdOccurrences": "ALL",
+    })];
+    if let Some(wv) = base.warning {
+        terms.push(json!({
+            "priority": "WARNING",
+            "operator": operator,
+            "threshold": json_number(wv),
+            "thresholdDuration": secs,
+            "thresholdOccurrences": "ALL",
+        }));
+    }
+    let mut desc = if w.loss_of_signal {
+        format!("{} has not reported for {}.\n", comp.name, base.for_duration)
+    } else {
+        format!(
+            "{} on {} is {direction} {}{} for {}.\n",
+            w.title,
+            comp.name,
+            number(base.critical),
+            w.unit,
+            base.for_duration
+        )
+    };
+    if let Some(extra) = inst.extra_message {
+        desc.push_str(extra.trim());
+        desc.push('\n');
+    }
+    desc.push_str(&format!("Severity: {}\n", base.severity));
+    desc.push_str(&super::component_lines(cfg, comp));
+    let mut attrs = json!({
+        "policyId": format!("ref:{}", policy_address(&inst.origin)),
+        "name": format!("{} {} ({})", comp.name, w.title, inst.origin),
+        "enabled": true,
+        "description": desc.trim_end(),
+        "nrql": {"query": w.nrql},
+        "terms": terms,
+        "signal": {"aggregationWindow": 60},
+    });
+    if w.loss_of_signal {
+        attrs["expiration"] = json!({
+            "expirationDuration": secs,
+            "openViolationOnExpiration": true,
+            "closeViolationsOnExpiration": false,
+        });
+    }
+    if let Some(rb) = inst.runbook {
+        attrs["runbookUrl"] = json!(rb);
+    }
+    DesiredObject {
+        address: inst.address.clone(),
+        resource_type: CONDITION.into(),
+        provider: PROVIDER.into(),
+        origin: Some(inst.origin.clone()),
+        attrs,
+        depends_on: vec![policy_address(&inst.origin)],
+        span: Some(inst.span.clone()),
+    }
+}
+
+fn compile_route(
+    route: &Route,
+    origins: &BTreeSet<String>,
+    out: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+) {
+    let origin = format!("route.{}", route.name);
+    let mut channels: Vec<String> = Vec::new();
+    let mut pair = |key: &str, label: &str, dest: Value, chan_type: &str, chan_props: Value| {
+        let dest_addr = format!("route.{}.newrelic_{key}_destination", route.name);
+        let chan_addr = format!("route.{}.newrelic_{key}_channel", route.name);
+        let name = format!("watchkeep {} {label}", route.name);
+        let mut d = dest;
+        d["name"] = json!(name);
+        out.push(DesiredObject {
+            address: dest_addr.clone(),
+            resource_type: "newrelic_notification_destination".into(),
+            provider: PROVIDER.into(),
+            origin: Some(origin.clone()),
+            attrs: d,
+            depends_on: Vec::new(),
+            span: Some(route.span.clone()),
+        });
+        out.push(DesiredObject {
+            address: chan_addr.clone(),
+            resource_type: "newrelic_notification_channel".into(),
+            provider: PROVIDER.into(),
+            origin: Some(origin.clone()),
+            attrs: json!({
+                "name": name,
+                "type": chan_type,
+                "product": "IINT",
+                "destinationId": format!("ref:{dest_addr}"),
+                "properties": chan_props,
+            }),
+            depends_on: vec![dest_addr],
+            span: Some(route.span.clone()),
+        });
+        channels.push(chan_addr);
+    };
+    let to: Vec<&str> = route.email.iter().flat_map(|e| e.to.iter().map(String::as_str)).collect();
+    if !to.is_empty() {
+        pair(
+            "email",
+            "email",
+            json!({"type": "EMAIL", "properties": [{"key": "email", "value": to.join(",")}]}),
+            "EMAIL",
+            json!([{"key": "subject", "value": "{{ issueTitle }}"}]),
+        );
+    }
+    for (i, p) in route.pagerduty.iter().enumerate() {
+        match &p.routing_key {
+            Some(key) if !key.trim().is_empty() => pair(
+                &format!("pagerduty{i}"),
+                format!("pagerduty {}", p.service.as_deref().unwrap_or("")).trim_end(),
+                json!({
+                    "type": "PAGERDUTY_SERVICE_INTEGRATION",
+                    "properties": [],
+                    "auth": {"type": "TOKEN", "token": {"prefix": "Token token=", "token": key.trim()}},
+                }),
+                "PAGERDUTY_SERVICE_INTEGRATION",
+                json!([{"key": "summary", "value": "{{ annotations.title.[0] }}"}]),
+            ),
+            _ => diags.push(error(
+                format!("route `{}`: a pagerduty target needs `routing_key` for New Relic", route.name),
+                Some(route.span.clone()),
+                "New Relic's PagerDuty service integration is keyed by the routing key: set routing_key = var.pagerduty_key (a sensitive variable)",
+            )),
+        }
+    }
+    let mut webhook = |key: String, label: String, url: &str| {
+        pair(
+            &key,
+            &label,
+            json!({"type": "WEBHOOK", "properties": [{"key": "url", "value": url}]}),
+            "WEBHOOK",
+            json!([{"key": "payload", "value": "{\"issue\": {{ json issueTitle }}, \"state\": {{ json state }}, \"url\": {{ json issuePageUrl }}}"}]),
+        );
+    };
+    for (i, s) in route.slack.iter().enumerate() {
+        match &s.webhook_url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                webhook(format!("slack{i}"), format!("slack {}", s.channel), url)
+            }
+            _ => diags.push(error(
+                format!("route `{}`: slack `{}` needs `webhook_url` for New Relic", route.name, s.channel),
+                Some(route.span.clone()),
+                "watchkeep posts New Relic notifications to Slack through an incoming webhook: set webhook_url = var.slack_webhook (a sensitive variable)",
+            )),
+        }
+    }
+    for (i, w) in route.webhook.iter().enumerate() {
+        match &w.url {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => webhook(
+                format!("webhook{i}"),
+                format!("webhook {}", w.name.as_deref().unwrap_or("")).trim_end().to_string(),
+                url,
+            ),
+            _ => diags.push(error(
+                format!("route `{}`: a webhook target needs an http(s) `url` for New Relic", route.name),
+                Some(route.span.clone()),
+                "set url = var.webhook_url (a sensitive variable)",
+            )),
+        }
+    }
+    if channels.is_empty() {
+        return;
+    }
+    let policies: Vec<String> = origins.iter().map(|o| policy_address(o)).collect();
+    let mut depends_on = channels.clone();
+    depends_on.extend(policies.iter().cloned());
+    out.push(DesiredObject {
+        address: format!("route.{}.newrelic_workflow", route.name),
+        resource_type: "newrelic_workflow".into(),
+        provider: PROVIDER.into(),
+        origin: Some(origin.clone()),
+        attrs: json!({
+            "name": format!("watchkeep {}", route.name),
+            "enabled": true,
+            "mutingRulesHandling": "NOTIFY_ALL_ISSUES",
+            "issuesFilter": {
+                "name": format!("watchkeep {}", route.name),
+                "type": "FILTER",
+                "predicates": [{
+                    "attribute": "labels.policyIds",
+                    "operator": "EXACTLY_MATCHES",
+                    "values": policies.iter().map(|p| format!("ref:{p}")).collect::<Vec<_>>(),
+                }],
+            },
+            "destinationConfigurations": channels.iter().map(|c| json!({"channelId": format!("ref:{c}")})).collect::<Vec<_>>(),
+        }),
+        depends_on,
+        span: Some(route.span.clone()),
+    });
+}
