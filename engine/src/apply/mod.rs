@@ -96,7 +96,7 @@ pub async fn apply(
         }
     };
 
-    let waves = waves(jobs);
+    let (waves, dependents) = waves(jobs);
     let mut failed: BTreeSet<String> = BTreeSet::new();
     let mut saving: Option<JoinHandle<Result<State, StateError>>> = None;
     let mut dirty = false;
@@ -108,7 +108,15 @@ pub async fn apply(
         let runnable: Vec<Job> = wave
             .into_iter()
             .filter_map(|j| {
-                if let Some(dep) = j.depends_on.iter().find(|d| failed.contains(*d)) {
+                // A create or update waits for what it refers to; a delete for the deletes of
+                // what refers to it.
+                let blockers = match j.change.action {
+                    Action::Delete => {
+                        dependents.get(&j.change.address).map(Vec::as_slice).unwrap_or_default()
+                    }
+                    _ => j.depends_on.as_slice(),
+                };
+                if let Some(dep) = blockers.iter().find(|d| failed.contains(*d)) {
                     outcome.errors.push((j.change.address.clone(), format!("skipped: `{dep}` failed")));
                     failed.insert(j.change.address.clone());
                     None
@@ -272,6 +280,7 @@ fn record(
                 vendor_modified: live.modified.clone(),
                 changed_at,
                 sensitive_paths: c.sensitive_paths.clone(),
+                depends_on: job.depends_on.clone(),
             };
             if prior.as_ref() == Some(&entry) {
                 return false;
@@ -409,48 +418,142 @@ async fn create_once(
 
 /// Groups jobs into waves: a job runs after every job it depends on. Deletes run last, after all
 /// creates and updates (so a replacement exists before the old object goes).
-fn waves(jobs: Vec<Job>) -> Vec<Vec<Job>> {
+/// Groups jobs into waves that may run concurrently: creates and updates after what they depend
+/// on, then deletes in reverse dependency order (a workflow before the channels it notifies, a
+/// channel before its destination: vendors refuse to delete what is still in use). Also returns,
+/// per delete, the deletes that must succeed before it.
+fn waves(jobs: Vec<Job>) -> (Vec<Vec<Job>>, HashMap<String, Vec<String>>) {
     let (deletes, others): (Vec<Job>, Vec<Job>) =
         jobs.into_iter().partition(|j| j.change.action == Action::Delete);
-    let index: HashMap<String, usize> =
-        others.iter().enumerate().map(|(i, j)| (j.change.address.clone(), i)).collect();
-    let mut level: Vec<Option<usize>> = vec![None; others.len()];
-    fn level_of(
-        i: usize,
-        others: &[Job],
-        index: &HashMap<String, usize>,
-        level: &mut [Option<usize>],
-        depth: usize,
-    ) -> usize {
+
+    // Creates and updates: level = 1 + the deepest of their dependencies.
+    let index: HashMap<&str, usize> =
+        others.iter().enumerate().map(|(i, j)| (j.change.address.as_str(), i)).collect();
+    let after: Vec<Vec<usize>> = others
+        .iter()
+        .map(|j| j.depends_on.iter().filter_map(|d| index.get(d.as_str()).copied()).collect())
+        .collect();
+    let mut out = group(others, &levels(&after));
+
+    // Deletes: level = 1 + the deepest of the deletes that depend on them.
+    let index: HashMap<&str, usize> =
+        deletes.iter().enumerate().map(|(i, j)| (j.change.address.as_str(), i)).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); deletes.len()];
+    for (i, j) in deletes.iter().enumerate() {
+        for d in &j.depends_on {
+            if let Some(&k) = index.get(d.as_str()) {
+                if k != i && !dependents[k].contains(&i) {
+                    dependents[k].push(i);
+                }
+            }
+        }
+    }
+    let names: HashMap<String, Vec<String>> = dependents
+        .iter()
+        .enumerate()
+        .filter(|(_, ds)| !ds.is_empty())
+        .map(|(k, ds)| {
+            (
+                deletes[k].change.address.clone(),
+                ds.iter().map(|&i| deletes[i].change.address.clone()).collect(),
+            )
+        })
+        .collect();
+    out.extend(group(deletes, &levels(&dependents)));
+    out.retain(|w| !w.is_empty());
+    (out, names)
+}
+
+/// `level[i]` = 1 + the highest level among `after[i]` (0 when empty).
+fn levels(after: &[Vec<usize>]) -> Vec<usize> {
+    fn level_of(i: usize, after: &[Vec<usize>], level: &mut [Option<usize>], depth: usize) -> usize {
         if let Some(l) = level[i] {
             return l;
         }
         // The loader rejects cycles; the depth guard keeps a bad graph from overflowing the stack.
-        let l = if depth > others.len() {
+        let l = if depth > after.len() {
             0
         } else {
-            others[i]
-                .depends_on
-                .iter()
-                .filter_map(|d| index.get(d))
-                .map(|&d| level_of(d, others, index, level, depth + 1) + 1)
-                .max()
-                .unwrap_or(0)
+            after[i].iter().map(|&d| level_of(d, after, level, depth + 1) + 1).max().unwrap_or(0)
         };
         level[i] = Some(l);
         l
     }
-    for i in 0..others.len() {
-        level_of(i, &others, &index, &mut level, 0);
-    }
-    let max = level.iter().flatten().copied().max().unwrap_or(0);
+    let mut level = vec![None; after.len()];
+    (0..after.len()).map(|i| level_of(i, after, &mut level, 0)).collect()
+}
+
+fn group(jobs: Vec<Job>, levels: &[usize]) -> Vec<Vec<Job>> {
+    let max = levels.iter().copied().max().unwrap_or(0);
     let mut out: Vec<Vec<Job>> = (0..=max).map(|_| Vec::new()).collect();
-    for (job, l) in others.into_iter().zip(level) {
-        out[l.unwrap_or(0)].push(job);
+    for (job, &l) in jobs.into_iter().zip(levels) {
+        out[l].push(job);
     }
-    if !deletes.is_empty() {
-        out.push(deletes);
-    }
-    out.retain(|w| !w.is_empty());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(address: &str, action: Action, depends_on: &[&str]) -> Job {
+        Job {
+            change: ResourceChange {
+                address: address.into(),
+                resource_type: "t".into(),
+                provider: "p".into(),
+                origin: None,
+                action,
+                id: Some(format!("id-{address}")),
+                reason: None,
+                adopt: false,
+                already_gone: false,
+                before: None,
+                after: None,
+                attribute_changes: Vec::new(),
+                after_hash: None,
+                sensitive_paths: Vec::new(),
+            },
+            attrs: None,
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+        }
+    }
+
+    fn addresses(waves: &[Vec<Job>]) -> Vec<Vec<&str>> {
+        waves.iter().map(|w| w.iter().map(|j| j.change.address.as_str()).collect()).collect()
+    }
+
+    #[test]
+    fn creates_follow_their_dependencies_and_deletes_go_in_reverse() {
+        let (waves, dependents) = waves(vec![
+            job("workflow", Action::Create, &["channel", "policy"]),
+            job("channel", Action::Create, &["destination"]),
+            job("destination", Action::Create, &[]),
+            job("policy", Action::Update, &[]),
+            job("old-destination", Action::Delete, &[]),
+            job("old-workflow", Action::Delete, &["old-channel"]),
+            job("old-channel", Action::Delete, &["old-destination"]),
+            job("lone", Action::Delete, &["not-deleted"]),
+        ]);
+        assert_eq!(
+            addresses(&waves),
+            vec![
+                vec!["destination", "policy"],
+                vec!["channel"],
+                vec!["workflow"],
+                vec!["old-workflow", "lone"],
+                vec!["old-channel"],
+                vec!["old-destination"],
+            ]
+        );
+        assert_eq!(dependents["old-destination"], vec!["old-channel"]);
+        assert_eq!(dependents["old-channel"], vec!["old-workflow"]);
+        assert!(!dependents.contains_key("lone"));
+    }
+
+    #[test]
+    fn a_dependency_cycle_does_not_hang() {
+        let (waves, _) = waves(vec![job("a", Action::Delete, &["b"]), job("b", Action::Delete, &["a"])]);
+        assert_eq!(waves.iter().map(Vec::len).sum::<usize>(), 2);
+    }
 }

@@ -158,7 +158,16 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         .map(|c| Job {
             change: c.clone(),
             attrs: if c.action == Action::Delete { None } else { run.marked.get(&c.address).cloned() },
-            depends_on: depends.get(c.address.as_str()).map(|d| d.to_vec()).unwrap_or_default(),
+            depends_on: {
+                let mut d = depends.get(c.address.as_str()).map(|d| d.to_vec()).unwrap_or_default();
+                // What it referred to when written: a destroy has no configuration to ask.
+                for x in state.get(&c.address).map(|r| r.depends_on.as_slice()).unwrap_or_default() {
+                    if !d.contains(x) {
+                        d.push(x.clone());
+                    }
+                }
+                d
+            },
         })
         .collect();
     let lock = Arc::new(lock);

@@ -37,6 +37,7 @@ fn in_state(state: &mut State, addr: &str, id: &str, attrs: Value) {
         vendor_modified: None,
         changed_at: "2026-11-24T00:00:00Z".into(),
         sensitive_paths: vec![],
+        depends_on: vec![],
     });
 }
 

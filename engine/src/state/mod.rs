@@ -94,6 +94,10 @@ pub struct ResourceState {
     /// are keyed hashes, never the value.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_paths: Vec<String>,
+    /// Addresses this object referred to when it was last written (a channel's destination, a
+    /// workflow's channels): `destroy` deletes it before them, even without the configuration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
 }
 
 impl State {
@@ -213,6 +217,7 @@ mod tests {
             vendor_modified: None,
             changed_at: "2026-01-02T03:04:05Z".to_string(),
             sensitive_paths: Vec::new(),
+            depends_on: Vec::new(),
         }
     }
 
