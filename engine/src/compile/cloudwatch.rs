@@ -579,18 +579,7 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             continue;
         }
         let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
-        let mut header = format!("# {title}\nMonitoring dashboard for {} components", comps.len());
-        if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
-            header.push_str(&format!(" of inventory {}", inv.name));
-            if let Some(d) = &inv.reviewed_on {
-                header.push_str(&format!(" (reviewed {d}"));
-                if let Some(by) = &inv.reviewed_by {
-                    header.push_str(&format!(" by {by}"));
-                }
-                header.push(')');
-            }
-        }
-        header.push('.');
+        let header = format!("# {title}\n{}", super::dashboard_description(cfg, dash, comps.len()));
         let mut widgets = vec![json!({
             "type": "text", "x": 0, "y": 0, "width": 24, "height": 2,
             "properties": {"markdown": header},

@@ -171,18 +171,7 @@ pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             title.push(')');
             groups.push(json!({"definition": {"type": "group", "title": title, "layout_type": "ordered", "widgets": widgets}}));
         }
-        let mut description = format!("Monitoring dashboard for {} components", comps.len());
-        if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
-            description.push_str(&format!(" of inventory {}", inv.name));
-            if let Some(d) = &inv.reviewed_on {
-                description.push_str(&format!(" (reviewed {d}"));
-                if let Some(by) = &inv.reviewed_by {
-                    description.push_str(&format!(" by {by}"));
-                }
-                description.push(')');
-            }
-        }
-        description.push('.');
+        let description = super::dashboard_description(cfg, dash, comps.len());
         out.push(DesiredObject {
             address: format!("dashboard.{}.datadog", dash.name),
             resource_type: "datadog_dashboard".into(),

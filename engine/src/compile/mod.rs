@@ -134,6 +134,28 @@ pub(crate) fn component_lines(cfg: &Config, comp: &crate::config::Component) -> 
     out
 }
 
+/// The line a dashboard opens with: how many components it shows and, when its scope is an
+/// inventory, that inventory's last review (`… of inventory prod (reviewed 2026-10-01 by sam).`).
+pub(crate) fn dashboard_description(
+    cfg: &Config,
+    dash: &crate::config::Dashboard,
+    components: usize,
+) -> String {
+    let mut out = format!("Monitoring dashboard for {components} components");
+    if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
+        out.push_str(&format!(" of inventory {}", inv.name));
+        if let Some(d) = &inv.reviewed_on {
+            out.push_str(&format!(" (reviewed {d}"));
+            if let Some(by) = &inv.reviewed_by {
+                out.push_str(&format!(" by {by}"));
+            }
+            out.push(')');
+        }
+    }
+    out.push('.');
+    out
+}
+
 /// A catalog row's default thresholds.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Defaults {

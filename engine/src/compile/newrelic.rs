@@ -12,6 +12,9 @@
 //! * Each route a New Relic block uses becomes destinations and channels (email; PagerDuty with
 //!   the routing key as the integration token; Slack and webhooks through their URLs) and one
 //!   `newrelic_workflow` whose issues filter selects the policies of the blocks that route serves.
+//! * Each `dashboard` block with New Relic components becomes one `newrelic_dashboard`
+//!   (`dashboard.<name>.newrelic`): a markdown header naming the inventory and its review, then a
+//!   line chart per catalog metric and component. The provider fills in its account id.
 //! * Ids are known only after create, so references are written `ref:<address>` and resolved by
 //!   the provider.
 
@@ -133,6 +136,54 @@ pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Di
         if let Some(route) = cfg.routes.get(name) {
             compile_route(route, origins, out, diags);
         }
+    }
+    compile_dashboards(cfg, out);
+}
+
+/// `dashboard` blocks → one `newrelic_dashboard` over the block's New Relic components.
+fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
+    for dash in cfg.dashboards.values() {
+        let comps: Vec<&Component> =
+            on_newrelic(matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])).collect();
+        if comps.is_empty() {
+            continue;
+        }
+        let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
+        let description = super::dashboard_description(cfg, dash, comps.len());
+        let mut widgets = vec![json!({
+            "title": "Scope",
+            "layout": {"column": 1, "row": 1, "width": 12, "height": 2},
+            "visualization": {"id": "viz.markdown"},
+            "rawConfiguration": {"text": format!("# {title}\n{description}")},
+        })];
+        let mut i = 0u64;
+        for comp in &comps {
+            for e in catalog::NEWRELIC.iter().filter(|e| e.kind == comp.kind) {
+                widgets.push(json!({
+                    "title": format!("{}: {}", comp.name, e.title),
+                    "layout": {"column": 1 + (i % 2) * 6, "row": 3 + (i / 2) * 3, "width": 6, "height": 3},
+                    "visualization": {"id": "viz.line"},
+                    "rawConfiguration": {"nrqlQueries": [{
+                        "query": format!("{} TIMESERIES", e.nrql.replace("$scope", &where_clause(comp))),
+                    }]},
+                }));
+                i += 1;
+            }
+        }
+        out.push(DesiredObject {
+            address: format!("dashboard.{}.newrelic", dash.name),
+            resource_type: "newrelic_dashboard".into(),
+            provider: PROVIDER.into(),
+            origin: Some(format!("dashboard.{}", dash.name)),
+            attrs: json!({
+                "name": title.clone(),
+                "description": description,
+                "permissions": "PUBLIC_READ_ONLY",
+                "pages": [{"name": title, "widgets": widgets}],
+            }),
+            depends_on: Vec::new(),
+            span: Some(dash.span.clone()),
+        });
     }
 }
 
@@ -449,4 +500,283 @@ fn compile_route(
         depends_on,
         span: Some(route.span.clone()),
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::compile;
+    use crate::config::{load, LoadOptions};
+
+    const INVENTORY: &str = r##"
+variable "pd_key" {
+  sensitive = true
+  default   = "pd-secret-key-0001"
+}
+variable "hook" {
+  sensitive = true
+  default   = "https://hooks.example.com/T0/B0/secret"
+}
+provider "newrelic" { account_id = 1234567 }
+inventory "prod" {
+  reviewed_on = "2026-11-01"
+  reviewed_by = "lead@example.com"
+}
+component "web-1" {
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "newrelic"
+  identifier = { hostname = "web-1" }
+}
+component "orders-db" {
+  inventory  = inventory.prod
+  kind       = "database"
+  provider   = "newrelic"
+  identifier = { displayName = "orders-prod" }
+}
+component "api" {
+  inventory  = inventory.prod
+  kind       = "container"
+  provider   = "newrelic"
+  identifier = { containerName = "api" }
+}
+route "oncall" {
+  pagerduty { routing_key = var.pd_key }
+  email     { to = ["oncall@example.com", "lead@example.com"] }
+}
+route "chat" {
+  slack {
+    channel     = "#alerts"
+    webhook_url = var.hook
+  }
+}
+baseline "soc2" {
+  scope = inventory.prod
+  route = route.oncall
+  override "disk" { above = 80 }
+  override "network" { enabled = false }
+}
+alert "cpu_hot" {
+  scope   = inventory.prod
+  kinds   = ["server"]
+  metric  = "cpu"
+  above   = 95
+  warning = 90
+  for     = "15m"
+  routes  = [route.oncall, route.chat]
+}
+dashboard "infra" { scope = inventory.prod }
+"##;
+
+    fn load_src(src: &str) -> crate::config::Config {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src).unwrap();
+        load(&LoadOptions::new(dir.path())).unwrap_or_else(|d| panic!("{d:?}")).0
+    }
+
+    fn compiled(src: &str) -> Vec<DesiredObject> {
+        compile(&load_src(src)).unwrap_or_else(|d| panic!("{d:?}"))
+    }
+
+    fn errors(src: &str) -> String {
+        match compile(&load_src(src)) {
+            Ok(objs) => panic!("compiled: {:?}", objs.iter().map(|o| &o.address).collect::<Vec<_>>()),
+            Err(d) => format!("{d:?}"),
+        }
+    }
+
+    fn get<'a>(objs: &'a [DesiredObject], address: &str) -> &'a DesiredObject {
+        objs.iter().find(|o| o.address == address).unwrap_or_else(|| {
+            panic!("no {address} in {:?}", objs.iter().map(|o| &o.address).collect::<Vec<_>>())
+        })
+    }
+
+    fn count(objs: &[DesiredObject], resource_type: &str) -> usize {
+        objs.iter().filter(|o| o.resource_type == resource_type).count()
+    }
+
+    #[test]
+    fn inventory_compiles_to_policies_conditions_routes_and_a_dashboard() {
+        let objs = compiled(INVENTORY);
+        assert!(objs.iter().all(|o| o.provider == "newrelic"));
+        // baseline: server 4 (network disabled) + database 4 + container 3; alert: 1.
+        assert_eq!(count(&objs, CONDITION), 12);
+        assert_eq!(count(&objs, "newrelic_alert_policy"), 2);
+        // oncall: email + pagerduty; chat: slack.
+        assert_eq!(count(&objs, "newrelic_notification_destination"), 3);
+        assert_eq!(count(&objs, "newrelic_notification_channel"), 3);
+        assert_eq!(count(&objs, "newrelic_workflow"), 2);
+        assert_eq!(count(&objs, "newrelic_dashboard"), 1);
+        assert!(!objs.iter().any(|o| o.address == r#"baseline.soc2["web-1"].network"#));
+
+        let cpu = get(&objs, r#"baseline.soc2["web-1"].cpu"#);
+        assert_eq!(cpu.depends_on, vec!["baseline.soc2.newrelic_policy".to_string()]);
+        let a = &cpu.attrs;
+        assert_eq!(a["policyId"], "ref:baseline.soc2.newrelic_policy");
+        assert_eq!(a["name"], "web-1 CPU usage (baseline.soc2)");
+        assert_eq!(
+            a["nrql"]["query"],
+            "SELECT average(cpuPercent) FROM SystemSample WHERE `hostname` = 'web-1'"
+        );
+        assert_eq!(
+            a["terms"],
+            json!([{"priority": "CRITICAL", "operator": "ABOVE", "threshold": 85, "thresholdDuration": 300, "thresholdOccurrences": "ALL"}])
+        );
+        let desc = a["description"].as_str().unwrap();
+        assert!(desc.starts_with("CPU usage on web-1 is above 85% for 5m."), "{desc}");
+        assert!(desc.contains("Inventory: prod, reviewed 2026-11-01 by lead@example.com"), "{desc}");
+        assert!(a.get("expiration").is_none());
+
+        // The override, and a "below" metric.
+        assert_eq!(get(&objs, r#"baseline.soc2["web-1"].disk"#).attrs["terms"][0]["threshold"], 80);
+        let free = &get(&objs, r#"baseline.soc2["orders-db"].memory"#).attrs;
+        assert_eq!(free["terms"][0]["operator"], "BELOW");
+        assert!(free["nrql"]["query"]
+            .as_str()
+            .unwrap()
+            .contains("FROM DatastoreSample WHERE `displayName` = 'orders-prod'"));
+
+        // Host not reporting: the signal expiring after `for` opens an incident.
+        let up = &get(&objs, r#"baseline.soc2["web-1"].uptime"#).attrs;
+        assert_eq!(
+            up["expiration"],
+            json!({"expirationDuration": 120, "openViolationOnExpiration": true, "closeViolationsOnExpiration": false})
+        );
+
+        // alert: a warning term, `for` in seconds, its own policy.
+        let hot = &get(&objs, r#"alert.cpu_hot["web-1"]"#).attrs;
+        assert_eq!(hot["policyId"], "ref:alert.cpu_hot.newrelic_policy");
+        assert_eq!(hot["terms"][0]["threshold"], 95);
+        assert_eq!(hot["terms"][1]["priority"], "WARNING");
+        assert_eq!(hot["terms"][1]["threshold"], 90);
+        assert_eq!(hot["terms"][1]["thresholdDuration"], 900);
+    }
+
+    #[test]
+    fn routes_become_destinations_channels_and_a_workflow_over_their_policies() {
+        let objs = compiled(INVENTORY);
+        let pd = get(&objs, "route.oncall.newrelic_pagerduty0_destination");
+        assert_eq!(pd.attrs["type"], "PAGERDUTY_SERVICE_INTEGRATION");
+        assert_eq!(pd.attrs["auth"]["token"]["token"], "pd-secret-key-0001");
+        let email = get(&objs, "route.oncall.newrelic_email_destination");
+        assert_eq!(email.attrs["properties"][0]["value"], "oncall@example.com,lead@example.com");
+        let chan = get(&objs, "route.oncall.newrelic_pagerduty0_channel");
+        assert_eq!(chan.attrs["destinationId"], "ref:route.oncall.newrelic_pagerduty0_destination");
+        assert_eq!(chan.depends_on, vec!["route.oncall.newrelic_pagerduty0_destination".to_string()]);
+        let slack = get(&objs, "route.chat.newrelic_slack0_destination");
+        assert_eq!(slack.attrs["type"], "WEBHOOK");
+
+        // oncall serves both blocks; chat only the alert.
+        let oncall = get(&objs, "route.oncall.newrelic_workflow");
+        assert_eq!(
+            oncall.attrs["issuesFilter"]["predicates"][0]["values"],
+            json!(["ref:alert.cpu_hot.newrelic_policy", "ref:baseline.soc2.newrelic_policy"])
+        );
+        assert_eq!(oncall.attrs["destinationConfigurations"].as_array().map(Vec::len), Some(2));
+        for d in ["route.oncall.newrelic_email_channel", "baseline.soc2.newrelic_policy"] {
+            assert!(oncall.depends_on.contains(&d.to_string()), "{:?}", oncall.depends_on);
+        }
+        let chat = get(&objs, "route.chat.newrelic_workflow");
+        assert_eq!(
+            chat.attrs["issuesFilter"]["predicates"][0]["values"],
+            json!(["ref:alert.cpu_hot.newrelic_policy"])
+        );
+    }
+
+    #[test]
+    fn the_dashboard_charts_each_components_catalog_metrics() {
+        let objs = compiled(INVENTORY);
+        let d = &get(&objs, "dashboard.infra.newrelic").attrs;
+        assert_eq!(d["name"], "infra");
+        assert_eq!(
+            d["description"],
+            "Monitoring dashboard for 3 components of inventory prod (reviewed 2026-11-01 by lead@example.com)."
+        );
+        let widgets = d["pages"][0]["widgets"].as_array().unwrap();
+        // The header and 5 + 4 + 3 charts.
+        assert_eq!(widgets.len(), 13);
+        assert_eq!(widgets[0]["visualization"]["id"], "viz.markdown");
+        let cpu = widgets.iter().find(|w| w["title"] == "web-1: CPU usage").unwrap();
+        assert_eq!(
+            cpu["rawConfiguration"]["nrqlQueries"][0]["query"],
+            "SELECT average(cpuPercent) FROM SystemSample WHERE `hostname` = 'web-1' TIMESERIES"
+        );
+    }
+
+    #[test]
+    fn user_metrics_need_an_nrql_mapping_and_durations_whole_minutes() {
+        let base = r#"
+component "web-1" {
+  kind       = "server"
+  provider   = "newrelic"
+  identifier = { hostname = "web-1" }
+}
+"#;
+        let ok = format!(
+            r#"{base}
+metric "queue_depth" {{
+  unit     = "jobs"
+  newrelic {{ nrql = "SELECT max(depth) FROM QueueSample WHERE $scope" }}
+}}
+alert "queue" {{
+  components = [component.web-1]
+  metric     = "queue_depth"
+  above      = 1000
+  for        = "10m"
+}}
+"#
+        );
+        let objs = compiled(&ok);
+        let q = &get(&objs, r#"alert.queue["web-1"]"#).attrs;
+        assert_eq!(q["nrql"]["query"], "SELECT max(depth) FROM QueueSample WHERE `hostname` = 'web-1'");
+        assert_eq!(q["terms"][0]["thresholdDuration"], 600);
+        // No route: a policy, no workflow.
+        assert_eq!(count(&objs, "newrelic_workflow"), 0);
+        assert_eq!(count(&objs, "newrelic_alert_policy"), 1);
+
+        let unmapped = format!(
+            r#"{base}
+metric "queue_depth" {{
+  unit = "jobs"
+  datadog {{ query = "max:queue.depth{{$scope}}" }}
+}}
+alert "queue" {{
+  components = [component.web-1]
+  metric     = "queue_depth"
+  above      = 1000
+}}
+"#
+        );
+        let e = errors(&unmapped);
+        assert!(e.contains("has no `newrelic { nrql = ... }`"), "{e}");
+
+        let seconds = format!(
+            r#"{base}
+alert "cpu" {{
+  components = [component.web-1]
+  metric     = "cpu"
+  above      = 90
+  for        = "90s"
+}}
+"#
+        );
+        let e = errors(&seconds);
+        assert!(e.contains("cannot be evaluated by New Relic") && e.contains("whole minutes"), "{e}");
+    }
+
+    #[test]
+    fn a_pagerduty_target_without_a_routing_key_is_refused() {
+        let src = r#"
+component "web-1" {
+  kind     = "server"
+  provider = "newrelic"
+}
+route "oncall" {
+  pagerduty { service = "payments" }
+}
+baseline "soc2" { route = route.oncall }
+"#;
+        let e = errors(src);
+        assert!(e.contains("needs `routing_key` for New Relic"), "{e}");
+    }
 }

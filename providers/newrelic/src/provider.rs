@@ -826,8 +826,30 @@ impl Provider for NewRelicProvider {
                     n::policy_suffix(&marker)
                 ));
             }
-            Kind::Condition | Kind::Dashboard => {
+            Kind::Condition => {
                 attrs["description"] = json!(n::with_marker_line(attrs["description"].as_str(), &marker));
+            }
+            Kind::Dashboard => {
+                attrs["description"] = json!(n::with_marker_line(attrs["description"].as_str(), &marker));
+                // A compiled dashboard does not know the account: its NRQL widgets query this
+                // provider's account unless they name one.
+                let account = self.account();
+                let queries = attrs
+                    .get_mut("pages")
+                    .and_then(Value::as_array_mut)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|page| page.get_mut("widgets").and_then(Value::as_array_mut))
+                    .flatten()
+                    .filter_map(|w| {
+                        w.pointer_mut("/rawConfiguration/nrqlQueries").and_then(Value::as_array_mut)
+                    })
+                    .flatten();
+                for q in queries.filter_map(Value::as_object_mut) {
+                    if !q.contains_key("accountIds") && !q.contains_key("accountId") {
+                        q.insert("accountIds".into(), json!([account]));
+                    }
+                }
             }
             Kind::Destination | Kind::Channel => n::set_property_marker(attrs, &marker),
             Kind::Workflow => {

@@ -12,4 +12,5 @@ mod core_loop;
 mod drift;
 mod errors;
 mod faults;
+mod newrelic;
 mod secrets;

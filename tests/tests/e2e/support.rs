@@ -318,3 +318,30 @@ impl Workspace {
             .unwrap_or_else(|| panic!("{address} not in state"))
     }
 }
+
+/// The NerdGraph stand-in shared by every New Relic test in this binary. Tests keep apart by
+/// using their own API key (each key is its own account).
+pub fn newrelic() -> &'static watchkeep_tests::NewRelicStandIn {
+    static N: OnceLock<watchkeep_tests::NewRelicStandIn> = OnceLock::new();
+    N.get_or_init(|| {
+        watchkeep_tests::NewRelicStandIn::start(watchkeep_tests::NewRelicOptions::default())
+            .expect("start the NerdGraph stand-in")
+    })
+}
+
+impl Workspace {
+    /// A workspace whose `provider "newrelic"` talks to [`newrelic`] with its own user key and
+    /// account: `NEW_RELIC_API_KEY`, `NEW_RELIC_ACCOUNT_ID` and `var.newrelic_url` are set.
+    pub fn on_newrelic(name: &str) -> (Workspace, String) {
+        let nr = newrelic();
+        let n = ORG.fetch_add(1, Ordering::SeqCst);
+        let clean: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
+        let key = format!("NRAK-E2E{clean}{n}X{}", std::process::id());
+        let account = nr.account_id(&key).to_string();
+        let ws = Workspace::new(name)
+            .env("NEW_RELIC_API_KEY", &key)
+            .env("NEW_RELIC_ACCOUNT_ID", &account)
+            .env("WATCHKEEP_VAR_newrelic_url", &nr.base_url());
+        (ws, key)
+    }
+}

@@ -1,0 +1,242 @@
+//! New Relic: the same HCL compiled for `provider = "newrelic"` components and applied over
+//! NerdGraph to the stand-in, which validates every document against the published schema.
+
+use serde_json::{json, Value};
+use watchkeep_tests::newrelic::ObjectKind;
+
+use crate::support::*;
+
+const PD_SECRET: &str = "e2e-nr-pd-routing-key-5b1d0e";
+const HOOK_SECRET: &str = "https://hooks.example.com/services/T000/B000/e2eNrHookSecret";
+
+/// A server, a database and a container on New Relic with a baseline, a route with PagerDuty,
+/// email and a webhook (both secrets), and a dashboard.
+const INVENTORY: &str = r#"
+variable "newrelic_url" { type = string }
+variable "pd_key" { sensitive = true }
+variable "hook_url" { sensitive = true }
+
+provider "newrelic" {
+  api_url = var.newrelic_url
+}
+
+inventory "prod" {
+  reviewed_on = "2026-11-01"
+  reviewed_by = "lead@example.com"
+}
+
+component "web-1" {
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "newrelic"
+  identifier = { hostname = "web-1" }
+}
+component "orders-db" {
+  inventory  = inventory.prod
+  kind       = "database"
+  provider   = "newrelic"
+  identifier = { displayName = "orders-prod" }
+}
+component "api" {
+  inventory  = inventory.prod
+  kind       = "container"
+  provider   = "newrelic"
+  identifier = { containerName = "api" }
+}
+
+route "oncall" {
+  pagerduty { routing_key = var.pd_key }
+  email     { to = ["oncall@example.com"] }
+  webhook {
+    name = "relay"
+    url  = var.hook_url
+  }
+}
+
+baseline "soc2" {
+  scope = inventory.prod
+  route = route.oncall
+}
+
+dashboard "infra" { scope = inventory.prod }
+"#;
+
+fn workspace(name: &str) -> (Workspace, String) {
+    let (ws, key) = Workspace::on_newrelic(name);
+    let ws = ws.env("WATCHKEEP_VAR_pd_key", PD_SECRET).env("WATCHKEEP_VAR_hook_url", HOOK_SECRET);
+    ws.write("main.hcl", INVENTORY);
+    (ws, key)
+}
+
+fn count(key: &str, kind: ObjectKind) -> usize {
+    newrelic().objects(key, kind).len()
+}
+
+/// Every document this workspace's key sent passed validation against the NerdGraph schema.
+#[track_caller]
+fn assert_all_documents_valid(key: &str) {
+    let docs: Vec<_> = newrelic().documents().into_iter().filter(|d| d.api_key == key).collect();
+    assert!(!docs.is_empty(), "no NerdGraph document was sent with this key");
+    let bad: Vec<_> = docs.iter().filter(|d| !d.valid).collect();
+    assert!(bad.is_empty(), "{} of {} documents failed schema validation: {bad:#?}", bad.len(), docs.len());
+}
+
+fn state_id(ws: &Workspace, address: &str) -> String {
+    ws.state_resource(address)["id"].as_str().unwrap_or_else(|| panic!("{address} has no id")).to_string()
+}
+
+fn critical_threshold(condition: &Value) -> f64 {
+    condition["terms"]
+        .as_array()
+        .and_then(|ts| {
+            ts.iter().find(|t| t["priority"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("critical")))
+        })
+        .and_then(|t| t["threshold"].as_f64())
+        .unwrap_or_else(|| panic!("no critical term: {condition}"))
+}
+
+#[test]
+fn inventory_applies_then_plans_clean_and_a_rotated_secret_is_an_update() {
+    let (ws, key) = workspace("nr-inventory");
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    apply.expect_code(0);
+    // 5 server + 4 database + 3 container conditions, a policy, three destination/channel
+    // pairs, a workflow and a dashboard.
+    assert!(apply.stdout().contains("21 created"), "{}", apply.stdout());
+    assert_eq!(count(&key, ObjectKind::Policy), 1);
+    assert_eq!(count(&key, ObjectKind::NrqlCondition), 12);
+    assert_eq!(count(&key, ObjectKind::Destination), 3);
+    assert_eq!(count(&key, ObjectKind::Channel), 3);
+    assert_eq!(count(&key, ObjectKind::Workflow), 1);
+    assert_eq!(count(&key, ObjectKind::Dashboard), 1);
+
+    // The workflow selects the baseline's policy and notifies all three channels.
+    let policy_id = state_id(&ws, "baseline.soc2.newrelic_policy");
+    let workflow = newrelic()
+        .object(&key, ObjectKind::Workflow, &state_id(&ws, "route.oncall.newrelic_workflow"))
+        .unwrap();
+    let filter = workflow.to_string();
+    assert!(
+        filter.contains("labels.policyIds") && filter.contains(&format!("\"{policy_id}\"")),
+        "{workflow:#}"
+    );
+    assert_eq!(workflow["destinationConfigurations"].as_array().map(Vec::len), Some(3), "{workflow:#}");
+    // The host-not-reporting condition opens an incident when the signal expires.
+    let uptime = newrelic()
+        .object(&key, ObjectKind::NrqlCondition, &state_id(&ws, "baseline.soc2[\"web-1\"].uptime"))
+        .unwrap();
+    assert_eq!(uptime["expiration"]["openViolationOnExpiration"], json!(true), "{uptime:#}");
+    assert_eq!(uptime["expiration"]["expirationDuration"], json!(120), "{uptime:#}");
+    let cpu = newrelic()
+        .object(&key, ObjectKind::NrqlCondition, &state_id(&ws, "baseline.soc2[\"web-1\"].cpu"))
+        .unwrap();
+    assert!(
+        cpu["nrql"]["query"].as_str().unwrap().contains("FROM SystemSample WHERE `hostname` = 'web-1'"),
+        "{cpu:#}"
+    );
+
+    // The dashboard's charts query the provider's account.
+    let dash = &newrelic().objects(&key, ObjectKind::Dashboard)[0];
+    let charts: Vec<&Value> = dash["pages"][0]["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.pointer("/rawConfiguration/nrqlQueries/0"))
+        .collect();
+    assert_eq!(charts.len(), 12, "{dash:#}");
+    let account = newrelic().account_id(&key);
+    assert!(charts.iter().all(|q| q["accountIds"] == json!([account])), "{dash:#}");
+
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(0);
+    assert!(plan.stdout().contains("No changes"), "{}", plan.stdout());
+    ws.run(&["drift"]).expect_code(0);
+
+    // The secrets reached New Relic, and nothing watchkeep wrote or printed.
+    let pd_dest = state_id(&ws, "route.oncall.newrelic_pagerduty0_destination");
+    let secrets = newrelic().destination_secrets(&key, &pd_dest).expect("the PagerDuty destination's auth");
+    assert!(secrets.to_string().contains(PD_SECRET), "{secrets}");
+    let everything = format!(
+        "{}{}{}{}{}",
+        ws.all_written_text(),
+        apply.stdout(),
+        apply.stderr(),
+        plan.stdout(),
+        plan.stderr()
+    );
+    assert!(!everything.contains(PD_SECRET), "the PagerDuty key leaked");
+    assert!(!everything.contains(HOOK_SECRET), "the webhook URL leaked");
+
+    // A rotated key is an update of that destination alone, without either value shown.
+    const ROTATED: &str = "e2e-nr-rotated-key-2222";
+    let rotated =
+        ws.command(&["plan", "-detailed-exitcode"]).env("WATCHKEEP_VAR_pd_key", ROTATED).output().unwrap();
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&rotated.stdout), String::from_utf8_lossy(&rotated.stderr));
+    assert_eq!(rotated.status.code(), Some(2), "{text}");
+    assert!(text.contains("route.oncall.newrelic_pagerduty0_destination"), "{text}");
+    assert!(text.contains("1 to change") || text.contains("1 to update"), "{text}");
+    assert!(!text.contains(ROTATED) && !text.contains(PD_SECRET), "{text}");
+    let applied =
+        ws.command(&["apply", "-auto-approve"]).env("WATCHKEEP_VAR_pd_key", ROTATED).output().unwrap();
+    let applied_text = String::from_utf8_lossy(&applied.stdout).into_owned();
+    assert_eq!(applied.status.code(), Some(0), "{applied_text}");
+    let secrets = newrelic().destination_secrets(&key, &pd_dest).unwrap();
+    assert!(secrets.to_string().contains(ROTATED), "the new key reached New Relic: {secrets}");
+    assert!(!ws.all_written_text().contains(ROTATED) && !applied_text.contains(ROTATED));
+    let after =
+        ws.command(&["plan", "-detailed-exitcode"]).env("WATCHKEEP_VAR_pd_key", ROTATED).output().unwrap();
+    assert_eq!(after.status.code(), Some(0), "{}", String::from_utf8_lossy(&after.stdout));
+
+    // destroy removes everything it made.
+    // The workflow goes before its channels and the channels before their destinations: New
+    // Relic refuses to delete what is in use.
+    let destroy =
+        ws.command(&["destroy", "-auto-approve"]).env("WATCHKEEP_VAR_pd_key", ROTATED).output().unwrap();
+    assert_eq!(destroy.status.code(), Some(0), "{}", String::from_utf8_lossy(&destroy.stdout));
+    for kind in [
+        ObjectKind::Policy,
+        ObjectKind::NrqlCondition,
+        ObjectKind::Destination,
+        ObjectKind::Channel,
+        ObjectKind::Workflow,
+        ObjectKind::Dashboard,
+    ] {
+        assert_eq!(count(&key, kind), 0, "{kind:?} left after destroy");
+    }
+    assert_all_documents_valid(&key);
+}
+
+#[test]
+fn drift_in_new_relic_is_detected_and_restored() {
+    let (ws, key) = workspace("nr-drift");
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let cpu = state_id(&ws, "baseline.soc2[\"web-1\"].cpu");
+    let workflow = state_id(&ws, "route.oncall.newrelic_workflow");
+
+    // Someone raises a threshold and deletes the workflow in the New Relic UI.
+    assert!(newrelic().modify(&key, ObjectKind::NrqlCondition, &cpu, |c| {
+        for t in c["terms"].as_array_mut().unwrap() {
+            if t["priority"].as_str().is_some_and(|p| p.eq_ignore_ascii_case("critical")) {
+                t["threshold"] = json!(97.0);
+            }
+        }
+    }));
+    assert!(newrelic().remove(&key, ObjectKind::Workflow, &workflow));
+
+    let drift = ws.run(&["drift"]);
+    drift.expect_code(2);
+    let out = drift.stdout();
+    assert!(out.contains("baseline.soc2[\"web-1\"].cpu") && out.contains("97"), "{out}");
+    assert!(out.contains("route.oncall.newrelic_workflow"), "{out}");
+
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let restored = newrelic().object(&key, ObjectKind::NrqlCondition, &cpu).expect("the condition is kept");
+    assert_eq!(critical_threshold(&restored), 85.0);
+    let workflows = newrelic().objects(&key, ObjectKind::Workflow);
+    assert_eq!(workflows.len(), 1, "{workflows:#?}");
+    assert_ne!(state_id(&ws, "route.oncall.newrelic_workflow"), workflow, "a new workflow was made");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+    assert_all_documents_valid(&key);
+}
