@@ -61,13 +61,20 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
 
     for raw in cfg.resources.values() {
         let provider = crate::config::schema::provider_of(&raw.resource_type).to_string();
+        // A reference to another raw resource (`newrelic_alert_policy.main.id`) orders it first.
+        let mut depends_on = raw.depends_on.clone();
+        for e in cfg.edges.iter().filter(|e| e.from == raw.address && cfg.resources.contains_key(&e.to)) {
+            if !depends_on.contains(&e.to) {
+                depends_on.push(e.to.clone());
+            }
+        }
         out.push(DesiredObject {
             address: raw.address.clone(),
             resource_type: raw.resource_type.clone(),
             provider,
             origin: None,
             attrs: raw.attrs.clone(),
-            depends_on: raw.depends_on.clone(),
+            depends_on,
             span: Some(raw.span.clone()),
         });
     }

@@ -1205,7 +1205,12 @@ impl<'a> Loader<'a> {
                     continue;
                 }
             };
-            let obj = json_to_hcl(&json!({ "name": label, "address": address, "key": key }));
+            let mut obj = json!({ "name": label, "address": address, "key": key });
+            if super::schema::resolves_id_refs(&rtype) {
+                // Resolved by the provider once the object exists (see `resolves_id_refs`).
+                obj["id"] = json!(format!("ref:{address}"));
+            }
+            let obj = json_to_hcl(&obj);
             match &inst {
                 Inst::Single => {}
                 Inst::Key(k, _) => {

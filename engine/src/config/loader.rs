@@ -1014,7 +1014,7 @@ impl<'a> Loader<'a> {
                 // The first attribute after the name (and an optional instance key).
                 let attr_at = r.parts.iter().skip(1).position(|p| matches!(p, Part::Attr(_))).map(|i| i + 1);
                 if let Some(i) = attr_at {
-                    if r.parts[i].name() == Some("id") {
+                    if r.parts[i].name() == Some("id") && !super::schema::resolves_id_refs(rtype) {
                         let span = self.span(d, Some(r.range(i + 1)));
                         self.error(
                             Diagnostic::error(format!(
@@ -1029,7 +1029,7 @@ impl<'a> Loader<'a> {
                         );
                         return None;
                     }
-                    if !matches!(r.parts[i].name(), Some("name" | "address" | "key")) {
+                    if !matches!(r.parts[i].name(), Some("name" | "address" | "key" | "id")) {
                         let span = self.span(d, Some(r.range(i + 1)));
                         self.error(
                             Diagnostic::error(format!("`{}` is not available at load time", r.text(i + 1)))

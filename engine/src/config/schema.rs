@@ -19,6 +19,12 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "cloudwatch_dashboard",
     "sns_topic",
     "sns_subscription",
+    "newrelic_alert_policy",
+    "newrelic_nrql_condition",
+    "newrelic_notification_destination",
+    "newrelic_notification_channel",
+    "newrelic_workflow",
+    "newrelic_dashboard",
 ];
 
 /// The provider that manages a raw resource type (`sns_topic` belongs to `cloudwatch`).
@@ -28,6 +34,13 @@ pub fn provider_of(resource_type: &str) -> &str {
         other => other,
     }
 }
+/// Whether `<type>.<name>.id` may be used before apply: the New Relic provider resolves the
+/// `ref:<address>` it stands for into the vendor id when it sends the object (the other providers
+/// name their objects, so references use names).
+pub fn resolves_id_refs(resource_type: &str) -> bool {
+    provider_of(resource_type) == "newrelic"
+}
+
 /// State backends accepted by `watchkeep { state "<backend>" {} }`.
 pub const STATE_BACKENDS: &[&str] = &["local"];
 

@@ -664,6 +664,27 @@ fn resource_id_is_not_known_until_apply() {
 }
 
 #[test]
+fn new_relic_ids_are_references_the_provider_resolves() {
+    let cfg = ok(r#"
+resource "newrelic_alert_policy" "main" { name = "Checkout" }
+resource "newrelic_nrql_condition" "latency" {
+  policyId = newrelic_alert_policy.main.id
+  name     = "Checkout latency"
+}
+"#);
+    let c = &cfg.resources["newrelic_nrql_condition.latency"];
+    assert_eq!(c.attrs["policyId"], "ref:newrelic_alert_policy.main");
+    assert!(cfg
+        .edges
+        .iter()
+        .any(|e| e.from == "newrelic_nrql_condition.latency" && e.to == "newrelic_alert_policy.main"));
+    let objs = crate::compile::compile(&cfg).unwrap();
+    let cond = objs.iter().find(|o| o.address == "newrelic_nrql_condition.latency").unwrap();
+    assert_eq!(cond.provider, "newrelic");
+    assert_eq!(cond.depends_on, vec!["newrelic_alert_policy.main".to_string()]);
+}
+
+#[test]
 fn expressions_and_functions_end_to_end() {
     let main = r##"
 variable "envs" { default = ["prod", "staging"] }

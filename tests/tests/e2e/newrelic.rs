@@ -240,3 +240,74 @@ fn drift_in_new_relic_is_detected_and_restored() {
     ws.run(&["drift"]).expect_code(0);
     assert_all_documents_valid(&key);
 }
+
+/// The escape hatch: NerdGraph's own field names in raw `resource` blocks, referring to each
+/// other by `.id` (resolved by the provider once the object exists).
+#[test]
+fn raw_resources_apply_plan_clean_and_destroy() {
+    let (ws, key) = Workspace::on_newrelic("nr-raw");
+    let ws = ws.env("WATCHKEEP_VAR_hook_url", HOOK_SECRET);
+    ws.write(
+        "main.hcl",
+        r#"
+variable "newrelic_url" { type = string }
+variable "hook_url" { sensitive = true }
+provider "newrelic" { api_url = var.newrelic_url }
+
+resource "newrelic_alert_policy" "checkout" {
+  name               = "Checkout"
+  incidentPreference = "PER_CONDITION_AND_TARGET"
+}
+resource "newrelic_nrql_condition" "latency" {
+  policyId = newrelic_alert_policy.checkout.id
+  name     = "Checkout p99 latency"
+  enabled  = true
+  nrql { query = "SELECT percentile(duration, 99) FROM Transaction WHERE appName = 'checkout'" }
+  terms = [{ priority = "CRITICAL", operator = "ABOVE", threshold = 2.5, thresholdDuration = 300, thresholdOccurrences = "ALL" }]
+  signal { aggregationWindow = 60 }
+}
+resource "newrelic_notification_destination" "hook" {
+  name       = "Checkout relay"
+  type       = "WEBHOOK"
+  properties = [{ key = "url", value = var.hook_url }]
+}
+resource "newrelic_notification_channel" "hook" {
+  name          = "Checkout relay"
+  type          = "WEBHOOK"
+  product       = "IINT"
+  destinationId = newrelic_notification_destination.hook.id
+  properties    = [{ key = "payload", value = "{\"issue\": {{ json issueTitle }}}" }]
+}
+resource "newrelic_workflow" "checkout" {
+  name                = "Checkout"
+  enabled             = true
+  mutingRulesHandling = "NOTIFY_ALL_ISSUES"
+  issuesFilter {
+    type       = "FILTER"
+    predicates = [{ attribute = "labels.policyIds", operator = "EXACTLY_MATCHES", values = [newrelic_alert_policy.checkout.id] }]
+  }
+  destinationConfigurations = [{ channelId = newrelic_notification_channel.hook.id }]
+}
+"#,
+    );
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    apply.expect_code(0);
+    assert!(apply.stdout().contains("5 created"), "{}", apply.stdout());
+    let policy = state_id(&ws, "newrelic_alert_policy.checkout");
+    let cond = newrelic()
+        .object(&key, ObjectKind::NrqlCondition, &state_id(&ws, "newrelic_nrql_condition.latency"))
+        .unwrap();
+    assert_eq!(cond["policyId"].to_string().trim_matches('"'), policy, "{cond:#}");
+    let workflow =
+        newrelic().object(&key, ObjectKind::Workflow, &state_id(&ws, "newrelic_workflow.checkout")).unwrap();
+    assert!(
+        workflow.to_string().contains(&state_id(&ws, "newrelic_notification_channel.hook")),
+        "{workflow:#}"
+    );
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    assert!(!ws.all_written_text().contains(HOOK_SECRET) && !apply.stdout().contains(HOOK_SECRET));
+    ws.run(&["destroy", "-auto-approve"]).expect_code(0);
+    assert_eq!(count(&key, ObjectKind::Destination), 0);
+    assert_eq!(count(&key, ObjectKind::Policy), 0);
+    assert_all_documents_valid(&key);
+}
