@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Runs the main job on the embedded default: plan and apply examples/quickstart against the
-# bundled watchkeep-sandbox (a local stand-in for the Datadog API), then plan again to show that
-# nothing is left to change. No vendor account is needed; state lives in a local file under
-# target/quickstart/.watchkeep/.
+# bundled watchkeep-sandbox (a local stand-in for the Datadog API and New Relic's NerdGraph), then
+# plan again to show that nothing is left to change. No vendor account is needed; state lives in a
+# local file under target/quickstart/.watchkeep/.
+#
+#   ./examples/quickstart/run.sh            # examples/quickstart (Datadog)
+#   ./examples/quickstart/run.sh newrelic   # examples/newrelic (New Relic)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
+example="${1:-quickstart}"
+if [ ! -f "examples/$example/watchkeep.hcl" ]; then
+  echo "no example named '$example' (try: $(ls examples | tr '\n' ' '))" >&2
+  exit 1
+fi
 
 cargo build --quiet -p watchkeep -p watchkeep-tests --bins
 bin="$root/target/debug"
 
-work="$root/target/quickstart"
+work="$root/target/$example"
 rm -rf "$work"
 mkdir -p "$work"
-cp examples/quickstart/watchkeep.hcl examples/quickstart/inventory.csv "$work/"
+cp "examples/$example"/* "$work/"
 
 out="$work/sandbox.out"
 "$bin/watchkeep-sandbox" --listen 127.0.0.1:0 >"$out" 2>"$work/sandbox.err" &
@@ -29,12 +37,18 @@ if [ -z "$url" ]; then
   cat "$work/sandbox.err" >&2
   exit 1
 fi
-echo "== watchkeep-sandbox is playing Datadog at $url"
+echo "== watchkeep-sandbox is playing Datadog at $url/api and New Relic at $url/graphql"
 
 # Explicit: the configuration's api_url is pointed at the sandbox; dummy keys for the sandbox.
 export WATCHKEEP_VAR_datadog_api_url="$url"
+export WATCHKEEP_VAR_newrelic_api_url="$url/graphql"
 export WATCHKEEP_VAR_pagerduty_routing_key="quickstart-demo-routing-key"
 export DD_API_KEY="sandbox-api-key" DD_APP_KEY="sandbox-app-key"
+export NEW_RELIC_API_KEY="NRAK-SANDBOXDEMOKEY"
+# The sandbox gives each user key one account; ask NerdGraph which, as a user would.
+NEW_RELIC_ACCOUNT_ID=$(curl -sS "$url/graphql" -H "API-Key: $NEW_RELIC_API_KEY" -H 'Content-Type: application/json' \
+  -d '{"query":"{ actor { accounts { id } } }"}' | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+export NEW_RELIC_ACCOUNT_ID
 cd "$work"
 
 echo "== watchkeep plan"
