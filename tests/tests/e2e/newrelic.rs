@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 use watchkeep_tests::newrelic::ObjectKind;
+use watchkeep_tests::{NerdGraphFault, NerdGraphFaultRule, NewRelicOptions, NewRelicStandIn};
 
 use crate::support::*;
 
@@ -62,7 +63,11 @@ dashboard "infra" { scope = inventory.prod }
 "#;
 
 fn workspace(name: &str) -> (Workspace, String) {
-    let (ws, key) = Workspace::on_newrelic(name);
+    workspace_at(newrelic(), name)
+}
+
+fn workspace_at(nr: &NewRelicStandIn, name: &str) -> (Workspace, String) {
+    let (ws, key) = Workspace::on_newrelic_at(nr, name);
     let ws = ws.env("WATCHKEEP_VAR_pd_key", PD_SECRET).env("WATCHKEEP_VAR_hook_url", HOOK_SECRET);
     ws.write("main.hcl", INVENTORY);
     (ws, key)
@@ -72,10 +77,15 @@ fn count(key: &str, kind: ObjectKind) -> usize {
     newrelic().objects(key, kind).len()
 }
 
-/// Every document this workspace's key sent passed validation against the NerdGraph schema.
 #[track_caller]
 fn assert_all_documents_valid(key: &str) {
-    let docs: Vec<_> = newrelic().documents().into_iter().filter(|d| d.api_key == key).collect();
+    assert_all_documents_valid_on(newrelic(), key)
+}
+
+/// Every document this workspace's key sent passed validation against the NerdGraph schema.
+#[track_caller]
+fn assert_all_documents_valid_on(nr: &NewRelicStandIn, key: &str) {
+    let docs: Vec<_> = nr.documents().into_iter().filter(|d| d.api_key == key).collect();
     assert!(!docs.is_empty(), "no NerdGraph document was sent with this key");
     let bad: Vec<_> = docs.iter().filter(|d| !d.valid).collect();
     assert!(bad.is_empty(), "{} of {} documents failed schema validation: {bad:#?}", bad.len(), docs.len());
@@ -310,4 +320,34 @@ resource "newrelic_workflow" "checkout" {
     assert_eq!(count(&key, ObjectKind::Destination), 0);
     assert_eq!(count(&key, ObjectKind::Policy), 0);
     assert_all_documents_valid(&key);
+}
+
+/// NerdGraph's transient errors (in the body and as HTTP 429/503), including a create that timed
+/// out after it happened: the apply retries, adopts instead of duplicating, and converges.
+#[test]
+fn transient_nerdgraph_errors_are_retried_without_duplicates() {
+    let nr = NewRelicStandIn::start(NewRelicOptions::default()).expect("start a NerdGraph stand-in");
+    let rule = |kind: &str, target: &str, times: u64| {
+        let kind: NerdGraphFault = kind.parse().unwrap_or_else(|e| panic!("{kind}: {e}"));
+        NerdGraphFaultRule::new(kind).on(target).with_times(times)
+    };
+    nr.set_faults(vec![
+        rule("error:TIMEOUT", "alertsNrqlConditionStaticCreate", 2),
+        rule("acted-error:TIMEOUT", "aiWorkflowsCreateWorkflow", 1),
+        rule("acted-error:SERVER_ERROR", "alertsPolicyCreate", 1),
+        rule("error:TOO_MANY_REQUESTS", "aiNotificationsCreateChannel", 1),
+        rule("rate-limit:1", "query", 1),
+        rule("503", "mutation", 1),
+    ]);
+    let (ws, key) = workspace_at(&nr, "nr-faults");
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    apply.expect_code(0);
+    assert!(nr.injected_count() >= 6, "{} faults injected", nr.injected_count());
+    let objects = |kind| nr.objects(&key, kind).len();
+    assert_eq!(objects(ObjectKind::Policy), 1, "one policy despite the acted-then-failed create");
+    assert_eq!(objects(ObjectKind::NrqlCondition), 12);
+    assert_eq!(objects(ObjectKind::Channel), 3);
+    assert_eq!(objects(ObjectKind::Workflow), 1, "one workflow despite the acted-then-failed create");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    assert_all_documents_valid_on(&nr, &key);
 }

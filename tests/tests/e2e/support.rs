@@ -333,7 +333,11 @@ impl Workspace {
     /// A workspace whose `provider "newrelic"` talks to [`newrelic`] with its own user key and
     /// account: `NEW_RELIC_API_KEY`, `NEW_RELIC_ACCOUNT_ID` and `var.newrelic_url` are set.
     pub fn on_newrelic(name: &str) -> (Workspace, String) {
-        let nr = newrelic();
+        Workspace::on_newrelic_at(newrelic(), name)
+    }
+
+    /// [`Workspace::on_newrelic`] on a stand-in of the test's own (faults are per stand-in).
+    pub fn on_newrelic_at(nr: &watchkeep_tests::NewRelicStandIn, name: &str) -> (Workspace, String) {
         let n = ORG.fetch_add(1, Ordering::SeqCst);
         let clean: String = name.chars().filter(char::is_ascii_alphanumeric).collect();
         let key = format!("NRAK-E2E{clean}{n}X{}", std::process::id());
