@@ -6,8 +6,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// One attribute that differs. `path` is dotted (`options.thresholds.critical`); arrays compare
-/// as whole values.
+/// One attribute that differs. `path` is dotted (`options.thresholds.critical`); a list of
+/// objects is compared element by element (`terms[0].threshold`), other lists as whole values.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AttrChange {
     pub path: String,
@@ -24,6 +24,13 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
             for (k, v) in map {
                 let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 flatten(&path, v, out);
+            }
+        }
+        Value::Array(items)
+            if !items.is_empty() && items.iter().all(|i| matches!(i, Value::Object(m) if !m.is_empty())) =>
+        {
+            for (i, v) in items.iter().enumerate() {
+                flatten(&format!("{prefix}[{i}]"), v, out);
             }
         }
         Value::Null if prefix.is_empty() => {}
@@ -52,4 +59,39 @@ pub fn attribute_changes(before: &Value, after: &Value, replace: &dyn Fn(&str) -
             Some(AttrChange { path: k.clone(), before: bv.cloned(), after: av.cloned(), replace: replace(k) })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_of_objects_compare_element_by_element_and_other_lists_whole() {
+        let before = json!({
+            "terms": [{"priority": "CRITICAL", "threshold": 85}, {"priority": "WARNING", "threshold": 80}],
+            "tags": ["a", "b"],
+        });
+        let after = json!({
+            "terms": [{"priority": "CRITICAL", "threshold": 97}],
+            "tags": ["a", "c"],
+        });
+        let changes = attribute_changes(&before, &after, &|p| p.starts_with("tags"));
+        let got: Vec<(&str, Option<&Value>, Option<&Value>, bool)> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), c.before.as_ref(), c.after.as_ref(), c.replace))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("tags", Some(&json!(["a", "b"])), Some(&json!(["a", "c"])), true),
+                ("terms[0].threshold", Some(&json!(85)), Some(&json!(97)), false),
+                ("terms[1].priority", Some(&json!("WARNING")), None, false),
+                ("terms[1].threshold", Some(&json!(80)), None, false),
+            ]
+        );
+        // An emptied list is one change, not a missing path.
+        let emptied = attribute_changes(&json!({"terms": [{"a": 1}]}), &json!({"terms": []}), &|_| false);
+        assert_eq!(emptied.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), vec!["terms", "terms[0].a"]);
+    }
 }

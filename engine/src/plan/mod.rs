@@ -345,7 +345,7 @@ fn compare(
     recorded: Option<&Value>,
 ) -> ResourceChange {
     let kind = |path: &str| {
-        let top = path.split('.').next().unwrap_or(path);
+        let top = path.split(['.', '[']).next().unwrap_or(path);
         (req.update_kind)(&d.resource_type, top) == UpdateKind::Replace
     };
     let attrs = attribute_changes(before, after, &kind);

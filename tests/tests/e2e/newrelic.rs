@@ -237,7 +237,10 @@ fn drift_in_new_relic_is_detected_and_restored() {
     let drift = ws.run(&["drift"]);
     drift.expect_code(2);
     let out = drift.stdout();
-    assert!(out.contains("baseline.soc2[\"web-1\"].cpu") && out.contains("97"), "{out}");
+    assert!(
+        out.contains("baseline.soc2[\"web-1\"].cpu") && out.contains("terms[0].threshold: 85 -> 97"),
+        "{out}"
+    );
     assert!(out.contains("route.oncall.newrelic_workflow"), "{out}");
 
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
