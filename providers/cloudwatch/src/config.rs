@@ -9,6 +9,8 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use watchkeep_provider::config::{env_value, integer_attr, invalid, reject_unknown, string_attr};
+pub(crate) use watchkeep_provider::config::{quoted_list, type_name as value_type};
 use watchkeep_provider::ProviderError;
 
 /// Attributes the `provider "cloudwatch"` block accepts.
@@ -104,16 +106,7 @@ impl CloudWatchConfig {
         attrs: &Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ProviderError> {
-        let unknown: Vec<&str> =
-            attrs.keys().map(String::as_str).filter(|k| !KNOWN_ATTRIBUTES.contains(k)).collect();
-        if !unknown.is_empty() {
-            return Err(invalid(format!(
-                "unknown attribute{} {} in the cloudwatch provider block\nhint: the known attributes are {}",
-                if unknown.len() == 1 { "" } else { "s" },
-                quoted_list(&unknown),
-                quoted_list(KNOWN_ATTRIBUTES)
-            )));
-        }
+        reject_unknown(attrs, KNOWN_ATTRIBUTES, "cloudwatch")?;
 
         let region = match string_attr(attrs, "region")? {
             Some(r) => parse_region(&r, "the `region` attribute")?,
@@ -135,7 +128,7 @@ impl CloudWatchConfig {
         };
 
         let profile = match string_attr(attrs, "profile")? {
-            Some(p) if p.is_empty() => return Err(invalid("`profile` must not be empty".into())),
+            Some(p) if p.is_empty() => return Err(invalid("`profile` must not be empty")),
             Some(p) => Some(p),
             None => None,
         };
@@ -199,56 +192,6 @@ fn static_credentials(env: &dyn Fn(&str) -> Option<String>) -> Result<Option<Cre
              neither to use a profile or AWS's standard credential chain"
         ))),
         (None, None) => Ok(None),
-    }
-}
-
-fn invalid(message: String) -> ProviderError {
-    ProviderError::InvalidConfig { message }
-}
-
-pub(crate) fn quoted_list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
-}
-
-/// An environment variable, with empty values treated as unset (a common shell accident).
-fn env_value(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// A string attribute; `null` counts as unset.
-fn string_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<String>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(other) => Err(invalid(format!("`{name}` must be a string (got {})", type_name(other)))),
-    }
-}
-
-/// A non-negative integer attribute; `null` counts as unset. Accepts `30.0` but not `30.5`.
-fn integer_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<u64>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                return Ok(Some(u));
-            }
-            match n.as_f64() {
-                Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u32::MAX as f64 => Ok(Some(f as u64)),
-                _ => Err(invalid(format!("`{name}` must be a whole number of at least 1 (got {n})"))),
-            }
-        }
-        Some(other) => Err(invalid(format!("`{name}` must be a number (got {})", type_name(other)))),
-    }
-}
-
-pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -51,7 +51,7 @@ impl DashboardSpec {
             Some(other) => {
                 return Err(wire::invalid(
                     TYPE,
-                    format!("`DashboardBody` must be an object (got {})", crate::config::type_name(other)),
+                    format!("`DashboardBody` must be an object (got {})", crate::config::value_type(other)),
                 ))
             }
         };

@@ -54,7 +54,7 @@ impl SubscriptionSpec {
             Some(other) => {
                 return Err(wire::invalid(
                     TYPE,
-                    format!("`FilterPolicy` must be an object (got {})", crate::config::type_name(other)),
+                    format!("`FilterPolicy` must be an object (got {})", crate::config::value_type(other)),
                 ))
             }
         };

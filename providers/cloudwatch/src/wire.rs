@@ -6,7 +6,7 @@ use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
 use serde_json::{Map, Value};
 use watchkeep_provider::ProviderError;
 
-use crate::config::{quoted_list, type_name};
+use crate::config::{quoted_list, value_type as type_name};
 
 /// An attribute error on a resource of type `rtype` (no request was made).
 pub(crate) fn invalid(rtype: &str, message: impl std::fmt::Display) -> ProviderError {

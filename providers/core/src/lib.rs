@@ -14,6 +14,7 @@ use std::time::Duration;
 pub use serde_json::{Map, Value};
 
 mod budget;
+pub mod config;
 mod retry;
 pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
 pub use retry::{with_retries, RetryPolicy};

@@ -7,6 +7,9 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use watchkeep_provider::config::{
+    env_value, integer_attr, invalid, quoted_list, reject_unknown, string_attr,
+};
 use watchkeep_provider::ProviderError;
 
 /// Datadog sites (regions) the provider accepts for `site` / `DD_SITE`.
@@ -150,17 +153,7 @@ impl Settings {
         attrs: &Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ProviderError> {
-        let mut unknown: Vec<&str> =
-            attrs.keys().map(String::as_str).filter(|k| !KNOWN_ATTRIBUTES.contains(k)).collect();
-        if !unknown.is_empty() {
-            unknown.sort_unstable();
-            let unknown = unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            return Err(invalid(format!(
-                "unknown attribute(s) {unknown} in the `provider \"datadog\"` block\nhint: known \
-                 attributes are {}",
-                quoted_list(KNOWN_ATTRIBUTES)
-            )));
-        }
+        reject_unknown(attrs, KNOWN_ATTRIBUTES, "datadog")?;
 
         let site = match string_attr(attrs, "site")? {
             Some(s) => parse_site(&s, "the `site` attribute")?,
@@ -198,57 +191,6 @@ impl Settings {
         };
 
         Ok(Settings { site, base_url, timeout: Duration::from_secs(timeout_seconds), page_size })
-    }
-}
-
-fn invalid(message: String) -> ProviderError {
-    ProviderError::InvalidConfig { message }
-}
-
-fn quoted_list(items: &[&str]) -> String {
-    items.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
-}
-
-/// An environment variable, with empty values treated as unset (a common shell accident).
-fn env_value(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
-/// A string attribute; `null` counts as unset.
-fn string_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<String>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(other) => Err(invalid(format!("`{name}` must be a string (got {})", type_name(other)))),
-    }
-}
-
-/// A non-negative integer attribute; `null` counts as unset. Accepts `30.0` (HCL numbers are
-/// floats in some decoders) but not `30.5`.
-fn integer_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<u64>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                return Ok(Some(u));
-            }
-            match n.as_f64() {
-                Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u32::MAX as f64 => Ok(Some(f as u64)),
-                _ => Err(invalid(format!("`{name}` must be a whole number of at least 1 (got {n})"))),
-            }
-        }
-        Some(other) => Err(invalid(format!("`{name}` must be a number (got {})", type_name(other)))),
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

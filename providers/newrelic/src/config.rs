@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
+use watchkeep_provider::config::{env_value, integer_attr, invalid, reject_unknown, string_attr, type_name};
 use watchkeep_provider::ProviderError;
 
 /// Attributes the `provider "newrelic"` block accepts.
@@ -89,16 +90,7 @@ impl NewRelicConfig {
         attrs: &Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, ProviderError> {
-        let mut unknown: Vec<&str> =
-            attrs.keys().map(String::as_str).filter(|k| !KNOWN_ATTRIBUTES.contains(k)).collect();
-        if !unknown.is_empty() {
-            unknown.sort_unstable();
-            let unknown = unknown.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
-            return Err(invalid(format!(
-                "unknown attribute(s) {unknown} in the `provider \"newrelic\"` block\nhint: known attributes are {}",
-                KNOWN_ATTRIBUTES.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            )));
-        }
+        reject_unknown(attrs, KNOWN_ATTRIBUTES, "newrelic")?;
 
         let account_id = match attrs.get("account_id") {
             None | Some(Value::Null) => match env_value(env, ENV_ACCOUNT_ID) {
@@ -176,15 +168,6 @@ impl NewRelicConfig {
     }
 }
 
-fn invalid(message: String) -> ProviderError {
-    ProviderError::InvalidConfig { message }
-}
-
-/// An environment variable, with empty values treated as unset.
-fn env_value(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
-    env(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
-
 fn parse_account_id(raw: &str, source: &str) -> Result<i64, ProviderError> {
     match raw.trim().parse::<i64>() {
         Ok(id) if id > 0 => Ok(id),
@@ -197,41 +180,6 @@ fn parse_region(raw: &str, source: &str) -> Result<Region, ProviderError> {
         "US" => Ok(Region::Us),
         "EU" => Ok(Region::Eu),
         _ => Err(invalid(format!("unknown New Relic region `{raw}` in {source}\nhint: use `US` or `EU`"))),
-    }
-}
-
-fn string_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<String>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(other) => Err(invalid(format!("`{name}` must be a string (got {})", type_name(other)))),
-    }
-}
-
-fn integer_attr(attrs: &Map<String, Value>, name: &str) -> Result<Option<u64>, ProviderError> {
-    match attrs.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            if let Some(u) = n.as_u64() {
-                return Ok(Some(u));
-            }
-            match n.as_f64() {
-                Some(f) if f >= 0.0 && f.fract() == 0.0 && f <= u32::MAX as f64 => Ok(Some(f as u64)),
-                _ => Err(invalid(format!("`{name}` must be a whole number (got {n})"))),
-            }
-        }
-        Some(other) => Err(invalid(format!("`{name}` must be a number (got {})", type_name(other)))),
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 
