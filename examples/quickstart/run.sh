@@ -45,9 +45,8 @@ export WATCHKEEP_VAR_newrelic_api_url="$url/graphql"
 export WATCHKEEP_VAR_pagerduty_routing_key="quickstart-demo-routing-key"
 export DD_API_KEY="sandbox-api-key" DD_APP_KEY="sandbox-app-key"
 export NEW_RELIC_API_KEY="NRAK-SANDBOXDEMOKEY"
-# The sandbox gives each user key one account; ask NerdGraph which, as a user would.
-NEW_RELIC_ACCOUNT_ID=$(curl -sS "$url/graphql" -H "API-Key: $NEW_RELIC_API_KEY" -H 'Content-Type: application/json' \
-  -d '{"query":"{ actor { accounts { id } } }"}' | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+# The sandbox gives each user key its own account; it says which.
+NEW_RELIC_ACCOUNT_ID=$("$bin/watchkeep-sandbox" --newrelic-account-for "$NEW_RELIC_API_KEY")
 export NEW_RELIC_ACCOUNT_ID
 cd "$work"
 

@@ -46,11 +46,20 @@ struct Args {
     /// them while running with `POST`/`DELETE /_sandbox/newrelic/faults`.
     #[arg(long = "newrelic-fault", value_name = "SPEC")]
     newrelic_faults: Vec<NerdGraphFaultRule>,
+    /// Print the New Relic account id the sandbox gives this user key (for
+    /// `NEW_RELIC_ACCOUNT_ID`) and exit. A real key sees the accounts `{ actor { accounts { id } } }`
+    /// lists.
+    #[arg(long, value_name = "NRAK_KEY")]
+    newrelic_account_for: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(key) = &args.newrelic_account_for {
+        println!("{}", watchkeep_tests::newrelic::default_account_id(key));
+        return ExitCode::SUCCESS;
+    }
     let opts = StandInOptions {
         latency: Duration::from_millis(args.latency_ms),
         rate_limit: args.rate_limit.map(|limit| (limit, args.rate_period)),
