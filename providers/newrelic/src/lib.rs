@@ -56,6 +56,34 @@
 //!   permit of a semaphore of `max_concurrency` (25). 429s are still reported as `RateLimited`.
 //!   `api_calls()` counts requests sent.
 //!
+//! ## Alert log
+//!
+//! `alert_history` (what `watchkeep alerts` reads) returns, for a `newrelic_nrql_condition`, the
+//! incidents New Relic opened and closed for it; every other type answers `Ok(None)` (they raise
+//! no incidents of their own, so `watchkeep alerts` lists them as not covered, as CloudWatch does
+//! for topics and dashboards).
+//!
+//! * Source: `actor.account(id).aiIssues.incidents(cursor, timeWindow)`, following `nextCursor`,
+//!   selecting `... on AiIssuesNewRelicIncident { incidentId conditionFamilyId priority state
+//!   title createdAt closedAt updatedAt }`. A `timeWindow` is always sent (without one New Relic
+//!   answers for the last 24 hours only): from `since`, or 30 days back when there is none, to
+//!   now. New Relic returns the incidents *active* during the window.
+//! * NerdGraph cannot filter incidents by condition, so one scan reads every incident of the
+//!   account and they are matched to the condition's id by `conditionFamilyId` here. The scan is
+//!   kept for 60 seconds and serves every call whose window starts at or after its own, so a log
+//!   of N conditions costs one paged scan, not N; concurrent calls wait for the scan in progress.
+//!   A failed scan is not kept. Incidents of other sources (anomalies, the REST API) have no
+//!   `conditionFamilyId` and are skipped.
+//! * Events per incident: when it opened, `from: None` (an incident has no earlier state),
+//!   `to: "OPEN"` (NerdGraph's state `CREATED`); when it closed, `from: "OPEN"`, `to: "CLOSED"`
+//!   (at `closedAt`; a `CLOSED` incident without `closedAt` at its `updatedAt`). Both are
+//!   summarised `<priority>: <title>` (`CRITICAL: CPU high on web-1`; priorities are
+//!   `AiIssuesPriority`: `CRITICAL`, `HIGH`, `MEDIUM`, `LOW`). Times are epoch milliseconds on
+//!   the wire and RFC 3339 UTC here (`2026-11-01T10:00:00Z`, with `.250` when there are
+//!   milliseconds). Only events at or after the window's start, oldest first; an incident opened
+//!   before `since` and closed after it gives its closing event alone.
+//! * Errors on the incidents query are mapped like every other query's (above).
+//!
 //! ## Ownership marker
 //!
 //! The marker is [`watchkeep_provider::address_marker`] of the address; the marker line is
@@ -132,6 +160,7 @@
 
 mod client;
 mod config;
+mod history;
 pub mod normalize;
 mod provider;
 mod wire;

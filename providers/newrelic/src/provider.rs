@@ -4,10 +4,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
-use watchkeep_provider::{address_marker, LiveObject, Provider, ProviderError, Result, UpdateKind};
+use watchkeep_provider::{
+    address_marker, AlertEvent, LiveObject, Provider, ProviderError, Result, UpdateKind,
+};
 
 use crate::client::{payload_errors, Client};
 use crate::config::NewRelicConfig;
+use crate::history::ScanCache;
 use crate::normalize::{self as n, id_text, ref_marker, REF_PREFIX};
 use crate::wire;
 
@@ -80,6 +83,8 @@ pub struct NewRelicProvider {
     refs: Mutex<HashMap<(Kind, String), String>>,
     /// Policy marker hash → marker, learnt from `mark`, `normalize` and reference resolution.
     policy_markers: Mutex<HashMap<String, String>>,
+    /// The last scan of the account's incidents (the alert log; see `history.rs`).
+    pub(crate) incident_scan: ScanCache,
 }
 
 impl std::fmt::Debug for NewRelicProvider {
@@ -131,6 +136,7 @@ impl NewRelicProvider {
             client,
             refs: Mutex::new(HashMap::new()),
             policy_markers: Mutex::new(HashMap::new()),
+            incident_scan: ScanCache::default(),
         })
     }
 
@@ -144,7 +150,7 @@ impl NewRelicProvider {
         &self.config
     }
 
-    fn account(&self) -> i64 {
+    pub(crate) fn account(&self) -> i64 {
         self.config.account_id()
     }
 
@@ -214,7 +220,7 @@ impl NewRelicProvider {
 
     // ---- reading ----
 
-    async fn paged(
+    pub(crate) async fn paged(
         &self,
         what: &str,
         document: &str,
@@ -880,6 +886,20 @@ impl Provider for NewRelicProvider {
 
     async fn delete(&self, resource_type: &str, id: &str) -> Result<()> {
         self.remove(Kind::of(resource_type)?, id).await
+    }
+
+    /// NRQL conditions: the incidents they opened and closed (see the crate docs, "Alert log");
+    /// `Ok(None)` for the other types, which raise no incidents of their own.
+    async fn alert_history(
+        &self,
+        resource_type: &str,
+        id: &str,
+        since: Option<std::time::SystemTime>,
+    ) -> Result<Option<Vec<AlertEvent>>> {
+        match Kind::of(resource_type)? {
+            Kind::Condition => self.condition_history(id, since).await.map(Some),
+            _ => Ok(None),
+        }
     }
 
     fn api_calls(&self) -> u64 {

@@ -200,3 +200,17 @@ title layout { column row width height } visualization { id } rawConfiguration l
 
 pub(crate) const DASHBOARD_DELETE: &str =
     "mutation WkDashboardDelete($guid: EntityGuid!) { dashboardDelete(guid: $guid) { status errors { type description } } }";
+
+/// The fields of an incident the alert log reads (`AiIssuesNewRelicIncident`: incidents opened
+/// by alert conditions; other implementations of `AiIssuesIIncident` come back as `__typename`
+/// alone and are skipped).
+pub(crate) const INCIDENT_FIELDS: &str = "__typename ... on AiIssuesNewRelicIncident { incidentId \
+conditionFamilyId priority state title createdAt closedAt updatedAt }";
+
+pub(crate) fn incidents() -> String {
+    format!(
+        "query WkIncidents($accountId: Int!, $cursor: String, $timeWindow: TimeWindowInput!) {{ actor {{ \
+         account(id: $accountId) {{ aiIssues {{ incidents(cursor: $cursor, timeWindow: $timeWindow) {{ nextCursor \
+         incidents {{ {INCIDENT_FIELDS} }} }} }} }} }} }}"
+    )
+}

@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use super::schema::{from_response_json, to_response_json, NerdGraph, Prepared};
 use super::state::Tenant;
-use super::{alerts, entities, notifications, workflows, Shared};
+use super::{alerts, entities, incidents, notifications, workflows, Shared};
 
 /// `errorClass` of a field the stand-in does not implement.
 pub(crate) const NOT_IMPLEMENTED: &str = "STAND_IN_NOT_IMPLEMENTED";
@@ -245,7 +245,7 @@ fn resolve(
             match tenant.account(id) {
                 Some(a) => {
                     let mut v = a.outline();
-                    for ns in ["alerts", "aiNotifications", "aiWorkflows"] {
+                    for ns in ["alerts", "aiNotifications", "aiWorkflows", "aiIssues"] {
                         v[ns] = json!({ ACCOUNT_KEY: id });
                     }
                     Ok(v)
@@ -268,6 +268,7 @@ fn resolve(
         }
         ("AiNotificationsAccountStitchedFields", "channels") => notifications::channels(cx, account(), args),
         ("AiWorkflowsAccountStitchedFields", "workflows") => workflows::list(cx, account(), args),
+        ("AiIssuesAccountStitchedFields", "incidents") => incidents::list(cx, account(), args),
         _ => return None,
     })
 }

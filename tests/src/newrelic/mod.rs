@@ -26,11 +26,11 @@
 //! values, null propagation and introspection (`__schema`, `__type`); the stand-in's objects are
 //! JSON in NerdGraph's shapes. Supported root fields: [`SUPPORTED_ROOT_FIELDS`]; under `actor`:
 //! `accounts`, `account(id) { id name alerts { policiesSearch policy nrqlConditionsSearch
-//! nrqlCondition } aiNotifications { destinations channels } aiWorkflows { workflows } }`,
-//! `entity(guid)`, `entities(guids)`, `entitySearch`. Any other field of a valid document is
-//! answered with an error naming it (`errorClass` `STAND_IN_NOT_IMPLEMENTED`), never a silent
-//! `null`. Server-side defaults and business rules: [`alerts`], [`notifications`], [`workflows`],
-//! [`entities`].
+//! nrqlCondition } aiNotifications { destinations channels } aiWorkflows { workflows } aiIssues {
+//! incidents } }`, `entity(guid)`, `entities(guids)`, `entitySearch`. Any other field of a valid
+//! document is answered with an error naming it (`errorClass` `STAND_IN_NOT_IMPLEMENTED`), never
+//! a silent `null`. Server-side defaults and business rules: [`alerts`], [`notifications`],
+//! [`workflows`], [`entities`], [`incidents`].
 //!
 //! # Keys and accounts
 //!
@@ -47,7 +47,7 @@
 //! # Pages, limits, faults
 //!
 //! Lists use opaque cursors; page sizes are [`PageSizes`] (entity search 200 like New Relic,
-//! the others 50 by default). At most 25 requests per key may be in flight
+//! incidents 100, the others 50 by default). At most 25 requests per key may be in flight
 //! ([`NewRelicOptions::max_in_flight_per_key`]); the next gets HTTP 429 with
 //! `errorClass` `TOO_MANY_REQUESTS`. Faults ([`NerdGraphFaultRule`]) are chosen by root field or
 //! operation type, with `skip`/`times`:
@@ -70,8 +70,10 @@
 //! [`NewRelicStandIn::objects`], [`NewRelicStandIn::object`], [`NewRelicStandIn::modify`] and
 //! [`NewRelicStandIn::remove`] read and change state behind the API's back (drift made in the
 //! New Relic UI); [`NewRelicStandIn::destination_secrets`] shows the secrets a destination was
-//! given; [`NewRelicStandIn::seed_hosts`] adds infrastructure hosts; request counters and the
-//! document log as above.
+//! given; [`NewRelicStandIn::seed_hosts`] adds infrastructure hosts;
+//! [`NewRelicStandIn::open_incident`] and [`NewRelicStandIn::close_incident`] make the incidents
+//! a condition would have opened and closed (the stand-in evaluates no NRQL); request counters
+//! and the document log as above.
 //!
 //! ```no_run
 //! use serde_json::json;
@@ -93,6 +95,7 @@ pub mod alerts;
 pub mod entities;
 pub mod exec;
 mod faults;
+pub mod incidents;
 pub mod notifications;
 pub mod schema;
 mod state;
@@ -137,18 +140,20 @@ pub struct PageSizes {
     pub workflows: usize,
     /// `entitySearch.results` (New Relic: 200).
     pub entities: usize,
+    /// `aiIssues.incidents` (New Relic: 100).
+    pub incidents: usize,
 }
 
 impl Default for PageSizes {
     fn default() -> Self {
-        PageSizes { alerts: 50, notifications: 50, workflows: 50, entities: 200 }
+        PageSizes { alerts: 50, notifications: 50, workflows: 50, entities: 200, incidents: 100 }
     }
 }
 
 impl PageSizes {
     /// Every list in pages of `n` (to force several pages in tests).
     pub fn all(n: usize) -> Self {
-        PageSizes { alerts: n, notifications: n, workflows: n, entities: n }
+        PageSizes { alerts: n, notifications: n, workflows: n, entities: n, incidents: n }
     }
 }
 
@@ -337,8 +342,8 @@ impl NewRelicStandIn {
         tenant.accounts.values().flat_map(|a| a.store(kind).values().cloned()).collect()
     }
 
-    /// One object by id (policies, conditions, destinations, channels, workflows) or guid
-    /// (dashboards, hosts).
+    /// One object by id (policies, conditions, destinations, channels, workflows, incidents) or
+    /// guid (dashboards, hosts).
     pub fn object(&self, api_key: &str, kind: ObjectKind, id: &str) -> Option<Value> {
         let tenant = self.shared.tenant(api_key);
         let tenant = lock(&tenant);
@@ -378,6 +383,57 @@ impl NewRelicStandIn {
         let tenant = self.shared.tenant(api_key);
         let tenant = lock(&tenant);
         tenant.accounts.values().find_map(|a| a.secrets.get(destination_id).cloned())
+    }
+
+    /// Opens an incident of the NRQL condition `condition_id` in the key's first account, as New
+    /// Relic does when the condition's threshold is breached; returns its `incidentId` (a UUID).
+    ///
+    /// `priority` is an `AiIssuesPriority` (`CRITICAL`, `HIGH`, `MEDIUM`, `LOW`; any case);
+    /// `created_at_ms` is epoch milliseconds (`createdAt`, `updatedAt`, `timestamp`). The
+    /// incident is `CREATED` (open) with `conditionFamilyId = condition_id`; its `policyIds` and
+    /// `description` come from the condition when the account has it (a condition that is gone
+    /// or never existed is fine: incidents outlive their conditions). Read it back with
+    /// `actor.account(id).aiIssues.incidents` or [`NewRelicStandIn::objects`] with
+    /// [`ObjectKind::Incident`].
+    ///
+    /// # Panics
+    ///
+    /// If `priority` is not an `AiIssuesPriority` value (a mistake in the test).
+    pub fn open_incident(
+        &self,
+        api_key: &str,
+        condition_id: &str,
+        priority: &str,
+        title: &str,
+        created_at_ms: i64,
+    ) -> String {
+        let priority = priority.to_ascii_uppercase();
+        assert!(
+            incidents::PRIORITIES.contains(&priority.as_str()),
+            "`{priority}` is not an AiIssuesPriority (expected one of {:?})",
+            incidents::PRIORITIES
+        );
+        let incident_id = self.shared.uuid();
+        let tenant = self.shared.tenant(api_key);
+        let mut tenant = lock(&tenant);
+        let (_, account) = tenant.accounts.first_mut().expect("every key starts with an account");
+        let incident =
+            incidents::new_incident(account, &incident_id, condition_id, &priority, title, created_at_ms);
+        account.incidents.insert(incident_id.clone(), incident);
+        incident_id
+    }
+
+    /// Closes an open incident at `closed_at_ms` (epoch milliseconds): `state` becomes `CLOSED`,
+    /// `closedAt`, `updatedAt` and `timestamp` that time. False if the key has no such incident
+    /// or it is closed already.
+    pub fn close_incident(&self, api_key: &str, incident_id: &str, closed_at_ms: i64) -> bool {
+        let tenant = self.shared.tenant(api_key);
+        let mut tenant = lock(&tenant);
+        tenant
+            .accounts
+            .values_mut()
+            .find_map(|a| a.incidents.get_mut(incident_id))
+            .is_some_and(|i| incidents::close(i, closed_at_ms))
     }
 
     /// `{page, dashboard, url, params}` of every snapshot URL handed out to the key.

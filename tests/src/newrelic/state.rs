@@ -30,10 +30,13 @@ pub enum ObjectKind {
     Dashboard,
     /// `InfrastructureHostEntityOutline`, keyed by its entity GUID.
     Host,
+    /// `AiIssuesNewRelicIncident` (with its `__typename`), keyed by its `incidentId`. Seeded
+    /// with [`crate::newrelic::NewRelicStandIn::open_incident`]; no mutation creates one.
+    Incident,
 }
 
 impl ObjectKind {
-    pub const ALL: [ObjectKind; 7] = [
+    pub const ALL: [ObjectKind; 8] = [
         ObjectKind::Policy,
         ObjectKind::NrqlCondition,
         ObjectKind::Destination,
@@ -41,6 +44,7 @@ impl ObjectKind {
         ObjectKind::Workflow,
         ObjectKind::Dashboard,
         ObjectKind::Host,
+        ObjectKind::Incident,
     ];
 
     fn name(self) -> &'static str {
@@ -52,6 +56,7 @@ impl ObjectKind {
             ObjectKind::Workflow => "workflow",
             ObjectKind::Dashboard => "dashboard",
             ObjectKind::Host => "host",
+            ObjectKind::Incident => "incident",
         }
     }
 }
@@ -141,6 +146,8 @@ pub(crate) struct Account {
     pub(crate) workflows: IndexMap<String, Value>,
     pub(crate) dashboards: IndexMap<String, Value>,
     pub(crate) hosts: IndexMap<String, Value>,
+    /// Incidents (`AiIssuesNewRelicIncident`), in the order they were opened.
+    pub(crate) incidents: IndexMap<String, Value>,
     /// `{guid, url, params}` of every `dashboardCreateSnapshotUrl`.
     pub(crate) snapshots: Vec<Value>,
 }
@@ -158,6 +165,7 @@ impl Account {
             workflows: IndexMap::new(),
             dashboards: IndexMap::new(),
             hosts: IndexMap::new(),
+            incidents: IndexMap::new(),
             snapshots: Vec::new(),
         }
     }
@@ -171,6 +179,7 @@ impl Account {
             ObjectKind::Workflow => &self.workflows,
             ObjectKind::Dashboard => &self.dashboards,
             ObjectKind::Host => &self.hosts,
+            ObjectKind::Incident => &self.incidents,
         }
     }
 
@@ -183,6 +192,7 @@ impl Account {
             ObjectKind::Workflow => &mut self.workflows,
             ObjectKind::Dashboard => &mut self.dashboards,
             ObjectKind::Host => &mut self.hosts,
+            ObjectKind::Incident => &mut self.incidents,
         }
     }
 

@@ -124,6 +124,19 @@ async fn create_policy(c: &Client, account: i64, name: &str) -> String {
     data["alertsPolicyCreate"]["id"].as_str().expect("policy id").to_owned()
 }
 
+/// A policy with one minimal NRQL condition (named `cpu`); returns both ids.
+async fn create_condition(c: &Client, account: i64) -> (String, String) {
+    let policy = create_policy(c, account, "p").await;
+    let created = c
+        .ok(
+            &create_condition_doc(),
+            json!({"accountId": account, "policyId": policy, "condition": minimal_condition("cpu")}),
+        )
+        .await;
+    let id = created["alertsNrqlConditionStaticCreate"]["id"].as_str().expect("condition id").to_owned();
+    (policy, id)
+}
+
 #[tokio::test]
 async fn policies_round_trip() {
     let server = start();
@@ -944,14 +957,7 @@ async fn drift_hooks_change_what_the_api_returns() {
     let server = start();
     let c = Client::new(&server, KEY);
     let account = server.account_id(KEY);
-    let policy = create_policy(&c, account, "p").await;
-    let created = c
-        .ok(
-            &create_condition_doc(),
-            json!({"accountId": account, "policyId": policy, "condition": minimal_condition("cpu")}),
-        )
-        .await;
-    let id = created["alertsNrqlConditionStaticCreate"]["id"].as_str().expect("id").to_owned();
+    let (policy, id) = create_condition(&c, account).await;
     assert!(server.modify(KEY, ObjectKind::NrqlCondition, &id, |c| c["terms"][0]["threshold"] = json!(99.5)));
     let read = "query($a: Int!, $id: ID!) { actor { account(id: $a) { alerts { nrqlCondition(id: $id) { terms { threshold } } } } } }";
     let data = c.ok(read, json!({"a": account, "id": id})).await;
@@ -1210,4 +1216,192 @@ async fn every_field_of_the_managed_objects_is_served() {
     );
     c.ok(&policies, json!({"a": account})).await;
     assert!(server.invalid_documents().is_empty(), "{:#?}", server.invalid_documents());
+}
+
+const INCIDENTS: &str = "query($a: Int!, $cursor: String, $filter: AiIssuesFilterIncidents, $w: TimeWindowInput) {
+  actor { account(id: $a) { aiIssues { incidents(cursor: $cursor, filter: $filter, timeWindow: $w) {
+    nextCursor
+    incidents { __typename incidentId ... on AiIssuesNewRelicIncident { conditionFamilyId state priority createdAt closedAt } }
+  } } } }
+}";
+
+/// Every incident id a query returns, following `nextCursor`; and the number of pages.
+async fn incident_ids(c: &Client, account: i64, filter: Value, window: Value) -> (Vec<String>, usize) {
+    let mut ids = Vec::new();
+    let mut cursor = Value::Null;
+    let mut pages = 0;
+    loop {
+        let data =
+            c.ok(INCIDENTS, json!({"a": account, "cursor": cursor, "filter": filter, "w": window})).await;
+        let result = &data["actor"]["account"]["aiIssues"]["incidents"];
+        ids.extend(
+            result["incidents"]
+                .as_array()
+                .expect("a list")
+                .iter()
+                .map(|i| i["incidentId"].as_str().expect("an id").to_owned()),
+        );
+        pages += 1;
+        cursor = result["nextCursor"].clone();
+        if cursor.is_null() {
+            return (ids, pages);
+        }
+    }
+}
+
+#[tokio::test]
+async fn incidents_page_and_keep_to_the_time_window() {
+    let server = NewRelicStandIn::start(NewRelicOptions {
+        page_sizes: PageSizes { incidents: 2, ..PageSizes::default() },
+        ..Default::default()
+    })
+    .expect("starts");
+    assert_eq!(PageSizes::all(7).incidents, 7);
+    assert_eq!(PageSizes::default().incidents, 100);
+    let c = Client::new(&server, KEY);
+    let account = server.account_id(KEY);
+    const H: i64 = 3_600_000;
+    // Thirty days ago, whole hours: every incident below is in the past.
+    let base = (chrono::Utc::now().timestamp_millis() / H - 30 * 24) * H;
+    // Window: [base, base + 10h].
+    let closed_before = server.open_incident(KEY, "7", "CRITICAL", "closed before", base - 5 * H);
+    assert!(server.close_incident(KEY, &closed_before, base - H));
+    let open_from_before = server.open_incident(KEY, "7", "HIGH", "open from before", base - 2 * H);
+    let closed_inside = server.open_incident(KEY, "7", "critical", "closed inside", base - 3 * H);
+    assert!(server.close_incident(KEY, &closed_inside, base + H));
+    let opened_inside = server.open_incident(KEY, "8", "LOW", "opened inside", base + 2 * H);
+    let inside_closed = server.open_incident(KEY, "8", "MEDIUM", "in and out", base + 3 * H);
+    assert!(server.close_incident(KEY, &inside_closed, base + 4 * H));
+    assert!(!server.close_incident(KEY, &inside_closed, base + 5 * H), "closed already");
+    assert!(!server.close_incident(KEY, "no-such-incident", base));
+    let after = server.open_incident(KEY, "8", "CRITICAL", "after", base + 11 * H);
+    assert_eq!(server.objects(KEY, ObjectKind::Incident).len(), 6);
+    assert_eq!(
+        server.object(KEY, ObjectKind::Incident, &closed_inside).expect("stored")["priority"],
+        "CRITICAL"
+    );
+
+    let window = json!({"startTime": base, "endTime": base + 10 * H});
+    let (ids, pages) = incident_ids(&c, account, Value::Null, window.clone()).await;
+    // Newest first, every incident active during the window once.
+    assert_eq!(
+        ids,
+        [inside_closed.as_str(), opened_inside.as_str(), open_from_before.as_str(), closed_inside.as_str()]
+    );
+    assert_eq!(pages, 2);
+
+    let (closed, _) = incident_ids(&c, account, json!({"states": ["CLOSED"]}), window.clone()).await;
+    assert_eq!(closed, [inside_closed.as_str(), closed_inside.as_str()]);
+    let (urgent, _) =
+        incident_ids(&c, account, json!({"priority": ["critical", "HIGH"]}), window.clone()).await;
+    assert_eq!(urgent, [open_from_before.as_str(), closed_inside.as_str()]);
+    let (one, _) = incident_ids(&c, account, json!({"ids": [&opened_inside]}), window.clone()).await;
+    assert_eq!(one, [opened_inside.as_str()]);
+
+    // Without a window, the last 24 hours: the incidents still open, and one opened an hour ago.
+    let recent =
+        server.open_incident(KEY, "9", "CRITICAL", "recent", chrono::Utc::now().timestamp_millis() - H);
+    let (default_window, _) = incident_ids(&c, account, Value::Null, Value::Null).await;
+    assert_eq!(
+        default_window,
+        [recent.as_str(), after.as_str(), opened_inside.as_str(), open_from_before.as_str()]
+    );
+    let (all, pages) = incident_ids(
+        &c,
+        account,
+        Value::Null,
+        json!({"startTime": 0, "endTime": chrono::Utc::now().timestamp_millis()}),
+    )
+    .await;
+    assert_eq!(all.len(), 7);
+    assert!(all.contains(&closed_before) && all.contains(&closed_inside));
+    assert_eq!(pages, 4);
+
+    let backwards =
+        c.gql(INCIDENTS, json!({"a": account, "w": {"startTime": base + H, "endTime": base}})).await;
+    assert_eq!(backwards.error_classes(), ["BAD_USER_INPUT"]);
+    let bad_cursor = c.gql(INCIDENTS, json!({"a": account, "cursor": "bogus", "w": window})).await;
+    assert_eq!(bad_cursor.error_classes(), ["BAD_USER_INPUT"]);
+    // Incidents are per key.
+    let other = Client::new(&server, OTHER_KEY);
+    let (none, _) = incident_ids(&other, server.account_id(OTHER_KEY), Value::Null, window).await;
+    assert!(none.is_empty());
+    assert!(server.invalid_documents().is_empty(), "{:#?}", server.invalid_documents());
+}
+
+#[tokio::test]
+async fn incidents_resolve_as_an_interface() {
+    let server = start();
+    let c = Client::new(&server, KEY);
+    let account = server.account_id(KEY);
+    let (policy, condition) = create_condition(&c, account).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let incident = server.open_incident(KEY, &condition, "CRITICAL", "CPU high", now - 60_000);
+    assert!(server.close_incident(KEY, &incident, now - 30_000));
+
+    let query = "query($a: Int!, $w: TimeWindowInput!) { actor { account(id: $a) { aiIssues {
+        incidents(timeWindow: $w) { nextCursor incidents {
+            __typename incidentId title
+            ... on AiIssuesNewRelicIncident { conditionFamilyId policyIds state priority createdAt closedAt updatedAt }
+            ... on AiIssuesAnomalyIncident { anomalyId }
+        } } } } } }";
+    let data = c.ok(query, json!({"a": account, "w": {"startTime": now - 120_000, "endTime": now}})).await;
+    assert_eq!(
+        data["actor"]["account"]["aiIssues"]["incidents"],
+        json!({"nextCursor": null, "incidents": [{
+            "__typename": "AiIssuesNewRelicIncident",
+            "incidentId": incident,
+            "title": "CPU high",
+            "conditionFamilyId": condition,
+            "policyIds": policy,
+            "state": "CLOSED",
+            "priority": "CRITICAL",
+            "createdAt": now - 60_000,
+            "closedAt": now - 30_000,
+            "updatedAt": now - 30_000,
+        }]})
+    );
+
+    // Every field of the type is served.
+    let full = format!(
+        "query($a: Int!) {{ actor {{ account(id: $a) {{ aiIssues {{ incidents(timeWindow: {{startTime: 0, endTime: {now}}}) {{
+            incidents {{ ... on AiIssuesNewRelicIncident {{ {} }} }} }} }} }} }} }}",
+        full_selection("AiIssuesNewRelicIncident", 1)
+    );
+    let a = c.gql(&full, json!({"a": account})).await;
+    assert!(unimplemented_paths(&a).is_empty(), "{:#}", a.body);
+    let got = &a.data()["actor"]["account"]["aiIssues"]["incidents"]["incidents"][0];
+    assert_eq!(got["accountIds"], account.to_string());
+    assert_eq!(got["description"], json!(["Policy: p", "Condition: cpu"]));
+
+    // Fields of the implementation are not fields of the interface; unknown fields are refused.
+    for bad in [
+        "incidents { incidents { conditionFamilyId } }",
+        "incidents { incidents { ... on AiIssuesNewRelicIncident { conditionId } } }",
+    ] {
+        let doc = format!("query($a: Int!) {{ actor {{ account(id: $a) {{ aiIssues {{ {bad} }} }} }} }}");
+        let a = c.gql(&doc, json!({"a": account})).await;
+        assert!(a.error_classes().iter().all(|c| c == "GRAPHQL_VALIDATION_FAILED"), "{:#}", a.body);
+        assert!(
+            a.errors()
+                .iter()
+                .any(|e| e["message"].as_str().unwrap_or_default().starts_with("Cannot query field")),
+            "{:#}",
+            a.body
+        );
+        assert_eq!(a.body["data"], Value::Null);
+    }
+    let bad_window =
+        c.gql(query, json!({"a": account, "w": {"startTime": "yesterday", "endTime": now}})).await;
+    assert_eq!(bad_window.error_classes(), ["BAD_USER_INPUT"]);
+    let bad_state = c.gql(INCIDENTS, json!({"a": account, "filter": {"states": ["OPEN"]}})).await;
+    assert_eq!(bad_state.error_classes(), ["BAD_USER_INPUT"], "OPEN is not an AiIssuesIncidentState");
+    let other_ns = c
+        .gql(
+            "query($a: Int!) { actor { account(id: $a) { aiIssues { issues { nextCursor } } } } }",
+            json!({"a": account}),
+        )
+        .await;
+    assert_eq!(other_ns.error_classes(), ["STAND_IN_NOT_IMPLEMENTED"]);
+    assert_eq!(server.invalid_documents().len(), 4, "the two bad fields and the two bad variables");
 }

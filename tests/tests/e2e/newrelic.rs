@@ -354,3 +354,82 @@ fn transient_nerdgraph_errors_are_retried_without_duplicates() {
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
     assert_all_documents_valid_on(&nr, &key);
 }
+
+/// `watchkeep alerts` reads the incidents New Relic opened and closed for each managed NRQL
+/// condition (one paged scan of `aiIssues.incidents` for all of them).
+#[test]
+fn alert_log_lists_the_incidents_of_new_relic_conditions() {
+    let (ws, key) = workspace("nr-alerts");
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    const CPU: &str = "baseline.soc2[\"web-1\"].cpu";
+    let cpu = state_id(&ws, CPU);
+    let now =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_millis()
+            as i64;
+    const HOUR: i64 = 3_600_000;
+    let incident = newrelic().open_incident(&key, &cpu, "CRITICAL", "CPU above 85% on web-1", now - 2 * HOUR);
+    assert!(newrelic().close_incident(&key, &incident, now - HOUR));
+    // Opened and closed before the window: not in the log.
+    let old = newrelic().open_incident(&key, &cpu, "CRITICAL", "last week", now - 7 * 24 * HOUR);
+    assert!(newrelic().close_incident(&key, &old, now - 7 * 24 * HOUR + 60_000));
+    // Another account's incidents on the same condition id are not this workspace's.
+    newrelic().open_incident("NRAK-E2EOTHERACCOUNT", &cpu, "HIGH", "someone else's", now - HOUR);
+
+    let log = ws.run(&["alerts", "--since", "24h", "--json"]);
+    log.expect_code(0);
+    let v = log.json();
+    assert_matches_schema("alerts.schema.json", &v);
+    let events: Vec<&Value> = v["events"].as_array().expect("events").iter().collect();
+    assert_eq!(events.len(), 2, "only the cpu condition had incidents: {v:#}");
+    let (opened, closed) = (events[0], events[1]);
+    assert_eq!(opened["address"], CPU, "{v:#}");
+    assert_eq!(opened["resource_type"], "newrelic_nrql_condition");
+    assert_eq!(opened["id"], json!(cpu));
+    assert_eq!((&opened["from"], &opened["to"]), (&Value::Null, &json!("OPEN")), "{v:#}");
+    assert_eq!(opened["summary"], "CRITICAL: CPU above 85% on web-1");
+    assert_eq!(closed["address"], CPU);
+    assert_eq!((&closed["from"], &closed["to"]), (&json!("OPEN"), &json!("CLOSED")), "{v:#}");
+    let time = |e: &Value| {
+        chrono::DateTime::parse_from_rfc3339(e["timestamp"].as_str().expect("a timestamp"))
+            .expect("RFC 3339")
+            .timestamp_millis()
+    };
+    assert_eq!(time(opened), now - 2 * HOUR);
+    assert_eq!(time(closed), now - HOUR);
+
+    // Conditions are covered now; the objects that raise no incidents are not (as CloudWatch's
+    // topics and dashboards).
+    let not_covered: Vec<&str> =
+        v["not_covered"].as_array().expect("not_covered").iter().filter_map(Value::as_str).collect();
+    let state = ws.state();
+    let of_type = |t: &str| -> Vec<String> {
+        state["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .filter(|r| r["resource_type"] == t)
+            .map(|r| r["address"].as_str().expect("an address").to_string())
+            .collect()
+    };
+    let conditions = of_type("newrelic_nrql_condition");
+    assert_eq!(conditions.len(), 12);
+    assert!(conditions.iter().all(|c| !not_covered.contains(&c.as_str())), "{not_covered:#?}");
+    assert!(not_covered.contains(&"route.oncall.newrelic_workflow"), "{not_covered:#?}");
+    assert!(not_covered.contains(&"baseline.soc2.newrelic_policy"), "{not_covered:#?}");
+
+    // Twelve conditions, one incidents query.
+    let scans = newrelic()
+        .documents()
+        .into_iter()
+        .filter(|d| d.api_key == key && d.query.contains("aiIssues"))
+        .count();
+    assert_eq!(scans, 1);
+
+    let human = ws.run(&["alerts", "--since", "24h"]);
+    human.expect_code(0);
+    let text = human.stdout();
+    assert!(text.contains(&format!("{CPU}  OPEN  CRITICAL: CPU above 85% on web-1")), "{text}");
+    assert!(text.contains(&format!("{CPU}  OPEN -> CLOSED  CRITICAL")), "{text}");
+    assert!(!text.contains("last week"), "{text}");
+    assert_all_documents_valid(&key);
+}
