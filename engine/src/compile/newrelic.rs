@@ -116,6 +116,7 @@ pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Di
             }
         }
     }
+    check_limits(out, &pol, diags);
     // One policy per block with conditions.
     let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (origin, routes) in &pol.routes_of {
@@ -184,6 +185,42 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             depends_on: Vec::new(),
             span: Some(dash.span.clone()),
         });
+    }
+}
+
+/// New Relic's documented limits ("Alerting rules and limits"): at most 1,000 conditions per
+/// policy (refused by the API; each block is one policy) and, by default, 4,000 per account
+/// (New Relic raises it on request). Checked here so a plan says so instead of a half-done apply.
+pub(crate) const MAX_CONDITIONS_PER_POLICY: usize = 1_000;
+pub(crate) const DEFAULT_MAX_CONDITIONS_PER_ACCOUNT: usize = 4_000;
+
+fn check_limits(out: &[DesiredObject], pol: &Policies, diags: &mut Diagnostics) {
+    let mut per_policy: BTreeMap<&str, usize> = BTreeMap::new();
+    for o in out.iter().filter(|o| o.resource_type == CONDITION) {
+        if let Some(origin) = &o.origin {
+            *per_policy.entry(origin.as_str()).or_default() += 1;
+        }
+    }
+    for (origin, n) in &per_policy {
+        if *n > MAX_CONDITIONS_PER_POLICY {
+            diags.push(error(
+                format!(
+                    "`{origin}` makes {n} New Relic conditions, but New Relic allows at most {MAX_CONDITIONS_PER_POLICY} in one alert policy (one per block)"
+                ),
+                pol.span_of.get(*origin).cloned(),
+                "split the block: narrow its `scope` or `kinds` and add another block for the rest, e.g. one baseline per environment or kind",
+            ));
+        }
+    }
+    let total: usize = per_policy.values().sum();
+    if total > DEFAULT_MAX_CONDITIONS_PER_ACCOUNT {
+        diags.push(warning(
+            format!(
+                "{total} New Relic conditions: more than the {DEFAULT_MAX_CONDITIONS_PER_ACCOUNT} alert conditions New Relic allows per account by default"
+            ),
+            None,
+            "ask New Relic to raise the account's limit before applying, or spread components over accounts",
+        ));
     }
 }
 
@@ -762,6 +799,27 @@ alert "cpu" {{
         );
         let e = errors(&seconds);
         assert!(e.contains("cannot be evaluated by New Relic") && e.contains("whole minutes"), "{e}");
+    }
+
+    #[test]
+    fn more_conditions_than_a_policy_holds_are_refused_at_the_block() {
+        let mut src = String::from("baseline \"soc2\" {\n  kinds = [\"server\"]\n}\n");
+        // 201 servers × 5 catalog metrics = 1,005 conditions in one policy.
+        for i in 0..201 {
+            src.push_str(&format!(
+                "component \"h{i}\" {{\n  kind     = \"server\"\n  provider = \"newrelic\"\n}}\n"
+            ));
+        }
+        let e = errors(&src);
+        assert!(
+            e.contains("`baseline.soc2` makes 1005 New Relic conditions") && e.contains("at most 1000"),
+            "{e}"
+        );
+        assert!(e.contains("line: 1"), "located at the block: {e}");
+        // 200 servers fit.
+        let ok =
+            src.replace("component \"h200\" {\n  kind     = \"server\"\n  provider = \"newrelic\"\n}\n", "");
+        assert_eq!(count(&compiled(&ok), CONDITION), 1000);
     }
 
     #[test]
