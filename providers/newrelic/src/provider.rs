@@ -1,7 +1,7 @@
 //! The provider: reads, writes and reference resolution per resource type.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 use watchkeep_provider::{
@@ -26,6 +26,8 @@ pub const RESOURCE_TYPES: &[&str] = &[
 
 /// Most pages one list may take before the provider assumes the cursor loops.
 const MAX_PAGES: usize = 10_000;
+/// The condition search document (built once: it is sent once per policy).
+static WK_CONDITIONS: std::sync::LazyLock<String> = std::sync::LazyLock::new(wire::conditions_search);
 /// Dashboards read in full per `actor.entities(guids)` request.
 const DASHBOARDS_PER_READ: usize = 25;
 
@@ -85,6 +87,11 @@ pub struct NewRelicProvider {
     policy_markers: Mutex<HashMap<String, String>>,
     /// The last scan of the account's incidents (the alert log; see `history.rs`).
     pub(crate) incident_scan: ScanCache,
+    /// Lists of the kinds others refer to (policies, destinations, channels), shared by the
+    /// lists that need them: one refresh lists policies for themselves, for conditions and for
+    /// workflows. Each kind's lock is held while it is read, so concurrent lists wait for one
+    /// read; any write of that kind clears it.
+    shared_lists: [tokio::sync::Mutex<Option<Arc<Vec<Value>>>>; 3],
 }
 
 impl std::fmt::Debug for NewRelicProvider {
@@ -137,6 +144,7 @@ impl NewRelicProvider {
             refs: Mutex::new(HashMap::new()),
             policy_markers: Mutex::new(HashMap::new()),
             incident_scan: ScanCache::default(),
+            shared_lists: Default::default(),
         })
     }
 
@@ -255,6 +263,78 @@ impl NewRelicProvider {
         Err(decode(what, &format!("more than {MAX_PAGES} pages")))
     }
 
+    fn shared_slot(&self, kind: Kind) -> Option<&tokio::sync::Mutex<Option<Arc<Vec<Value>>>>> {
+        match kind {
+            Kind::Policy => Some(&self.shared_lists[0]),
+            Kind::Destination => Some(&self.shared_lists[1]),
+            Kind::Channel => Some(&self.shared_lists[2]),
+            _ => None,
+        }
+    }
+
+    /// All objects of `kind`, read once and shared until a write of that kind (see
+    /// `shared_lists`); other kinds are read every time.
+    async fn fetch_all(&self, kind: Kind) -> Result<Arc<Vec<Value>>> {
+        let Some(slot) = self.shared_slot(kind) else {
+            return Ok(Arc::new(self.fetch(kind, Value::Null).await?));
+        };
+        let mut held = slot.lock().await;
+        if let Some(list) = held.as_ref() {
+            return Ok(Arc::clone(list));
+        }
+        let list = Arc::new(self.fetch(kind, Value::Null).await?);
+        *held = Some(Arc::clone(&list));
+        Ok(list)
+    }
+
+    /// Forgets the shared list of `kind` (it is about to change).
+    async fn forget_list(&self, kind: Kind) {
+        if let Some(slot) = self.shared_slot(kind) {
+            *slot.lock().await = None;
+        }
+    }
+
+    /// Every NRQL condition of the account. Cursor pages can only be read one after another, so
+    /// with several policies the conditions are searched per policy, side by side (within the
+    /// client's 25 requests in flight). The per-policy results must add up to the account's
+    /// `totalCount`, read first; otherwise (a policy made or removed meanwhile) the account is
+    /// read again with one search, so nothing is missed.
+    async fn fetch_conditions(&self) -> Result<Vec<Value>> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        const PATH: [&str; 4] = ["actor", "account", "alerts", "nrqlConditionsSearch"];
+        let search = |criteria: Value| {
+            self.paged(
+                "nrqlConditionsSearch",
+                WK_CONDITIONS.as_str(),
+                json!({"accountId": self.account(), "criteria": criteria}),
+                &PATH,
+                "nrqlConditions",
+                false,
+            )
+        };
+        let policies = Box::pin(self.fetch_all(Kind::Policy)).await?;
+        let ids: Vec<String> = policies.iter().filter_map(|p| id_text(&p["id"])).collect();
+        if ids.len() < 2 {
+            return search(Value::Null).await;
+        }
+        let counted = self
+            .client
+            .query("nrqlConditionsSearch", wire::CONDITION_COUNT, json!({"accountId": self.account()}))
+            .await?;
+        let total = at(&counted, &PATH)["totalCount"].as_u64();
+        let per_policy: Vec<Vec<Value>> = stream::iter(ids)
+            .map(|id| search(json!({ "policyId": id })))
+            .buffer_unordered(crate::config::MAX_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let all: Vec<Value> = per_policy.into_iter().flatten().collect();
+        if total == Some(all.len() as u64) {
+            Ok(all)
+        } else {
+            search(Value::Null).await
+        }
+    }
+
     async fn fetch(&self, kind: Kind, filters: Value) -> Result<Vec<Value>> {
         let account = json!({ "accountId": self.account(), "filters": filters });
         let acct = ["actor", "account"];
@@ -272,17 +352,7 @@ impl NewRelicProvider {
                 .await?
             }
             Kind::Condition => {
-                let p = [&acct[..], &["alerts", "nrqlConditionsSearch"]].concat();
-                let all = self
-                    .paged(
-                        "nrqlConditionsSearch",
-                        &wire::conditions_search(),
-                        json!({"accountId": self.account()}),
-                        &p,
-                        "nrqlConditions",
-                        false,
-                    )
-                    .await?;
+                let all = self.fetch_conditions().await?;
                 all.into_iter().filter(|c| c["type"].as_str().is_none_or(|t| t == "STATIC")).collect()
             }
             Kind::Destination => {
@@ -357,7 +427,7 @@ impl NewRelicProvider {
         };
         let mut out = HashMap::new();
         for t in targets {
-            let raws = self.fetch(*t, Value::Null).await?;
+            let raws = self.fetch_all(*t).await?;
             out.insert(*t, self.index(*t, &raws));
         }
         Ok(out)
@@ -407,7 +477,7 @@ impl NewRelicProvider {
     }
 
     async fn list_kind(&self, kind: Kind, owned_only: bool) -> Result<Vec<LiveObject>> {
-        let raws = self.fetch(kind, Value::Null).await?;
+        let raws = self.fetch_all(kind).await?;
         self.index(kind, &raws);
         let referents = self.referents(kind).await?;
         raws.iter()
@@ -478,7 +548,17 @@ impl NewRelicProvider {
         Ok(v.clone())
     }
 
+    /// Creates or updates. The shared list of the kind is forgotten before and after (a list
+    /// read while the request was in flight may lack the object, e.g. when the answer is lost
+    /// and the engine looks for it before retrying).
     async fn write(&self, kind: Kind, id: Option<&str>, attrs: &Value) -> Result<LiveObject> {
+        self.forget_list(kind).await;
+        let written = self.write_now(kind, id, attrs).await;
+        self.forget_list(kind).await;
+        written
+    }
+
+    async fn write_now(&self, kind: Kind, id: Option<&str>, attrs: &Value) -> Result<LiveObject> {
         let norm = normalize(kind, attrs);
         let account = self.account();
         let mut referents: HashMap<Kind, Markers> = HashMap::new();
@@ -681,7 +761,15 @@ impl NewRelicProvider {
         Ok(self.fetch(kind, filters).await?.iter().any(|r| id_text(&r["id"]).as_deref() == Some(id)))
     }
 
+    /// Deletes; the shared list is forgotten before and after, as for [`Self::write`].
     async fn remove(&self, kind: Kind, id: &str) -> Result<()> {
+        self.forget_list(kind).await;
+        let removed = self.remove_now(kind, id).await;
+        self.forget_list(kind).await;
+        removed
+    }
+
+    async fn remove_now(&self, kind: Kind, id: &str) -> Result<()> {
         let account = self.account();
         let (what, doc, vars) = match kind {
             Kind::Policy => {

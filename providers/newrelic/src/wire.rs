@@ -39,10 +39,16 @@ pub(crate) fn policies_search() -> String {
 
 pub(crate) fn conditions_search() -> String {
     format!(
-        "query WkConditions($accountId: Int!, $cursor: String) {{ actor {{ account(id: $accountId) {{ alerts {{ \
-         nrqlConditionsSearch(cursor: $cursor) {{ nextCursor nrqlConditions {{ ...Cond }} }} }} }} }} }} {CONDITION_FRAGMENT}"
+        "query WkConditions($accountId: Int!, $cursor: String, $criteria: AlertsNrqlConditionsSearchCriteriaInput) {{ \
+         actor {{ account(id: $accountId) {{ alerts {{ nrqlConditionsSearch(cursor: $cursor, searchCriteria: $criteria) {{ \
+         nextCursor nrqlConditions {{ ...Cond }} }} }} }} }} }} {CONDITION_FRAGMENT}"
     )
 }
+
+/// How many NRQL conditions the account has (all types), without reading them.
+pub(crate) const CONDITION_COUNT: &str =
+    "query WkConditionCount($accountId: Int!) { actor { account(id: $accountId) { \
+     alerts { nrqlConditionsSearch { totalCount } } } } }";
 
 pub(crate) fn destinations() -> String {
     format!(

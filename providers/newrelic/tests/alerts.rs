@@ -166,3 +166,52 @@ async fn lowercase_condition_without_signal_gets_server_defaults_and_no_diff() {
     let _ = policy;
     assert_all_valid(&nr);
 }
+
+/// With several policies, conditions are searched per policy side by side; the results must add
+/// up to the account's total, or the account is read again with one search.
+#[tokio::test]
+async fn conditions_of_several_policies_are_searched_per_policy_and_checked_against_the_total() {
+    let nr = start(NewRelicOptions { page_sizes: PageSizes::all(10), ..NewRelicOptions::default() });
+    let p = provider(&nr);
+    let mut ids = Vec::new();
+    for pol in 0..3 {
+        let (attrs, _) = prepare(&p, POLICY, &format!("per.p{pol}"), json!({"name": format!("P{pol}")}));
+        p.create(POLICY, &attrs).await.unwrap();
+        for i in 0..25 {
+            let (attrs, _) = prepare(
+                &p,
+                COND,
+                &format!("per.p{pol}.c[{i}]"),
+                json!({"policyId": format!("ref:per.p{pol}"), "name": format!("p{pol} c{i}"),
+                       "nrql": {"query": format!("SELECT count(*) FROM T{i}")},
+                       "terms": [{"threshold": i, "thresholdDuration": 60, "operator": "ABOVE"}]}),
+            );
+            ids.push(p.create(COND, &attrs).await.unwrap().id);
+        }
+    }
+    ids.sort();
+    let listed_ids = |all: &[watchkeep_provider::LiveObject]| {
+        let mut got: Vec<String> = all.iter().map(|o| o.id.clone()).collect();
+        got.sort();
+        got
+    };
+
+    let p = provider(&nr);
+    let before = nr.requests_for("actor");
+    let all = p.list(COND, false).await.unwrap();
+    assert_eq!(listed_ids(&all), ids);
+    // 1 page of policies (shared with the references), 1 count, 3 policies × 3 pages of 10.
+    assert_eq!(nr.requests_for("actor") - before, 11);
+
+    // A condition the policy searches cannot see (its policy is not listed) makes the sum fall
+    // short of the total: the account is read again in one search, and nothing is missed.
+    let odd = ids[0].clone();
+    assert!(nr.modify(KEY, ObjectKind::NrqlCondition, &odd, |c| c["policyId"] = json!("424242")));
+    let p = provider(&nr);
+    let before = nr.requests_for("actor");
+    let all = p.list(COND, false).await.unwrap();
+    assert_eq!(listed_ids(&all), ids);
+    // The same 11, then 8 pages of the whole account.
+    assert_eq!(nr.requests_for("actor") - before, 19);
+    assert_all_valid(&nr);
+}
