@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod datadog;
 pub mod newrelic;
+mod server;
 
 pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};
 pub use newrelic::{NerdGraphFault, NerdGraphFaultRule, NewRelicOptions, NewRelicStandIn};

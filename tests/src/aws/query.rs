@@ -18,11 +18,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+
+use crate::server::BackgroundServer;
 
 /// CloudWatch's XML namespace.
 pub const NAMESPACE: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/";
@@ -97,15 +98,13 @@ impl Shared {
 
 /// A running awsQuery stand-in; dropping it stops the server.
 pub struct QueryStandIn {
-    addr: SocketAddr,
+    server: BackgroundServer,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for QueryStandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QueryStandIn").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("QueryStandIn").field("addr", &self.server.addr()).finish_non_exhaustive()
     }
 }
 
@@ -113,61 +112,23 @@ impl QueryStandIn {
     /// Binds 127.0.0.1:0 and serves on its own tokio runtime in a background thread, so it works
     /// from sync tests and from inside async code.
     pub fn start() -> std::io::Result<Self> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::default());
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let app_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name(format!("aws-query-stand-in-{}", addr.port())).spawn(
-            move || {
-                let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    let app = Router::new().fallback(move |headers: HeaderMap, body: String| {
-                        let shared = Arc::clone(&app_shared);
-                        async move { handle(&shared, &headers, &body) }
-                    });
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = shutdown_rx.await;
-                        })
-                        .await;
+        let addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        let server =
+            BackgroundServer::start(addr, "aws-query-stand-in", 0, move |listener, shutdown| async move {
+                let app = Router::new().fallback(move |headers: HeaderMap, body: String| {
+                    let shared = Arc::clone(&app_shared);
+                    async move { handle(&shared, &headers, &body) }
                 });
-                rt.shutdown_timeout(Duration::from_millis(500));
-            },
-        )?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(e);
-            }
-            Err(_) => {
-                let _ = thread.join();
-                return Err(std::io::Error::other("AWS query stand-in thread died"));
-            }
-        }
-        Ok(QueryStandIn { addr, shared, shutdown: Some(shutdown_tx), thread: Some(thread) })
+                let _ = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+            })?;
+        Ok(QueryStandIn { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, for the provider's `endpoint_url`.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Adds `count` metric alarms named `<prefix>-0000`, `<prefix>-0001`, …; when `owned`, each
@@ -259,17 +220,6 @@ impl QueryStandIn {
     pub fn reset_counts(&self) {
         self.shared.requests.store(0, Ordering::Relaxed);
         self.shared.by_action.lock().unwrap_or_else(|e| e.into_inner()).clear();
-    }
-}
-
-impl Drop for QueryStandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 

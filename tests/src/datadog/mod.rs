@@ -106,6 +106,8 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
+use crate::server::BackgroundServer;
+
 pub use faults::{FaultKind, FaultRule, FaultSpecError};
 pub use spec::SPEC_ENV;
 
@@ -123,15 +125,13 @@ pub struct StandInOptions {
 
 /// A running Datadog stand-in; dropping it stops the server.
 pub struct DatadogStandIn {
-    addr: SocketAddr,
+    server: BackgroundServer,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for DatadogStandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DatadogStandIn").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("DatadogStandIn").field("addr", &self.server.addr()).finish_non_exhaustive()
     }
 }
 
@@ -145,65 +145,21 @@ impl DatadogStandIn {
     /// Like [`DatadogStandIn::start`] on a chosen address.
     pub fn bind(addr: SocketAddr, opts: StandInOptions) -> std::io::Result<Self> {
         spec::spec().map_err(std::io::Error::other)?;
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(opts, 0));
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let thread_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new().name(format!("datadog-stand-in-{}", addr.port())).spawn(
-            move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .thread_name("datadog-stand-in")
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    serve_bounded(listener, thread_shared, None, async {
-                        let _ = shutdown_rx.await;
-                    })
-                    .await;
-                });
-                rt.shutdown_timeout(Duration::from_millis(500));
-            },
-        )?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(e);
-            }
-            Err(_) => {
-                let _ = thread.join();
-                return Err(std::io::Error::other("stand-in server thread died"));
-            }
-        }
-        Ok(DatadogStandIn { addr, shared, shutdown: Some(shutdown_tx), thread: Some(thread) })
+        let server = BackgroundServer::start(addr, "datadog-stand-in", 2, move |listener, shutdown| {
+            serve_bounded(listener, thread_shared, None, shutdown)
+        })?;
+        Ok(DatadogStandIn { server, shared })
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash, no `/api`).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// Out-of-band view of one org's monitors exactly as `GET /api/v1/monitor` returns them.
@@ -300,17 +256,6 @@ impl DatadogStandIn {
         let shared = Arc::new(Shared::new(opts, demo_hosts));
         serve_bounded(listener, shared, extra, shutdown_signal()).await;
         Ok(())
-    }
-}
-
-impl Drop for DatadogStandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

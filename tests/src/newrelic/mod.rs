@@ -122,6 +122,7 @@ use serde_json::{json, Map, Value};
 
 use crate::datadog::conn::{ConnHandle, FaultListener};
 use crate::datadog::FaultKind;
+use crate::server::BackgroundServer;
 
 pub use entities::{demo_hosts, HostSeed};
 pub use exec::SUPPORTED_ROOT_FIELDS;
@@ -197,15 +198,13 @@ pub struct ReceivedDocument {
 
 /// A running NerdGraph stand-in; dropping it stops the server.
 pub struct NewRelicStandIn {
-    addr: SocketAddr,
+    server: BackgroundServer,
     shared: Arc<Shared>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for NewRelicStandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewRelicStandIn").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("NewRelicStandIn").field("addr", &self.server.addr()).finish_non_exhaustive()
     }
 }
 
@@ -219,56 +218,12 @@ impl NewRelicStandIn {
     /// Like [`NewRelicStandIn::start`] on a chosen address.
     pub fn bind(addr: SocketAddr, opts: NewRelicOptions) -> std::io::Result<Self> {
         schema::nerdgraph().map_err(std::io::Error::other)?;
-        let listener = std::net::TcpListener::bind(addr)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(opts, 0));
-        let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
         let app = router(Arc::clone(&shared));
-        let thread = std::thread::Builder::new().name(format!("newrelic-stand-in-{}", addr.port())).spawn(
-            move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .thread_name("newrelic-stand-in")
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let listener = match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => l,
-                        Err(e) => {
-                            let _ = ready_tx.send(Err(e));
-                            return;
-                        }
-                    };
-                    let _ = ready_tx.send(Ok(()));
-                    serve(listener, app, async {
-                        let _ = shutdown_rx.await;
-                    })
-                    .await;
-                });
-                rt.shutdown_timeout(Duration::from_millis(500));
-            },
-        )?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                let _ = thread.join();
-                return Err(e);
-            }
-            Err(_) => {
-                let _ = thread.join();
-                return Err(std::io::Error::other("stand-in server thread died"));
-            }
-        }
-        Ok(NewRelicStandIn { addr, shared, shutdown: Some(shutdown_tx), thread: Some(thread) })
+        let server = BackgroundServer::start(addr, "newrelic-stand-in", 2, move |listener, shutdown| {
+            serve(listener, app, shutdown)
+        })?;
+        Ok(NewRelicStandIn { server, shared })
     }
 
     /// The routes of a stand-in (`POST /graphql`, `/_sandbox/newrelic/...`) to serve on another
@@ -280,17 +235,17 @@ impl NewRelicStandIn {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// `http://127.0.0.1:PORT` (no trailing slash).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr())
     }
 
     /// `http://127.0.0.1:PORT/graphql`.
     pub fn graphql_url(&self) -> String {
-        format!("http://{}/graphql", self.addr)
+        format!("http://{}/graphql", self.server.addr())
     }
 
     /// The first account of `api_key` (its state is created if this is the key's first use).
@@ -487,17 +442,6 @@ impl NewRelicStandIn {
     /// Faults injected since the start.
     pub fn injected_count(&self) -> u64 {
         self.shared.faults.injected()
-    }
-}
-
-impl Drop for NewRelicStandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
