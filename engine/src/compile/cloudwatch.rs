@@ -21,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use super::catalog::{self, CloudWatchEntry};
 use super::datadog::{json_number, matching, number};
-use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject};
+use super::{duration_seconds, error, instances, resolve_base, Base, Defaults, DesiredObject, Instance};
 use crate::config::{Component, Config, Route, Span, Threshold};
 use crate::diag::Diagnostics;
 
@@ -42,102 +42,40 @@ struct Watch {
     treat_missing: String,
 }
 
-#[derive(Clone)]
-struct Instance<'a> {
-    address: String,
-    origin: String,
-    component: &'a Component,
-    routes: &'a [String],
-    runbook: Option<&'a str>,
-    extra_message: Option<&'a str>,
-    span: &'a Span,
-}
-
 pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
     let mut used_routes: BTreeSet<String> = BTreeSet::new();
-    compile_alerts(cfg, out, diags, &mut used_routes);
-    compile_baselines(cfg, out, diags, &mut used_routes);
+    let catalog_metrics =
+        |kind: &str| catalog::CLOUDWATCH.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
+    let hint = "add `alert` blocks with a user `metric` (cloudwatch { namespace, metric_name, statistic }) for this component";
+    for inst in instances(cfg, PROVIDER, &catalog_metrics, "alarms", hint, diags) {
+        let comp = inst.component;
+        let resolved = if inst.from_catalog {
+            catalog::CLOUDWATCH
+                .iter()
+                .find(|e| e.kind == comp.kind && e.metric == inst.metric)
+                .and_then(|e| Some((catalog_watch(e, comp, diags)?, Some(defaults_of(e)))))
+        } else {
+            resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+        };
+        let Some((watch, defaults)) = resolved else { continue };
+        emit(
+            cfg,
+            &inst,
+            &watch,
+            defaults,
+            &inst.threshold,
+            inst.threshold_span,
+            out,
+            diags,
+            &mut used_routes,
+        );
+    }
     for name in &used_routes {
         if let Some(route) = cfg.routes.get(name) {
             compile_route(route, out, diags);
         }
     }
     compile_dashboards(cfg, out);
-}
-
-fn on_cloudwatch(comps: Vec<&Component>) -> impl Iterator<Item = &Component> {
-    comps.into_iter().filter(|c| c.provider == PROVIDER)
-}
-
-fn compile_alerts(
-    cfg: &Config,
-    out: &mut Vec<DesiredObject>,
-    diags: &mut Diagnostics,
-    used: &mut BTreeSet<String>,
-) {
-    for alert in cfg.alerts.values() {
-        let origin = format!("alert.{}", alert.name);
-        for comp in on_cloudwatch(matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components)) {
-            let Some((watch, defaults)) = resolve_watch(cfg, &alert.metric, comp, &alert.span, diags) else {
-                continue;
-            };
-            let inst = Instance {
-                address: format!("{origin}[\"{}\"]", comp.name),
-                origin: origin.clone(),
-                component: comp,
-                routes: &alert.routes,
-                runbook: alert.runbook.as_deref(),
-                extra_message: alert.message.as_deref(),
-                span: &alert.span,
-            };
-            emit(cfg, &inst, &watch, defaults, &alert.threshold, &alert.span, out, diags, used);
-        }
-    }
-}
-
-fn compile_baselines(
-    cfg: &Config,
-    out: &mut Vec<DesiredObject>,
-    diags: &mut Diagnostics,
-    used: &mut BTreeSet<String>,
-) {
-    for base in cfg.baselines.values() {
-        let origin = format!("baseline.{}", base.name);
-        for comp in on_cloudwatch(matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
-            let rows: Vec<&CloudWatchEntry> =
-                catalog::CLOUDWATCH.iter().filter(|e| e.kind == comp.kind).collect();
-            if rows.is_empty() {
-                diags.push(warning(
-                    format!(
-                        "`{origin}`: the catalog has no metrics for kind `{}` on cloudwatch, so `{}` gets no alarms",
-                        comp.kind, comp.name
-                    ),
-                    Some(comp.span.clone()),
-                    "add `alert` blocks with a user `metric` (cloudwatch { namespace, metric_name, statistic }) for this component",
-                ));
-                continue;
-            }
-            for entry in rows {
-                let ov = base.overrides.get(entry.metric);
-                if ov.and_then(|o| o.enabled) == Some(false) {
-                    continue;
-                }
-                let Some(watch) = catalog_watch(entry, comp, diags) else { continue };
-                let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
-                let span = ov.map(|o| &o.span).unwrap_or(&base.span);
-                let inst = Instance {
-                    address: format!("{origin}[\"{}\"].{}", comp.name, entry.metric),
-                    origin: origin.clone(),
-                    component: comp,
-                    routes: &base.routes,
-                    runbook: base.runbook.as_deref(),
-                    extra_message: None,
-                    span: &base.span,
-                };
-                emit(cfg, &inst, &watch, Some(defaults_of(entry)), &threshold, span, out, diags, used);
-            }
-        }
-    }
 }
 
 fn defaults_of(e: &CloudWatchEntry) -> Defaults {

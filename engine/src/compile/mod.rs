@@ -276,3 +276,101 @@ mod tests {
         assert_eq!(duration_minutes("m"), None);
     }
 }
+
+/// One object an `alert` or `baseline` block asks for on one component: what the vendor
+/// compilers (CloudWatch, New Relic) turn into an alarm or a condition.
+#[derive(Clone)]
+pub(crate) struct Instance<'a> {
+    /// `alert.x["web-1"]` or `baseline.y["web-1"].cpu`.
+    pub address: String,
+    /// `alert.x` or `baseline.y`.
+    pub origin: String,
+    pub component: &'a crate::config::Component,
+    /// The alert's `metric`, or the catalog metric of a baseline row.
+    pub metric: &'a str,
+    /// A baseline row: `metric` is a catalog metric, never a user `metric` block.
+    pub from_catalog: bool,
+    /// The alert's threshold, or the baseline's override of this metric (default if none).
+    pub threshold: crate::config::Threshold,
+    /// Where that threshold is written (the override, else the block).
+    pub threshold_span: &'a Span,
+    pub routes: &'a [String],
+    pub runbook: Option<&'a str>,
+    pub extra_message: Option<&'a str>,
+    /// The block.
+    pub span: &'a Span,
+}
+
+/// `alert` and `baseline` blocks expanded for the components monitored by `provider`: per alert,
+/// one instance per matching component; per baseline, one per catalog metric of the component's
+/// kind (`catalog_metrics(kind)`) that no override disables. A component whose kind has no
+/// catalog metrics gets a warning that it gets no `objects` ("alarms") and what to add (`hint`).
+pub(crate) fn instances<'a>(
+    cfg: &'a Config,
+    provider: &str,
+    catalog_metrics: &dyn Fn(&str) -> Vec<&'static str>,
+    objects: &str,
+    hint: &str,
+    diags: &mut Diagnostics,
+) -> Vec<Instance<'a>> {
+    let mut out = Vec::new();
+    let on_provider =
+        |comps: Vec<&'a crate::config::Component>| comps.into_iter().filter(move |c| c.provider == provider);
+    for alert in cfg.alerts.values() {
+        let origin = format!("alert.{}", alert.name);
+        for comp in
+            on_provider(datadog::matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components))
+        {
+            out.push(Instance {
+                address: format!("{origin}[\"{}\"]", comp.name),
+                origin: origin.clone(),
+                component: comp,
+                metric: &alert.metric,
+                from_catalog: false,
+                threshold: alert.threshold.clone(),
+                threshold_span: &alert.span,
+                routes: &alert.routes,
+                runbook: alert.runbook.as_deref(),
+                extra_message: alert.message.as_deref(),
+                span: &alert.span,
+            });
+        }
+    }
+    for base in cfg.baselines.values() {
+        let origin = format!("baseline.{}", base.name);
+        for comp in on_provider(datadog::matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
+            let metrics = catalog_metrics(&comp.kind);
+            if metrics.is_empty() {
+                diags.push(warning(
+                    format!(
+                        "`{origin}`: the catalog has no metrics for kind `{}` on {provider}, so `{}` gets no {objects}",
+                        comp.kind, comp.name
+                    ),
+                    Some(comp.span.clone()),
+                    hint,
+                ));
+                continue;
+            }
+            for metric in metrics {
+                let ov = base.overrides.get(metric);
+                if ov.and_then(|o| o.enabled) == Some(false) {
+                    continue;
+                }
+                out.push(Instance {
+                    address: format!("{origin}[\"{}\"].{metric}", comp.name),
+                    origin: origin.clone(),
+                    component: comp,
+                    metric,
+                    from_catalog: true,
+                    threshold: ov.map(|o| o.threshold.clone()).unwrap_or_default(),
+                    threshold_span: ov.map(|o| &o.span).unwrap_or(&base.span),
+                    routes: &base.routes,
+                    runbook: base.runbook.as_deref(),
+                    extra_message: None,
+                    span: &base.span,
+                });
+            }
+        }
+    }
+    out
+}

@@ -24,7 +24,7 @@ use serde_json::{json, Value};
 
 use super::catalog::{self, NewRelicEntry};
 use super::datadog::{json_number, matching, number};
-use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject};
+use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject, Instance};
 use crate::config::{Component, Config, Route, Span, Threshold};
 use crate::diag::Diagnostics;
 
@@ -39,15 +39,6 @@ struct Watch {
     loss_of_signal: bool,
 }
 
-struct Instance<'a> {
-    address: String,
-    origin: String,
-    component: &'a Component,
-    runbook: Option<&'a str>,
-    extra_message: Option<&'a str>,
-    span: &'a Span,
-}
-
 /// Origins (`baseline.soc2`) with conditions, and the routes each uses.
 #[derive(Default)]
 struct Policies {
@@ -57,63 +48,23 @@ struct Policies {
 
 pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
     let mut pol = Policies::default();
-    for alert in cfg.alerts.values() {
-        let origin = format!("alert.{}", alert.name);
-        for comp in on_newrelic(matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components)) {
-            let Some((watch, defaults)) = resolve_watch(cfg, &alert.metric, comp, &alert.span, diags) else {
-                continue;
-            };
-            let inst = Instance {
-                address: format!("{origin}[\"{}\"]", comp.name),
-                origin: origin.clone(),
-                component: comp,
-                runbook: alert.runbook.as_deref(),
-                extra_message: alert.message.as_deref(),
-                span: &alert.span,
-            };
-            if emit(cfg, &inst, &watch, defaults, &alert.threshold, &alert.span, out, diags) {
-                pol.routes_of.insert(origin.clone(), alert.routes.clone());
-                pol.span_of.insert(origin.clone(), alert.span.clone());
-            }
-        }
-    }
-    for base in cfg.baselines.values() {
-        let origin = format!("baseline.{}", base.name);
-        for comp in on_newrelic(matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
-            let rows: Vec<&NewRelicEntry> =
-                catalog::NEWRELIC.iter().filter(|e| e.kind == comp.kind).collect();
-            if rows.is_empty() {
-                diags.push(warning(
-                    format!(
-                        "`{origin}`: the catalog has no metrics for kind `{}` on newrelic, so `{}` gets no conditions",
-                        comp.kind, comp.name
-                    ),
-                    Some(comp.span.clone()),
-                    "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component",
-                ));
-                continue;
-            }
-            for entry in rows {
-                let ov = base.overrides.get(entry.metric);
-                if ov.and_then(|o| o.enabled) == Some(false) {
-                    continue;
-                }
-                let watch = catalog_watch(entry, comp);
-                let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
-                let span = ov.map(|o| &o.span).unwrap_or(&base.span);
-                let inst = Instance {
-                    address: format!("{origin}[\"{}\"].{}", comp.name, entry.metric),
-                    origin: origin.clone(),
-                    component: comp,
-                    runbook: base.runbook.as_deref(),
-                    extra_message: None,
-                    span: &base.span,
-                };
-                if emit(cfg, &inst, &watch, Some(defaults_of(entry)), &threshold, span, out, diags) {
-                    pol.routes_of.insert(origin.clone(), base.routes.clone());
-                    pol.span_of.insert(origin.clone(), base.span.clone());
-                }
-            }
+    let catalog_metrics =
+        |kind: &str| catalog::NEWRELIC.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
+    let hint = "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component";
+    for inst in super::instances(cfg, PROVIDER, &catalog_metrics, "conditions", hint, diags) {
+        let comp = inst.component;
+        let resolved = if inst.from_catalog {
+            catalog::NEWRELIC
+                .iter()
+                .find(|e| e.kind == comp.kind && e.metric == inst.metric)
+                .map(|e| (catalog_watch(e, comp), Some(defaults_of(e))))
+        } else {
+            resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+        };
+        let Some((watch, defaults)) = resolved else { continue };
+        if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
+            pol.routes_of.insert(inst.origin.clone(), inst.routes.to_vec());
+            pol.span_of.insert(inst.origin.clone(), inst.span.clone());
         }
     }
     check_limits(out, &pol, diags);
@@ -144,8 +95,10 @@ pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Di
 /// `dashboard` blocks → one `newrelic_dashboard` over the block's New Relic components.
 fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
     for dash in cfg.dashboards.values() {
-        let comps: Vec<&Component> =
-            on_newrelic(matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])).collect();
+        let comps: Vec<&Component> = matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
+            .into_iter()
+            .filter(|c| c.provider == PROVIDER)
+            .collect();
         if comps.is_empty() {
             continue;
         }
@@ -222,10 +175,6 @@ fn check_limits(out: &[DesiredObject], pol: &Policies, diags: &mut Diagnostics) 
             "ask New Relic to raise the account's limit before applying, or spread components over accounts",
         ));
     }
-}
-
-fn on_newrelic(comps: Vec<&Component>) -> impl Iterator<Item = &Component> {
-    comps.into_iter().filter(|c| c.provider == PROVIDER)
 }
 
 pub(crate) fn policy_address(origin: &str) -> String {
