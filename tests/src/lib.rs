@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod datadog;
 pub mod newrelic;
+pub mod recordings;
 mod server;
 
 pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};
