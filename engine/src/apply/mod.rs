@@ -61,6 +61,8 @@ enum Done {
     Upserted {
         live: LiveObject,
         record: bool,
+        /// The paths the configuration set, with hashes of their redacted values.
+        configured: BTreeMap<String, String>,
     },
     Deleted,
     Failed(String),
@@ -122,6 +124,18 @@ pub async fn apply(
                     None
                 } else {
                     Some(j)
+                }
+            })
+            .collect();
+        let runnable: Vec<Job> = runnable
+            .into_iter()
+            .filter_map(|mut j| match resolve_links(&mut j, providers, &outcome.state) {
+                Ok(()) => Some(j),
+                Err(msg) => {
+                    emit(format!("  ! {}: {} failed: {msg}", j.change.address, j.change.action.verb()));
+                    outcome.errors.push((j.change.address.clone(), msg));
+                    failed.insert(j.change.address.clone());
+                    None
                 }
             })
             .collect();
@@ -262,7 +276,7 @@ fn record(
             });
             true
         }
-        Done::Upserted { live, record } => {
+        Done::Upserted { live, record, configured } => {
             let attrs = redactor.mask(&live.attrs, &c.sensitive_paths);
             let prior = outcome.state.get(&c.address).cloned();
             let changed_at = if record {
@@ -281,6 +295,7 @@ fn record(
                 changed_at,
                 sensitive_paths: c.sensitive_paths.clone(),
                 depends_on: job.depends_on.clone(),
+                configured,
             };
             if prior.as_ref() == Some(&entry) {
                 return false;
@@ -333,26 +348,27 @@ async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor
         return Done::Failed(format!("provider `{}` is not configured", c.provider));
     };
     let p = provider.as_ref();
+    let configured = job.attrs.as_ref().map(|a| configured_paths(p, c, a, redactor)).unwrap_or_default();
     let result: Result<Done, ProviderError> = async {
         match c.action {
             Action::NoOp => {
                 // Adopted without changes, or a state refresh: record what the vendor has.
                 let id = c.id.clone().unwrap_or_default();
                 match with_retries(&opts.retry, || p.read(&c.resource_type, &id)).await? {
-                    Some(live) => Ok(Done::Upserted { live, record: c.adopt }),
+                    Some(live) => Ok(Done::Upserted { live, record: c.adopt, configured }),
                     None => Ok(Done::Failed(format!("object {id} disappeared during apply"))),
                 }
             }
             Action::Create => {
                 let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
                 let live = create_once(p, &c.resource_type, &c.address, attrs, &opts.retry).await?;
-                Ok(Done::Upserted { live, record: true })
+                Ok(Done::Upserted { live, record: true, configured: configured.clone() })
             }
             Action::Update => {
                 let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
                 let id = c.id.clone().unwrap_or_default();
                 let live = with_retries(&opts.retry, || p.update(&c.resource_type, &id, attrs)).await?;
-                Ok(Done::Upserted { live, record: true })
+                Ok(Done::Upserted { live, record: true, configured: configured.clone() })
             }
             Action::Replace => {
                 // Create before destroy: no window without monitoring.
@@ -361,7 +377,7 @@ async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor
                 if let Some(old) = c.id.as_deref().filter(|old| *old != live.id) {
                     with_retries(&opts.retry, || p.delete(&c.resource_type, old)).await?;
                 }
-                Ok(Done::Upserted { live, record: true })
+                Ok(Done::Upserted { live, record: true, configured: configured.clone() })
             }
             Action::Delete => {
                 if !c.already_gone {
@@ -377,6 +393,62 @@ async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor
         Ok(d) => d,
         Err(e) => Done::Failed(redactor.str(&e.to_string()).into_owned()),
     }
+}
+
+/// Takes what the vendor answers to a read, right after the apply, as the baseline of each object
+/// the apply wrote (`addresses`): a create's answer is not always what later reads return (Datadog's
+/// create answer carries `assets: []` and `draft_status`; its reads do not), and drift compares
+/// later reads with this. Returns how many entries changed. Objects the read did not return keep
+/// the write's answer.
+pub fn record_baselines(
+    state: &mut State,
+    live: &crate::plan::LiveSet,
+    addresses: &BTreeSet<String>,
+    redactor: &Redactor,
+) -> usize {
+    let mut changed = 0;
+    for address in addresses {
+        let Some(entry) = state.get(address).cloned() else { continue };
+        let Some(l) = live.get(&entry.resource_type, &entry.id) else { continue };
+        let attrs = redactor.mask(&l.attrs, &entry.sensitive_paths);
+        if attrs != entry.attrs || l.modified != entry.vendor_modified {
+            state.upsert(ResourceState { attrs, vendor_modified: l.modified.clone(), ..entry });
+            changed += 1;
+        }
+    }
+    changed
+}
+
+/// Puts the ids of the objects a job links to (`ref:<address>`) into its attributes, from state as
+/// it stands: the waves run a job after everything it depends on, so an object created earlier in
+/// this apply is there. A link still unknown is an error naming it; nothing is sent.
+fn resolve_links(job: &mut Job, providers: &Providers, state: &State) -> Result<(), String> {
+    let Some(p) = providers.get(&job.change.provider) else { return Ok(()) };
+    let Some(attrs) = job.attrs.as_mut() else { return Ok(()) };
+    if !p.engine_resolves_refs(&job.change.resource_type) {
+        return Ok(());
+    }
+    let missing = crate::plan::links::resolve(attrs, &|a| state.get(a).map(|r| r.id.clone()));
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "it refers to {} whose id is not known: {} is not in state (create it first, or add it to the configuration)",
+        if missing.len() == 1 { "an object" } else { "objects" },
+        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
+    ))
+}
+
+/// The leaf paths the configuration sets for this object, each with a hash of its redacted,
+/// normalised value: what the planner compares against next time (see `plan::managed_change`).
+fn configured_paths(
+    p: &dyn Provider,
+    c: &ResourceChange,
+    attrs: &Value,
+    redactor: &Redactor,
+) -> BTreeMap<String, String> {
+    let normalized = redactor.mask(&p.normalize(&c.resource_type, attrs), &c.sensitive_paths);
+    crate::plan::leaves(&normalized).into_iter().map(|(k, v)| (k, crate::plan::value_hash(&v))).collect()
 }
 
 fn missing_attrs(c: &ResourceChange) -> ProviderError {

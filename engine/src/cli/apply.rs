@@ -36,6 +36,50 @@ pub struct ApplyError {
     pub message: String,
 }
 
+/// Reads back, with the vendors' list calls, every type this apply created or updated, and keeps
+/// what the read returns as each written object's baseline (see `apply::record_baselines`). A
+/// failed read only warns: the write's answers stay the baselines.
+async fn first_read_baselines(
+    outcome: &mut apply::ApplyOutcome,
+    run: &super::plan::PlanRun,
+    lock: &crate::state::StateLock,
+    parallelism: usize,
+) -> Result<(), Failure> {
+    let written: std::collections::BTreeSet<String> =
+        outcome.records.iter().filter(|r| r.action != "delete").map(|r| r.address.clone()).collect();
+    let types: std::collections::BTreeSet<(String, String)> = written
+        .iter()
+        .filter_map(|a| outcome.state.get(a))
+        .map(|r| (r.provider.clone(), r.resource_type.clone()))
+        .collect();
+    if types.is_empty() {
+        return Ok(());
+    }
+    let mut scope = crate::state::State::new();
+    for a in &written {
+        if let Some(r) = outcome.state.get(a) {
+            scope.upsert(r.clone());
+        }
+    }
+    match common::refresh(&run.providers, &types, &scope, true, parallelism, &run.redactor).await {
+        Ok(live) => {
+            if apply::record_baselines(&mut outcome.state, &live, &written, &run.redactor) > 0 {
+                lock.save(&mut outcome.state)?;
+            }
+        }
+        Err(e) => {
+            let why = match &e {
+                Failure::Message(m) => m.clone(),
+                Failure::Diagnostics(..) => "the vendor's answer could not be read".to_string(),
+            };
+            eprintln!(
+                "warning: reading back what was written failed ({why}); drift will compare with the vendor's write answers"
+            );
+        }
+    }
+    Ok(())
+}
+
 pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     let operation = if destroy { "destroy" } else { "apply" };
     let loaded = ctx.load(&args.vars)?;
@@ -173,7 +217,8 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     let lock = Arc::new(lock);
     let opts =
         ApplyOptions { parallelism: args.parallelism, lines_to_stderr: args.json, ..Default::default() };
-    let outcome = apply::apply(jobs, &run.providers, lock.clone(), state, &run.redactor, &opts).await?;
+    let mut outcome = apply::apply(jobs, &run.providers, lock.clone(), state, &run.redactor, &opts).await?;
+    first_read_baselines(&mut outcome, &run, &lock, args.parallelism).await?;
 
     let partial = !outcome.errors.is_empty() || outcome.interrupted;
     let mut history_version = None;

@@ -225,6 +225,7 @@ pub fn prepare(
     desired: &mut [DesiredObject],
     providers: &Providers,
     keep_marked: bool,
+    state: &crate::state::State,
 ) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Failure> {
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
@@ -233,6 +234,11 @@ pub fn prepare(
             .get(&d.provider)
             .ok_or_else(|| Failure::msg(format!("provider `{}` is not configured", d.provider)))?;
         let mut attrs = std::mem::take(&mut d.attrs);
+        if p.engine_resolves_refs(&d.resource_type) {
+            // Links to objects that exist are their ids now; the others stay tokens until the
+            // executor has created them (see `plan::links`).
+            crate::plan::links::resolve(&mut attrs, &|a| state.get(a).map(|r| r.id.clone()));
+        }
         p.mark(&d.resource_type, &mut attrs, &d.address);
         out.push(PlanDesired {
             address: d.address.clone(),

@@ -77,7 +77,7 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
     // ownership markers (New Relic policies carry only a hash of theirs), so references read
     // back from the vendor compare as the configuration writes them.
     if let Ok(mut desired) = crate::compile::compile(&cfg) {
-        let _ = common::prepare(&mut desired, &providers, false);
+        let _ = common::prepare(&mut desired, &providers, false, &state);
     }
     let types: BTreeSet<(String, String)> = providers
         .iter()
@@ -102,7 +102,15 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
             }),
             Some(l) => {
                 let now = redactor.mask(&l.attrs, &st.sensitive_paths);
-                let changes = attribute_changes(&st.attrs, &now, &|_| false);
+                // The baseline is what the vendor answered when watchkeep last wrote the object,
+                // managed fields only (a state written before fields were projected still holds
+                // the rest; it never counts).
+                let writable = providers.get(&st.provider).and_then(|p| p.writable(&st.resource_type));
+                let baseline = match writable {
+                    Some(w) => std::borrow::Cow::Owned(w.project(&st.attrs)),
+                    None => std::borrow::Cow::Borrowed(&st.attrs),
+                };
+                let changes = attribute_changes(&baseline, &now, &|_| false);
                 if changes.is_empty() {
                     in_sync += 1;
                 } else {

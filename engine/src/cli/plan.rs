@@ -55,7 +55,7 @@ pub async fn make_plan(
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;
     let t = common::Phase::start("prepare");
     let mut desired = desired;
-    let (prepared, marked) = common::prepare(&mut desired, &providers, spec.for_apply)?;
+    let (prepared, marked) = common::prepare(&mut desired, &providers, spec.for_apply, state)?;
     t.done();
     let redactor = common::redactor(Some(&cfg), state);
     let t = common::Phase::start("refresh");
@@ -86,8 +86,71 @@ pub async fn make_plan(
     t.done();
     if spec.refresh {
         check_name_collisions(&plan, &prepared, &providers).await?;
+        validate_changed(&plan, &prepared, &providers, &redactor).await?;
     }
     Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
+}
+
+/// Asks the vendor to check every object the plan creates or changes (Datadog:
+/// `POST /api/v1/monitor/validate`), so a bad query fails at `plan`, naming the field, before
+/// anything is created. Unchanged objects are never sent: validating every monitor on every plan
+/// is what Terraform's Datadog provider does, and its users' complaint (datadog #3018). Objects
+/// that still name an object to be created (`ref:<address>`) cannot be checked until apply.
+async fn validate_changed(
+    plan: &Plan,
+    prepared: &[plan::PlanDesired],
+    providers: &Providers,
+    redactor: &crate::redact::Redactor,
+) -> Result<(), Failure> {
+    use futures::stream::{self, StreamExt};
+    let by_address: BTreeMap<&str, &plan::PlanDesired> =
+        prepared.iter().map(|d| (d.address.as_str(), d)).collect();
+    let checks: Vec<_> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, plan::Action::Create | plan::Action::Update | plan::Action::Replace))
+        .filter_map(|c| Some((c, by_address.get(c.address.as_str())?, providers.get(&c.provider)?)))
+        .filter(|(_, d, p)| {
+            !(p.engine_resolves_refs(&d.resource_type)
+                && d.normalized.to_string().contains(crate::plan::links::PREFIX))
+        })
+        .collect();
+    let policy = watchkeep_provider::RetryPolicy::default();
+    let results: Vec<_> = stream::iter(checks)
+        .map(|(c, d, p)| {
+            let policy = &policy;
+            async move {
+                let r = watchkeep_provider::with_retries(policy, || {
+                    p.validate_remote(&d.resource_type, &d.normalized)
+                })
+                .await;
+                (c, r)
+            }
+        })
+        .buffered(8)
+        .collect()
+        .await;
+    let mut problems = Vec::new();
+    for (c, r) in results {
+        if let Err(e) = r {
+            let text = redactor.str(&e.to_string()).into_owned();
+            let field = text
+                .split_once("parameter '")
+                .and_then(|(_, rest)| rest.split_once('\''))
+                .map(|(f, _)| format!(" (field `{f}`)"))
+                .unwrap_or_default();
+            let origin = c.origin.as_deref().map(|o| format!(", from {o}")).unwrap_or_default();
+            problems.push(format!("  {}{field}{origin}: {text}", c.address));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::msg(format!(
+        "refusing to plan: the vendor rejected {} object(s) at validation; nothing was created or changed:\n{}\nhint: fix the named field in the configuration and plan again",
+        problems.len(),
+        problems.join("\n")
+    )))
 }
 
 /// Refuses a plan that would create an object under a name the vendor already uses for an

@@ -1033,6 +1033,19 @@ impl<'a> Loader<'a> {
         body: &Body,
         skip: &[&str],
     ) -> Result<Map<String, Value>, ()> {
+        self.body_json_with(d, body, skip, false)
+    }
+
+    /// [`Self::body_json`]; with `keep_nulls`, an attribute written as `null` is kept as `null`
+    /// (a raw resource's body is sent as written: `priority = null` clears a Datadog monitor's
+    /// priority, which an absent field would leave as it is).
+    fn body_json_with(
+        &mut self,
+        d: usize,
+        body: &Body,
+        skip: &[&str],
+        keep_nulls: bool,
+    ) -> Result<Map<String, Value>, ()> {
         let mut out = Map::new();
         let mut ok = true;
         let mut groups: Vec<(String, Vec<&Block>)> = Vec::new();
@@ -1043,7 +1056,7 @@ impl<'a> Loader<'a> {
                     continue;
                 }
                 match self.eval_json(d, &a.value) {
-                    Ok(Value::Null) => {}
+                    Ok(Value::Null) if !keep_nulls => {}
                     Ok(v) => {
                         out.insert(key.to_string(), v);
                     }
@@ -1198,7 +1211,7 @@ impl<'a> Loader<'a> {
                     (format!("{base}[{i}]"), Some(i.to_string()))
                 }
             };
-            let attrs = match self.body_json(d, body, &["for_each", "count", "depends_on"]) {
+            let attrs = match self.body_json_with(d, body, &["for_each", "count", "depends_on"], true) {
                 Ok(a) => a,
                 Err(()) => {
                     ok = false;

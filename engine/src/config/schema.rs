@@ -34,11 +34,13 @@ pub fn provider_of(resource_type: &str) -> &str {
         other => other,
     }
 }
-/// Whether `<type>.<name>.id` may be used before apply: the New Relic provider resolves the
-/// `ref:<address>` it stands for into the vendor id when it sends the object (the other providers
-/// name their objects, so references use names).
+/// Whether `<type>.<name>.id` may be used before apply. It stands for `ref:<address>`, which
+/// becomes the vendor id once the object exists: the New Relic provider resolves it itself; for
+/// Datadog (a composite monitor's query names other monitors' ids) the engine does, from state or
+/// from the create earlier in the same apply (`plan::links`). CloudWatch names its objects, so
+/// references there use names.
 pub fn resolves_id_refs(resource_type: &str) -> bool {
-    provider_of(resource_type) == "newrelic"
+    matches!(provider_of(resource_type), "newrelic" | "datadog")
 }
 
 /// State backends accepted by `watchkeep { state "<backend>" {} }`.

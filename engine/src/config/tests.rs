@@ -654,10 +654,17 @@ resource "datadog_dashboard" "d" {
 
 #[test]
 fn resource_id_is_not_known_until_apply() {
-    let text = "resource \"datadog_monitor\" \"a\" { name = \"a\" }\nresource \"datadog_monitor\" \"b\" {\n  name = \"b\"\n  query = \"${datadog_monitor.a.id}\"\n}\n";
+    let text = "resource \"cloudwatch_metric_alarm\" \"a\" { AlarmName = \"a\" }\nresource \"cloudwatch_metric_alarm\" \"b\" {\n  AlarmName = \"b\"\n  AlarmDescription = \"${cloudwatch_metric_alarm.a.id}\"\n}\n";
     let d = err(text);
-    let e = find(&d, "`datadog_monitor.a.id` is not known until apply; not supported yet");
-    assert_eq!(at(e), pos(text, "datadog_monitor.a.id"));
+    let e = find(&d, "`cloudwatch_metric_alarm.a.id` is not known until apply; not supported yet");
+    assert_eq!(at(e), pos(text, "cloudwatch_metric_alarm.a.id"));
+    // A Datadog composite monitor names other monitors by id: a link the executor resolves.
+    let cfg = ok("resource \"datadog_monitor\" \"a\" { name = \"a\" }\nresource \"datadog_monitor\" \"b\" {\n  name = \"b\"\n  type = \"composite\"\n  query = \"${datadog_monitor.a.id} && !${datadog_monitor.a.id}\"\n}\n");
+    assert_eq!(
+        cfg.resources["datadog_monitor.b"].attrs["query"],
+        "ref:datadog_monitor.a && !ref:datadog_monitor.a"
+    );
+    assert!(cfg.edges.iter().any(|e| e.from == "datadog_monitor.b" && e.to == "datadog_monitor.a"));
     let d =
         err("resource \"datadog_monitor\" \"a\" { name = \"a\" }\nlocals { q = datadog_monitor.a.query }\n");
     find(&d, "`datadog_monitor.a.query` is not available at load time");

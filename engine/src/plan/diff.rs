@@ -40,8 +40,32 @@ fn flatten(prefix: &str, v: &Value, out: &mut BTreeMap<String, Value>) {
     }
 }
 
+/// Every leaf of `v` by path (`options.thresholds.critical`, `terms[0].threshold`), as compared.
+pub fn leaves(v: &Value) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    flatten("", v, &mut out);
+    out
+}
+
+/// `null`, `[]` and `{}` say "nothing here", as an absent attribute does: vendors answer one for
+/// the other (Datadog's create answer carries `assets: []`, its reads omit `assets`).
+pub fn is_empty_value(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// A short, stable hash of a (redacted) value, for [`crate::state::ResourceState::configured`].
+pub fn value_hash(v: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(v.to_string().as_bytes())[..8])
+}
+
 /// Attribute-level differences, sorted by path. `replace(path)` says whether a change there forces
-/// a replace.
+/// a replace. An empty value and an absent one are equal (see [`is_empty_value`]).
 pub fn attribute_changes(before: &Value, after: &Value, replace: &dyn Fn(&str) -> bool) -> Vec<AttrChange> {
     let mut b = BTreeMap::new();
     let mut a = BTreeMap::new();
@@ -53,7 +77,7 @@ pub fn attribute_changes(before: &Value, after: &Value, replace: &dyn Fn(&str) -
     keys.into_iter()
         .filter_map(|k| {
             let (bv, av) = (b.get(k), a.get(k));
-            if bv == av {
+            if bv == av || (bv.is_none_or(is_empty_value) && av.is_none_or(is_empty_value)) {
                 return None;
             }
             Some(AttrChange { path: k.clone(), before: bv.cloned(), after: av.cloned(), replace: replace(k) })
@@ -90,8 +114,13 @@ mod tests {
                 ("terms[1].threshold", Some(&json!(80)), None, false),
             ]
         );
-        // An emptied list is one change, not a missing path.
+        // An emptied list removes its elements' paths; the empty list itself equals an absent one.
         let emptied = attribute_changes(&json!({"terms": [{"a": 1}]}), &json!({"terms": []}), &|_| false);
-        assert_eq!(emptied.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), vec!["terms", "terms[0].a"]);
+        assert_eq!(emptied.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), vec!["terms[0].a"]);
+        // Empty and absent are equal both ways (Datadog's create answer has `assets: []`, reads omit it).
+        assert!(
+            attribute_changes(&json!({"assets": [], "o": {}, "p": null}), &json!({}), &|_| false).is_empty()
+        );
+        assert_eq!(attribute_changes(&json!({"tags": ["a"]}), &json!({"tags": []}), &|_| false).len(), 1);
     }
 }

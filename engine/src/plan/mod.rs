@@ -3,6 +3,7 @@
 
 mod diff;
 pub mod file;
+pub mod links;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -10,7 +11,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use diff::{attribute_changes, AttrChange};
+pub use diff::{attribute_changes, is_empty_value, leaves, value_hash, AttrChange};
 use watchkeep_provider::{address_marker, LiveObject, UpdateKind};
 
 use crate::redact::Redactor;
@@ -230,12 +231,10 @@ pub fn plan(req: &PlanRequest) -> Plan {
                             attribute_changes: attribute_changes(&Value::Null, &after, &|_| false),
                             ..base
                         },
-                        None => {
-                            compare(base, &st.id, &r.mask(&st.attrs, &paths), &after, d, req, Some(&st.attrs))
-                        }
+                        None => compare(base, &st.id, &r.mask(&st.attrs, &paths), &after, d, req, Some(st)),
                         Some(live) => {
                             let before = r.mask(&live.attrs, &paths);
-                            compare(base, &st.id, &before, &after, d, req, Some(&st.attrs))
+                            compare(base, &st.id, &before, &after, d, req, Some(st))
                         }
                     }
                 }
@@ -335,6 +334,34 @@ pub fn plan(req: &PlanRequest) -> Plan {
     }
 }
 
+/// Whether a difference between the vendor (`before`) and the configuration (`after`) is one
+/// watchkeep must act on. Only what the configuration sets is managed:
+/// - a path the configuration sets is compared; when the vendor does not return it and did not
+///   return it when the object was last written either (a write-only attribute), it counts only
+///   if the configured value changed since (by [`ResourceState::configured`]);
+/// - a path the configuration does not set is the vendor's to choose (Terraform's optional +
+///   computed): never a change, unless the configuration set it when the object was last written
+///   (then it was removed from the configuration, and the removal is a change).
+fn managed_change(
+    c: &AttrChange,
+    prior: Option<&crate::state::ResourceState>,
+    baseline: &dyn Fn(&str) -> bool,
+) -> bool {
+    match (&c.before, &c.after) {
+        (before, Some(after)) => {
+            let vendor_silent = before.as_ref().is_none_or(is_empty_value);
+            match prior {
+                Some(p) if vendor_silent && !baseline(&c.path) => {
+                    p.configured.get(&c.path) != Some(&value_hash(after))
+                }
+                _ => true,
+            }
+        }
+        (Some(_), None) => prior.is_some_and(|p| p.configured.contains_key(&c.path)),
+        (None, None) => false,
+    }
+}
+
 fn compare(
     base: ResourceChange,
     id: &str,
@@ -342,13 +369,22 @@ fn compare(
     after: &Value,
     d: &PlanDesired,
     req: &PlanRequest,
-    recorded: Option<&Value>,
+    prior: Option<&crate::state::ResourceState>,
 ) -> ResourceChange {
     let kind = |path: &str| {
         let top = path.split(['.', '[']).next().unwrap_or(path);
         (req.update_kind)(&d.resource_type, top) == UpdateKind::Replace
     };
-    let attrs = attribute_changes(before, after, &kind);
+    let baseline = std::cell::OnceCell::new();
+    let in_baseline = |path: &str| {
+        let leaves = baseline.get_or_init(|| prior.map(|p| leaves(&p.attrs)).unwrap_or_default());
+        leaves.get(path).is_some_and(|v| !is_empty_value(v))
+    };
+    let attrs: Vec<AttrChange> = attribute_changes(before, after, &kind)
+        .into_iter()
+        .filter(|c| managed_change(c, prior, &in_baseline))
+        .collect();
+    let recorded = prior.map(|p| &p.attrs);
     let action = if attrs.is_empty() {
         Action::NoOp
     } else if attrs.iter().any(|a| a.replace) {
@@ -357,7 +393,9 @@ fn compare(
         Action::Update
     };
     let reason = match recorded {
-        Some(rec) if action != Action::NoOp && rec != before => Some("changed outside watchkeep".to_string()),
+        Some(rec) if action != Action::NoOp && !attribute_changes(rec, before, &|_| false).is_empty() => {
+            Some("changed outside watchkeep".to_string())
+        }
         _ => None,
     };
     // Unchanged objects keep only their hash: at 10,000 objects a copy of every before/after

@@ -33,6 +33,8 @@ fn in_state(state: &mut State, addr: &str, id: &str, attrs: Value) {
         provider: "datadog".into(),
         id: id.into(),
         origin: None,
+        // As if the configuration had set every attribute when it was written.
+        configured: super::leaves(&attrs).into_iter().map(|(k, v)| (k, super::value_hash(&v))).collect(),
         attrs,
         vendor_modified: None,
         changed_at: "2026-11-24T00:00:00Z".into(),

@@ -98,6 +98,12 @@ pub struct ResourceState {
     /// workflow's channels): `destroy` deletes it before them, even without the configuration.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// The attribute paths the configuration set when the object was last written, each with a
+    /// short hash of the (redacted) value sent. Paths outside it are the vendor's to choose and
+    /// never planned as changes; a path that leaves it is planned as a removal; a set path the
+    /// vendor never returns (write-only) is compared by this hash.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub configured: std::collections::BTreeMap<String, String>,
 }
 
 impl State {
@@ -216,6 +222,7 @@ mod tests {
             attrs: json!({"name": address, "query": "avg(last_5m):avg:system.cpu.user{*} > 90"}),
             vendor_modified: None,
             changed_at: "2026-01-02T03:04:05Z".to_string(),
+            configured: Default::default(),
             sensitive_paths: Vec::new(),
             depends_on: Vec::new(),
         }

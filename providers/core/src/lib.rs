@@ -15,6 +15,7 @@ pub use serde_json::{Map, Value};
 
 mod budget;
 pub mod config;
+pub mod managed;
 mod retry;
 pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
 pub use retry::{with_retries, RetryPolicy};
@@ -192,6 +193,21 @@ pub trait Provider: Send + Sync {
     /// an object watchkeep does not own.
     fn natural_id(&self, _resource_type: &str, _attrs: &Value) -> Option<String> {
         None
+    }
+
+    /// The fields watchkeep manages for `resource_type`: the vendor's writable fields from its
+    /// published schema ([`managed::Writable`]). Objects from [`Provider::list`] and
+    /// [`Provider::normalize`] carry only these; the engine projects older state onto them too.
+    /// `None`: the provider's normaliser already keeps only managed fields.
+    fn writable(&self, _resource_type: &str) -> Option<&managed::Writable> {
+        None
+    }
+
+    /// Whether the engine resolves `ref:<address>` tokens in this type's attributes (to the id of
+    /// the object at that address, from state or from an earlier create of the same apply) before
+    /// planning and sending. Providers that resolve references themselves say `false`.
+    fn engine_resolves_refs(&self, _resource_type: &str) -> bool {
+        false
     }
 
     /// Whether changing `attr` (a top-level attribute name) needs a replace.

@@ -3,7 +3,25 @@
 //!
 //! The rules are listed in the crate documentation (`lib.rs`); keep the two in step.
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 use serde_json::{Map, Number, Value};
+use watchkeep_provider::managed::{self, Writable};
+
+/// The fields watchkeep manages per resource type: Datadog's writable fields, from its OpenAPI
+/// document (`writable.json`, checked against the spec by `tests/writable_spec.rs`). Everything
+/// else Datadog returns (`created_at`, `overall_state_modified`, `restriction_policy`, fields it
+/// adds later) is dropped before comparison, so it can never make a diff.
+static WRITABLE: LazyLock<BTreeMap<String, Writable>> = LazyLock::new(|| {
+    // Bundled data, parsed by a unit test below: this cannot fail at run time.
+    managed::load_table(include_str!("writable.json")).unwrap_or_default()
+});
+
+/// The managed fields of `resource_type`, when it is one of Datadog's.
+pub fn writable(resource_type: &str) -> Option<&'static Writable> {
+    WRITABLE.get(resource_type)
+}
 
 /// Monitor fields Datadog computes; never part of desired state.
 pub const MONITOR_READ_ONLY: &[&str] = &[
@@ -33,8 +51,19 @@ pub fn monitor(attrs: &Value) -> Value {
     for key in MONITOR_READ_ONLY {
         m.remove(*key);
     }
+    if let Some(w) = writable("datadog_monitor") {
+        m = match w.project(&Value::Object(m)) {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+    }
     // `null` at the top level means "unset" both ways (Datadog returns `priority: null`).
     m.retain(|_, v| !v.is_null());
+    // Datadog's priorities are 1 to 5; a monitor sent `priority: 0` is answered `priority: null`
+    // (recorded in DataDog/terraform-provider-datadog's monitor cassettes, as reported in issue 10).
+    if m.get("priority").and_then(Value::as_f64) == Some(0.0) {
+        m.remove("priority");
+    }
     for key in ["name", "message", "query"] {
         trim_string(&mut m, key);
         // Datadog returns `""` for a field it was not sent.
@@ -121,6 +150,9 @@ fn monitor_options(o: &mut Map<String, Value>) {
             "escalation_message" => v.as_str() == Some(""),
             "silenced" => v.as_object().is_some_and(Map::is_empty),
             "renotify_statuses" => v.as_array().is_some_and(Vec::is_empty),
+            // Datadog drops `on_missing_data: "default"` from its answers (recorded in
+            // DataDog/terraform-provider-datadog's monitor cassettes; shared/docs/vendors.md).
+            "on_missing_data" => v.as_str() == Some("default"),
             // Datadog reports a timeframe even when no-data alerting is off; it means nothing then.
             "no_data_timeframe" => !notify_no_data,
             _ => false,
@@ -137,6 +169,12 @@ pub fn dashboard(attrs: &Value) -> Value {
     let mut d = input.clone();
     for key in DASHBOARD_READ_ONLY {
         d.remove(*key);
+    }
+    if let Some(w) = writable("datadog_dashboard") {
+        d = match w.project(&Value::Object(d)) {
+            Value::Object(d) => d,
+            _ => Map::new(),
+        };
     }
     trim_string(&mut d, "title");
     if let Some(widgets) = d.get_mut("widgets") {
@@ -221,6 +259,29 @@ fn canonical_number(n: Number) -> Number {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn bundled_writable_fields_parse() {
+        let table = managed::load_table(include_str!("writable.json")).unwrap();
+        assert!(table["datadog_monitor"].contains("query"));
+        assert!(table["datadog_dashboard"].contains("widgets"));
+    }
+
+    #[test]
+    fn unknown_and_read_only_fields_never_reach_the_comparison() {
+        let sent = json!({ "name": "n", "type": "query alert", "query": "q > 1", "options": { "thresholds": { "critical": 1 } } });
+        let mut answer = sent.clone();
+        let a = answer.as_object_mut().unwrap();
+        a.insert("future_field".into(), json!({ "x": 1 }));
+        a.insert("created_at".into(), json!(1673258836000u64));
+        a.insert("restriction_policy".into(), json!({ "bindings": [] }));
+        a.insert("classification".into(), json!("metric"));
+        a["options"]["device_ids"] = json!([]);
+        a["options"]["future_option"] = json!(true);
+        assert_eq!(monitor(&answer), monitor(&sent));
+        assert_eq!(monitor(&json!({ "priority": 0 })), json!({}));
+        assert_eq!(monitor(&json!({ "options": { "on_missing_data": "default" } })), json!({}));
+    }
 
     /// What Datadog (and the stand-in) sends back for a monitor body `sent`.
     fn datadog_echo(sent: &Value) -> Value {
@@ -468,8 +529,13 @@ mod tests {
 
     #[test]
     fn canonical_form_has_sorted_keys() {
-        let got = monitor(&json!({ "type": "query alert", "name": "n", "options": { "z": 1, "a": 2 } }));
-        assert_eq!(got.to_string(), r#"{"name":"n","options":{"a":2,"z":1},"type":"query alert"}"#);
+        let got = monitor(
+            &json!({ "type": "query alert", "name": "n", "options": { "timeout_h": 1, "evaluation_delay": 2 } }),
+        );
+        assert_eq!(
+            got.to_string(),
+            r#"{"name":"n","options":{"evaluation_delay":2,"timeout_h":1},"type":"query alert"}"#
+        );
     }
 
     #[test]

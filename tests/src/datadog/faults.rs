@@ -85,7 +85,16 @@ impl FaultRule {
     /// Whether a request is one this rule counts (regardless of `skip` and `times`).
     pub fn matches(&self, method: &str, path: &str) -> bool {
         self.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-            && self.path_prefix.as_deref().is_none_or(|p| path.starts_with(p))
+            && self.path_prefix.as_deref().is_none_or(|p| path_matches(p, path))
+    }
+}
+
+/// A path prefix, or with a trailing `$` the whole path (`/api/v1/monitor$` is the create alone,
+/// not `/api/v1/monitor/validate`).
+pub(crate) fn path_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('$') {
+        Some(exact) => path == exact,
+        None => path.starts_with(pattern),
     }
 }
 
@@ -390,7 +399,7 @@ impl RequestTally {
             .iter()
             .filter(|(m, _)| m.eq_ignore_ascii_case(method))
             .flat_map(|(_, by_path)| by_path.iter())
-            .filter(|(path, _)| path.starts_with(path_prefix))
+            .filter(|(path, _)| path_matches(path_prefix, path))
             .map(|(_, n)| *n)
             .sum()
     }

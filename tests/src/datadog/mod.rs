@@ -27,7 +27,8 @@
 //!
 //! Which requests: only `/api/` requests with both keys. A rule matches a request when its
 //! `method` (any if `None`, case-insensitive) and `path_prefix` (any if `None`; compared with the
-//! path without the query string) fit. Each rule counts the requests it matches: the first `skip`
+//! path without the query string; a trailing `$` asks for the whole path, e.g. `/api/v1/monitor$`
+//! for creates without `/api/v1/monitor/validate`) fit. Each rule counts the requests it matches: the first `skip`
 //! go through, the next `times` (`u64::MAX` = forever) are faulted, later ones go through again.
 //! Rules are tried in order and the first one that injects takes the request (the rules after it
 //! do not see that request). Counters are shared by all orgs: a test that needs faults should use

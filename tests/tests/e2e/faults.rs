@@ -23,28 +23,60 @@ fn names(ws: &Workspace, s: &DatadogStandIn) -> Vec<String> {
 }
 
 #[test]
-fn third_create_fails_state_holds_what_exists_and_rerun_converges() {
-    let ws = Workspace::new("fail3");
+fn a_monitor_datadog_would_refuse_fails_at_plan_and_nothing_is_created() {
+    let s = DatadogStandIn::start(StandInOptions::default()).expect("stand-in");
+    let ws = Workspace::on(&s, "validate");
     ws.write("main.hcl", &raw_monitors_config(5, Some(2)));
+    for args in [&["plan"][..], &["apply", "-auto-approve"][..]] {
+        let run = ws.run(args);
+        run.expect_code(1);
+        let err = run.stderr();
+        assert!(err.contains("datadog_monitor.m002") && err.contains("critical threshold"), "{err}");
+        assert!(err.contains("nothing was created or changed"), "{err}");
+    }
+    assert_eq!(s.requests_matching("POST", "/api/v1/monitor$"), 0, "no create was sent");
+    assert_eq!(s.requests_matching("POST", "/api/v1/monitor/validate"), 10, "5 creates validated, twice");
+    assert!(ws.monitors_on(&s).is_empty());
+
+    // A bad query: Datadog's answer names the field, and so does watchkeep.
+    ws.write("main.hcl", &raw_monitors_config(1, None).replace("> 90\"", ">\""));
+    let run = ws.run(&["plan"]);
+    run.expect_code(1);
+    assert!(run.stderr().contains("datadog_monitor.m000 (field `query`)"), "{}", run.stderr());
+    assert_eq!(s.requests_matching("POST", "/api/v1/monitor$"), 0, "no create was sent");
+
+    // Unchanged monitors are never validated again (datadog #3018).
+    ws.write("main.hcl", &raw_monitors_config(2, None));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let validated = s.requests_matching("POST", "/api/v1/monitor/validate");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    assert_eq!(s.requests_matching("POST", "/api/v1/monitor/validate"), validated);
+}
+
+#[test]
+fn third_create_fails_state_holds_what_exists_and_rerun_converges() {
+    let rule: watchkeep_tests::FaultRule = "400 POST /api/v1/monitor$ skip=2 times=1".parse().expect("rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "fail3");
+    ws.write("main.hcl", &raw_monitors_config(5, None));
     let run = ws.run(&["apply", "-auto-approve", "-parallelism=1"]);
     run.expect_code(1);
     let err = run.stderr();
-    assert!(err.contains("datadog_monitor.m002") && err.contains("critical threshold"), "{err}");
+    assert!(err.contains("datadog_monitor.m002") && err.contains("HTTP 400"), "{err}");
 
-    let s = standin();
-    assert_eq!(ws.monitors_on(s).len(), 4, "the other four were created");
-    assert_eq!(ws.state_ids(), ws.monitor_ids_on(s), "state holds exactly what exists");
+    assert_eq!(ws.monitors_on(&s).len(), 4, "the other four were created");
+    assert_eq!(ws.state_ids(), ws.monitor_ids_on(&s), "state holds exactly what exists");
     let hist = ws.run(&["history", "--json"]).json();
     assert_eq!(hist[0]["outcome"], "partial");
     assert_eq!(hist[0]["counts"]["create"], 4);
 
-    ws.write("main.hcl", &raw_monitors_config(5, None));
     let plan = ws.run(&["plan", "-detailed-exitcode"]);
     plan.expect_code(2);
     assert!(plan.stdout().contains("Plan: 1 to create, 0 to update"), "{}", plan.stdout());
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
-    let n = names(&ws, s);
+    let n = names(&ws, &s);
     assert_eq!(n.len(), 5);
     let mut dedup = n.clone();
     dedup.dedup();
@@ -132,7 +164,7 @@ fn apply_stays_within_the_vendors_rate_limit() {
 #[test]
 fn a_429_is_retried_after_the_reset() {
     let rule: watchkeep_tests::FaultRule =
-        "rate-limit:1 POST /api/v1/monitor skip=2 times=2".parse().expect("rule");
+        "rate-limit:1 POST /api/v1/monitor$ skip=2 times=2".parse().expect("rule");
     let s =
         DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
     let ws = Workspace::on(&s, "429");
@@ -177,42 +209,42 @@ fn converges_after(spec: &str, provider_extra: &str) {
 
 #[test]
 fn fault_500() {
-    converges_after("500 POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("500 POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_502() {
-    converges_after("502 POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("502 POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_503() {
-    converges_after("503 POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("503 POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_connection_reset() {
-    converges_after("reset POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("reset POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_acted_but_response_lost() {
-    converges_after("acted-but-lost POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("acted-but-lost POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_slow_past_the_client_timeout() {
-    converges_after("slow:2s POST /api/v1/monitor skip=1 times=1", "timeout_seconds = 1");
+    converges_after("slow:2s POST /api/v1/monitor$ skip=1 times=1", "timeout_seconds = 1");
 }
 
 #[test]
 fn fault_malformed_json() {
-    converges_after("malformed POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("malformed POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
 fn fault_truncated_json() {
-    converges_after("truncated POST /api/v1/monitor skip=1 times=1", "");
+    converges_after("truncated POST /api/v1/monitor$ skip=1 times=1", "");
 }
 
 #[test]
