@@ -322,6 +322,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/validate", get(validate_keys))
         .route("/api/v1/monitor", get(monitors::list).post(monitors::create))
         .route("/api/v1/monitor/validate", post(monitors::validate))
+        .route("/api/v1/monitor/can_delete", get(monitors::can_delete))
         .route(
             "/api/v1/monitor/{monitor_id}",
             get(monitors::get_one).put(monitors::update).delete(monitors::delete),
