@@ -109,7 +109,7 @@ fn create_inner(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesR
             break candidate;
         }
     };
-    let meta = DashboardMeta { id: &id, created_at: &now, modified_at: &now };
+    let meta = DashboardMeta { era: org.era(), id: &id, created_at: &now, modified_at: &now };
     let value = normalize_dashboard(fields, &meta, &mut || shared.widget_id());
     let stored = Arc::new(StoredDashboard::new(value));
     store.seq += 1;
@@ -160,7 +160,7 @@ fn update_inner(
     let (seq, existing) =
         store.map.get(&id).map(|(seq, d)| (*seq, Arc::clone(d))).ok_or_else(|| not_found(&id))?;
     let now = now_micros();
-    let meta = DashboardMeta { id: &id, created_at: &existing.created_at, modified_at: &now };
+    let meta = DashboardMeta { era: org.era(), id: &id, created_at: &existing.created_at, modified_at: &now };
     let value = normalize_dashboard(fields, &meta, &mut || shared.widget_id());
     let stored = Arc::new(StoredDashboard::new(value));
     store.map.insert(id, (seq, Arc::clone(&stored)));

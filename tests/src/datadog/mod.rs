@@ -174,6 +174,14 @@ impl DatadogStandIn {
         monitors::seed(&self.shared.org(api_key), bodies)
     }
 
+    /// Makes one org answer like Datadog did on `date` (`None`: today's Datadog, the default), for
+    /// the changes the recorded corpus dates (fields Datadog added or dropped since: see the
+    /// stand-in's `normalize::Era`). For replaying a recording made on that date; affects what
+    /// the org creates from then on.
+    pub fn set_api_date(&self, api_key: &str, date: Option<chrono::NaiveDate>) {
+        *write(&self.shared.org(api_key).api_date) = date;
+    }
+
     /// Inserts (or replaces, by name) hosts listed by `GET /api/v1/hosts`.
     pub fn seed_hosts(&self, api_key: &str, hosts: Vec<Value>) {
         hosts::seed(&self.shared.org(api_key), hosts);
@@ -376,6 +384,14 @@ pub(crate) struct Org {
     pub(crate) monitors: RwLock<monitors::MonitorStore>,
     pub(crate) dashboards: RwLock<dashboards::DashboardStore>,
     pub(crate) hosts: RwLock<hosts::HostStore>,
+    /// The date whose Datadog this org answers like (`None`: today's), see [`normalize::Era`].
+    api_date: RwLock<Option<chrono::NaiveDate>>,
+}
+
+impl Org {
+    pub(crate) fn era(&self) -> normalize::Era {
+        normalize::Era(*read(&self.api_date))
+    }
 }
 
 impl Shared {
@@ -414,6 +430,7 @@ impl Shared {
             monitors: RwLock::new(monitors::MonitorStore::new()),
             dashboards: RwLock::new(dashboards::DashboardStore::default()),
             hosts: RwLock::new(hosts::HostStore::default()),
+            api_date: RwLock::new(None),
         });
         if self.demo_hosts > 0 {
             hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));

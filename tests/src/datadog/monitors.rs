@@ -12,8 +12,8 @@ use axum::response::Response;
 use serde_json::{json, Map, Value};
 
 use super::normalize::{
-    check_and_fill_thresholds, check_query_operator, monitor_as_input, monitor_view, normalize_monitor, now_micros,
-    type_class, MonitorMeta, MonitorView, MONITOR_WRITABLE,
+    check_and_fill_thresholds, check_query_operator, monitor_as_input, monitor_view, normalize_monitor,
+    now_micros, type_class, MonitorMeta, MonitorView, MONITOR_WRITABLE,
 };
 use super::{
     body_rejection, check_query, error_response, json_response, parse_body, path_rejection, query_get,
@@ -127,7 +127,7 @@ pub(crate) fn seed(org: &Org, bodies: Vec<Value>) -> Vec<i64> {
             _ => Map::new(),
         };
         let _ = check_and_fill_thresholds(&mut input, false);
-        let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now };
+        let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now, era: org.era() };
         let stored = StoredMonitor::new(normalize_monitor(&input, &meta));
         prepared.push((id, Arc::new(stored)));
     }
@@ -156,7 +156,7 @@ fn create_inner(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesR
         let mut store = write(&org.monitors);
         let id = store.next_id;
         store.next_id += 1;
-        let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now };
+        let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now, era: org.era() };
         let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta)));
         store.map.insert(id, Arc::clone(&stored));
         stored
@@ -223,7 +223,7 @@ fn update_inner(
     check_monitor(&mut input)?;
     let created = existing.full.get("created").and_then(Value::as_str).unwrap_or("").to_owned();
     let now = now_micros();
-    let meta = MonitorMeta { id, org_id: org.id, created: &created, modified: &now };
+    let meta = MonitorMeta { id, org_id: org.id, created: &created, modified: &now, era: org.era() };
     let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta)));
     store.map.insert(id, Arc::clone(&stored));
     Ok(stored_answer(&stored, MonitorView::Update))
@@ -414,7 +414,9 @@ fn can_delete_inner(shared: &Shared, headers: &HeaderMap, query: Option<String>)
     let mut ids = Vec::new();
     for raw in split_list(query_get(&pairs, "monitor_ids")) {
         let id = raw.parse::<i64>().map_err(|_| {
-            bad_request(&format!("Invalid value for query parameter 'monitor_ids': {raw:?} is not an integer"))
+            bad_request(&format!(
+                "Invalid value for query parameter 'monitor_ids': {raw:?} is not an integer"
+            ))
         })?;
         ids.push(id);
     }
@@ -431,7 +433,9 @@ fn can_delete_inner(shared: &Shared, headers: &HeaderMap, query: Option<String>)
             .values()
             .filter(|m| m.full.get("type").and_then(Value::as_str) == Some("composite"))
             .filter(|m| composite_refers_to(&m.query, id))
-            .map(|m| format!("composite monitor {}", m.full.get("id").map(Value::to_string).unwrap_or_default()))
+            .map(|m| {
+                format!("composite monitor {}", m.full.get("id").map(Value::to_string).unwrap_or_default())
+            })
             .collect();
         if users.is_empty() {
             ok.push(Value::from(id));

@@ -117,7 +117,8 @@ const INVALID_QUERY: &str = "The value provided for parameter 'query' is invalid
 /// `tests/v1/cassettes/test_scenarios/test_create_a_monitor_returns_bad_request_response.yaml`,
 /// `test_validate_a_monitor_returns_invalid_json_response.yaml`,
 /// `test_validate_an_existing_monitor_returns_invalid_json_response.yaml`.
-pub(crate) const NO_OPERATOR: &str = "The value provided for parameter 'query' is invalid: invalid operator specified: ";
+pub(crate) const NO_OPERATOR: &str =
+    "The value provided for parameter 'query' is invalid: invalid operator specified: ";
 
 /// Monitor types whose query is not a comparison to a threshold (a service check counts statuses,
 /// a composite combines monitor ids, a synthetics monitor follows its test). Every other type is
@@ -239,8 +240,14 @@ pub(crate) fn normalize_tags(v: Option<&Value>) -> Value {
 /// (`test_create_an_llm_observability_monitor_returns_ok_response.yaml`, 2026-08). Not added for
 /// metric/query (`test_create_a_monitor_with_assets_returns_ok_response.yaml`), `cost alert`,
 /// `data-jobs alert`, `data-quality alert` (their create cassettes).
-const GROUPBY_SIMPLE_TYPES: &[&str] =
-    &["log alert", "ci-pipelines alert", "ci-tests alert", "rum alert", "error-tracking alert", "llm-observability alert"];
+const GROUPBY_SIMPLE_TYPES: &[&str] = &[
+    "log alert",
+    "ci-pipelines alert",
+    "ci-tests alert",
+    "rum alert",
+    "error-tracking alert",
+    "llm-observability alert",
+];
 
 /// The options Datadog answers: the options sent (a PUT's `options` replace the stored ones as a
 /// whole: `tests/v1/cassettes/test_scenarios/test_edit_a_monitor_returns_ok_response.yaml`), with
@@ -313,12 +320,60 @@ fn drop_empty_composite_thresholds(kind: &str, options: &mut Value) {
     }
 }
 
+/// Which Datadog an org's answers follow: today's (`None`, the default) or Datadog's as it was on a
+/// past date, for the changes the recorded corpus dates. The conformance test replays each
+/// recording in an org set to its recording date
+/// ([`DatadogStandIn::set_api_date`](super::DatadogStandIn::set_api_date)), so that a field
+/// Datadog added later is not counted against the stand-in. Each change, with the recordings that
+/// date it (cassettes under `tests/v1/cassettes/test_scenarios/`):
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Era(pub(crate) Option<chrono::NaiveDate>);
+
+impl Era {
+    fn since(self, y: i32, m: u32, d: u32) -> bool {
+        match (self.0, chrono::NaiveDate::from_ymd_opt(y, m, d)) {
+            (Some(date), Some(change)) => date >= change,
+            _ => true,
+        }
+    }
+
+    /// Monitor create/update answers carry `restriction_policy: null` since 2024-10: absent on
+    /// 2023-01-09 (`test_create_a_metric_monitor_returns_ok_response.yaml`), present on 2024-10-10
+    /// (`test_edit_a_monitor_returns_ok_response.yaml`) and in every later create.
+    pub(crate) fn restriction_policy(self) -> bool {
+        self.since(2024, 10, 1)
+    }
+
+    /// Monitors carry `draft_status` since 2025-05: absent on 2025-01-17
+    /// (`test_create_a_cost_monitor_returns_ok_response.yaml`), present on 2025-05-14
+    /// (`test_create_an_error_tracking_monitor_returns_ok_response.yaml`) and in every later create.
+    pub(crate) fn draft_status(self) -> bool {
+        self.since(2025, 5, 1)
+    }
+
+    /// Monitor create answers carry `assets` (`[]` when none were sent) since 2025-11: absent on
+    /// 2025-05-14 (`test_create_an_error_tracking_monitor_returns_ok_response.yaml`), present on
+    /// 2025-11-21 (`test_check_if_a_monitor_can_be_deleted_returns_ok_response.yaml`) and later.
+    pub(crate) fn create_assets(self) -> bool {
+        self.since(2025, 11, 1)
+    }
+
+    /// Dashboards were answered with `is_read_only: false` when it was not sent until 2025-06:
+    /// present on 2025-02-20 (`test_create_a_new_dashboard_with_apm_metrics_widget.yaml`), absent on
+    /// 2025-06-30 (`test_create_a_new_dashboard_with_template_variable_type_field_returns_ok_response.yaml`)
+    /// and in every later answer.
+    pub(crate) fn dashboard_is_read_only_default(self) -> bool {
+        !self.since(2025, 6, 1)
+    }
+}
+
 pub(crate) struct MonitorMeta<'a> {
     pub id: i64,
     pub org_id: i64,
     /// `created` as Datadog writes it (`2024-10-10T16:40:19.663079+00:00`).
     pub created: &'a str,
     pub modified: &'a str,
+    pub era: Era,
 }
 
 /// A monitor's query says whether it is multi-alert: a classic `... by {region}` group or an
@@ -369,9 +424,9 @@ fn normalize_assets(v: Option<&Value>, id: i64) -> Value {
 /// - `created_at`: `created` in epoch milliseconds, whole seconds (`1728578419000` for
 ///   `2024-10-10T16:40:19.663079+00:00`, every recording since 2022);
 /// - `overall_state_modified: null`, `overall_state: "No Data"`, `deleted: null` (every create);
-/// - `restriction_policy: null` (creates and updates since 2024-10), `draft_status` (the one sent,
-///   else `"published"`, since 2025-05), `assets` (see [`normalize_assets`]; `[]` when none were
-///   sent, in create answers since 2025-11: `test_check_if_a_monitor_can_be_deleted_returns_ok_response.yaml`);
+/// - `restriction_policy: null` (creates and updates), `draft_status` (the one sent, else
+///   `"published"`), `assets` (see [`normalize_assets`]; `[]` when none were sent), each since the
+///   date [`Era`] gives;
 /// - `name`, `message`, `query` trimmed (datadog #1289), a missing name generated;
 /// - `classification` and other unknown fields are accepted and never returned (vendors.md).
 pub(crate) fn normalize_monitor(input: &Map<String, Value>, meta: &MonitorMeta<'_>) -> Value {
@@ -405,13 +460,19 @@ pub(crate) fn normalize_monitor(input: &Map<String, Value>, meta: &MonitorMeta<'
     out.insert("deleted".into(), Value::Null);
     out.insert("priority".into(), input.get("priority").cloned().unwrap_or(Value::Null));
     out.insert("restricted_roles".into(), input.get("restricted_roles").cloned().unwrap_or(Value::Null));
-    out.insert("restriction_policy".into(), Value::Null);
-    let draft = match input.get("draft_status") {
-        None | Some(Value::Null) => json!("published"),
-        Some(other) => other.clone(),
-    };
-    out.insert("draft_status".into(), draft);
-    out.insert("assets".into(), normalize_assets(input.get("assets"), meta.id));
+    if meta.era.restriction_policy() {
+        out.insert("restriction_policy".into(), Value::Null);
+    }
+    if meta.era.draft_status() {
+        let draft = match input.get("draft_status") {
+            None | Some(Value::Null) => json!("published"),
+            Some(other) => other.clone(),
+        };
+        out.insert("draft_status".into(), draft);
+    }
+    if meta.era.create_assets() || input.get("assets").is_some_and(|a| !a.is_null()) {
+        out.insert("assets".into(), normalize_assets(input.get("assets"), meta.id));
+    }
     out.insert("overall_state_modified".into(), Value::Null);
     out.insert("overall_state".into(), json!("No Data"));
     out.insert("creator".into(), creator());
@@ -532,6 +593,7 @@ pub(crate) fn assign_widget_ids(widgets: &mut Value, next_id: &mut dyn FnMut() -
 }
 
 pub(crate) struct DashboardMeta<'a> {
+    pub era: Era,
     pub id: &'a str,
     pub created_at: &'a str,
     pub modified_at: &'a str,
@@ -541,9 +603,8 @@ pub(crate) struct DashboardMeta<'a> {
 /// [`assign_widget_ids`]), recorded (`tests/v1/cassettes/test_scenarios/`): `description`,
 /// `template_variables` and `notify_list` are `null` when not sent and `restricted_roles` is `[]`
 /// (e.g. `test_get_a_dashboard_returns_ok_response.yaml`, `test_create_a_new_dashboard_with_hostmap_ddsql_widget.yaml`);
-/// `is_read_only` is answered only when sent since 2025-06 (absent from every answer recorded
-/// since, e.g. `test_create_a_new_dashboard_with_a_live_default_timeframe_returns_ok_response.yaml`;
-/// 2024 answers had `false`).
+/// `is_read_only` is answered only when sent (since 2025-06, see [`Era`]: absent from every answer
+/// recorded since, e.g. `test_create_a_new_dashboard_with_a_live_default_timeframe_returns_ok_response.yaml`).
 pub(crate) fn normalize_dashboard(
     body: &Map<String, Value>,
     meta: &DashboardMeta<'_>,
@@ -562,7 +623,13 @@ pub(crate) fn normalize_dashboard(
     out.insert("template_variables".into(), input.get("template_variables").cloned().unwrap_or(Value::Null));
     out.insert("layout_type".into(), input.get("layout_type").cloned().unwrap_or(Value::Null));
     out.insert("notify_list".into(), input.get("notify_list").cloned().unwrap_or(Value::Null));
-    out.insert("restricted_roles".into(), input.get("restricted_roles").cloned().unwrap_or_else(|| json!([])));
+    out.insert(
+        "restricted_roles".into(),
+        input.get("restricted_roles").cloned().unwrap_or_else(|| json!([])),
+    );
+    if meta.era.dashboard_is_read_only_default() {
+        out.insert("is_read_only".into(), input.get("is_read_only").cloned().unwrap_or(json!(false)));
+    }
     for (k, v) in &input {
         if !out.contains_key(k) {
             out.insert(k.clone(), v.clone());
@@ -610,7 +677,8 @@ pub(crate) fn check_dashboard(body: &Value) -> Result<(), String> {
         }
     }
     for tv in body.get("template_variables").and_then(Value::as_array).into_iter().flatten() {
-        if tv.get("default").is_some_and(|d| !d.is_null()) && tv.get("defaults").is_some_and(|d| !d.is_null()) {
+        if tv.get("default").is_some_and(|d| !d.is_null()) && tv.get("defaults").is_some_and(|d| !d.is_null())
+        {
             return Err("'template_variables' is invalid".into());
         }
         let defaults = tv.get("defaults").and_then(Value::as_array);
@@ -620,7 +688,8 @@ pub(crate) fn check_dashboard(body: &Value) -> Result<(), String> {
     }
     for preset in body.get("template_variable_presets").and_then(Value::as_array).into_iter().flatten() {
         for tv in preset.get("template_variables").and_then(Value::as_array).into_iter().flatten() {
-            if tv.get("value").is_some_and(|d| !d.is_null()) && tv.get("values").is_some_and(|d| !d.is_null()) {
+            if tv.get("value").is_some_and(|d| !d.is_null()) && tv.get("values").is_some_and(|d| !d.is_null())
+            {
                 return Err(format!("'template_variables' value '{}' is invalid", py_repr(tv)));
             }
             if tv.get("values").and_then(Value::as_array).is_some_and(Vec::is_empty) {

@@ -630,10 +630,15 @@ mod tests {
         assert!(q(&[("page", "abc")]).is_err());
         assert!(q(&[("with_downtimes", "maybe")]).is_err());
         assert!(q(&[("unknown", "whatever")]).is_ok());
-        let ids = |v: &str| spec.check_query("get", "/api/v1/monitor/can_delete", &[("monitor_ids".into(), v.into())]);
+        let ids = |v: &str| {
+            spec.check_query("get", "/api/v1/monitor/can_delete", &[("monitor_ids".into(), v.into())])
+        };
         assert!(ids("1,2, 3").is_ok());
         assert!(ids("1,x").is_err());
-        assert!(spec.check_query("get", "/api/v1/monitor/can_delete", &[]).is_err(), "monitor_ids is required");
+        assert!(
+            spec.check_query("get", "/api/v1/monitor/can_delete", &[]).is_err(),
+            "monitor_ids is required"
+        );
     }
 
     #[test]
