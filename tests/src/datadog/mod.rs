@@ -169,6 +169,14 @@ impl DatadogStandIn {
         store.map.values().map(|m| m.value.clone()).collect()
     }
 
+    /// One org's monitors as their create answers showed them (with `restriction_policy`, `assets`).
+    #[cfg(test)]
+    pub(crate) fn monitors_as_created(&self, api_key: &str) -> Vec<Value> {
+        let org = self.shared.org(api_key);
+        let store = read(&org.monitors);
+        store.map.values().map(|m| m.full.clone()).collect()
+    }
+
     /// Bulk insert with the same (validation-free) normalisation as POST; returns the new ids.
     pub fn seed_monitors(&self, api_key: &str, bodies: Vec<Value>) -> Vec<i64> {
         monitors::seed(&self.shared.org(api_key), bodies)
