@@ -364,15 +364,17 @@ struct Difference {
 }
 
 impl Difference {
-    fn reason(&self) -> Option<&'static str> {
+    /// The allow-list entry that explains this difference, and its index.
+    fn reason(&self) -> Option<(usize, &'static str)> {
         ALLOWED
             .iter()
-            .find(|a| {
+            .enumerate()
+            .find(|(_, a)| {
                 glob(a.path, &self.path)
                     && a.cassette.is_none_or(|c| self.cassette.contains(c) || self.recorded_at.starts_with(c))
                     && a.recorded_before.is_none_or(|d| self.recorded_at.as_str() < d)
             })
-            .map(|a| a.reason)
+            .map(|(i, a)| (i, a.reason))
     }
 }
 
@@ -554,6 +556,47 @@ fn show(v: &Option<Value>) -> String {
     }
 }
 
+fn figure(per_endpoint: &BTreeMap<String, Tally>) -> (usize, usize, f64) {
+    let equal: usize = per_endpoint.values().map(|t| t.equal).sum();
+    let compared: usize = per_endpoint.values().map(|t| t.compared).sum();
+    let percent = if compared == 0 { 0.0 } else { 100.0 * equal as f64 / compared as f64 };
+    (equal, compared, percent)
+}
+
+/// Replays every cassette, each in a fresh org; `dated`: the org answers like Datadog on the
+/// recording date.
+fn replay_all(server: &DatadogStandIn, cassettes: &[(Cassette, String)], dated: bool) -> Replay {
+    let mut replay = Replay {
+        http: reqwest::blocking::Client::new(),
+        base: server.base_url(),
+        per_endpoint: BTreeMap::new(),
+        differences: Vec::new(),
+    };
+    for (n, (cassette, _covers)) in cassettes.iter().enumerate() {
+        // A fresh API key is a fresh, empty org.
+        let key = format!("conformance-{}-{n}", if dated { "dated" } else { "today" });
+        if dated {
+            let date = cassette.recorded.as_deref().and_then(|r| r.get(..10)).and_then(|d| d.parse().ok());
+            assert!(date.is_some(), "{}: no recording date", cassette.source);
+            server.set_api_date(&key, date);
+        }
+        replay.run(&key, cassette);
+    }
+    replay
+}
+
+#[test]
+fn corpus_index_matches_the_pinned_package() {
+    let corpus = load_corpus();
+    let cassettes = indexed_cassettes(&corpus)
+        .unwrap_or_else(|problems| panic!("the recorded corpus is not usable:\n  {}", problems.join("\n  ")));
+    assert_eq!(cassettes.len(), corpus.cassettes.len());
+    for (c, covers) in &cassettes {
+        assert!(!c.interactions.is_empty(), "{}: no interactions", c.source);
+        assert!(!covers.is_empty(), "{}: corpus.json says nothing of what it covers", c.source);
+    }
+}
+
 #[test]
 fn datadog_stand_in_answers_like_the_recorded_vendor() {
     let corpus = load_corpus();
@@ -563,26 +606,12 @@ fn datadog_stand_in_answers_like_the_recorded_vendor() {
     };
     assert!(!cassettes.is_empty(), "corpus.json indexes no cassette");
     let server = DatadogStandIn::start(StandInOptions::default()).expect("stand-in starts");
-    let mut replay = Replay {
-        http: reqwest::blocking::Client::new(),
-        base: server.base_url(),
-        per_endpoint: BTreeMap::new(),
-        differences: Vec::new(),
-    };
-    for (n, (cassette, _covers)) in cassettes.iter().enumerate() {
-        // A fresh API key is a fresh, empty org, answering like Datadog on the recording date.
-        let key = format!("conformance-org-{n}");
-        let date = cassette.recorded.as_deref().and_then(|r| r.get(..10)).and_then(|d| d.parse().ok());
-        assert!(date.is_some(), "{}: no recording date", cassette.source);
-        server.set_api_date(&key, date);
-        replay.run(&key, cassette);
-    }
+    let replay = replay_all(&server, &cassettes, true);
 
-    let equal: usize = replay.per_endpoint.values().map(|t| t.equal).sum();
-    let compared: usize = replay.per_endpoint.values().map(|t| t.compared).sum();
-    let percent = if compared == 0 { 0.0 } else { 100.0 * equal as f64 / compared as f64 };
+    let (equal, compared, percent) = figure(&replay.per_endpoint);
     println!(
-        "datadog: {equal} fields equal / {compared} compared ({percent:.2} %) over {} recorded cassettes of {} {}",
+        "datadog: {equal} fields equal / {compared} compared ({percent:.2} %) over {} recorded cassettes of {} {} \
+         (each replayed as Datadog on its recording date)",
         cassettes.len(),
         corpus.package,
         corpus.version
@@ -595,7 +624,16 @@ fn datadog_stand_in_answers_like_the_recorded_vendor() {
             100.0 * t.equal as f64 / t.compared.max(1) as f64
         );
     }
+    // For information: the same replay against today's Datadog only (no dating); the difference
+    // is what Datadog changed between the recordings and now.
+    let today = replay_all(&server, &cassettes, false);
+    let (t_equal, t_compared, t_percent) = figure(&today.per_endpoint);
+    println!(
+        "datadog (not dated, every recording against today's answers): {t_equal} / {t_compared} ({t_percent:.2} %)"
+    );
+
     let mut unexplained = Vec::new();
+    let mut used = vec![false; ALLOWED.len()];
     if !replay.differences.is_empty() {
         println!("differences ({}):", replay.differences.len());
     }
@@ -610,11 +648,19 @@ fn datadog_stand_in_answers_like_the_recorded_vendor() {
             show(&d.actual)
         );
         match d.reason() {
-            Some(r) => println!("  {line}\n      allowed: {r}"),
+            Some((i, r)) => {
+                used[i] = true;
+                println!("  {line}\n      allowed: {r}");
+            }
             None => {
                 println!("  {line}\n      NOT ON THE ALLOW-LIST");
                 unexplained.push(line);
             }
+        }
+    }
+    for (a, used) in ALLOWED.iter().zip(&used) {
+        if !used {
+            println!("allow-list entry that matched nothing: {} ({})", a.path, a.reason);
         }
     }
     assert!(
