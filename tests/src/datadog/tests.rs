@@ -399,6 +399,98 @@ async fn put_replaces_options_and_refuses_type_change() {
     assert_eq!(api.delete(&path).await.status, 404);
 }
 
+/// Behaviours taken from Datadog's recorded answers (cassettes of PyPI datadog-api-client 2.62.0,
+/// `tests/v1/cassettes/test_scenarios/`); the conformance test replays the cassettes themselves.
+#[tokio::test]
+async fn recorded_validations_can_delete_and_dates() {
+    let server = start();
+    let api = Api::new(&server, "recorded-org");
+    // test_create_a_monitor_returns_bad_request_response / test_validate_a_monitor_returns_invalid_json_response
+    let no_operator = json!({"query": "query", "type": "log alert"});
+    for path in ["/api/v1/monitor", "/api/v1/monitor/validate"] {
+        let r = api.post(path, no_operator.clone()).await;
+        assert_eq!(r.status, 400, "{path}");
+        assert_eq!(
+            r.errors(),
+            vec!["The value provided for parameter 'query' is invalid: invalid operator specified: "
+                .to_owned()]
+        );
+    }
+    // A service check has no comparison and is accepted.
+    let check = api
+        .post(
+            "/api/v1/monitor/validate",
+            json!({"type": "service check", "query": "\"http.can_connect\".over(\"*\").by(\"host\").last(2).count_by_status()"}),
+        )
+        .await;
+    assert_eq!(check.status, 200, "{:?}", check.body);
+
+    // test_get_all_monitors_returns_bad_request_response
+    let states = api.get("/api/v1/monitor?group_states=notagroupstate").await;
+    assert_eq!((states.status, states.errors()), (400, vec!["Invalid group_state filters.".to_owned()]));
+    assert_eq!(api.get("/api/v1/monitor?group_states=alert,no%20data").await.status, 200);
+
+    // test_check_if_a_monitor_can_be_deleted_returns_ok_response; a monitor a composite uses cannot.
+    let a = api.post("/api/v1/monitor", metric_monitor("a", 1, &[])).await.body["id"].as_i64().expect("id");
+    let b = api.post("/api/v1/monitor", metric_monitor("b", 1, &[])).await.body["id"].as_i64().expect("id");
+    let ok = api.get(&format!("/api/v1/monitor/can_delete?monitor_ids={a},{b}")).await;
+    assert_eq!((ok.status, ok.body.clone()), (200, json!({"data": {"ok": [a, b]}, "errors": null})));
+    let composite = api
+        .post("/api/v1/monitor", json!({"type": "composite", "name": "c", "query": format!("{a} && {b}")}))
+        .await;
+    assert_eq!(composite.status, 200, "{:?}", composite.body);
+    let used = api.get(&format!("/api/v1/monitor/can_delete?monitor_ids={a}")).await;
+    assert_eq!(used.status, 409);
+    assert_eq!(used.body["data"]["ok"], json!([]));
+    assert!(used.body["errors"][a.to_string()].is_array(), "{:?}", used.body);
+    assert_eq!(api.get("/api/v1/monitor/can_delete?monitor_ids=x").await.status, 400);
+    assert_eq!(api.get("/api/v1/monitor/can_delete").await.status, 400);
+
+    // Dashboard checks (test_create_a_new_dashboard_with_invalid_team_tags_returns_bad_request_response, ...).
+    let dash = |extra: Value| {
+        let mut d = json!({"title": "t", "layout_type": "ordered", "widgets": []});
+        for (k, v) in extra.as_object().expect("object") {
+            d[k] = v.clone();
+        }
+        d
+    };
+    let cases = [
+        (json!({"tags": ["tm:foobar"]}), "Invalid tag format. Valid tag keys are: team."),
+        (
+            json!({"template_variables": [{"name": "h", "prefix": "host", "default": "a", "defaults": ["a"]}]}),
+            "'template_variables' is invalid",
+        ),
+        (
+            json!({"template_variables": [{"name": "h", "prefix": "host", "defaults": [""]}]}),
+            "Minimum length of parameter 'defaults' should be 1",
+        ),
+        (
+            json!({"template_variable_presets": [{"name": "v", "template_variables": [{"name": "datacenter", "value": "*", "values": ["*"]}]}]}),
+            "'template_variables' value '{'name': 'datacenter', 'value': '*', 'values': ['*']}' is invalid",
+        ),
+        (
+            json!({"template_variable_presets": [{"name": "v", "template_variables": [{"name": "dc", "values": []}]}]}),
+            "Minimum number of elements in parameter 'values' should be 1",
+        ),
+    ];
+    for (extra, message) in cases {
+        let r = api.post("/api/v1/dashboard", dash(extra)).await;
+        assert_eq!((r.status, r.errors()), (400, vec![message.to_owned()]));
+    }
+    let team = api.post("/api/v1/dashboard", dash(json!({"tags": ["team:sre"]}))).await;
+    assert_eq!(team.status, 200, "{:?}", team.body);
+
+    // An org set to an earlier date answers as Datadog did then.
+    server.set_api_date("old-org", chrono::NaiveDate::from_ymd_opt(2024, 1, 15));
+    let old = Api::new(&server, "old-org");
+    let m = old.post("/api/v1/monitor", metric_monitor("old", 1, &[])).await.body;
+    for absent in ["restriction_policy", "draft_status", "assets"] {
+        assert!(m.get(absent).is_none(), "{absent} was not answered in 2024-01: {m}");
+    }
+    let d = old.post("/api/v1/dashboard", dash(json!({}))).await.body;
+    assert_eq!(d["is_read_only"], json!(false));
+}
+
 #[tokio::test]
 async fn threshold_must_match_query() {
     let server = start();
