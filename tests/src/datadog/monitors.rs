@@ -13,7 +13,7 @@ use serde_json::{json, Map, Value};
 
 use super::normalize::{
     check_and_fill_thresholds, check_query_operator, monitor_as_input, monitor_view, normalize_monitor,
-    now_micros, type_class, MonitorMeta, MonitorView, MONITOR_WRITABLE,
+    now_micros, type_class, Era, MonitorMeta, MonitorView, MONITOR_WRITABLE,
 };
 use super::{
     body_rejection, check_query, error_response, json_response, parse_body, path_rejection, query_get,
@@ -42,11 +42,13 @@ pub(crate) struct StoredMonitor {
     tags: Vec<String>,
     name_lower: String,
     query: String,
+    /// The org's era when it was stored (what its answers show).
+    era: Era,
 }
 
 impl StoredMonitor {
-    fn new(full: Value) -> Self {
-        let value = monitor_view(&full, MonitorView::List);
+    fn new(full: Value, era: Era) -> Self {
+        let value = monitor_view(&full, MonitorView::List, era);
         let json = value.to_string();
         let tags = value
             .get("tags")
@@ -55,7 +57,7 @@ impl StoredMonitor {
             .unwrap_or_default();
         let name_lower = value.get("name").and_then(Value::as_str).unwrap_or("").to_lowercase();
         let query = value.get("query").and_then(Value::as_str).unwrap_or("").to_owned();
-        StoredMonitor { full, value, json, tags, name_lower, query }
+        StoredMonitor { full, value, json, tags, name_lower, query, era }
     }
 }
 
@@ -99,7 +101,7 @@ fn stored_answer(m: &StoredMonitor, view: MonitorView) -> Response {
     if view == MonitorView::List {
         return json_response(StatusCode::OK, m.json.clone());
     }
-    value_response(StatusCode::OK, &monitor_view(&m.full, view))
+    value_response(StatusCode::OK, &monitor_view(&m.full, view, m.era))
 }
 
 /// The checks of a create (and of both validate endpoints) beyond the spec's schema.
@@ -128,7 +130,7 @@ pub(crate) fn seed(org: &Org, bodies: Vec<Value>) -> Vec<i64> {
         };
         let _ = check_and_fill_thresholds(&mut input, false);
         let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now, era: org.era() };
-        let stored = StoredMonitor::new(normalize_monitor(&input, &meta));
+        let stored = StoredMonitor::new(normalize_monitor(&input, &meta), meta.era);
         prepared.push((id, Arc::new(stored)));
     }
     let ids = prepared.iter().map(|(id, _)| *id).collect();
@@ -157,7 +159,7 @@ fn create_inner(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesR
         let id = store.next_id;
         store.next_id += 1;
         let meta = MonitorMeta { id, org_id: org.id, created: &now, modified: &now, era: org.era() };
-        let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta)));
+        let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta), meta.era));
         store.map.insert(id, Arc::clone(&stored));
         stored
     };
@@ -224,7 +226,7 @@ fn update_inner(
     let created = existing.full.get("created").and_then(Value::as_str).unwrap_or("").to_owned();
     let now = now_micros();
     let meta = MonitorMeta { id, org_id: org.id, created: &created, modified: &now, era: org.era() };
-    let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta)));
+    let stored = Arc::new(StoredMonitor::new(normalize_monitor(&input, &meta), meta.era));
     store.map.insert(id, Arc::clone(&stored));
     Ok(stored_answer(&stored, MonitorView::Update))
 }

@@ -358,6 +358,13 @@ impl Era {
         self.since(2025, 11, 1)
     }
 
+    /// Monitor reads (`GET` one, lists) answered `assets` too until 2026-02 and omit them since
+    /// (vendors.md, "Recorded real traffic": 2025-12 reads returned `[]`; the corpus holds no
+    /// monitor read after 2024-10, so this date is taken from there, not from a cassette).
+    pub(crate) fn reads_carry_assets(self) -> bool {
+        !self.since(2026, 2, 1)
+    }
+
     /// Dashboards were answered with `is_read_only: false` when it was not sent until 2025-06:
     /// present on 2025-02-20 (`test_create_a_new_dashboard_with_apm_metrics_widget.yaml`), absent on
     /// 2025-06-30 (`test_create_a_new_dashboard_with_template_variable_type_field_returns_ok_response.yaml`)
@@ -489,7 +496,7 @@ pub(crate) enum MonitorView {
     Update,
     /// `GET /api/v1/monitor/{id}`: no `restriction_policy` (`test_get_a_monitors_details_returns_ok_response.yaml`,
     /// 2024-10, while the create before it had one) and no `assets` (reads omit them since 2026-02,
-    /// vendors.md); `matching_downtimes` only with `with_downtimes=true` (same cassette; the stand-in
+    /// see [`Era::reads_carry_assets`]); `matching_downtimes` only with `with_downtimes=true` (same cassette; the stand-in
     /// has no downtimes, so `[]`).
     Get { with_downtimes: bool },
     /// `GET /api/v1/monitor`: like a read, with `matching_downtimes: []`
@@ -497,7 +504,7 @@ pub(crate) enum MonitorView {
     List,
 }
 
-pub(crate) fn monitor_view(stored: &Value, view: MonitorView) -> Value {
+pub(crate) fn monitor_view(stored: &Value, view: MonitorView, era: Era) -> Value {
     let mut out = stored.as_object().cloned().unwrap_or_default();
     match view {
         MonitorView::Create => {}
@@ -506,14 +513,18 @@ pub(crate) fn monitor_view(stored: &Value, view: MonitorView) -> Value {
         }
         MonitorView::Get { with_downtimes } => {
             out.remove("restriction_policy");
-            out.remove("assets");
+            if !era.reads_carry_assets() {
+                out.remove("assets");
+            }
             if with_downtimes {
                 out.insert("matching_downtimes".into(), json!([]));
             }
         }
         MonitorView::List => {
             out.remove("restriction_policy");
-            out.remove("assets");
+            if !era.reads_carry_assets() {
+                out.remove("assets");
+            }
             out.insert("matching_downtimes".into(), json!([]));
         }
     }

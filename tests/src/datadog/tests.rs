@@ -489,6 +489,15 @@ async fn recorded_validations_can_delete_and_dates() {
     }
     let d = old.post("/api/v1/dashboard", dash(json!({}))).await.body;
     assert_eq!(d["is_read_only"], json!(false));
+    // Between 2025-11 and 2026-02 reads answered assets too; today they do not.
+    server.set_api_date("dec-2025-org", chrono::NaiveDate::from_ymd_opt(2025, 12, 10));
+    let dec = Api::new(&server, "dec-2025-org");
+    let id =
+        dec.post("/api/v1/monitor", metric_monitor("dec", 1, &[])).await.body["id"].as_i64().expect("id");
+    assert_eq!(dec.get(&format!("/api/v1/monitor/{id}")).await.body["assets"], json!([]));
+    let today_id =
+        api.post("/api/v1/monitor", metric_monitor("now", 1, &[])).await.body["id"].as_i64().expect("id");
+    assert!(api.get(&format!("/api/v1/monitor/{today_id}")).await.body.get("assets").is_none());
 }
 
 #[tokio::test]
