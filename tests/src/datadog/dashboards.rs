@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Map, Value};
 
-use super::normalize::{dashboard_summary, normalize_dashboard, now_rfc3339, DashboardMeta};
+use super::normalize::{check_dashboard, dashboard_summary, normalize_dashboard, now_micros, DashboardMeta};
 use super::{
     body_rejection, check_query, error_response, json_response, parse_body, path_rejection, query_get,
     query_pairs, read, value_response, write, Shared,
@@ -65,6 +65,14 @@ fn dashboard_id(path: Result<Path<String>, PathRejection>) -> Result<String, Res
     path.map(|Path(id)| id).map_err(path_rejection)
 }
 
+/// Datadog's own checks come before the spec's (their messages are the ones recorded).
+fn parse_dashboard(method: &str, path: &str, bytes: &[u8]) -> Result<Value, Response> {
+    if let Ok(v) = serde_json::from_slice::<Value>(bytes) {
+        check_dashboard(&v).map_err(|e| bad_request(&e))?;
+    }
+    parse_body(method, path, bytes)
+}
+
 /// `abc-def-ghi`: three groups of three lowercase letters.
 fn new_id(shared: &Shared) -> String {
     let mut r = shared.random();
@@ -90,10 +98,10 @@ pub(crate) async fn create(
 
 fn create_inner(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Answer {
     let bytes = body.map_err(body_rejection)?;
-    let body = parse_body("post", LIST, &bytes)?;
+    let body = parse_dashboard("post", LIST, &bytes)?;
     let fields = body_object(&body)?;
     let org = shared.org_of(headers);
-    let now = now_rfc3339();
+    let now = now_micros();
     let mut store = write(&org.dashboards);
     let id = loop {
         let candidate = new_id(shared);
@@ -101,7 +109,7 @@ fn create_inner(shared: &Shared, headers: &HeaderMap, body: Result<Bytes, BytesR
             break candidate;
         }
     };
-    let meta = DashboardMeta { id: &id, created_at: &now, modified_at: &now };
+    let meta = DashboardMeta { era: org.era(), id: &id, created_at: &now, modified_at: &now };
     let value = normalize_dashboard(fields, &meta, &mut || shared.widget_id());
     let stored = Arc::new(StoredDashboard::new(value));
     store.seq += 1;
@@ -145,14 +153,14 @@ fn update_inner(
 ) -> Answer {
     let id = dashboard_id(path)?;
     let bytes = body.map_err(body_rejection)?;
-    let body = parse_body("put", ONE, &bytes)?;
+    let body = parse_dashboard("put", ONE, &bytes)?;
     let fields = body_object(&body)?;
     let org = shared.org_of(headers);
     let mut store = write(&org.dashboards);
     let (seq, existing) =
         store.map.get(&id).map(|(seq, d)| (*seq, Arc::clone(d))).ok_or_else(|| not_found(&id))?;
-    let now = now_rfc3339();
-    let meta = DashboardMeta { id: &id, created_at: &existing.created_at, modified_at: &now };
+    let now = now_micros();
+    let meta = DashboardMeta { era: org.era(), id: &id, created_at: &existing.created_at, modified_at: &now };
     let value = normalize_dashboard(fields, &meta, &mut || shared.widget_id());
     let stored = Arc::new(StoredDashboard::new(value));
     store.map.insert(id, (seq, Arc::clone(&stored)));

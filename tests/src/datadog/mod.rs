@@ -170,9 +170,25 @@ impl DatadogStandIn {
         store.map.values().map(|m| m.value.clone()).collect()
     }
 
+    /// One org's monitors as their create answers showed them (with `restriction_policy`, `assets`).
+    #[cfg(test)]
+    pub(crate) fn monitors_as_created(&self, api_key: &str) -> Vec<Value> {
+        let org = self.shared.org(api_key);
+        let store = read(&org.monitors);
+        store.map.values().map(|m| m.full.clone()).collect()
+    }
+
     /// Bulk insert with the same (validation-free) normalisation as POST; returns the new ids.
     pub fn seed_monitors(&self, api_key: &str, bodies: Vec<Value>) -> Vec<i64> {
         monitors::seed(&self.shared.org(api_key), bodies)
+    }
+
+    /// Makes one org answer like Datadog did on `date` (`None`: today's Datadog, the default), for
+    /// the changes the recorded corpus dates (fields Datadog added or dropped since: see the
+    /// stand-in's `normalize::Era`). For replaying a recording made on that date; affects what
+    /// the org creates from then on.
+    pub fn set_api_date(&self, api_key: &str, date: Option<chrono::NaiveDate>) {
+        *write(&self.shared.org(api_key).api_date) = date;
     }
 
     /// Inserts (or replaces, by name) hosts listed by `GET /api/v1/hosts`.
@@ -323,6 +339,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/validate", get(validate_keys))
         .route("/api/v1/monitor", get(monitors::list).post(monitors::create))
         .route("/api/v1/monitor/validate", post(monitors::validate))
+        .route("/api/v1/monitor/can_delete", get(monitors::can_delete))
         .route(
             "/api/v1/monitor/{monitor_id}",
             get(monitors::get_one).put(monitors::update).delete(monitors::delete),
@@ -376,6 +393,14 @@ pub(crate) struct Org {
     pub(crate) monitors: RwLock<monitors::MonitorStore>,
     pub(crate) dashboards: RwLock<dashboards::DashboardStore>,
     pub(crate) hosts: RwLock<hosts::HostStore>,
+    /// The date whose Datadog this org answers like (`None`: today's), see [`normalize::Era`].
+    api_date: RwLock<Option<chrono::NaiveDate>>,
+}
+
+impl Org {
+    pub(crate) fn era(&self) -> normalize::Era {
+        normalize::Era(*read(&self.api_date))
+    }
 }
 
 impl Shared {
@@ -414,6 +439,7 @@ impl Shared {
             monitors: RwLock::new(monitors::MonitorStore::new()),
             dashboards: RwLock::new(dashboards::DashboardStore::default()),
             hosts: RwLock::new(hosts::HostStore::default()),
+            api_date: RwLock::new(None),
         });
         if self.demo_hosts > 0 {
             hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));

@@ -32,6 +32,7 @@ pub(crate) const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/monitor/{monitor_id}"),
     ("post", "/api/v1/monitor/validate"),
     ("post", "/api/v1/monitor/{monitor_id}/validate"),
+    ("get", "/api/v1/monitor/can_delete"),
     ("get", "/api/v1/dashboard"),
     ("post", "/api/v1/dashboard"),
     ("get", "/api/v1/dashboard/{dashboard_id}"),
@@ -48,6 +49,9 @@ enum ParamKind {
     Number,
     Boolean,
     String,
+    /// `type: array` of integers, `style: form`, `explode: false`: `1,2,3` (e.g. `monitor_ids` of
+    /// `GET /api/v1/monitor/can_delete`).
+    IntegerList,
 }
 
 struct QueryParam {
@@ -165,6 +169,11 @@ impl Spec {
                     Some("integer") => ParamKind::Integer,
                     Some("number") => ParamKind::Number,
                     Some("boolean") => ParamKind::Boolean,
+                    Some("array")
+                        if resolved.pointer("/items/type").and_then(Value::as_str) == Some("integer") =>
+                    {
+                        ParamKind::IntegerList
+                    }
                     _ => ParamKind::String,
                 };
                 let validator = compile(&schema, components)
@@ -336,6 +345,12 @@ fn coerce(raw: &str, kind: ParamKind) -> Result<Value, &'static str> {
             "false" => Ok(Value::Bool(false)),
             _ => Err("a boolean (true or false)"),
         },
+        ParamKind::IntegerList => t
+            .split(',')
+            .map(|x| x.trim().parse::<i64>().map(Value::from))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array)
+            .map_err(|_| "a comma-separated list of integers"),
     }
 }
 
@@ -615,6 +630,15 @@ mod tests {
         assert!(q(&[("page", "abc")]).is_err());
         assert!(q(&[("with_downtimes", "maybe")]).is_err());
         assert!(q(&[("unknown", "whatever")]).is_ok());
+        let ids = |v: &str| {
+            spec.check_query("get", "/api/v1/monitor/can_delete", &[("monitor_ids".into(), v.into())])
+        };
+        assert!(ids("1,2, 3").is_ok());
+        assert!(ids("1,x").is_err());
+        assert!(
+            spec.check_query("get", "/api/v1/monitor/can_delete", &[]).is_err(),
+            "monitor_ids is required"
+        );
     }
 
     #[test]
