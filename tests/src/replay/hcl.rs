@@ -104,11 +104,12 @@ pub fn resource_block(label: &str, body: &Value) -> String {
     s
 }
 
-/// A configuration: a `provider "datadog"` pointed at `var.datadog_api_url` and one raw block per
-/// monitor (each preceded by a comment naming its recording).
-pub fn config(monitors: &[&CorpusMonitor]) -> String {
-    let mut s = String::from(
-        "variable \"datadog_api_url\" { type = string }\n\nprovider \"datadog\" {\n  api_url = var.datadog_api_url\n}\n",
+/// A configuration: a `provider "datadog"` pointed at `var.datadog_api_url` (with the extra
+/// attribute lines `provider_extra`) and one raw block per monitor (each preceded by a comment
+/// naming its recording).
+pub fn config(monitors: &[&CorpusMonitor], provider_extra: &str) -> String {
+    let mut s = format!(
+        "variable \"datadog_api_url\" {{ type = string }}\n\nprovider \"datadog\" {{\n  api_url = var.datadog_api_url\n{provider_extra}}}\n",
     );
     for m in monitors {
         s.push_str(&format!(

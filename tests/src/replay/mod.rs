@@ -12,6 +12,7 @@
 //! | `GET /api/v1/monitor/{id}` | the recorded read of that monitor if one was recorded, else its recorded create answer (the closest recorded answer); a monitor not live: the recorded 404 |
 //! | `GET /api/v1/monitor?page=&page_size=` (+ `monitor_tags`, `tags`, `name`) | the live monitors' read answers, sorted by id, filtered and paged |
 //! | `PUT /api/v1/monitor/{id}` | a recorded update of that id whose request matches, else 501 |
+//! | `GET /api/v1/dashboard?start=&count=` | the recorded dashboard list with that query (see [`dashboard_list`]); emptied only with [`RecordedDatadog::with_dashboard_list_emptied`] |
 //! | `DELETE /api/v1/monitor/{id}` | the recorded delete answer of that id (`{"deleted_monitor_id": id}`); a monitor not live: the recorded 404 |
 //! | `POST /api/v1/monitor/validate` | the recorded validate-OK answer for a body whose 200 create (or validate) is recorded, else 501 |
 //! | without `DD-API-KEY` / `DD-APPLICATION-KEY` | 403 |
@@ -19,7 +20,8 @@
 //!
 //! The only change made to a recorded body is `tags`: the answer carries the tags the request
 //! sent, in the order sent (watchkeep adds its ownership tags, which no recording has). Tests may
-//! also mutate read answers explicitly with [`RecordedDatadog::with_answer_patch`].
+//! also mutate answers explicitly, for one test only: [`RecordedDatadog::with_answer_patch`]
+//! (read answers), [`RecordedDatadog::with_dashboard_list_emptied`] (the dashboard list).
 //!
 //! [`hcl`] turns each recorded monitor create into a raw `resource "datadog_monitor"` block.
 
@@ -83,6 +85,19 @@ struct Corpus {
     read_not_found: Option<Recorded>,
     delete_not_found: Option<Recorded>,
     no_api_key: Option<Recorded>,
+    /// `GET /api/v1/dashboard` answered 200, by [`dashboard_list_key`] of the recorded query.
+    dashboard_lists: Vec<(Vec<(String, String)>, Recorded)>,
+}
+
+/// A dashboard list query as a sorted set of parameters, with `start` written out when left to
+/// its default, 0 (`../shared/specs/datadog-v1-openapi.yaml`, ListDashboards: `start` "default 0").
+fn dashboard_list_key(query: &[(String, String)]) -> Vec<(String, String)> {
+    let mut q: Vec<(String, String)> = query.to_vec();
+    if !q.iter().any(|(k, _)| k == "start") {
+        q.push(("start".into(), "0".into()));
+    }
+    q.sort();
+    q
 }
 
 /// Where the current answer of a live monitor comes from.
@@ -105,6 +120,7 @@ struct Mutable {
     unrecorded: Vec<String>,
     served: Vec<String>,
     patch: Option<Value>,
+    empty_dashboards: bool,
 }
 
 struct Shared {
@@ -125,11 +141,13 @@ pub struct RecordedDatadog {
 }
 
 /// The cassettes the replay uses, from [`recordings::datadog_dir`]: every one that talks to
-/// `/api/v1/monitor`, plus the recorded 403 (`test_validate_api_key_returns_forbidden_response`).
+/// `/api/v1/monitor`, the recorded dashboard lists, and the recorded 403
+/// (`test_validate_api_key_returns_forbidden_response`).
 pub fn load_corpus() -> Result<Vec<Cassette>, String> {
     let root = recordings::datadog_dir()?;
     let keep = |rel: &str| {
         rel.ends_with(FORBIDDEN_CASSETTE)
+            || rel.contains("test_get_all_dashboards_returns_ok_response")
             || std::fs::read_to_string(root.join(rel)).is_ok_and(|t| t.contains("/api/v1/monitor"))
     };
     recordings::load_all(&root, &keep)
@@ -143,6 +161,8 @@ const FORBIDDEN_CASSETTE: &str =
 fn index(cassettes: &[Cassette]) -> Corpus {
     let mut c = Corpus::default();
     for cassette in cassettes {
+        // Monitors created in this cassette and not changed since by another request of it.
+        let mut untouched: HashSet<i64> = HashSet::new();
         for i in &cassette.interactions {
             let answer = || Recorded {
                 source: cassette.source.clone(),
@@ -158,6 +178,8 @@ fn index(cassettes: &[Cassette]) -> Corpus {
                         .then(|| i.response.as_ref().and_then(|r| r.get("id")).and_then(Value::as_i64))
                         .flatten();
                     c.creates.push(RecordedCreate { key: match_key(req), answer: answer(), id });
+                    untouched.extend(id);
+                    continue;
                 }
                 ("POST", "/api/v1/monitor/validate") if i.status == 200 => {
                     if let Some(req) = &i.request {
@@ -173,7 +195,13 @@ fn index(cassettes: &[Cassette]) -> Corpus {
                 ("GET", p) if id_of(p).is_some() => {
                     let id = id_of(p).unwrap_or_default();
                     match i.status {
-                        200 => {
+                        // A recorded read answers for the monitor in the state the replay
+                        // reaches: right after its create. A read recorded after other writes of
+                        // its cassette shows what those did, which the replay does not do: e.g.
+                        // test_get_a_monitors_details_with_downtime_returns_ok_response.yaml
+                        // reads the monitor after `POST /api/v1/downtime`, with
+                        // `options.silenced` set by that downtime.
+                        200 if untouched.contains(&id) => {
                             c.reads.entry(id).or_insert_with(answer);
                         }
                         404 => {
@@ -206,7 +234,13 @@ fn index(cassettes: &[Cassette]) -> Corpus {
                 ("GET", "/api/v1/validate") if i.status == 403 => {
                     c.no_api_key.get_or_insert_with(answer);
                 }
+                ("GET", "/api/v1/dashboard") if i.status == 200 => {
+                    c.dashboard_lists.push((dashboard_list_key(&i.query), answer()));
+                }
                 _ => {}
+            }
+            if i.method != "GET" {
+                untouched.clear();
             }
         }
     }
@@ -260,6 +294,21 @@ impl RecordedDatadog {
     /// read-only field); `Value::Null` removes the patch.
     pub fn with_answer_patch(&self, patch: Value) -> &Self {
         self.shared.state().patch = (!patch.is_null()).then_some(patch);
+        self
+    }
+}
+
+impl RecordedDatadog {
+    /// **Test-only mutation of a recorded answer**: dashboard lists (`GET /api/v1/dashboard`
+    /// with `start`/`count`) answer the recorded list
+    /// (test_get_all_dashboards_returns_ok_response.yaml) with its `dashboards` emptied: the
+    /// replayed account holds no dashboards, the recorded one held dashboards of its own.
+    /// watchkeep lists dashboards on every refresh (`drift` counts every object it does not
+    /// manage as unmanaged, so the recorded account's dashboards would be drift), and no
+    /// recording shows an empty list. Off by default (such lists are then answered only when
+    /// their query is recorded, else 501).
+    pub fn with_dashboard_list_emptied(&self) -> &Self {
+        self.shared.state().empty_dashboards = true;
         self
     }
 }
@@ -429,6 +478,7 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
         ("POST", "/api/v1/monitor", _) if query.is_empty() => create(shared, &parse_body()?),
         ("POST", "/api/v1/monitor/validate", _) if query.is_empty() => validate(shared, &parse_body()?),
         ("GET", "/api/v1/monitor", _) => list(shared, &query),
+        ("GET", "/api/v1/dashboard", _) => dashboard_list(shared, &query),
         ("GET", _, Some(id)) => {
             // The recorded read was made with `?with_downtimes=true`
             // (test_get_a_monitors_details_returns_ok_response.yaml); without the parameter the
@@ -622,6 +672,40 @@ fn list(shared: &Shared, query: &[(String, String)]) -> Routed {
         body: Value::Array(page),
         source: format!("list of recorded answers from {} cassettes", sources.len()),
     })
+}
+
+/// `GET /api/v1/dashboard`: the recorded list whose query is the one received (`start` defaults
+/// to 0), as recorded. watchkeep lists dashboards on every refresh, also when it manages none
+/// (to find its own that were left behind); with `page_size = 2` in the provider block its
+/// requests are exactly the recorded pages of
+/// test_get_all_dashboards_returns_ok_response_with_pagination.yaml (`count=2`, then
+/// `count=2&start=2`, which answers 1 dashboard: the end). Those dashboards are the recorded
+/// account's own, not watchkeep's. Any other list query: 501.
+fn dashboard_list(shared: &Shared, query: &[(String, String)]) -> Routed {
+    let key = dashboard_list_key(query);
+    if shared.state().empty_dashboards {
+        if let Some((k, _)) = query.iter().find(|(k, _)| k != "start" && k != "count") {
+            return Err(format!("dashboard list parameter `{k}`: no recording has it"));
+        }
+        let recorded = shared
+            .corpus
+            .dashboard_lists
+            .iter()
+            .map(|(_, r)| r)
+            .min_by_key(|r| !r.source.ends_with("test_get_all_dashboards_returns_ok_response.yaml"))
+            .ok_or_else(|| "no recorded dashboard list in the corpus".to_string())?;
+        let mut a = Answer::recorded(recorded);
+        a.body["dashboards"] = Value::Array(Vec::new());
+        a.source.push_str(" + test mutation: dashboards emptied");
+        return Ok(a);
+    }
+    shared
+        .corpus
+        .dashboard_lists
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, r)| Answer::recorded(r))
+        .ok_or_else(|| "a dashboard list with parameters no recording has".to_string())
 }
 
 fn short(v: &Value) -> String {
