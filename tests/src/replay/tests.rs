@@ -224,3 +224,72 @@ fn recorded_creates_become_raw_blocks_as_recorded() {
     assert_eq!(hcl, "resource \"datadog_monitor\" \"r\" {\n  options {\n    thresholds {\n      critical = 0.5\n    }\n  }\n}\n");
     assert_eq!(expr(&json!(["a", 1, true]), 0), "[\"a\", 1, true]");
 }
+
+#[test]
+fn a_read_recorded_after_other_writes_is_not_the_monitors_read() {
+    // Shaped like test_get_a_monitors_details_with_downtime_returns_ok_response.yaml: create,
+    // POST /api/v1/downtime, then the read shows `options.silenced` set by that downtime.
+    let mut silenced = response(162921056);
+    silenced["options"]["silenced"] = json!({"*": 1685394919});
+    let mut cassettes = corpus();
+    cassettes[0].interactions.insert(
+        1,
+        interaction(
+            "POST",
+            "/api/v1/downtime",
+            &[],
+            Some(json!({"monitor_id":162921056})),
+            200,
+            json!({"id":1}),
+        ),
+    );
+    cassettes[0].interactions.insert(
+        2,
+        interaction("GET", "/api/v1/monitor/162921056", &[("with_downtimes", "true")], None, 200, silenced),
+    );
+    let s = RecordedDatadog::start(&cassettes).unwrap();
+    let (_, created) = call(&s, reqwest::Method::POST, "/api/v1/monitor", Some(watchkeep_body()));
+    let (_, read) = call(&s, reqwest::Method::GET, "/api/v1/monitor/162921056", None);
+    assert_eq!(read, created, "the create answer, not the read after the downtime");
+    // Without the downtime in between, the recorded read is the answer.
+    let mut read_answer = response(162921056);
+    read_answer["matching_downtimes"] = json!([]);
+    let mut cassettes = corpus();
+    cassettes[0].interactions.insert(
+        1,
+        interaction(
+            "GET",
+            "/api/v1/monitor/162921056",
+            &[("with_downtimes", "true")],
+            None,
+            200,
+            read_answer.clone(),
+        ),
+    );
+    let s = RecordedDatadog::start(&cassettes).unwrap();
+    call(&s, reqwest::Method::POST, "/api/v1/monitor", Some(watchkeep_body()));
+    let (_, read) = call(&s, reqwest::Method::GET, "/api/v1/monitor/162921056", None);
+    read_answer["tags"] = watchkeep_body()["tags"].clone();
+    assert_eq!(read, read_answer);
+}
+
+#[test]
+fn dashboard_lists_answer_recorded_queries_or_the_named_emptied_list() {
+    let page = json!({"dashboards":[{"id":"5vp-fxm-s4j","title":"PCF Testing","description":null}]});
+    let mut cassettes = corpus();
+    cassettes.push(Cassette {
+        source: "tests/v1/cassettes/test_scenarios/test_get_all_dashboards_returns_ok_response_with_pagination.yaml".into(),
+        recorded: None,
+        interactions: vec![interaction("GET", "/api/v1/dashboard", &[("count", "2")], None, 200, page.clone())],
+    });
+    let s = RecordedDatadog::start(&cassettes).unwrap();
+    assert_eq!(call(&s, reqwest::Method::GET, "/api/v1/dashboard?start=0&count=2", None), (200, page));
+    assert_eq!(call(&s, reqwest::Method::GET, "/api/v1/dashboard?start=0&count=100", None).0, 501);
+    s.with_dashboard_list_emptied();
+    assert_eq!(
+        call(&s, reqwest::Method::GET, "/api/v1/dashboard?start=0&count=100", None),
+        (200, json!({"dashboards":[]}))
+    );
+    assert_eq!(call(&s, reqwest::Method::GET, "/api/v1/dashboard?filter[deleted]=true", None).0, 501);
+    assert!(s.served().iter().any(|l| l.contains("test mutation: dashboards emptied")));
+}

@@ -74,7 +74,7 @@ fn step(failures: &mut Vec<String>, what: &str, run: &Run, want: i32) {
 }
 
 fn tail(s: &str) -> String {
-    const MAX: usize = 6000;
+    const MAX: usize = 20000;
     if s.len() <= MAX {
         return s.to_string();
     }
