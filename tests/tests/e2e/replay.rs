@@ -91,7 +91,30 @@ fn plan_and_drift_twice(ws: &Workspace, failures: &mut Vec<String>) {
     }
 }
 
+/// Requests served, by method, path (ids as `{id}`) and status: the figures of a run
+/// (`cargo test -p watchkeep-tests --test e2e replay -- --nocapture`).
+fn print_figures(server: &RecordedDatadog) {
+    let mut counts: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for line in server.served() {
+        let (req, rest) = line.split_once(" -> ").unwrap_or((line.as_str(), ""));
+        let (method, uri) = req.split_once(' ').unwrap_or((req, ""));
+        let path: Vec<String> = uri
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .split('/')
+            .map(|seg| if seg.parse::<i64>().is_ok() { "{id}".to_string() } else { seg.to_string() })
+            .collect();
+        let status = rest.split(' ').next().unwrap_or("");
+        *counts.entry(format!("{method} {} -> {status}", path.join("/"))).or_default() += 1;
+    }
+    for (k, n) in counts {
+        eprintln!("replay figures: {n:>5}  {k}");
+    }
+}
+
 fn finish(server: &RecordedDatadog, mut failures: Vec<String>) {
+    print_figures(server);
     let unrecorded = server.unrecorded();
     if !unrecorded.is_empty() {
         failures.push(format!("requests nothing recorded answers (501):\n  {}", unrecorded.join("\n  ")));
