@@ -4,6 +4,7 @@ pub mod aws;
 pub mod datadog;
 pub mod newrelic;
 pub mod recordings;
+pub mod replay;
 mod server;
 
 pub use datadog::{DatadogStandIn, FaultKind, FaultRule, FaultSpecError, StandInOptions};

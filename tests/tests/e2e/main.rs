@@ -13,4 +13,5 @@ mod drift;
 mod errors;
 mod faults;
 mod newrelic;
+mod replay;
 mod secrets;
