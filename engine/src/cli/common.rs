@@ -248,8 +248,12 @@ pub fn prepare(
             normalized: p.normalize(&d.resource_type, &attrs),
             depends_on: d.depends_on.clone(),
         });
+        // The marked body (what would be sent) stays reachable either way: in `marked` for an
+        // apply, back in the desired object otherwise (plan-time validation sends it).
         if keep_marked {
             marked.insert(d.address.clone(), attrs);
+        } else {
+            d.attrs = attrs;
         }
     }
     Ok((out, marked))

@@ -86,7 +86,11 @@ pub async fn make_plan(
     t.done();
     if spec.refresh {
         check_name_collisions(&plan, &prepared, &providers).await?;
-        validate_changed(&plan, &prepared, &providers, &redactor).await?;
+        let bodies: BTreeMap<&str, &serde_json::Value> = desired
+            .iter()
+            .map(|d| (d.address.as_str(), marked.get(&d.address).unwrap_or(&d.attrs)))
+            .collect();
+        validate_changed(&plan, &bodies, &providers, &redactor).await?;
     }
     Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
 }
@@ -98,32 +102,29 @@ pub async fn make_plan(
 /// that still name an object to be created (`ref:<address>`) cannot be checked until apply.
 async fn validate_changed(
     plan: &Plan,
-    prepared: &[plan::PlanDesired],
+    bodies: &BTreeMap<&str, &serde_json::Value>,
     providers: &Providers,
     redactor: &crate::redact::Redactor,
 ) -> Result<(), Failure> {
     use futures::stream::{self, StreamExt};
-    let by_address: BTreeMap<&str, &plan::PlanDesired> =
-        prepared.iter().map(|d| (d.address.as_str(), d)).collect();
     let checks: Vec<_> = plan
         .changes
         .iter()
         .filter(|c| matches!(c.action, plan::Action::Create | plan::Action::Update | plan::Action::Replace))
-        .filter_map(|c| Some((c, by_address.get(c.address.as_str())?, providers.get(&c.provider)?)))
-        .filter(|(_, d, p)| {
-            !(p.engine_resolves_refs(&d.resource_type)
-                && d.normalized.to_string().contains(crate::plan::links::PREFIX))
+        .filter_map(|c| Some((c, *bodies.get(c.address.as_str())?, providers.get(&c.provider)?)))
+        .filter(|(c, body, p)| {
+            !(p.engine_resolves_refs(&c.resource_type)
+                && body.to_string().contains(crate::plan::links::PREFIX))
         })
         .collect();
     let policy = watchkeep_provider::RetryPolicy::default();
     let results: Vec<_> = stream::iter(checks)
-        .map(|(c, d, p)| {
+        .map(|(c, body, p)| {
             let policy = &policy;
             async move {
-                let r = watchkeep_provider::with_retries(policy, || {
-                    p.validate_remote(&d.resource_type, &d.normalized)
-                })
-                .await;
+                let r =
+                    watchkeep_provider::with_retries(policy, || p.validate_remote(&c.resource_type, body))
+                        .await;
                 (c, r)
             }
         })

@@ -39,7 +39,7 @@ fn a_monitor_datadog_would_refuse_fails_at_plan_and_nothing_is_created() {
     assert!(ws.monitors_on(&s).is_empty());
 
     // A bad query: Datadog's answer names the field, and so does watchkeep.
-    ws.write("main.hcl", &raw_monitors_config(1, None).replace("> 90\"", ">\""));
+    ws.write("main.hcl", &raw_monitors_config(1, None).replace(" > 90\"", "\""));
     let run = ws.run(&["plan"]);
     run.expect_code(1);
     assert!(run.stderr().contains("datadog_monitor.m000 (field `query`)"), "{}", run.stderr());
