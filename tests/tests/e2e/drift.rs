@@ -90,3 +90,54 @@ fn drift_reports_edited_deleted_and_unmanaged_and_plan_restores() {
     assert_eq!(v["unmanaged"].as_array().map(Vec::len), Some(1), "the hand-made monitor is still reported");
     assert_eq!(ws.monitors().len(), 19);
 }
+
+/// A writable field the configuration does not set is the vendor's to choose: plan never touches
+/// it, and drift reports it only when it moves away from what the vendor had when watchkeep wrote
+/// the object. A field the configuration stops setting is planned as a removal.
+#[test]
+fn vendor_chosen_values_are_left_alone_by_plan_and_reported_by_drift() {
+    let ws = Workspace::new("chosen");
+    ws.write("main.hcl", &raw_monitors_config(1, None));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+    let id = monitor_id(&ws, "datadog_monitor.m000");
+
+    // Out of band: a priority and a renotify interval, neither of which the configuration sets.
+    let (status, _) = ws.vendor(
+        Method::PUT,
+        &format!("/api/v1/monitor/{id}"),
+        Some(json!({"priority": 2, "options": {"thresholds": {"critical": 90}, "renotify_interval": 60}})),
+    );
+    assert_eq!(status, 200);
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(0);
+    assert!(plan.stdout().contains("No changes"), "{}", plan.stdout());
+    let drift = ws.run(&["drift", "--json"]);
+    drift.expect_code(2);
+    let report = drift.json();
+    let paths: Vec<&str> = report["edited"][0]["attribute_changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .filter_map(|c| c["path"].as_str())
+        .collect();
+    assert_eq!(paths, ["options.renotify_interval", "priority"], "{report:#}");
+
+    // The configuration takes the priority over: now it is managed, and plan acts on it.
+    ws.write("main.hcl", &raw_monitors_config(1, None).replace("  tags    =", "  priority = 4\n  tags    ="));
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    assert!(plan.stdout().contains("priority"), "{}", plan.stdout());
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    // ... and when the configuration stops setting it, its removal is planned.
+    ws.write("main.hcl", &raw_monitors_config(1, None));
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    assert!(plan.stdout().contains("priority"), "{}", plan.stdout());
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    let (_, live) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{id}"), None);
+    assert!(live["priority"].is_null(), "{live:#}");
+}
