@@ -65,8 +65,10 @@
 //! **Monitors**
 //! 1. Read-only fields are removed: `id`, `created`, `modified`, `creator`, `overall_state`,
 //!    `overall_state_modified`, `org_id`, `multi`, `deleted`, `matching_downtimes`, `state`.
-//! 2. Top-level `null` values are removed (Datadog returns `priority: null` and
-//!    `restricted_roles: null` for unset values).
+//! 0. Only the fields Datadog's OpenAPI spec lists as writable are kept (`writable.json`, checked
+//!    against the spec): whatever else Datadog returns never reaches a comparison.
+//! 2. Top-level `null`, `[]` and `{}` values are removed (Datadog returns `priority: null`, and
+//!    `assets: []` in create answers only); so is `priority: 0`, answered as `null`.
 //! 3. `name`, `message`, `query` and `options.escalation_message` are trimmed (Datadog trims
 //!    them); `name`, `message` or `query` left empty is removed (Datadog returns `""` for them
 //!    when unset).
@@ -85,6 +87,7 @@
 //! 8. An empty `restricted_roles` and `draft_status = "published"` (the default) are removed.
 //!
 //! **Dashboards**
+//! 0. Only the spec's writable fields are kept, and top-level `null`, `[]`, `{}` are removed.
 //! 1. Read-only fields are removed: `id`, `url`, `author_handle`, `author_name`, `created_at`,
 //!    `modified_at`, and every widget's `id` (also inside group widgets).
 //! 2. `title` is trimmed.

@@ -57,8 +57,10 @@ pub fn monitor(attrs: &Value) -> Value {
             _ => Map::new(),
         };
     }
-    // `null` at the top level means "unset" both ways (Datadog returns `priority: null`).
-    m.retain(|_, v| !v.is_null());
+    // `null`, `[]` and `{}` at the top level mean "unset" both ways: Datadog returns
+    // `priority: null`, and since 2026-02 its create answers carry `assets: []` while reads omit
+    // `assets` (shared/docs/vendors.md, from the recorded cassettes).
+    m.retain(|_, v| !is_empty(v));
     // Datadog's priorities are 1 to 5; a monitor sent `priority: 0` is answered `priority: null`
     // (recorded in DataDog/terraform-provider-datadog's monitor cassettes, as reported in issue 10).
     if m.get("priority").and_then(Value::as_f64) == Some(0.0) {
@@ -176,6 +178,9 @@ pub fn dashboard(attrs: &Value) -> Value {
             _ => Map::new(),
         };
     }
+    // Unset both ways: recorded dashboard answers carry `restricted_roles: []` and null
+    // `description` / `template_variables` / `notify_list` for fields they were not sent.
+    d.retain(|_, v| !is_empty(v));
     trim_string(&mut d, "title");
     if let Some(widgets) = d.get_mut("widgets") {
         strip_widget_ids(widgets);
@@ -202,6 +207,15 @@ fn strip_widget_ids(widgets: &mut Value) {
                 }
             }
         }
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Array(a) => a.is_empty(),
+        Value::Object(o) => o.is_empty(),
+        _ => false,
     }
 }
 
@@ -588,7 +602,7 @@ mod tests {
 
         let bare = json!({ "title": "t", "layout_type": "free", "widgets": [], "description": null,
                            "is_read_only": false, "notify_list": null, "template_variables": [] });
-        assert_eq!(dashboard(&bare), json!({ "title": "t", "layout_type": "free", "widgets": [] }));
+        assert_eq!(dashboard(&bare), json!({ "title": "t", "layout_type": "free" }), "empty is unset");
         let kept = json!({ "title": "t", "is_read_only": true, "notify_list": ["a@example.com"] });
         assert_eq!(dashboard(&kept), kept);
     }
