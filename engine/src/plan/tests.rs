@@ -184,3 +184,55 @@ fn secrets_never_reach_the_plan() {
     assert!(!text.contains("hunter2-secret"));
     assert!(text.contains("(sensitive:"));
 }
+
+/// Only what the configuration sets is managed: vendor-chosen values, write-only values and
+/// removals from the configuration.
+#[test]
+fn vendor_chosen_write_only_and_removed_attributes() {
+    let sent = json!({"name": "a", "query": "q > 1", "classification": "metric", "priority": 2});
+    // The vendor answers with a value of its own (`options.notify_audit`), never returns the
+    // write-only `classification`, and reads it back without it.
+    let answer = json!({"name": "a", "query": "q > 1", "priority": 2, "options": {"notify_audit": true}});
+    let mut state = State::new();
+    in_state(&mut state, "x.m", "1", answer.clone());
+    state.resources[0].configured =
+        leaves(&sent).into_iter().map(|(k, v)| (k, value_hash(&v))).collect();
+    let mut lv = LiveSet::default();
+    lv.insert(live("1", Some("x.m"), answer.clone()));
+
+    let p = run(&[desired("x.m", sent.clone())], &state, &lv, &[], false);
+    assert_eq!(action_of(&p, "x.m").action, Action::NoOp, "{:?}", action_of(&p, "x.m").attribute_changes);
+
+    // A write-only value whose configuration changed is a change.
+    let mut changed = sent.clone();
+    changed["classification"] = json!("log");
+    let p = run(&[desired("x.m", changed)], &state, &lv, &[], false);
+    let c = action_of(&p, "x.m");
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.attribute_changes.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["classification"]);
+
+    // A vendor-chosen value moved out of band: the plan leaves it alone.
+    let mut moved = answer.clone();
+    moved["options"]["notify_audit"] = json!(false);
+    let mut lv2 = LiveSet::default();
+    lv2.insert(live("1", Some("x.m"), moved));
+    let p = run(&[desired("x.m", sent.clone())], &state, &lv2, &[], false);
+    assert_eq!(action_of(&p, "x.m").action, Action::NoOp);
+
+    // A value the configuration stops setting is planned as its removal.
+    let mut removed = sent.clone();
+    removed.as_object_mut().unwrap().remove("priority");
+    let p = run(&[desired("x.m", removed)], &state, &lv, &[], false);
+    let c = action_of(&p, "x.m");
+    assert_eq!(c.action, Action::Update);
+    assert_eq!(c.attribute_changes.iter().map(|a| a.path.as_str()).collect::<Vec<_>>(), ["priority"]);
+
+    // A configured value the vendor returned when written and no longer returns was removed out
+    // of band: a change, not a write-only attribute.
+    let mut gone = answer.clone();
+    gone.as_object_mut().unwrap().remove("priority");
+    let mut lv3 = LiveSet::default();
+    lv3.insert(live("1", Some("x.m"), gone));
+    let p = run(&[desired("x.m", sent)], &state, &lv3, &[], false);
+    assert_eq!(action_of(&p, "x.m").action, Action::Update);
+}
