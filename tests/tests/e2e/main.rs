@@ -12,5 +12,6 @@ mod core_loop;
 mod drift;
 mod errors;
 mod faults;
+mod maintenance;
 mod newrelic;
 mod secrets;
