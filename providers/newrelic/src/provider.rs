@@ -452,6 +452,24 @@ impl NewRelicProvider {
         Ok(out)
     }
 
+    /// [`Self::referents`], skipped for muting rules that mute no condition by id: reading every
+    /// NRQL condition of the account only to map none would double a drift run's reads.
+    async fn referents_for(&self, kind: Kind, raws: &[Value]) -> Result<HashMap<Kind, Markers>> {
+        if kind == Kind::MutingRule {
+            let by_condition_id = raws.iter().any(|r| {
+                r["condition"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["attribute"].as_str() == Some(muting::CONDITION_ID_ATTRIBUTE))
+            });
+            if !by_condition_id {
+                return Ok(HashMap::new());
+            }
+        }
+        self.referents(kind).await
+    }
+
     /// Turns referenced ids of watchkeep-owned objects into `ref:<marker>`, then normalises.
     fn to_live(&self, kind: Kind, raw: &Value, referents: &HashMap<Kind, Markers>) -> Result<LiveObject> {
         let id = id_text(&raw["id"])
@@ -509,7 +527,7 @@ impl NewRelicProvider {
     async fn list_kind(&self, kind: Kind, owned_only: bool) -> Result<Vec<LiveObject>> {
         let raws = self.fetch_all(kind).await?;
         self.index(kind, &raws);
-        let referents = self.referents(kind).await?;
+        let referents = self.referents_for(kind, &raws).await?;
         raws.iter()
             .map(|r| self.to_live(kind, r, &referents))
             .filter(|o| !owned_only || o.as_ref().is_ok_and(|o| o.owned) || o.is_err())
@@ -940,7 +958,7 @@ impl Provider for NewRelicProvider {
         let Some(raw) = raws.iter().find(|r| id_text(&r["id"]).as_deref() == Some(id)) else {
             return Ok(None);
         };
-        let referents = self.referents(kind).await?;
+        let referents = self.referents_for(kind, std::slice::from_ref(raw)).await?;
         self.to_live(kind, raw, &referents).map(Some)
     }
 

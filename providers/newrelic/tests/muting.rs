@@ -107,3 +107,14 @@ async fn invalid_schedules_are_refused_by_the_stand_in() {
     assert!(p.list(RULE, false).await.unwrap().is_empty());
     assert_all_valid(&nr);
 }
+
+#[tokio::test]
+async fn listing_no_muting_rules_reads_no_conditions() {
+    let nr = start(NewRelicOptions::default());
+    let p = provider(&nr);
+    let (pol, _) = prepare(&p, POLICY, "alert.x.newrelic_policy", json!({"name": "x"}));
+    p.create(POLICY, &pol).await.unwrap();
+    let before = p.api_calls();
+    assert!(p.list(RULE, false).await.unwrap().is_empty());
+    assert_eq!(p.api_calls() - before, 1, "one mutingRules query, no condition search");
+}
