@@ -6,8 +6,9 @@
 //!   every alert in scope is silenced, or one downtime per silenced block
 //!   (`maintenance.<name>["<component>"].<origin>`) with `component:<name>` +
 //!   `watchkeep-origin:<origin>` (tags the monitor compiler puts on every monitor). `scope` is
-//!   `*`: the monitors are picked by tags, not by group (guess: Datadog's downtime docs describe
-//!   `*` as "all groups"; the recordings only show concrete scopes). A one-time UTC window is a
+//!   `*`: the monitors are picked by tags, not by group (Datadog's downtime reference describes
+//!   `downtime_type` 0 as "a downtime applied on * or all", docs.datadoghq.com/api/latest/downtimes;
+//!   the recordings only show concrete scopes, and the stand-in accepts `*`). A one-time UTC window is a
 //!   one-time schedule `{start, end}` (RFC 3339, `Z`); a recurring window, or a one-time window
 //!   in another time zone, is a recurring schedule `{recurrences: [{rrule, duration, start}],
 //!   timezone}` whose start is local time (model: downtime_schedule_recurrence_create_update_request:
@@ -59,7 +60,15 @@ pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Di
                 ));
             }
         }
+        let before = added.len();
         datadog(m, &origin, &comps, out, &mut added);
+        if added.len() == before && comps.iter().any(|c| c.provider == "datadog") {
+            diags.push(warning(
+                format!("`{origin}` silences no Datadog monitor"),
+                Some(m.span.clone()),
+                "its alerts have no monitors on the Datadog components in scope",
+            ));
+        }
         newrelic(m, &origin, &comps, out, &mut added, diags);
         let cw: Vec<&str> =
             comps.iter().filter(|c| c.provider == "cloudwatch").map(|c| c.name.as_str()).collect();
@@ -578,6 +587,27 @@ maintenance "odd" {
             get(&objs, r#"maintenance.odd["web-1"]"#).attrs["schedule"]["recurrences"][0]["rrule"],
             "FREQ=WEEKLY;INTERVAL=2;BYDAY=SA"
         );
+    }
+
+    #[test]
+    fn a_window_that_silences_nothing_on_a_vendor_says_so() {
+        let (objs, warnings) = run(r#"
+alert "db_only" {
+  kinds  = ["database"]
+  metric = "cpu"
+  above  = 90
+}
+maintenance "quiet" {
+  components = [component.web-1, component.web-2]
+  alerts     = [alert.db_only]
+  start      = "2026-12-06T02:00"
+  duration   = "1h"
+}
+"#)
+        .unwrap();
+        assert!(!objs.iter().any(|o| o.origin.as_deref() == Some("maintenance.quiet")));
+        assert!(warnings.iter().any(|w| w.contains("silences no Datadog monitor")), "{warnings:?}");
+        assert!(warnings.iter().any(|w| w.contains("silences no New Relic condition")), "{warnings:?}");
     }
 
     #[test]
