@@ -14,8 +14,9 @@
 //!   timezone}` whose start is local time (model: downtime_schedule_recurrence_create_update_request:
 //!   "Must not include a UTC offset"); a one-time window there is `FREQ=DAILY;COUNT=1`.
 //! * **New Relic** → one `newrelic_muting_rule` per block (`maintenance.<name>.newrelic`), whose
-//!   condition is `conditionId IN [<the NRQL conditions of the silenced alerts on the components
-//!   in scope>]` (ids written `ref:<address>`, resolved by the provider), and whose schedule is
+//!   condition is `policyId IN [<policies of blocks silenced on all their components>]` OR
+//!   `conditionId IN [<the other silenced NRQL conditions on the components in scope>]` (ids
+//!   written `ref:<address>`, resolved by the provider), and whose schedule is
 //!   NerdGraph's `AlertsMutingRuleScheduleInput` (`startTime`/`endTime` local `NaiveDateTime`s
 //!   in `timeZone`; `repeat` DAILY/WEEKLY/MONTHLY, `weeklyRepeatDays`, `repeatCount` or
 //!   `endRepeat`). An RRULE New Relic cannot express (INTERVAL > 1, YEARLY, BYMONTHDAY, ...) is
@@ -304,24 +305,50 @@ fn newrelic(
     if nr.is_empty() {
         return;
     }
-    let conditions: Vec<String> = out
+    // (origin, condition address) of every New Relic condition the window silences.
+    let silenced: Vec<(&str, &str)> = out
         .iter()
         .filter(|o| o.resource_type == "newrelic_nrql_condition")
-        .filter(|o| {
-            origin_of(o).is_some_and(|org| {
-                (m.alerts.is_empty() || m.alerts.iter().any(|a| a == org))
-                    && nr.iter().any(|c| belongs(&o.address, org, &c.name))
-            })
+        .filter_map(|o| {
+            let org = origin_of(o)?;
+            ((m.alerts.is_empty() || m.alerts.iter().any(|a| a == org))
+                && nr.iter().any(|c| belongs(&o.address, org, &c.name)))
+            .then_some((org, o.address.as_str()))
         })
-        .map(|o| o.address.clone())
         .collect();
-    if conditions.is_empty() {
+    if silenced.is_empty() {
         diags.push(warning(
             format!("`{origin}` silences no New Relic condition"),
             Some(m.span.clone()),
             "its alerts have no conditions on the New Relic components in scope",
         ));
         return;
+    }
+    // A block whose every condition is silenced is muted by its policy (one value instead of
+    // one per condition and component); the others condition by condition.
+    let mut policies: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut origins: Vec<&str> = silenced.iter().map(|(o, _)| *o).collect();
+    origins.dedup();
+    for org in origins {
+        let all = out
+            .iter()
+            .filter(|o| o.resource_type == "newrelic_nrql_condition" && origin_of(o) == Some(org))
+            .count();
+        let mine: Vec<&str> = silenced.iter().filter(|(o, _)| *o == org).map(|(_, a)| *a).collect();
+        if mine.len() == all {
+            policies.push(super::newrelic::policy_address(org));
+        } else {
+            conditions.extend(mine.iter().map(|a| a.to_string()));
+        }
+    }
+    let refs = |addrs: &[String]| addrs.iter().map(|a| format!("ref:{a}")).collect::<Vec<_>>();
+    let mut group = Vec::new();
+    if !policies.is_empty() {
+        group.push(json!({"attribute": "policyId", "operator": "IN", "values": refs(&policies)}));
+    }
+    if !conditions.is_empty() {
+        group.push(json!({"attribute": "conditionId", "operator": "IN", "values": refs(&conditions)}));
     }
     let schedule = match nr_schedule(m) {
         Ok(s) => s,
@@ -343,17 +370,10 @@ fn newrelic(
             "name": format!("watchkeep {origin}"),
             "description": text(m, origin),
             "enabled": true,
-            "condition": {
-                "operator": "OR",
-                "conditions": [{
-                    "attribute": "conditionId",
-                    "operator": "IN",
-                    "values": conditions.iter().map(|c| format!("ref:{c}")).collect::<Vec<_>>(),
-                }],
-            },
+            "condition": { "operator": "OR", "conditions": group },
             "schedule": schedule,
         }),
-        depends_on: conditions,
+        depends_on: policies.into_iter().chain(conditions).collect(),
         span: Some(m.span.clone()),
     });
 }
@@ -455,18 +475,44 @@ maintenance "patch_window" {
             json!({"startTime": "2026-12-05T02:00:00", "endTime": "2026-12-05T04:00:00", "timeZone": "Europe/Berlin",
                    "repeat": "WEEKLY", "weeklyRepeatDays": ["SATURDAY"]})
         );
-        let values = nr.attrs["condition"]["conditions"][0]["values"].as_array().unwrap();
-        // web-2's baseline conditions and its cpu_saturated condition, nothing of web-1.
-        assert!(values.iter().any(|v| v == r#"ref:alert.cpu_saturated["web-2"]"#), "{values:?}");
-        assert!(values.iter().any(|v| v == r#"ref:baseline.soc2["web-2"].cpu"#), "{values:?}");
-        assert!(values.iter().all(|v| v.as_str().unwrap().contains("web-2")));
-        assert_eq!(nr.depends_on.len(), values.len());
+        // web-2 is the only New Relic component: both blocks are muted whole, by policy.
+        assert_eq!(
+            nr.attrs["condition"]["conditions"],
+            json!([{"attribute": "policyId", "operator": "IN",
+                    "values": ["ref:alert.cpu_saturated.newrelic_policy", "ref:baseline.soc2.newrelic_policy"]}])
+        );
+        assert_eq!(nr.depends_on, ["alert.cpu_saturated.newrelic_policy", "baseline.soc2.newrelic_policy"]);
 
         assert!(!objs
             .iter()
             .any(|o| o.address.contains("db-1") && o.origin.as_deref() == Some("maintenance.patch_window")));
         let cw = warnings.iter().find(|w| w.contains("CloudWatch")).expect("a CloudWatch warning");
         assert!(cw.contains("db-1") && cw.contains("main.hcl:"), "{cw}");
+    }
+
+    #[test]
+    fn part_of_a_block_is_muted_condition_by_condition() {
+        let (objs, _) = run(r#"
+component "web-3" {
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "newrelic"
+  identifier = { hostname = "web-3" }
+}
+maintenance "one_host" {
+  components = [component.web-2]
+  alerts     = [alert.cpu_saturated]
+  start      = "2026-12-06T02:00"
+  duration   = "1h"
+}
+"#)
+        .unwrap();
+        let nr = get(&objs, "maintenance.one_host.newrelic");
+        assert_eq!(
+            nr.attrs["condition"]["conditions"],
+            json!([{"attribute": "conditionId", "operator": "IN", "values": [r#"ref:alert.cpu_saturated["web-2"]"#]}])
+        );
+        assert_eq!(nr.depends_on, [r#"alert.cpu_saturated["web-2"]"#]);
     }
 
     #[test]

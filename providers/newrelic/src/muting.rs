@@ -42,8 +42,10 @@ pub(crate) fn update_document() -> String {
 pub(crate) const DELETE: &str = "mutation WkMutingRuleDelete($accountId: Int!, $id: ID!) { \
 alertsMutingRuleDelete(accountId: $accountId, id: $id) { id } }";
 
-/// Condition attributes whose values are ids of objects watchkeep may own.
+/// Condition attributes whose values are ids of objects watchkeep may own (and so may be
+/// `ref:`s): NRQL conditions and alert policies.
 pub(crate) const CONDITION_ID_ATTRIBUTE: &str = "conditionId";
+pub(crate) const POLICY_ID_ATTRIBUTE: &str = "policyId";
 
 /// Guess: New Relic's value when the input leaves `actionOnMutingRuleWindowEnded` out (the SDL
 /// gives no default; the stand-in answers this one).

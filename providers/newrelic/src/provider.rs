@@ -186,6 +186,13 @@ impl NewRelicProvider {
                     }
                 }
             }
+            Kind::MutingRule => {
+                for c in attrs["condition"]["conditions"].as_array().into_iter().flatten() {
+                    if c["attribute"].as_str() == Some(muting::POLICY_ID_ATTRIBUTE) {
+                        c["values"].as_array().into_iter().flatten().for_each(&mut learn);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -452,22 +459,32 @@ impl NewRelicProvider {
         Ok(out)
     }
 
-    /// [`Self::referents`], skipped for muting rules that mute no condition by id: reading every
-    /// NRQL condition of the account only to map none would double a drift run's reads.
+    /// [`Self::referents`]; for muting rules only the kinds their conditions name by id
+    /// (`conditionId` → conditions, `policyId` → policies): reading every NRQL condition of the
+    /// account to map none would double a drift run's reads.
     async fn referents_for(&self, kind: Kind, raws: &[Value]) -> Result<HashMap<Kind, Markers>> {
-        if kind == Kind::MutingRule {
-            let by_condition_id = raws.iter().any(|r| {
+        if kind != Kind::MutingRule {
+            return self.referents(kind).await;
+        }
+        let names = |attribute: &str| {
+            raws.iter().any(|r| {
                 r["condition"]["conditions"]
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .any(|c| c["attribute"].as_str() == Some(muting::CONDITION_ID_ATTRIBUTE))
-            });
-            if !by_condition_id {
-                return Ok(HashMap::new());
+                    .any(|c| c["attribute"].as_str() == Some(attribute))
+            })
+        };
+        let mut out = HashMap::new();
+        for (attribute, target) in
+            [(muting::CONDITION_ID_ATTRIBUTE, Kind::Condition), (muting::POLICY_ID_ATTRIBUTE, Kind::Policy)]
+        {
+            if names(attribute) {
+                let listed = self.fetch_all(target).await?;
+                out.insert(target, self.index(target, &listed));
             }
         }
-        self.referents(kind).await
+        Ok(out)
     }
 
     /// Turns referenced ids of watchkeep-owned objects into `ref:<marker>`, then normalises.
@@ -504,10 +521,13 @@ impl NewRelicProvider {
             Kind::MutingRule => {
                 if let Some(cs) = attrs["condition"]["conditions"].as_array_mut() {
                     for c in cs {
-                        if c["attribute"].as_str() == Some(muting::CONDITION_ID_ATTRIBUTE) {
-                            if let Some(vs) = c["values"].as_array_mut() {
-                                vs.iter_mut().for_each(|v| map(Kind::Condition, v));
-                            }
+                        let target = match c["attribute"].as_str() {
+                            Some(muting::CONDITION_ID_ATTRIBUTE) => Kind::Condition,
+                            Some(muting::POLICY_ID_ATTRIBUTE) => Kind::Policy,
+                            _ => continue,
+                        };
+                        if let Some(vs) = c["values"].as_array_mut() {
+                            vs.iter_mut().for_each(|v| map(target, v));
                         }
                     }
                 }
@@ -782,14 +802,16 @@ impl NewRelicProvider {
                 let mut input = muting::input(&norm, id.is_some());
                 if let Some(cs) = input["condition"]["conditions"].as_array_mut() {
                     for c in cs.iter_mut() {
-                        if c["attribute"].as_str() != Some(muting::CONDITION_ID_ATTRIBUTE) {
-                            continue;
-                        }
+                        let target = match c["attribute"].as_str() {
+                            Some(muting::CONDITION_ID_ATTRIBUTE) => Kind::Condition,
+                            Some(muting::POLICY_ID_ATTRIBUTE) => Kind::Policy,
+                            _ => continue,
+                        };
                         if let Some(vs) = c["values"].as_array_mut() {
                             for v in vs.iter_mut() {
-                                let (cid, marker) = self.resolve(Kind::Condition, v).await?;
-                                note(Kind::Condition, &cid, marker);
-                                *v = json!(cid);
+                                let (id, marker) = self.resolve(target, v).await?;
+                                note(target, &id, marker);
+                                *v = json!(id);
                             }
                         }
                     }

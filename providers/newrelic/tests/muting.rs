@@ -31,6 +31,7 @@ async fn muting_rule_lifecycle_with_condition_refs() {
         }),
     );
     let condition = p.create(COND, &cond).await.unwrap();
+    let _ = &condition;
 
     let desired = json!({
         "name": "watchkeep maintenance.patch",
@@ -44,6 +45,7 @@ async fn muting_rule_lifecycle_with_condition_refs() {
     let (rule_attrs, rule_norm) = prepare(&p, RULE, "maintenance.patch.newrelic", desired.clone());
     let rule = p.create(RULE, &rule_attrs).await.expect("create");
     assert_eq!(rule.attrs, rule_norm, "no diff right after create");
+    assert_eq!(vendor_rules(&nr).await[0]["condition"]["conditions"][0]["values"], json!([condition.id]));
     assert!(rule.owned);
     assert_eq!(rule.marker.as_deref(), Some("maintenance.patch.newrelic"));
 
@@ -117,4 +119,55 @@ async fn listing_no_muting_rules_reads_no_conditions() {
     let before = p.api_calls();
     assert!(p.list(RULE, false).await.unwrap().is_empty());
     assert_eq!(p.api_calls() - before, 1, "one mutingRules query, no condition search");
+}
+
+#[tokio::test]
+async fn a_rule_can_mute_a_whole_policy_by_ref() {
+    let nr = start(NewRelicOptions::default());
+    let p = provider(&nr);
+    let (pol, _) =
+        prepare(&p, POLICY, "baseline.soc2.newrelic_policy", json!({"name": "watchkeep baseline.soc2"}));
+    let policy = p.create(POLICY, &pol).await.unwrap();
+    let desired = json!({
+        "name": "watchkeep maintenance.all",
+        "enabled": true,
+        "condition": {"operator": "OR", "conditions": [
+            {"attribute": "policyId", "operator": "IN", "values": ["ref:baseline.soc2.newrelic_policy"]}]},
+        "schedule": {"startTime": "2026-12-06T02:00:00", "endTime": "2026-12-06T03:00:00", "timeZone": "UTC"},
+    });
+    let (attrs, norm) = prepare(&p, RULE, "maintenance.all.newrelic", desired.clone());
+    let rule = p.create(RULE, &attrs).await.unwrap();
+    assert_eq!(rule.attrs, norm);
+    // The vendor holds the real policy id, not the ref.
+    let stored = vendor_rules(&nr).await;
+    assert_eq!(stored[0]["condition"]["conditions"][0]["values"], json!([policy.id]));
+    let p2 = provider(&nr);
+    let (_, norm2) = prepare(&p2, RULE, "maintenance.all.newrelic", desired);
+    let before = p2.api_calls();
+    let live = listed(&p2, RULE, &rule.id).await;
+    assert_eq!(live.attrs, norm2, "the policy id reads back as its ref");
+    assert_eq!(p2.api_calls() - before, 2, "mutingRules + policies, no condition search");
+    assert_all_valid(&nr);
+}
+
+/// The account's muting rules as NerdGraph returns them (what the New Relic UI shows).
+async fn vendor_rules(nr: &watchkeep_tests::NewRelicStandIn) -> Vec<serde_json::Value> {
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/graphql", nr.base_url()))
+        .header("API-Key", KEY)
+        .json(&json!({
+            "query": "query($a: Int!) { actor { account(id: $a) { alerts { mutingRules { id \
+                      condition { conditions { attribute values } } } } } } }",
+            "variables": {"a": nr.account_id(KEY)},
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["actor"]["account"]["alerts"]["mutingRules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("{body}"))
 }

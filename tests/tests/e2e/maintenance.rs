@@ -133,14 +133,15 @@ fn a_window_applies_to_datadog_and_new_relic_then_plans_clean() {
         assert!(monitor["tags"].as_array().unwrap().contains(tag), "monitor lacks {tag}: {monitor}");
     }
 
-    // New Relic: one muting rule on web-2's condition, by its real id.
+    // New Relic: one muting rule on the alert's policy (web-2 is its only New Relic
+    // component, so the whole block is muted), by the policy's real id.
     let rules = muting_rules(&ws, &key);
     assert_eq!(rules.len(), 1, "{rules:#?}");
-    let condition_id =
-        ws.state_resource(r#"alert.cpu_saturated["web-2"]"#)["id"].as_str().unwrap().to_string();
+    let policy_id =
+        ws.state_resource("alert.cpu_saturated.newrelic_policy")["id"].as_str().unwrap().to_string();
     assert_eq!(
-        rules[0]["condition"]["conditions"][0],
-        json!({"attribute": "conditionId", "operator": "IN", "values": [condition_id]})
+        rules[0]["condition"]["conditions"],
+        json!([{"attribute": "policyId", "operator": "IN", "values": [policy_id]}])
     );
     assert_eq!(rules[0]["schedule"]["repeat"], "WEEKLY");
     assert_eq!(rules[0]["schedule"]["weeklyRepeatDays"], json!(["SATURDAY"]));
