@@ -52,6 +52,8 @@
 //!   made tag-safe by [`watchkeep_provider::address_marker`]).
 //! * Dashboards have no free-form tags, so their description ends with the line
 //!   `managed-by:watchkeep watchkeep-address:<address>`.
+//! * Downtimes have no tags either: the same line ends their `message`. A cancelled downtime
+//!   (Datadog keeps it, `status: "canceled"`) counts as deleted.
 //!
 //! ## Changes that replace
 //!
