@@ -161,6 +161,11 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Failure> {
     compile::compile(cfg).map_err(|d| Failure::Diagnostics(d, cfg.files.clone()))
 }
 
+/// Compiles, failing with diagnostics; also returns the compile warnings.
+pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagnostics), Failure> {
+    compile::compile_with_warnings(cfg).map_err(|d| Failure::Diagnostics(d, cfg.files.clone()))
+}
+
 /// Prints warnings (if any) to stderr.
 pub fn print_warnings(ctx: &Context, diags: &Diagnostics, files: &[SourceFile]) {
     if !diags.is_empty() {

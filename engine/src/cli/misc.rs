@@ -26,8 +26,8 @@ pub struct ValidateOutput {
 
 pub fn validate(ctx: &Context, vars: &VarArgs, json: bool) -> CmdResult {
     let (diags, objects, files) = match ctx.load(vars) {
-        Ok((cfg, warnings)) => match crate::compile::compile(&cfg) {
-            Ok(objs) => (warnings.0, objs.len(), cfg.files),
+        Ok((cfg, warnings)) => match crate::compile::compile_with_warnings(&cfg) {
+            Ok((objs, more)) => (warnings.0.into_iter().chain(more.0).collect(), objs.len(), cfg.files),
             Err(d) => (warnings.0.into_iter().chain(d.0).collect(), 0, cfg.files),
         },
         Err(Failure::Diagnostics(d, files)) => (d.0, 0, files),

@@ -44,8 +44,10 @@ pub async fn make_plan(
     (cfg, warnings): (Config, crate::diag::Diagnostics),
 ) -> Result<PlanRun, Failure> {
     let t = common::Phase::start("compile");
-    let desired = common::compile(&cfg)?;
+    let (desired, compile_warnings) = common::compile_with_warnings(&cfg)?;
     t.done();
+    let mut warnings = warnings;
+    warnings.0.extend(compile_warnings.0);
     common::print_warnings(ctx, &warnings, &cfg.files);
     let needed: BTreeSet<String> = desired
         .iter()

@@ -368,7 +368,7 @@ pub(crate) fn route_handles(route: &Route) -> Vec<String> {
 }
 
 /// Datadog tag values: lowercase, `[a-z0-9_\-:./]`.
-fn tag(key: &str, value: &str) -> String {
+pub(super) fn tag(key: &str, value: &str) -> String {
     let v: String = value
         .chars()
         .map(|c| {

@@ -8,6 +8,7 @@
 pub mod catalog;
 mod cloudwatch;
 mod datadog;
+mod maintenance;
 mod newrelic;
 
 /// Vendors whose components the compiler turns into vendor objects.
@@ -38,6 +39,12 @@ pub struct DesiredObject {
 
 /// Compiles every block. Errors are collected, not thrown at the first one.
 pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
+    compile_with_warnings(cfg).map(|(objects, _)| objects)
+}
+
+/// [`compile`], also returning the warnings of a successful compile (e.g. a `maintenance` block
+/// that has no equivalent on a vendor).
+pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics(Vec::new());
     let mut out = Vec::new();
 
@@ -46,6 +53,8 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
     datadog::compile_dashboards(cfg, &mut out);
     cloudwatch::compile(cfg, &mut out, &mut diags);
     newrelic::compile(cfg, &mut out, &mut diags);
+    // After the alarms: maintenance windows point at them.
+    maintenance::compile(cfg, &mut out, &mut diags);
     for dash in cfg.dashboards.values() {
         let shown = datadog::matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
             .iter()
@@ -84,7 +93,7 @@ pub fn compile(cfg: &Config) -> Result<Vec<DesiredObject>, Diagnostics> {
     if diags.has_errors() {
         Err(diags)
     } else {
-        Ok(out)
+        Ok((out, diags))
     }
 }
 

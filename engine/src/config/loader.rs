@@ -86,6 +86,7 @@ pub(crate) enum Kind {
     Baseline,
     Metric,
     Dashboard,
+    Maintenance,
     Resource,
     Module,
     Output,
@@ -664,6 +665,9 @@ impl<'a> Loader<'a> {
             "dashboard" => {
                 self.push_decl(mk(Kind::Dashboard, "dashboard", labels[0]));
             }
+            "maintenance" => {
+                self.push_decl(mk(Kind::Maintenance, "maintenance", labels[0]));
+            }
             "resource" => {
                 let rtype = labels[0];
                 if !RESOURCE_TYPES.contains(&rtype) {
@@ -720,6 +724,7 @@ impl<'a> Loader<'a> {
                 Kind::Baseline => &schema::BASELINE,
                 Kind::Metric => &schema::METRIC,
                 Kind::Dashboard => &schema::DASHBOARD,
+                Kind::Maintenance => &schema::MAINTENANCE,
                 Kind::Resource => &schema::RESOURCE,
                 Kind::Module => &schema::MODULE,
                 Kind::Output => &schema::OUTPUT,
@@ -1323,6 +1328,7 @@ impl<'a> Loader<'a> {
             Kind::Baseline => self.eval_baseline(d),
             Kind::Metric => self.eval_metric(d),
             Kind::Dashboard => self.eval_dashboard(d),
+            Kind::Maintenance => self.eval_maintenance(d),
             Kind::Resource => self.eval_resource(d),
             Kind::Module => self.eval_module(d),
             Kind::Output => self.eval_output(d),
@@ -1616,7 +1622,7 @@ impl<'a> Loader<'a> {
 
     /// `inventory.x` written literally: the referenced block's name without evaluating (and
     /// copying) the whole object.
-    fn static_ref_name(&self, d: usize, e: &Expression, kind: &str) -> Option<String> {
+    pub(super) fn static_ref_name(&self, d: usize, e: &Expression, kind: &str) -> Option<String> {
         let Expression::Traversal(t) = e else { return None };
         let Expression::Variable(root) = &t.expr else { return None };
         let [op] = t.operators.as_slice() else { return None };

@@ -15,6 +15,7 @@ mod fmt;
 mod functions;
 mod inventory;
 mod loader;
+pub mod maintenance;
 pub mod model;
 mod refs;
 pub mod schema;

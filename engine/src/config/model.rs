@@ -54,6 +54,8 @@ pub struct Config {
     pub metrics: BTreeMap<String, MetricDef>,
     /// `dashboard "name" { scope = inventory.x }` blocks (added by the loader).
     pub dashboards: BTreeMap<String, Dashboard>,
+    /// `maintenance "name" { ... }` windows (added by the loader).
+    pub maintenance: BTreeMap<String, Maintenance>,
     /// Raw vendor objects, keyed by address (`datadog_monitor.x`, `datadog_monitor.x["k"]`).
     pub resources: BTreeMap<String, RawResource>,
     /// Every reference between blocks, for `watchkeep graph` and apply ordering.
@@ -249,6 +251,33 @@ pub struct Dashboard {
     /// Title; defaults to the block name.
     pub title: Option<String>,
     pub span: Span,
+}
+
+/// `maintenance "name" { ... }`: a window during which alerts in scope are silenced.
+#[derive(Debug, Clone, Default)]
+pub struct Maintenance {
+    pub name: String,
+    /// Inventory name from `scope = inventory.x`; `None` means every component.
+    pub scope: Option<String>,
+    /// Component kinds; empty means all.
+    pub kinds: Vec<String>,
+    /// Explicit component names; empty means all in scope.
+    pub components: Vec<String>,
+    /// Only components whose tags include all of these.
+    pub tags: BTreeMap<String, String>,
+    /// Origins silenced (`alert.cpu`, `baseline.soc2`); empty means every alert in scope.
+    pub alerts: Vec<String>,
+    /// Local start time in `timezone`, `YYYY-MM-DDTHH:MM:SS`.
+    pub start: String,
+    /// Length of each window in minutes (> 0).
+    pub minutes: u64,
+    /// The RRULE as written, and parsed.
+    pub recurrence: Option<(String, crate::config::maintenance::Rrule)>,
+    /// IANA time zone name; `UTC` by default.
+    pub timezone: String,
+    pub message: Option<String>,
+    pub span: Span,
+    pub recurrence_span: Option<Span>,
 }
 
 /// A reference from one block to another (`alert.cpu` → `route.oncall`).

@@ -14,6 +14,7 @@ pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info", "
 pub const RESOURCE_TYPES: &[&str] = &[
     "datadog_monitor",
     "datadog_dashboard",
+    "datadog_downtime",
     "cloudwatch_metric_alarm",
     "cloudwatch_composite_alarm",
     "cloudwatch_dashboard",
@@ -25,6 +26,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "newrelic_notification_channel",
     "newrelic_workflow",
     "newrelic_dashboard",
+    "newrelic_muting_rule",
 ];
 
 /// The provider that manages a raw resource type (`sns_topic` belongs to `cloudwatch`).
@@ -440,6 +442,28 @@ pub(crate) static DASHBOARD: BlockDef = BlockDef {
     open: false,
 };
 
+pub(crate) static MAINTENANCE: BlockDef = BlockDef {
+    ident: "maintenance",
+    labels: &["name"],
+    doc: "A maintenance window silencing alerts in scope: a Datadog downtime, a New Relic muting rule (CloudWatch has no equivalent: a warning says so).",
+    attrs: &[
+        SCOPE,
+        KINDS_ATTR,
+        attr("components", Ty::RefList("component"), "Only these components: [component.a]."),
+        attr("tags", Ty::StringMap, "Only components whose tags include all of these: { team = \"web\" }."),
+        attr("alerts", Ty::Any, "Which alerts it silences: [alert.cpu, baseline.soc2]; omit for every alert in scope."),
+        required("start", Ty::String, "When the (first) window starts, local time in `timezone`: \"2026-12-05T02:00\"."),
+        attr("duration", Ty::String, "Length of each window: a whole number of m, h, d or w (\"2h\"). Or set `end`."),
+        attr("end", Ty::String, "When the (first) window ends, local time in `timezone`; instead of `duration`."),
+        attr("recurrence", Ty::String, "RFC 5545 RRULE, e.g. \"FREQ=WEEKLY;BYDAY=SA\"; omit for a one-time window."),
+        attr("timezone", Ty::String, "IANA time zone of `start`/`end`, e.g. \"Europe/Berlin\" (default UTC)."),
+        attr("message", Ty::String, "Why: shown on the vendor's downtime or muting rule."),
+        DESCRIPTION,
+    ],
+    blocks: &[],
+    open: false,
+};
+
 pub(crate) static RESOURCE: BlockDef = BlockDef {
     ident: "resource",
     labels: &["type", "name"],
@@ -477,8 +501,21 @@ pub(crate) static OUTPUT: BlockDef = BlockDef {
 
 /// Every top-level block type, in documentation order.
 pub(crate) static TOP_LEVEL: &[&BlockDef] = &[
-    &WATCHKEEP, &VARIABLE, &LOCALS, &PROVIDER, &INVENTORY, &COMPONENT, &ROUTE, &ALERT, &BASELINE, &METRIC,
-    &DASHBOARD, &RESOURCE, &MODULE, &OUTPUT,
+    &WATCHKEEP,
+    &VARIABLE,
+    &LOCALS,
+    &PROVIDER,
+    &INVENTORY,
+    &COMPONENT,
+    &ROUTE,
+    &ALERT,
+    &BASELINE,
+    &METRIC,
+    &DASHBOARD,
+    &MAINTENANCE,
+    &RESOURCE,
+    &MODULE,
+    &OUTPUT,
 ];
 
 pub(crate) fn top_level(ident: &str) -> Option<&'static BlockDef> {

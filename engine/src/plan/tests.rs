@@ -195,8 +195,7 @@ fn vendor_chosen_write_only_and_removed_attributes() {
     let answer = json!({"name": "a", "query": "q > 1", "priority": 2, "options": {"notify_audit": true}});
     let mut state = State::new();
     in_state(&mut state, "x.m", "1", answer.clone());
-    state.resources[0].configured =
-        leaves(&sent).into_iter().map(|(k, v)| (k, value_hash(&v))).collect();
+    state.resources[0].configured = leaves(&sent).into_iter().map(|(k, v)| (k, value_hash(&v))).collect();
     let mut lv = LiveSet::default();
     lv.insert(live("1", Some("x.m"), answer.clone()));
 

@@ -1,7 +1,9 @@
 //! # The Datadog provider
 //!
 //! Manages Datadog **monitors** (`datadog_monitor`) and **dashboards** (`datadog_dashboard`)
-//! through Datadog's v1 REST API, implementing [`watchkeep_provider::Provider`].
+//! through Datadog's v1 REST API, and **downtimes** (`datadog_downtime`) through the v2 downtime
+//! API (see the `downtime` module for its wire format, normalisation and marker), implementing
+//! [`watchkeep_provider::Provider`].
 //!
 //! ## Configuration
 //!
@@ -50,6 +52,8 @@
 //!   made tag-safe by [`watchkeep_provider::address_marker`]).
 //! * Dashboards have no free-form tags, so their description ends with the line
 //!   `managed-by:watchkeep watchkeep-address:<address>`.
+//! * Downtimes have no tags either: the same line ends their `message`. A cancelled downtime
+//!   (Datadog keeps it, `status: "canceled"`) counts as deleted.
 //!
 //! ## Changes that replace
 //!
@@ -99,6 +103,7 @@
 
 mod config;
 mod dashboard;
+pub mod downtime;
 mod http;
 mod monitor;
 pub mod normalize;
@@ -113,7 +118,7 @@ pub use config::{
 pub use http::USER_AGENT;
 
 /// Resource types this provider manages.
-pub const RESOURCE_TYPES: &[&str] = &[monitor::TYPE, dashboard::TYPE];
+pub const RESOURCE_TYPES: &[&str] = &[monitor::TYPE, dashboard::TYPE, downtime::TYPE];
 
 /// A configured Datadog provider: keys resolved, one HTTP client built.
 pub struct DatadogProvider {
@@ -133,6 +138,7 @@ impl std::fmt::Debug for DatadogProvider {
 enum Kind {
     Monitor,
     Dashboard,
+    Downtime,
 }
 
 impl DatadogProvider {
@@ -160,6 +166,7 @@ impl DatadogProvider {
         match resource_type {
             monitor::TYPE => Ok(Kind::Monitor),
             dashboard::TYPE => Ok(Kind::Dashboard),
+            downtime::TYPE => Ok(Kind::Downtime),
             other => Err(ProviderError::InvalidConfig {
                 message: format!(
                     "the datadog provider does not manage `{other}`\nhint: use one of `{}`",
@@ -184,6 +191,7 @@ impl Provider for DatadogProvider {
         match Self::kind(resource_type)? {
             Kind::Monitor => monitor::list(&self.http, self.config.page_size, owned_only).await,
             Kind::Dashboard => dashboard::list(&self.http, self.config.page_size, owned_only).await,
+            Kind::Downtime => downtime::list(&self.http, self.config.page_size, owned_only).await,
         }
     }
 
@@ -191,6 +199,7 @@ impl Provider for DatadogProvider {
         match Self::kind(resource_type)? {
             Kind::Monitor => monitor::read(&self.http, id).await,
             Kind::Dashboard => dashboard::read(&self.http, id).await,
+            Kind::Downtime => downtime::read(&self.http, id).await,
         }
     }
 
@@ -205,6 +214,7 @@ impl Provider for DatadogProvider {
                     .filter(|o| o.marker.as_deref() == Some(marker.as_str()))
                     .collect())
             }
+            Kind::Downtime => downtime::find_by_marker(&self.http, self.config.page_size, address).await,
         }
     }
 
@@ -212,6 +222,7 @@ impl Provider for DatadogProvider {
         match resource_type {
             monitor::TYPE => normalize::monitor(attrs),
             dashboard::TYPE => normalize::dashboard(attrs),
+            downtime::TYPE => downtime::normalize(attrs),
             _ => attrs.clone(),
         }
     }
@@ -228,6 +239,7 @@ impl Provider for DatadogProvider {
         match resource_type {
             monitor::TYPE => monitor::mark(attrs, address),
             dashboard::TYPE => dashboard::mark(attrs, address),
+            downtime::TYPE => downtime::mark(attrs, address),
             _ => {}
         }
     }
@@ -244,6 +256,8 @@ impl Provider for DatadogProvider {
             Kind::Monitor => monitor::validate(&self.http, attrs).await,
             // Datadog has no validate endpoint for dashboards.
             Kind::Dashboard => Ok(()),
+            // Nor for downtimes (the v2 downtime API has no validate operation).
+            Kind::Downtime => Ok(()),
         }
     }
 
@@ -251,6 +265,7 @@ impl Provider for DatadogProvider {
         match Self::kind(resource_type)? {
             Kind::Monitor => monitor::create(&self.http, attrs).await,
             Kind::Dashboard => dashboard::create(&self.http, attrs).await,
+            Kind::Downtime => downtime::create(&self.http, attrs).await,
         }
     }
 
@@ -258,6 +273,7 @@ impl Provider for DatadogProvider {
         match Self::kind(resource_type)? {
             Kind::Monitor => monitor::update(&self.http, id, attrs).await,
             Kind::Dashboard => dashboard::update(&self.http, id, attrs).await,
+            Kind::Downtime => downtime::update(&self.http, id, attrs).await,
         }
     }
 
@@ -265,6 +281,7 @@ impl Provider for DatadogProvider {
         match Self::kind(resource_type)? {
             Kind::Monitor => monitor::delete(&self.http, id).await,
             Kind::Dashboard => dashboard::delete(&self.http, id).await,
+            Kind::Downtime => downtime::delete(&self.http, id).await,
         }
     }
 
@@ -314,7 +331,7 @@ mod tests {
         assert_eq!(p.update_kind("datadog_dashboard", "layout_type"), UpdateKind::Replace);
         assert_eq!(p.update_kind("datadog_dashboard", "title"), UpdateKind::InPlace);
         assert_eq!(p.name(), "datadog");
-        assert_eq!(p.resource_types(), ["datadog_monitor", "datadog_dashboard"]);
+        assert_eq!(p.resource_types(), ["datadog_monitor", "datadog_dashboard", "datadog_downtime"]);
     }
 
     #[tokio::test]

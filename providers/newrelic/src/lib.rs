@@ -161,6 +161,7 @@
 mod client;
 mod config;
 mod history;
+mod muting;
 pub mod normalize;
 mod provider;
 mod wire;
@@ -192,7 +193,7 @@ mod tests {
     fn names_kinds_and_debug() {
         let p = provider();
         assert_eq!(p.name(), "newrelic");
-        assert_eq!(p.resource_types().len(), 6);
+        assert_eq!(p.resource_types().len(), 7);
         assert_eq!(p.update_kind("newrelic_nrql_condition", "policyId"), UpdateKind::Replace);
         assert_eq!(p.update_kind("newrelic_nrql_condition", "name"), UpdateKind::InPlace);
         assert_eq!(p.update_kind("newrelic_notification_destination", "type"), UpdateKind::Replace);

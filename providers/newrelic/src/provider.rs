@@ -12,7 +12,7 @@ use crate::client::{payload_errors, Client};
 use crate::config::NewRelicConfig;
 use crate::history::ScanCache;
 use crate::normalize::{self as n, id_text, ref_marker, REF_PREFIX};
-use crate::wire;
+use crate::{muting, wire};
 
 /// Resource types this provider manages.
 pub const RESOURCE_TYPES: &[&str] = &[
@@ -22,6 +22,7 @@ pub const RESOURCE_TYPES: &[&str] = &[
     "newrelic_notification_channel",
     "newrelic_workflow",
     "newrelic_dashboard",
+    "newrelic_muting_rule",
 ];
 
 /// Most pages one list may take before the provider assumes the cursor loops.
@@ -39,6 +40,7 @@ pub(crate) enum Kind {
     Channel,
     Workflow,
     Dashboard,
+    MutingRule,
 }
 
 impl Kind {
@@ -50,6 +52,7 @@ impl Kind {
             "newrelic_notification_channel" => Kind::Channel,
             "newrelic_workflow" => Kind::Workflow,
             "newrelic_dashboard" => Kind::Dashboard,
+            "newrelic_muting_rule" => Kind::MutingRule,
             other => {
                 return Err(ProviderError::InvalidConfig {
                     message: format!(
@@ -69,6 +72,7 @@ impl Kind {
             Kind::Channel => RESOURCE_TYPES[3],
             Kind::Workflow => RESOURCE_TYPES[4],
             Kind::Dashboard => RESOURCE_TYPES[5],
+            Kind::MutingRule => RESOURCE_TYPES[6],
         }
     }
 }
@@ -182,6 +186,13 @@ impl NewRelicProvider {
                     }
                 }
             }
+            Kind::MutingRule => {
+                for c in attrs["condition"]["conditions"].as_array().into_iter().flatten() {
+                    if c["attribute"].as_str() == Some(muting::POLICY_ID_ATTRIBUTE) {
+                        c["values"].as_array().into_iter().flatten().for_each(&mut learn);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -193,7 +204,7 @@ impl NewRelicProvider {
                 Some(hash) => (true, lock(&self.policy_markers).get(&hash).cloned()),
                 None => (false, None),
             },
-            Kind::Condition | Kind::Dashboard => {
+            Kind::Condition | Kind::Dashboard | Kind::MutingRule => {
                 n::marker_in_text(raw["description"].as_str().unwrap_or_default())
             }
             Kind::Destination | Kind::Channel => n::property_marker(raw),
@@ -378,6 +389,20 @@ impl NewRelicProvider {
                     .await?
             }
             Kind::Dashboard => self.fetch_dashboards().await?,
+            Kind::MutingRule => {
+                let data = self
+                    .client
+                    .query("mutingRules", &muting::list_document(), json!({"accountId": self.account()}))
+                    .await?;
+                let rules = at(&data, &["actor", "account", "alerts", "mutingRules"]);
+                if rules.is_null() {
+                    return Err(decode(
+                        "mutingRules",
+                        "the answer has no `actor.account.alerts.mutingRules`",
+                    ));
+                }
+                rules.as_array().into_iter().flatten().filter(|r| !r.is_null()).cloned().collect()
+            }
         };
         Ok(raws)
     }
@@ -423,12 +448,41 @@ impl NewRelicProvider {
             Kind::Condition => &[Kind::Policy],
             Kind::Channel => &[Kind::Destination],
             Kind::Workflow => &[Kind::Channel, Kind::Policy],
+            Kind::MutingRule => &[Kind::Condition],
             _ => &[],
         };
         let mut out = HashMap::new();
         for t in targets {
             let raws = self.fetch_all(*t).await?;
             out.insert(*t, self.index(*t, &raws));
+        }
+        Ok(out)
+    }
+
+    /// [`Self::referents`]; for muting rules only the kinds their conditions name by id
+    /// (`conditionId` → conditions, `policyId` → policies): reading every NRQL condition of the
+    /// account to map none would double a drift run's reads.
+    async fn referents_for(&self, kind: Kind, raws: &[Value]) -> Result<HashMap<Kind, Markers>> {
+        if kind != Kind::MutingRule {
+            return self.referents(kind).await;
+        }
+        let names = |attribute: &str| {
+            raws.iter().any(|r| {
+                r["condition"]["conditions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c["attribute"].as_str() == Some(attribute))
+            })
+        };
+        let mut out = HashMap::new();
+        for (attribute, target) in
+            [(muting::CONDITION_ID_ATTRIBUTE, Kind::Condition), (muting::POLICY_ID_ATTRIBUTE, Kind::Policy)]
+        {
+            if names(attribute) {
+                let listed = self.fetch_all(target).await?;
+                out.insert(target, self.index(target, &listed));
+            }
         }
         Ok(out)
     }
@@ -464,6 +518,20 @@ impl NewRelicProvider {
                     }
                 }
             }
+            Kind::MutingRule => {
+                if let Some(cs) = attrs["condition"]["conditions"].as_array_mut() {
+                    for c in cs {
+                        let target = match c["attribute"].as_str() {
+                            Some(muting::CONDITION_ID_ATTRIBUTE) => Kind::Condition,
+                            Some(muting::POLICY_ID_ATTRIBUTE) => Kind::Policy,
+                            _ => continue,
+                        };
+                        if let Some(vs) = c["values"].as_array_mut() {
+                            vs.iter_mut().for_each(|v| map(target, v));
+                        }
+                    }
+                }
+            }
             _ => {}
         }
         Ok(LiveObject {
@@ -479,7 +547,7 @@ impl NewRelicProvider {
     async fn list_kind(&self, kind: Kind, owned_only: bool) -> Result<Vec<LiveObject>> {
         let raws = self.fetch_all(kind).await?;
         self.index(kind, &raws);
-        let referents = self.referents(kind).await?;
+        let referents = self.referents_for(kind, &raws).await?;
         raws.iter()
             .map(|r| self.to_live(kind, r, &referents))
             .filter(|o| !owned_only || o.as_ref().is_ok_and(|o| o.owned) || o.is_err())
@@ -730,6 +798,38 @@ impl NewRelicProvider {
                 };
                 Self::returned(what, &self.mutate(what, &doc, vars).await?, "workflow")?
             }
+            Kind::MutingRule => {
+                let mut input = muting::input(&norm, id.is_some());
+                if let Some(cs) = input["condition"]["conditions"].as_array_mut() {
+                    for c in cs.iter_mut() {
+                        let target = match c["attribute"].as_str() {
+                            Some(muting::CONDITION_ID_ATTRIBUTE) => Kind::Condition,
+                            Some(muting::POLICY_ID_ATTRIBUTE) => Kind::Policy,
+                            _ => continue,
+                        };
+                        if let Some(vs) = c["values"].as_array_mut() {
+                            for v in vs.iter_mut() {
+                                let (id, marker) = self.resolve(target, v).await?;
+                                note(target, &id, marker);
+                                *v = json!(id);
+                            }
+                        }
+                    }
+                }
+                let (what, doc, vars) = match id {
+                    None => (
+                        "alertsMutingRuleCreate",
+                        muting::create_document(),
+                        json!({"accountId": account, "rule": input}),
+                    ),
+                    Some(id) => (
+                        "alertsMutingRuleUpdate",
+                        muting::update_document(),
+                        json!({"accountId": account, "id": id, "rule": input}),
+                    ),
+                };
+                Self::returned(what, &self.mutate(what, &doc, vars).await?, "")?
+            }
             Kind::Dashboard => {
                 let (what, doc, vars) = match id {
                     None => (
@@ -792,6 +892,9 @@ impl NewRelicProvider {
                 ("aiWorkflowsDeleteWorkflow", wire::WORKFLOW_DELETE, json!({"accountId": account, "id": id}))
             }
             Kind::Dashboard => ("dashboardDelete", wire::DASHBOARD_DELETE, json!({ "guid": id })),
+            Kind::MutingRule => {
+                ("alertsMutingRuleDelete", muting::DELETE, json!({"accountId": account, "id": id}))
+            }
         };
         let result = self.mutate(what, doc, vars).await;
         self.forget(kind, id);
@@ -849,6 +952,7 @@ pub(crate) fn normalize(kind: Kind, attrs: &Value) -> Value {
         Kind::Channel => n::channel(attrs),
         Kind::Workflow => n::workflow(attrs),
         Kind::Dashboard => n::dashboard(attrs),
+        Kind::MutingRule => muting::normalize(attrs),
     }
 }
 
@@ -876,7 +980,7 @@ impl Provider for NewRelicProvider {
         let Some(raw) = raws.iter().find(|r| id_text(&r["id"]).as_deref() == Some(id)) else {
             return Ok(None);
         };
-        let referents = self.referents(kind).await?;
+        let referents = self.referents_for(kind, std::slice::from_ref(raw)).await?;
         self.to_live(kind, raw, &referents).map(Some)
     }
 
@@ -920,7 +1024,7 @@ impl Provider for NewRelicProvider {
                     n::policy_suffix(&marker)
                 ));
             }
-            Kind::Condition => {
+            Kind::Condition | Kind::MutingRule => {
                 attrs["description"] = json!(n::with_marker_line(attrs["description"].as_str(), &marker));
             }
             Kind::Dashboard => {

@@ -1,4 +1,4 @@
-//! A stateful local stand-in for Datadog's v1 API (monitors, dashboards, hosts).
+//! A stateful local stand-in for Datadog's v1 API (monitors, dashboards, hosts) and v2 downtimes.
 //!
 //! State is partitioned by the `DD-API-KEY` header: every distinct key is its own org. Request
 //! bodies and query parameters are validated against the official OpenAPI document
@@ -81,6 +81,7 @@
 
 pub(crate) mod conn;
 mod dashboards;
+mod downtimes;
 mod faults;
 mod hosts;
 mod monitors;
@@ -176,6 +177,12 @@ impl DatadogStandIn {
         let org = self.shared.org(api_key);
         let store = read(&org.monitors);
         store.map.values().map(|m| m.full.clone()).collect()
+    }
+
+    /// Out-of-band view of one org's v2 downtimes as `GET /api/v2/downtime` lists them
+    /// (cancelled ones included, with `status: "canceled"`).
+    pub fn downtimes(&self, api_key: &str) -> Vec<Value> {
+        downtimes::all(&self.shared.org(api_key))
     }
 
     /// Bulk insert with the same (validation-free) normalisation as POST; returns the new ids.
@@ -351,6 +358,11 @@ fn router(shared: Arc<Shared>) -> Router {
             get(dashboards::get_one).put(dashboards::update).delete(dashboards::delete),
         )
         .route("/api/v1/hosts", get(hosts::list))
+        .route("/api/v2/downtime", get(downtimes::list).post(downtimes::create))
+        .route(
+            "/api/v2/downtime/{downtime_id}",
+            get(downtimes::get_one).patch(downtimes::update).delete(downtimes::cancel),
+        )
         .route("/_sandbox/faults", get(faults::list).post(faults::replace).delete(faults::clear))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -395,6 +407,7 @@ pub(crate) struct Org {
     pub(crate) hosts: RwLock<hosts::HostStore>,
     /// The date whose Datadog this org answers like (`None`: today's), see [`normalize::Era`].
     api_date: RwLock<Option<chrono::NaiveDate>>,
+    pub(crate) downtimes: RwLock<downtimes::DowntimeStore>,
 }
 
 impl Org {
@@ -440,6 +453,7 @@ impl Shared {
             dashboards: RwLock::new(dashboards::DashboardStore::default()),
             hosts: RwLock::new(hosts::HostStore::default()),
             api_date: RwLock::new(None),
+            downtimes: RwLock::new(downtimes::DowntimeStore::default()),
         });
         if self.demo_hosts > 0 {
             hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));

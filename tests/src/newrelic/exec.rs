@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 
 use super::schema::{from_response_json, to_response_json, NerdGraph, Prepared};
 use super::state::Tenant;
-use super::{alerts, entities, incidents, notifications, workflows, Shared};
+use super::{alerts, entities, incidents, muting, notifications, workflows, Shared};
 
 /// `errorClass` of a field the stand-in does not implement.
 pub(crate) const NOT_IMPLEMENTED: &str = "STAND_IN_NOT_IMPLEMENTED";
@@ -263,6 +263,8 @@ fn resolve(
             alerts::conditions_search(cx, account(), args)
         }
         ("AlertsAccountStitchedFields", "nrqlCondition") => alerts::condition(cx, account(), args),
+        ("AlertsAccountStitchedFields", "mutingRules") => muting::list(cx, account(), args),
+        ("AlertsAccountStitchedFields", "mutingRule") => muting::one(cx, account(), args),
         ("AiNotificationsAccountStitchedFields", "destinations") => {
             notifications::destinations(cx, account(), args)
         }
@@ -281,6 +283,9 @@ fn mutation(cx: &Cx<'_>, field: &str, args: &Map<String, Value>) -> Option<Resol
         "alertsNrqlConditionStaticCreate" => alerts::condition_create(cx, args),
         "alertsNrqlConditionStaticUpdate" => alerts::condition_update(cx, args),
         "alertsConditionDelete" => alerts::condition_delete(cx, args),
+        "alertsMutingRuleCreate" => muting::create(cx, args),
+        "alertsMutingRuleUpdate" => muting::update(cx, args),
+        "alertsMutingRuleDelete" => muting::delete(cx, args),
         "aiNotificationsCreateDestination" => notifications::destination_create(cx, args),
         "aiNotificationsUpdateDestination" => notifications::destination_update(cx, args),
         "aiNotificationsDeleteDestination" => notifications::destination_delete(cx, args),
@@ -307,6 +312,9 @@ pub const SUPPORTED_ROOT_FIELDS: &[&str] = &[
     "alertsNrqlConditionStaticCreate",
     "alertsNrqlConditionStaticUpdate",
     "alertsConditionDelete",
+    "alertsMutingRuleCreate",
+    "alertsMutingRuleUpdate",
+    "alertsMutingRuleDelete",
     "aiNotificationsCreateDestination",
     "aiNotificationsUpdateDestination",
     "aiNotificationsDeleteDestination",

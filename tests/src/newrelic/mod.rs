@@ -96,6 +96,7 @@ pub mod entities;
 pub mod exec;
 mod faults;
 pub mod incidents;
+pub mod muting;
 pub mod notifications;
 pub mod schema;
 mod state;

@@ -144,6 +144,8 @@ pub(crate) struct Account {
     pub(crate) secrets: HashMap<String, Value>,
     pub(crate) channels: IndexMap<String, Value>,
     pub(crate) workflows: IndexMap<String, Value>,
+    /// `AlertsMutingRule`s by id, with their schedule input under `__wk_schedule`.
+    pub(crate) muting_rules: IndexMap<String, Value>,
     pub(crate) dashboards: IndexMap<String, Value>,
     pub(crate) hosts: IndexMap<String, Value>,
     /// Incidents (`AiIssuesNewRelicIncident`), in the order they were opened.
@@ -163,6 +165,7 @@ impl Account {
             secrets: HashMap::new(),
             channels: IndexMap::new(),
             workflows: IndexMap::new(),
+            muting_rules: IndexMap::new(),
             dashboards: IndexMap::new(),
             hosts: IndexMap::new(),
             incidents: IndexMap::new(),

@@ -596,7 +596,7 @@ async fn unimplemented_fields_are_errors_not_nulls() {
     let account = server.account_id(KEY);
     let m = c
         .gql(
-            "mutation($a: Int!) { alertsMutingRuleDelete(accountId: $a, id: 1) { id } }",
+            "mutation($a: Int!) { alertsNotificationChannelDelete(accountId: $a, id: 1) { id } }",
             json!({"a": account}),
         )
         .await;

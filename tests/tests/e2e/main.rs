@@ -12,6 +12,7 @@ mod core_loop;
 mod drift;
 mod errors;
 mod faults;
+mod maintenance;
 mod newrelic;
 mod replay;
 mod secrets;
