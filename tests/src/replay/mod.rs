@@ -87,6 +87,8 @@ struct Corpus {
     no_api_key: Option<Recorded>,
     /// `GET /api/v1/dashboard` answered 200, by [`dashboard_list_key`] of the recorded query.
     dashboard_lists: Vec<(Vec<(String, String)>, Recorded)>,
+    /// `GET /api/v2/downtime` answered 200 (test_get_all_downtimes_returns_ok_response.yaml).
+    downtime_list: Option<Recorded>,
 }
 
 /// A dashboard list query as a sorted set of parameters, with `start` written out when left to
@@ -121,6 +123,7 @@ struct Mutable {
     served: Vec<String>,
     patch: Option<Value>,
     empty_dashboards: bool,
+    empty_downtimes: bool,
 }
 
 struct Shared {
@@ -148,10 +151,15 @@ pub fn load_corpus() -> Result<Vec<Cassette>, String> {
     let keep = |rel: &str| {
         rel.ends_with(FORBIDDEN_CASSETTE)
             || rel.contains("test_get_all_dashboards_returns_ok_response")
+            || rel.ends_with(DOWNTIME_LIST_CASSETTE)
             || std::fs::read_to_string(root.join(rel)).is_ok_and(|t| t.contains("/api/v1/monitor"))
     };
     recordings::load_all(&root, &keep)
 }
+
+/// The recorded list of v2 downtimes (the only recorded `GET /api/v2/downtime` without paging).
+const DOWNTIME_LIST_CASSETTE: &str =
+    "tests/v2/cassettes/test_scenarios/test_get_all_downtimes_returns_ok_response.yaml";
 
 /// The one recorded 403 of the v1 API: `GET /api/v1/validate` without an API key answers
 /// `{"errors":["API key required"]}`.
@@ -237,6 +245,9 @@ fn index(cassettes: &[Cassette]) -> Corpus {
                 ("GET", "/api/v1/dashboard") if i.status == 200 => {
                     c.dashboard_lists.push((dashboard_list_key(&i.query), answer()));
                 }
+                ("GET", "/api/v2/downtime") if i.status == 200 && i.query.is_empty() => {
+                    c.downtime_list.get_or_insert_with(answer);
+                }
                 _ => {}
             }
             if i.method != "GET" {
@@ -309,6 +320,17 @@ impl RecordedDatadog {
     /// their query is recorded, else 501).
     pub fn with_dashboard_list_emptied(&self) -> &Self {
         self.shared.state().empty_dashboards = true;
+        self
+    }
+
+    /// **Test-only mutation of a recorded answer**, as for dashboards: downtime lists
+    /// (`GET /api/v2/downtime`, any paging) answer the recorded list
+    /// (test_get_all_downtimes_returns_ok_response.yaml) with its `data` emptied and
+    /// `meta.page.total_filtered_count` 0. watchkeep lists downtimes on every drift (they are a
+    /// managed type); the replayed account holds none, and no recording shows an empty list.
+    /// Off by default (then 501).
+    pub fn with_downtime_list_emptied(&self) -> &Self {
+        self.shared.state().empty_downtimes = true;
         self
     }
 }
@@ -479,6 +501,7 @@ fn route(shared: &Shared, method: &Method, uri: &Uri, headers: &HeaderMap, body:
         ("POST", "/api/v1/monitor/validate", _) if query.is_empty() => validate(shared, &parse_body()?),
         ("GET", "/api/v1/monitor", _) => list(shared, &query),
         ("GET", "/api/v1/dashboard", _) => dashboard_list(shared, &query),
+        ("GET", "/api/v2/downtime", _) => downtime_list(shared, &query),
         ("GET", _, Some(id)) => {
             // The recorded read was made with `?with_downtimes=true`
             // (test_get_a_monitors_details_returns_ok_response.yaml); without the parameter the
@@ -706,6 +729,24 @@ fn dashboard_list(shared: &Shared, query: &[(String, String)]) -> Routed {
         .find(|(k, _)| *k == key)
         .map(|(_, r)| Answer::recorded(r))
         .ok_or_else(|| "a dashboard list with parameters no recording has".to_string())
+}
+
+/// `GET /api/v2/downtime`: only with [`RecordedDatadog::with_downtime_list_emptied`].
+fn downtime_list(shared: &Shared, query: &[(String, String)]) -> Routed {
+    if !shared.state().empty_downtimes {
+        return Err("a downtime list (no recording answers this account's)".into());
+    }
+    if let Some((k, _)) = query.iter().find(|(k, _)| !matches!(k.as_str(), "page[limit]" | "page[offset]")) {
+        return Err(format!("downtime list parameter `{k}`: no recording has it"));
+    }
+    let recorded = shared.corpus.downtime_list.as_ref().ok_or("no recorded downtime list in the corpus")?;
+    let mut a = Answer::recorded(recorded);
+    a.body["data"] = Value::Array(Vec::new());
+    if a.body["meta"]["page"].is_object() {
+        a.body["meta"]["page"]["total_filtered_count"] = Value::from(0);
+    }
+    a.source.push_str(" + test mutation: downtimes emptied");
+    Ok(a)
 }
 
 fn short(v: &Value) -> String {

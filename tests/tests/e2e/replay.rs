@@ -20,11 +20,12 @@ fn cassettes() -> &'static [Cassette] {
     C.get_or_init(|| load_corpus().unwrap_or_else(|e| panic!("{e}")))
 }
 
-/// A workspace on `server`, whose dashboard list is the recorded one emptied: the replayed
+/// A workspace on `server`, whose dashboard and downtime lists are the recorded ones emptied: the replayed
 /// account holds only the replayed monitors, and watchkeep lists dashboards on every refresh
 /// (see [`RecordedDatadog::with_dashboard_list_emptied`]; no recording shows an empty list).
 fn workspace(server: &RecordedDatadog, name: &str) -> Workspace {
     server.with_dashboard_list_emptied();
+    server.with_downtime_list_emptied();
     Workspace {
         dir: tempfile::tempdir().expect("tempdir"),
         api_key: format!("replay-{name}-{}", std::process::id()),
