@@ -233,6 +233,39 @@ fn table() -> std::collections::BTreeMap<String, Writable> {
     managed::load_table(include_str!("../src/writable.json")).expect("src/writable.json parses")
 }
 
+/// `PutMetricAlarm` → `put_metric_alarm` (the SDK's method name).
+fn snake(op: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in op.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('_');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+#[test]
+fn the_operations_are_the_ones_the_provider_calls() {
+    let src = [
+        include_str!("../src/alarm.rs"),
+        include_str!("../src/dashboard.rs"),
+        include_str!("../src/topic.rs"),
+        include_str!("../src/subscription.rs"),
+    ]
+    .concat();
+    for t in TYPES {
+        let call = format!(".{}()", snake(t.operation));
+        assert!(src.contains(&call), "{}: the provider never calls {call}; update TYPES", t.rtype);
+    }
+    for (op, rtype) in
+        [("SetTopicAttributes", "sns_topic"), ("SetSubscriptionAttributes", "sns_subscription")]
+    {
+        let call = format!("{}()", snake(op));
+        assert!(src.contains(&call), "{rtype}: the provider no longer calls {call}; revisit its attributes");
+    }
+}
+
 #[test]
 fn bundled_writable_fields_agree_with_the_aws_service_models() {
     let want = derived();

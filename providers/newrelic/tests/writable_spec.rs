@@ -44,8 +44,10 @@ const TYPES: &[(&str, Inputs, &str)] = &[
             ("AlertsNrqlConditionStaticInput", "alertsNrqlConditionStaticCreate(condition:)"),
             ("AlertsNrqlConditionUpdateStaticInput", "alertsNrqlConditionStaticUpdate(condition:)"),
         ],
-        "The deprecated `violationTimeLimit` enum is read and written as `violationTimeLimitSeconds`; \
-         `valueFunction` (deprecated) is kept as the canonical form's.",
+        "The SDL's descriptions call `violationTimeLimit` (use `violationTimeLimitSeconds`) and \
+         `valueFunction` (use `signal.slideBy`) deprecated; both stay writable. The canonical form \
+         reads a `violationTimeLimit` enum into `violationTimeLimitSeconds` and keeps \
+         `valueFunction` (default SINGLE_VALUE) under its own name.",
     ),
     (
         "newrelic_notification_destination",
@@ -220,6 +222,20 @@ fn path_differences(have: &Value, want: &Value, prefix: &str, out: &mut Vec<Stri
 
 fn table() -> std::collections::BTreeMap<String, Writable> {
     managed::load_table(include_str!("../src/writable.json")).expect("src/writable.json parses")
+}
+
+#[test]
+fn the_input_types_are_the_ones_the_mutations_send() {
+    let wire = include_str!("../src/wire.rs");
+    for (rtype, inputs, _) in TYPES {
+        for (input, mutation) in *inputs {
+            assert!(
+                wire.contains(&format!(": {input}!")),
+                "{rtype}: src/wire.rs declares no variable of type {input}! ({mutation}); update TYPES"
+            );
+        }
+    }
+    assert!(wire.contains("$policyId: ID!"), "policyId is no longer a mutation argument; revisit ADDED");
 }
 
 #[test]
