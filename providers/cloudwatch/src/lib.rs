@@ -302,6 +302,10 @@ impl Provider for CloudWatchProvider {
         RESOURCE_TYPES
     }
 
+    fn writable(&self, resource_type: &str) -> Option<&watchkeep_provider::managed::Writable> {
+        normalize::writable(resource_type)
+    }
+
     async fn list(&self, resource_type: &str, owned_only: bool) -> Result<Vec<LiveObject>> {
         match Self::kind(resource_type)? {
             Kind::Alarm(k) => alarm::list(self, k, owned_only).await,

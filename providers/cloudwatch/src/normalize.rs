@@ -3,9 +3,49 @@
 //!
 //! The rules are listed in the crate documentation (`lib.rs`); keep the two in step.
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 use serde_json::{Map, Number, Value};
+use watchkeep_provider::managed::{self, Writable};
 
 use crate::marker::{ADDRESS_KEY, OWNER_KEY};
+
+/// The fields watchkeep manages per resource type: the members of the Put/Create input shapes of
+/// AWS's service models (PutMetricAlarm, PutCompositeAlarm, PutDashboard, CreateTopic, Subscribe;
+/// the topic and subscription attributes the provider manages flattened to the top), kept in
+/// `writable.json` and checked against the models by `tests/writable_spec.rs`. Whatever else
+/// AWS returns (state, timestamps, ARNs, members it adds later) is dropped before comparison.
+static WRITABLE: LazyLock<BTreeMap<String, Writable>> = LazyLock::new(|| {
+    // Bundled data, parsed by a unit test below: this cannot fail at run time.
+    managed::load_table(include_str!("writable.json")).unwrap_or_default()
+});
+
+/// The managed fields of `resource_type`, when it is one of this provider's.
+pub fn writable(resource_type: &str) -> Option<&'static Writable> {
+    WRITABLE.get(resource_type)
+}
+
+/// The canonical form of an object of `resource_type` (`None` for a type that is not this
+/// provider's). `region` is the provider's (see [`metric_alarm`]).
+pub fn normalize_type(resource_type: &str, attrs: &Value, region: &str) -> Option<Value> {
+    Some(match resource_type {
+        "cloudwatch_metric_alarm" => metric_alarm(attrs, region),
+        "cloudwatch_composite_alarm" => composite_alarm(attrs, region),
+        "cloudwatch_dashboard" => dashboard(attrs),
+        "sns_topic" => topic(attrs),
+        "sns_subscription" => subscription(attrs, region),
+        _ => return None,
+    })
+}
+
+/// `v` (already canonical) with only the managed fields of `resource_type`.
+fn managed_only(resource_type: &str, v: Value) -> Value {
+    match writable(resource_type) {
+        Some(w) => w.project(&v),
+        None => v,
+    }
+}
 
 /// Alarm fields AWS computes (both alarm kinds); never part of desired state.
 pub const ALARM_READ_ONLY: &[&str] = &[
@@ -66,7 +106,7 @@ pub fn metric_alarm(attrs: &Value, region: &str) -> Value {
             m.insert("DatapointsToAlarm".into(), n);
         }
     }
-    canonical(Value::Object(m))
+    managed_only("cloudwatch_metric_alarm", canonical(Value::Object(m)))
 }
 
 /// Canonical form of a `cloudwatch_composite_alarm` (desired or live).
@@ -80,7 +120,7 @@ pub fn composite_alarm(attrs: &Value, region: &str) -> Value {
         m.remove("ActionsSuppressorWaitPeriod");
         m.remove("ActionsSuppressorExtensionPeriod");
     }
-    canonical(Value::Object(m))
+    managed_only("cloudwatch_composite_alarm", canonical(Value::Object(m)))
 }
 
 /// Rules shared by both alarm kinds.
@@ -149,7 +189,7 @@ pub fn dashboard(attrs: &Value) -> Value {
         }
     }
     d.retain(|_, v| !v.is_null());
-    canonical(Value::Object(d))
+    managed_only("cloudwatch_dashboard", canonical(Value::Object(d)))
 }
 
 /// Canonical form of an `sns_topic`: `Name`, `DisplayName` (empty is unset) and the user's
@@ -178,7 +218,7 @@ pub fn topic(attrs: &Value) -> Value {
             t.remove("Tags");
         }
     }
-    canonical(Value::Object(t))
+    managed_only("sns_topic", canonical(Value::Object(t)))
 }
 
 /// Canonical form of an `sns_subscription`: `TopicArn` in `sns:<name>` form, `Protocol`
@@ -222,7 +262,7 @@ pub fn subscription(attrs: &Value, region: &str) -> Value {
         }
         _ => {}
     }
-    canonical(Value::Object(s))
+    managed_only("sns_subscription", canonical(Value::Object(s)))
 }
 
 /// `sns:<name>` for an SNS topic ARN in `region` (`arn:<partition>:sns:<region>:<account>:<name>`),
@@ -291,6 +331,14 @@ mod tests {
     fn assert_idempotent(f: impl Fn(&Value) -> Value, v: &Value) {
         let once = f(v);
         assert_eq!(f(&once), once, "not idempotent for {v}");
+    }
+
+    #[test]
+    fn bundled_writable_fields_parse() {
+        let table = managed::load_table(include_str!("writable.json")).unwrap();
+        for t in crate::RESOURCE_TYPES {
+            assert!(table.contains_key(*t), "writable.json has no entry for {t}");
+        }
     }
 
     #[test]

@@ -1,9 +1,29 @@
 //! The canonical form desired attributes and live objects are compared in (rules in the crate
 //! docs). Every function is pure, applies the same rules to both sides, and is idempotent.
 
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use watchkeep_provider::managed::{self, Writable};
 use watchkeep_provider::{address_marker, ADDRESS_TAG_KEY, OWNER_TAG};
+
+/// The fields watchkeep manages per resource type: the fields of the NerdGraph input types the
+/// provider's mutations send (`writable.json`, derived from and checked against the SDL by
+/// `tests/writable_spec.rs`), plus the few the canonical form adds (listed there with why).
+/// The normalisers below build their output from explicit field lists; the projection at their
+/// end guarantees nothing outside this table is ever compared, and the test guarantees the lists
+/// stay inside it.
+static WRITABLE: LazyLock<BTreeMap<String, Writable>> = LazyLock::new(|| {
+    // Bundled data, parsed by a unit test below: this cannot fail at run time.
+    managed::load_table(include_str!("writable.json")).unwrap_or_default()
+});
+
+/// The managed fields of `resource_type`, when it is one of New Relic's.
+pub fn writable(resource_type: &str) -> Option<&'static Writable> {
+    WRITABLE.get(resource_type)
+}
 
 /// Property carrying the ownership marker on destinations and channels.
 pub const MARKER_PROPERTY: &str = "watchkeep";
@@ -140,14 +160,32 @@ pub fn sorted(v: &Value) -> Value {
     }
 }
 
-fn finish(out: Map<String, Value>) -> Value {
-    sorted(&ints(&Value::Object(out)))
+/// The canonical form of a `resource_type` object: integers, sorted keys, managed fields only.
+fn finish(resource_type: &str, out: Map<String, Value>) -> Value {
+    let v = sorted(&ints(&Value::Object(out)));
+    match writable(resource_type) {
+        Some(w) => w.project(&v),
+        None => v,
+    }
 }
 
 fn put(out: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
     if let Some(v) = v {
         out.insert(key.to_string(), v.into());
     }
+}
+
+/// The canonical form of an object of `resource_type` (`None` for a type that is not New Relic's).
+pub fn normalize_type(resource_type: &str, v: &Value) -> Option<Value> {
+    Some(match resource_type {
+        "newrelic_alert_policy" => policy(v),
+        "newrelic_nrql_condition" => condition(v),
+        "newrelic_notification_destination" => destination(v),
+        "newrelic_notification_channel" => channel(v),
+        "newrelic_workflow" => workflow(v),
+        "newrelic_dashboard" => dashboard(v),
+        _ => return None,
+    })
 }
 
 // ---- alert policies ----
@@ -159,7 +197,7 @@ pub fn policy(v: &Value) -> Value {
         "incidentPreference".into(),
         json!(upper(&v["incidentPreference"]).unwrap_or("PER_POLICY".into())),
     );
-    finish(out)
+    finish("newrelic_alert_policy", out)
 }
 
 // ---- NRQL conditions ----
@@ -270,7 +308,7 @@ pub fn condition(v: &Value) -> Value {
         expiration.insert(key.into(), json!(bool_or(&e[key], false)));
     }
     out.insert("expiration".into(), Value::Object(expiration));
-    finish(out)
+    finish("newrelic_nrql_condition", out)
 }
 
 // ---- notification destinations and channels ----
@@ -442,7 +480,7 @@ pub fn destination(v: &Value) -> Value {
     if v["active"] == json!(false) {
         out.insert("active".into(), json!(false));
     }
-    finish(out)
+    finish("newrelic_notification_destination", out)
 }
 
 pub fn channel(v: &Value) -> Value {
@@ -455,7 +493,7 @@ pub fn channel(v: &Value) -> Value {
     if v["active"] == json!(false) {
         out.insert("active".into(), json!(false));
     }
-    finish(out)
+    finish("newrelic_notification_channel", out)
 }
 
 // ---- workflows ----
@@ -521,7 +559,7 @@ pub fn workflow(v: &Value) -> Value {
         .unwrap_or_default();
     dcs.sort_by(|a, b| a["channelId"].as_str().cmp(&b["channelId"].as_str()));
     out.insert("destinationConfigurations".into(), Value::Array(dcs));
-    finish(out)
+    finish("newrelic_workflow", out)
 }
 
 // ---- dashboards ----
@@ -552,7 +590,7 @@ pub fn dashboard(v: &Value) -> Value {
         })
         .unwrap_or_default();
     out.insert("pages".into(), Value::Array(pages));
-    finish(out)
+    finish("newrelic_dashboard", out)
 }
 
 fn widget(w: &Value) -> Value {
@@ -592,6 +630,14 @@ mod tests {
         let once = f(v);
         assert_eq!(f(&once), once, "normalising twice changes nothing");
         once
+    }
+
+    #[test]
+    fn bundled_writable_fields_parse() {
+        let table = managed::load_table(include_str!("writable.json")).unwrap();
+        for t in crate::RESOURCE_TYPES {
+            assert!(table.contains_key(*t), "writable.json has no entry for {t}");
+        }
     }
 
     #[test]

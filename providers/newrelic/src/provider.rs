@@ -966,6 +966,10 @@ impl Provider for NewRelicProvider {
         RESOURCE_TYPES
     }
 
+    fn writable(&self, resource_type: &str) -> Option<&watchkeep_provider::managed::Writable> {
+        n::writable(resource_type)
+    }
+
     async fn list(&self, resource_type: &str, owned_only: bool) -> Result<Vec<LiveObject>> {
         self.list_kind(Kind::of(resource_type)?, owned_only).await
     }
