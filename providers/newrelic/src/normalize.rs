@@ -175,6 +175,14 @@ fn put(out: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
     }
 }
 
+/// A muting rule's canonical form (rules in `muting.rs`), managed fields only.
+pub fn muting_rule(v: &Value) -> Value {
+    match crate::muting::normalize(v) {
+        Value::Object(m) => finish("newrelic_muting_rule", m),
+        other => other,
+    }
+}
+
 /// The canonical form of an object of `resource_type` (`None` for a type that is not New Relic's).
 pub fn normalize_type(resource_type: &str, v: &Value) -> Option<Value> {
     Some(match resource_type {
@@ -184,6 +192,7 @@ pub fn normalize_type(resource_type: &str, v: &Value) -> Option<Value> {
         "newrelic_notification_channel" => channel(v),
         "newrelic_workflow" => workflow(v),
         "newrelic_dashboard" => dashboard(v),
+        "newrelic_muting_rule" => muting_rule(v),
         _ => return None,
     })
 }

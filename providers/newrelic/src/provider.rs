@@ -952,7 +952,7 @@ pub(crate) fn normalize(kind: Kind, attrs: &Value) -> Value {
         Kind::Channel => n::channel(attrs),
         Kind::Workflow => n::workflow(attrs),
         Kind::Dashboard => n::dashboard(attrs),
-        Kind::MutingRule => muting::normalize(attrs),
+        Kind::MutingRule => n::muting_rule(attrs),
     }
 }
 

@@ -81,6 +81,15 @@ const TYPES: &[(&str, Inputs, &str)] = &[
         "`pages` is a list and compared whole (the normaliser drops page guids and widget ids). \
          `variables` are writable but not managed yet.",
     ),
+    (
+        "newrelic_muting_rule",
+        &[
+            ("AlertsMutingRuleInput", "alertsMutingRuleCreate(rule:)"),
+            ("AlertsMutingRuleUpdateInput", "alertsMutingRuleUpdate(rule:)"),
+        ],
+        "`condition.conditions[].values` may hold `ref:<address>` of conditions or policies, \
+         resolved by the provider. The description carries the ownership marker.",
+    ),
 ];
 
 /// Fields of the canonical form that are no input field, with why. Dotted paths.
@@ -226,7 +235,7 @@ fn table() -> std::collections::BTreeMap<String, Writable> {
 
 #[test]
 fn the_input_types_are_the_ones_the_mutations_send() {
-    let wire = include_str!("../src/wire.rs");
+    let wire = concat!(include_str!("../src/wire.rs"), include_str!("../src/muting.rs"));
     for (rtype, inputs, _) in TYPES {
         for (input, mutation) in *inputs {
             assert!(
@@ -358,6 +367,14 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
                               "visualization": {"id": "viz.line"}, "rawConfiguration": {"a": 1}, "linkedEntityGuids": ["G"]}]}]}),
         ),
     ];
+    out.push((
+        "newrelic_muting_rule",
+        json!({"name": "m", "description": format!("d\n{marker}"), "enabled": false,
+               "actionOnMutingRuleWindowEnded": "DO_NOTHING",
+               "condition": {"operator": "OR", "conditions": [{"attribute": "policyId", "operator": "IN", "values": ["ref:a.p"]}]},
+               "schedule": {"startTime": "2026-12-06T02:00:00", "endTime": "2026-12-06T04:00:00", "timeZone": "Europe/Berlin",
+                            "repeat": "WEEKLY", "endRepeat": "2027-12-06T02:00:00", "weeklyRepeatDays": ["SATURDAY"]}}),
+    ));
     for auth in [
         json!({"type": "token", "token": {"prefix": "Bearer", "token": "s"}}),
         json!({"type": "basic", "basic": {"user": "u", "password": "s"}}),
@@ -407,6 +424,8 @@ fn every_field_the_normalisers_emit_is_a_managed_field() {
         ("newrelic_notification_channel", "active"),
         ("newrelic_workflow", "issuesFilter.predicates"),
         ("newrelic_dashboard", "pages"),
+        ("newrelic_muting_rule", "schedule.weeklyRepeatDays"),
+        ("newrelic_muting_rule", "condition.conditions"),
     ] {
         assert!(seen.contains(&(rtype, p.to_string())), "{rtype}: no maximal object emitted `{p}`");
     }
