@@ -78,6 +78,25 @@ impl Writable {
         Value::Object(out)
     }
 
+    /// Dotted paths of the fields of `v` that are not writable (what [`Writable::project`] drops).
+    pub fn unknown_paths(&self, v: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        self.collect_unknown(v, "", &mut out);
+        out
+    }
+
+    fn collect_unknown(&self, v: &Value, prefix: &str, out: &mut Vec<String>) {
+        let Value::Object(m) = v else { return };
+        for (k, val) in m {
+            let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match self.fields.get(k) {
+                None => out.push(path),
+                Some(Some(sub)) => sub.collect_unknown(val, &path, out),
+                Some(None) => {}
+            }
+        }
+    }
+
     /// Removes, in place, every field that is not writable.
     pub fn retain(&self, v: &mut Value) {
         let Value::Object(m) = v else { return };
@@ -131,6 +150,10 @@ mod tests {
         assert_eq!(in_place, got);
         assert_eq!(Writable::from_json(&w.to_json()).unwrap(), w);
         assert!(Writable::from_json(&json!({"a": 1})).is_err());
+        assert_eq!(
+            w.unknown_paths(&live),
+            ["created_at", "future_field", "id", "options.device_ids", "options.thresholds.period"]
+        );
         assert_eq!(w.project(&json!("x")), json!("x"));
     }
 }

@@ -101,3 +101,20 @@ fn an_older_state_format_is_migrated_with_a_backup() {
     assert_eq!(kept, v1);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
+
+#[test]
+fn a_raw_field_outside_the_vendors_writable_schema_is_named() {
+    let ws = Workspace::new("unwritable");
+    ws.write(
+        "main.hcl",
+        &raw_monitors_config(1, None)
+            .replace("  tags    =", "  optoins = { renotify_interval = 5 }\n  multi = true\n  tags    ="),
+    );
+    let run = ws.run(&["plan"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr().contains("datadog_monitor.m000: `optoins`, `multi` are not writable"),
+        "{}",
+        run.stderr()
+    );
+}
