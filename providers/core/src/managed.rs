@@ -152,7 +152,7 @@ mod tests {
         assert!(Writable::from_json(&json!({"a": 1})).is_err());
         assert_eq!(
             w.unknown_paths(&live),
-            ["created_at", "future_field", "id", "options.device_ids", "options.thresholds.period"]
+            ["id", "created_at", "future_field", "options.thresholds.period", "options.device_ids"]
         );
         assert_eq!(w.project(&json!("x")), json!("x"));
     }
