@@ -928,3 +928,11 @@ fn module_source_errors() {
     );
     find(&d, "`provider` blocks are only allowed in the root module");
 }
+
+#[test]
+fn an_explicit_top_level_null_in_a_raw_resource_is_kept() {
+    let cfg = ok("resource \"datadog_monitor\" \"a\" {\n  name = \"a\"\n  priority = null\n  options = { thresholds = { warning = null } }\n}\n");
+    let attrs = &cfg.resources["datadog_monitor.a"].attrs;
+    assert!(attrs.as_object().unwrap().contains_key("priority") && attrs["priority"].is_null(), "{attrs}");
+    assert!(attrs["options"]["thresholds"]["warning"].is_null());
+}

@@ -170,3 +170,44 @@ fn destroy_removes_everything_it_manages() {
     assert_eq!(entries[1]["operation"], "destroy");
     assert_eq!(entries[1]["counts"]["delete"], 19);
 }
+
+/// A composite monitor names monitors created in the same apply: `datadog_monitor.a.id` is a link
+/// the executor resolves once `a` exists; the next plan resolves it from state and is clean.
+#[test]
+fn a_composite_monitor_links_monitors_created_in_the_same_apply() {
+    let ws = Workspace::new("composite");
+    let mut cfg = raw_monitors_config(2, None);
+    cfg.push_str(
+        r#"
+resource "datadog_monitor" "both" {
+  name     = "both loaded"
+  type     = "composite"
+  query    = "${datadog_monitor.m000.id} && ${datadog_monitor.m001.id}"
+  message  = "both hosts are loaded @ops@example.com"
+  priority = null
+}
+"#,
+    );
+    ws.write("main.hcl", &cfg);
+    let plan = ws.run(&["plan"]);
+    plan.expect_code(0);
+    assert!(
+        plan.stdout().contains("ref:datadog_monitor.m000 && ref:datadog_monitor.m001"),
+        "{}",
+        plan.stdout()
+    );
+    ws.run(&["apply", "-auto-approve", "-parallelism=4"]).expect_code(0);
+    let ids: Vec<String> = ["datadog_monitor.m000", "datadog_monitor.m001"]
+        .iter()
+        .map(|a| ws.state_resource(a)["id"].as_str().expect("id").to_string())
+        .collect();
+    let composite = ws.state_resource("datadog_monitor.both");
+    assert_eq!(composite["attrs"]["query"], format!("{} && {}", ids[0], ids[1]));
+    let live =
+        ws.monitors().into_iter().find(|m| m["name"] == "both loaded").expect("composite on the vendor");
+    assert_eq!(live["query"], format!("{} && {}", ids[0], ids[1]));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+    ws.run(&["destroy", "-auto-approve"]).expect_code(0);
+    assert!(ws.monitors().is_empty());
+}
