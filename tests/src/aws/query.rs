@@ -50,6 +50,21 @@ pub const WIDGET_PNG: &[u8] = &[
 /// [`WIDGET_PNG`] as the recorded response carries it.
 const WIDGET_PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAKklEQVR4nA3HMQEAMAzDMAMriMApnIAoCMPa9AlwcPEQ4sSNl586devVByI2EVnAbfZxAAAAAElFTkSuQmCC";
 
+/// CloudWatch's published per-account, per-region API quotas (requests per second) for the
+/// actions this stand-in serves, for [`QueryStandIn::start_with_quotas`]. Sources: "CloudWatch
+/// service quotas" (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html>:
+/// DescribeAlarms 9, PutMetricAlarm 3, DeleteAlarms 3, GetMetricWidgetImage 20) and
+/// `shared/docs/vendors.md` (DescribeAlarmHistory 20, ListTagsForResource 10). AWS publishes no
+/// figure for PutCompositeAlarm; it is left unlimited here rather than guessed.
+pub const PUBLISHED_QUOTAS: &[(&str, f64)] = &[
+    ("DescribeAlarms", 9.0),
+    ("PutMetricAlarm", 3.0),
+    ("DeleteAlarms", 3.0),
+    ("DescribeAlarmHistory", 20.0),
+    ("ListTagsForResource", 10.0),
+    ("GetMetricWidgetImage", 20.0),
+];
+
 /// AWS's page size limit for DescribeAlarms and DescribeAlarmHistory.
 const MAX_RECORDS: usize = 100;
 
