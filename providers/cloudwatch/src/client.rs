@@ -20,6 +20,7 @@ use aws_smithy_runtime_api::client::http::{
     HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use tokio::sync::OnceCell;
 use watchkeep_provider::{BudgetStats, CallCounter, ProviderError, RateBudget};
 
@@ -200,6 +201,10 @@ impl Intercept for Pace {
 struct PacedClient {
     inner: SharedHttpClient,
     budget: Arc<RateBudget>,
+    /// `timeout_seconds`: bounds each request once it has its slot. The SDK's operation timeout
+    /// would count the wait for the slot too, and at high `-parallelism` a request can queue
+    /// for longer than that (64 PutMetricAlarm at 2.85/s: 22 s) without anything being wrong.
+    timeout: Duration,
 }
 
 impl HttpClient for PacedClient {
@@ -211,6 +216,7 @@ impl HttpClient for PacedClient {
         SharedHttpConnector::new(PacedConnector {
             inner: self.inner.http_connector(settings, components),
             budget: Arc::clone(&self.budget),
+            timeout: self.timeout,
         })
     }
 }
@@ -219,6 +225,7 @@ impl HttpClient for PacedClient {
 struct PacedConnector {
     inner: SharedHttpConnector,
     budget: Arc<RateBudget>,
+    timeout: Duration,
 }
 
 /// Tells the budget a request is answered (or abandoned: an operation timeout drops the future).
@@ -238,11 +245,21 @@ impl HttpConnector for PacedConnector {
         let inner = self.inner.clone();
         let budget = Arc::clone(&self.budget);
         let family = request.extension::<Family>().map(|f| Arc::clone(&f.0));
+        let timeout = self.timeout;
         HttpConnectorFuture::new(async move {
-            let Some(family) = family else { return inner.call(request).await };
-            budget.acquire(&family).await;
-            let _answered = Answered { budget, family };
-            inner.call(request).await
+            let _answered = match family {
+                Some(family) => {
+                    budget.acquire(&family).await;
+                    Some(Answered { budget, family })
+                }
+                None => None,
+            };
+            match tokio::time::timeout(timeout, inner.call(request)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(ConnectorError::timeout(
+                    format!("no answer within {} s (`timeout_seconds`)", timeout.as_secs()).into(),
+                )),
+            }
         })
     }
 }
@@ -260,11 +277,17 @@ async fn build_clients(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let http_client = SharedHttpClient::new(PacedClient { inner: https, budget: Arc::clone(budget) });
-    let timeouts = TimeoutConfig::builder()
-        .operation_timeout(cfg.timeout())
-        .connect_timeout(cfg.timeout().min(Duration::from_secs(10)))
-        .build();
+    let http_client = SharedHttpClient::new(PacedClient {
+        inner: https,
+        budget: Arc::clone(budget),
+        timeout: cfg.timeout(),
+    });
+    // No SDK operation timeout: it would include the wait for a paced slot; `PacedClient` bounds
+    // each request from the moment it is sent until the answer's headers, and the SDK's
+    // stalled-stream protection (on by default with this behavior version) ends a body that
+    // stops arriving.
+    let timeouts =
+        TimeoutConfig::builder().connect_timeout(cfg.timeout().min(Duration::from_secs(10))).build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(cfg.region().to_string()))
         .retry_config(RetryConfig::disabled())

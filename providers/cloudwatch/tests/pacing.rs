@@ -182,3 +182,23 @@ fn quota_overrides_are_checked_in_the_provider_block() {
         }
     }
 }
+
+#[tokio::test]
+async fn waiting_for_a_slot_does_not_count_against_timeout_seconds() {
+    let s = QueryStandIn::start_with_quotas(&[("PutMetricAlarm", 1.0)]).unwrap();
+    let env = |k: &str| match k {
+        "AWS_ACCESS_KEY_ID" => Some(KEY_ID.to_string()),
+        "AWS_SECRET_ACCESS_KEY" => Some(SECRET.to_string()),
+        _ => None,
+    };
+    let attrs = json!({ "region": "us-east-1", "endpoint_url": s.endpoint_url(), "timeout_seconds": 1,
+                        "quotas": { "PutMetricAlarm": 1 } });
+    let p = Arc::new(CloudWatchProvider::from_block(attrs.as_object().unwrap(), &env).unwrap());
+    // The 4th put waits about 3.2 s for its slot (1/s at 95 %), over the 1 s timeout.
+    let results = create_all(&p, 4).await;
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    assert_eq!(s.requests("PutMetricAlarm"), 4);
+    assert_eq!(s.throttled_total(), 0);
+}
