@@ -288,7 +288,16 @@ async fn build_clients(
     // stops arriving.
     let timeouts =
         TimeoutConfig::builder().connect_timeout(cfg.timeout().min(Duration::from_secs(10))).build();
+    // Upload stall protection off: it measures a request body's throughput from when the body
+    // is made, so a request waiting more than its grace period (5 s) for a paced slot fails as
+    // "minimum throughput ... 0 B/s" without being sent (and is retried into the same queue).
+    // Request bodies here are small in-memory forms; download protection stays on.
+    let stall = aws_sdk_cloudwatch::config::StalledStreamProtectionConfig::enabled()
+        .upload_enabled(false)
+        .download_enabled(true)
+        .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .stalled_stream_protection(stall)
         .region(Region::new(cfg.region().to_string()))
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts)

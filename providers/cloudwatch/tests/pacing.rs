@@ -194,11 +194,13 @@ async fn waiting_for_a_slot_does_not_count_against_timeout_seconds() {
     let attrs = json!({ "region": "us-east-1", "endpoint_url": s.endpoint_url(), "timeout_seconds": 1,
                         "quotas": { "PutMetricAlarm": 1 } });
     let p = Arc::new(CloudWatchProvider::from_block(attrs.as_object().unwrap(), &env).unwrap());
-    // The 4th put waits about 3.2 s for its slot (1/s at 95 %), over the 1 s timeout.
-    let results = create_all(&p, 4).await;
+    // The last put waits about 8.5 s for its slot (1/s at 95 %): over the 1 s timeout, and over
+    // the SDK's 5 s upload stall grace period (which counts from when the request is made).
+    let n: usize = 9;
+    let results = create_all(&p, n).await;
     for r in &results {
         assert!(r.is_ok(), "{r:?}");
     }
-    assert_eq!(s.requests("PutMetricAlarm"), 4);
+    assert_eq!(s.requests("PutMetricAlarm"), n as u64);
     assert_eq!(s.throttled_total(), 0);
 }
