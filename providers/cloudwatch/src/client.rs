@@ -10,11 +10,19 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::config::http::HttpResponse;
-use aws_sdk_cloudwatch::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_cloudwatch::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_cloudwatch::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    BeforeTransmitInterceptorContextRef,
+};
+use aws_sdk_cloudwatch::config::{ConfigBag, HttpClient, Intercept, RuntimeComponents, SharedHttpClient};
 use aws_sdk_cloudwatch::error::{BoxError, ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use tokio::sync::OnceCell;
-use watchkeep_provider::{CallCounter, ProviderError};
+use watchkeep_provider::{BudgetStats, CallCounter, ProviderError, RateBudget};
 
 use crate::config::{CloudWatchConfig, Credentials, ENV_ACCESS_KEY_ID, ENV_PROFILE, ENV_SECRET_ACCESS_KEY};
 
@@ -36,6 +44,14 @@ impl Service {
             Service::Sns => "SNS",
         }
     }
+
+    /// The prefix of this service's rate-budget families (`cloudwatch:PutMetricAlarm`).
+    fn family_prefix(self) -> &'static str {
+        match self {
+            Service::CloudWatch => "cloudwatch",
+            Service::Sns => "sns",
+        }
+    }
 }
 
 pub(crate) struct Clients {
@@ -48,6 +64,7 @@ pub(crate) struct Aws {
     config: CloudWatchConfig,
     clients: OnceCell<Clients>,
     calls: Arc<CallCounter>,
+    budget: Arc<RateBudget>,
 }
 
 /// Counts every HTTP request the SDK sends (retries are off, so one per operation, but requests
@@ -73,7 +90,15 @@ impl Intercept for CountRequests {
 
 impl Aws {
     pub(crate) fn new(config: CloudWatchConfig) -> Self {
-        Aws { config, clients: OnceCell::new(), calls: Arc::new(CallCounter::default()) }
+        let budget = Arc::new(RateBudget::default());
+        for (operation, rate) in config.quotas().iter() {
+            budget.set_fixed_rate(&format!("cloudwatch:{operation}"), rate);
+        }
+        Aws { config, clients: OnceCell::new(), calls: Arc::new(CallCounter::default()), budget }
+    }
+
+    pub(crate) fn budget_stats(&self) -> BudgetStats {
+        self.budget.stats()
     }
 
     pub(crate) fn config(&self) -> &CloudWatchConfig {
@@ -93,24 +118,186 @@ impl Aws {
     }
 
     async fn clients(&self) -> &Clients {
-        self.clients.get_or_init(|| build_clients(&self.config, &self.calls)).await
+        self.clients.get_or_init(|| build_clients(&self.config, &self.calls, &self.budget)).await
+    }
+}
+
+/// The rate-budget family of one request (`cloudwatch:PutMetricAlarm`), put on the request by
+/// [`Pace`] and read by [`PacedConnector`].
+#[derive(Debug, Clone)]
+struct Family(Arc<str>);
+
+/// Names each request's family from the operation's metadata, gives CloudWatch operations the
+/// quota table does not know AWS's unpublished-default rate, and reports throttling answers to
+/// the budget so the whole family waits instead of every in-flight request finding out alone.
+#[derive(Debug)]
+struct Pace {
+    service: Service,
+    budget: Arc<RateBudget>,
+}
+
+impl Pace {
+    fn family(&self, cfg: &ConfigBag) -> String {
+        let operation = cfg.load::<Metadata>().map_or("Unknown", |m| m.name());
+        format!("{}:{operation}", self.service.family_prefix())
+    }
+}
+
+impl Intercept for Pace {
+    fn name(&self) -> &'static str {
+        "watchkeep::Pace"
+    }
+
+    fn modify_before_transmit(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let family = self.family(cfg);
+        if self.service == Service::CloudWatch {
+            let operation = family.split_once(':').map_or("", |(_, op)| op);
+            if !crate::quota::QUOTAS.iter().any(|(op, _, _)| *op == operation) {
+                // No published quota: the conservative default (see `quota`).
+                self.budget.set_fixed_rate(&family, crate::quota::UNPUBLISHED_DEFAULT);
+            }
+        }
+        context.request_mut().add_extension(Family(family.into()));
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let response = context.response();
+        let status = response.status().as_u16();
+        if status < 400 {
+            return Ok(());
+        }
+        // awsQuery errors: `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>…`
+        // (the body is buffered by the time the response is deserialized).
+        let body = response.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+        let throttled = status == 429
+            || THROTTLING_CODES.iter().any(|code| body.contains(&format!("<Code>{code}</Code>")));
+        if throttled {
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            self.budget.throttled(&self.family(cfg), retry_after);
+        }
+        Ok(())
+    }
+}
+
+/// The HTTP client every request goes through: waits for a slot of the request's family in the
+/// provider's [`RateBudget`] before sending it. This is the one place every operation passes
+/// (the interceptor hooks cannot wait).
+#[derive(Debug)]
+struct PacedClient {
+    inner: SharedHttpClient,
+    budget: Arc<RateBudget>,
+    /// `timeout_seconds`: bounds each request once it has its slot. The SDK's operation timeout
+    /// would count the wait for the slot too, and at high `-parallelism` a request can queue
+    /// for longer than that (64 PutMetricAlarm at 2.85/s: 22 s) without anything being wrong.
+    timeout: Duration,
+}
+
+impl HttpClient for PacedClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PacedConnector {
+            inner: self.inner.http_connector(settings, components),
+            budget: Arc::clone(&self.budget),
+            timeout: self.timeout,
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PacedConnector {
+    inner: SharedHttpConnector,
+    budget: Arc<RateBudget>,
+    timeout: Duration,
+}
+
+/// Tells the budget a request is answered (or abandoned: an operation timeout drops the future).
+struct Answered {
+    budget: Arc<RateBudget>,
+    family: Arc<str>,
+}
+
+impl Drop for Answered {
+    fn drop(&mut self) {
+        self.budget.observe(&self.family, None);
+    }
+}
+
+impl HttpConnector for PacedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let budget = Arc::clone(&self.budget);
+        let family = request.extension::<Family>().map(|f| Arc::clone(&f.0));
+        let timeout = self.timeout;
+        HttpConnectorFuture::new(async move {
+            let _answered = match family {
+                Some(family) => {
+                    budget.acquire(&family).await;
+                    Some(Answered { budget, family })
+                }
+                None => None,
+            };
+            match tokio::time::timeout(timeout, inner.call(request)).await {
+                Ok(answer) => answer,
+                Err(_) => Err(ConnectorError::timeout(
+                    format!("no answer within {} s (`timeout_seconds`)", timeout.as_secs()).into(),
+                )),
+            }
+        })
     }
 }
 
 /// Loads the shared AWS configuration (region, credentials chain, timeouts, no retries, one
 /// rustls HTTPS client) and builds both service clients from it. Loading makes no request:
 /// credentials are resolved on the first call.
-async fn build_clients(cfg: &CloudWatchConfig, calls: &Arc<CallCounter>) -> Clients {
-    let http_client = aws_smithy_http_client::Builder::new()
+async fn build_clients(
+    cfg: &CloudWatchConfig,
+    calls: &Arc<CallCounter>,
+    budget: &Arc<RateBudget>,
+) -> Clients {
+    let https = aws_smithy_http_client::Builder::new()
         .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
             aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let timeouts = TimeoutConfig::builder()
-        .operation_timeout(cfg.timeout())
-        .connect_timeout(cfg.timeout().min(Duration::from_secs(10)))
+    let http_client = SharedHttpClient::new(PacedClient {
+        inner: https,
+        budget: Arc::clone(budget),
+        timeout: cfg.timeout(),
+    });
+    // No SDK operation timeout: it would include the wait for a paced slot; `PacedClient` bounds
+    // each request from the moment it is sent until the answer's headers, and the SDK's
+    // stalled-stream protection (on by default with this behavior version) ends a body that
+    // stops arriving.
+    let timeouts =
+        TimeoutConfig::builder().connect_timeout(cfg.timeout().min(Duration::from_secs(10))).build();
+    // Upload stall protection off: it measures a request body's throughput from when the body
+    // is made, so a request waiting more than its grace period (5 s) for a paced slot fails as
+    // "minimum throughput ... 0 B/s" without being sent (and is retried into the same queue).
+    // Request bodies here are small in-memory forms; download protection stays on.
+    let stall = aws_sdk_cloudwatch::config::StalledStreamProtectionConfig::enabled()
+        .upload_enabled(false)
+        .download_enabled(true)
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .stalled_stream_protection(stall)
         .region(Region::new(cfg.region().to_string()))
         .retry_config(RetryConfig::disabled())
         .timeout_config(timeouts)
@@ -133,9 +320,12 @@ async fn build_clients(cfg: &CloudWatchConfig, calls: &Arc<CallCounter>) -> Clie
     let shared = loader.load().await;
     let cw = aws_sdk_cloudwatch::config::Builder::from(&shared)
         .interceptor(CountRequests(Arc::clone(calls)))
+        .interceptor(Pace { service: Service::CloudWatch, budget: Arc::clone(budget) })
         .build();
-    let sns =
-        aws_sdk_sns::config::Builder::from(&shared).interceptor(CountRequests(Arc::clone(calls))).build();
+    let sns = aws_sdk_sns::config::Builder::from(&shared)
+        .interceptor(CountRequests(Arc::clone(calls)))
+        .interceptor(Pace { service: Service::Sns, budget: Arc::clone(budget) })
+        .build();
     Clients { cw: aws_sdk_cloudwatch::Client::from_conf(cw), sns: aws_sdk_sns::Client::from_conf(sns) }
 }
 

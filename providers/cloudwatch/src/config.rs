@@ -13,8 +13,10 @@ use watchkeep_provider::config::{env_value, integer_attr, invalid, reject_unknow
 pub(crate) use watchkeep_provider::config::{quoted_list, type_name as value_type};
 use watchkeep_provider::ProviderError;
 
+use crate::quota::Quotas;
+
 /// Attributes the `provider "cloudwatch"` block accepts.
-pub const KNOWN_ATTRIBUTES: &[&str] = &["region", "endpoint_url", "profile", "timeout_seconds"];
+pub const KNOWN_ATTRIBUTES: &[&str] = &["region", "endpoint_url", "profile", "timeout_seconds", "quotas"];
 
 /// Default `timeout_seconds`.
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
@@ -93,6 +95,7 @@ pub struct CloudWatchConfig {
     pub(crate) endpoint_url: Option<String>,
     pub(crate) credentials: Credentials,
     pub(crate) timeout: Duration,
+    pub(crate) quotas: Quotas,
 }
 
 impl CloudWatchConfig {
@@ -139,6 +142,8 @@ impl CloudWatchConfig {
             Some(t) => return Err(invalid(format!("`timeout_seconds` must be at least 1 (got {t})"))),
         };
 
+        let quotas = Quotas::from_attr(attrs.get("quotas"))?;
+
         let credentials = match profile {
             Some(p) => Credentials::Profile(p),
             None => static_credentials(env)?.unwrap_or_else(|| match env_value(env, ENV_PROFILE) {
@@ -152,6 +157,7 @@ impl CloudWatchConfig {
             endpoint_url,
             credentials,
             timeout: Duration::from_secs(timeout_seconds),
+            quotas,
         })
     }
 
@@ -168,6 +174,11 @@ impl CloudWatchConfig {
     /// Per-operation timeout.
     pub fn timeout(&self) -> Duration {
         self.timeout
+    }
+
+    /// The API quotas requests are paced to (AWS's published figures, with `quotas` overrides).
+    pub fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
 
     /// Where credentials come from (prints no secret).

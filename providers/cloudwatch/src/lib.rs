@@ -13,6 +13,7 @@
 //!   # endpoint_url  = "http://127.0.0.1:5000"  # one URL for CloudWatch and SNS (moto, LocalStack)
 //!   # profile       = "ops"                    # a profile from ~/.aws/config
 //!   timeout_seconds = 30                       # per operation
+//!   # quotas        = { PutMetricAlarm = 10 }  # adjustable API quotas raised for this account
 //! }
 //! ```
 //!
@@ -25,6 +26,9 @@
 //!   chain (SSO, web identity, container and instance metadata). They never appear in errors or
 //!   debug output (they print as `***`). Missing or rejected credentials are `Auth` errors whose
 //!   hint names those variables.
+//! * `quotas` overrides AWS's published per-operation quotas (requests per second) where AWS
+//!   lets an account raise them (see [`quota::QUOTAS`]); unknown operation names, quotas AWS
+//!   does not adjust (e.g. ListTagsForResource) and values <= 0 are refused.
 //! * Any other attribute is an error that lists the known ones.
 //!
 //! ## What it does on the wire
@@ -45,6 +49,12 @@
 //!   SetTopicAttributes, TagResource, UntagResource) and Subscribe (+ SetSubscriptionAttributes);
 //!   each then reads the object back. Delete uses DeleteAlarms, DeleteDashboards, DeleteTopic and
 //!   Unsubscribe; deleting something already gone succeeds.
+//! * Pacing: AWS sends no rate headers but publishes fixed quotas per account and region
+//!   (PutMetricAlarm 3/s, DescribeAlarms 9/s, ...; [`quota`]). Every CloudWatch request first
+//!   takes a slot from its operation's family in one `RateBudget` per provider handle, spaced to
+//!   95 % of the quota and shared by all concurrent operations, so an apply runs at the quota
+//!   instead of into throttling. A throttling answer blocks the family for a second.
+//!   `rate_budget()` reports the paced rates, time waited and throttling answers.
 //! * The provider never retries; it reports what AWS said and the engine decides: dispatch
 //!   failures, timeouts and HTTP 5xx → `Transient`; `Throttling`, `ThrottlingException`,
 //!   `RequestLimitExceeded`, `TooManyRequestsException` or HTTP 429 → `RateLimited`;
@@ -167,6 +177,7 @@ mod dashboard;
 mod history;
 mod marker;
 pub mod normalize;
+pub mod quota;
 mod subscription;
 mod topic;
 mod wire;
@@ -427,6 +438,10 @@ impl Provider for CloudWatchProvider {
 
     fn api_calls(&self) -> u64 {
         self.aws.calls()
+    }
+
+    fn rate_budget(&self) -> Option<watchkeep_provider::BudgetStats> {
+        Some(self.aws.budget_stats())
     }
 }
 

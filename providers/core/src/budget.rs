@@ -11,7 +11,10 @@
 //! - `X-RateLimit-Remaining: 0` or a 429 blocks the whole family until the reset, instead of
 //!   letting every in-flight operation discover the limit on its own.
 //!
-//! Vendors that send no rate headers (or families never limited) are not paced at all.
+//! Vendors that send no rate headers (or families never limited) are not paced at all, unless
+//! the vendor publishes fixed quotas instead (AWS CloudWatch: PutMetricAlarm 3/s per account and
+//! region): [`RateBudget::set_fixed_rate`] gives such a family its rate before the first request,
+//! so it is paced from the start, with no probe. A throttling answer still blocks the family.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -85,6 +88,21 @@ impl RateBudget {
     fn with<T>(&self, family: &str, f: impl FnOnce(&mut Family) -> T) -> T {
         let mut map = self.families.lock().unwrap_or_else(|e| e.into_inner());
         f(map.entry(family.to_string()).or_default())
+    }
+
+    /// Gives `family` a rate the vendor publishes rather than announces (`per_second` requests
+    /// per second; paced to the target fraction of it). The family counts as known: no probe is
+    /// sent alone first. Rate headers, should the vendor ever send some, still take over.
+    /// Non-positive or non-finite rates are ignored (the family stays unpaced).
+    pub fn set_fixed_rate(&self, family: &str, per_second: f64) {
+        if !(per_second.is_finite() && per_second > 0.0) {
+            return;
+        }
+        let target = per_second * self.fraction;
+        self.with(family, |f| {
+            f.known = true;
+            f.interval = Some(Duration::from_secs_f64(1.0 / target));
+        });
     }
 
     /// Waits until this request may be sent, and counts it in flight until [`Self::observe`].
@@ -297,6 +315,33 @@ mod tests {
         assert!(!third.is_finished(), "the window is used up by requests in flight");
         tokio::time::sleep(Duration::from_millis(1100)).await;
         assert!(third.is_finished(), "released when the window resets");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fixed_rate_paces_from_the_first_request_without_a_probe() {
+        let b = Arc::new(RateBudget::new(0.95));
+        b.set_fixed_rate("cw:PutMetricAlarm", 3.0);
+        let start = tokio::time::Instant::now();
+        // No probe: two acquires without any observe in between do not block on each other's
+        // answer, they are only spaced.
+        for _ in 0..4 {
+            b.acquire("cw:PutMetricAlarm").await;
+        }
+        // 3 intervals of 1 / 2.85 s.
+        let took = start.elapsed().as_secs_f64();
+        assert!((took - 3.0 / 2.85).abs() < 0.01, "{took}");
+        let stats = b.stats();
+        assert_eq!(stats.rates.len(), 1);
+        assert!((stats.rates[0].1 - 2.85).abs() < 1e-9, "{:?}", stats.rates);
+        // A throttling answer still blocks the family.
+        b.throttled("cw:PutMetricAlarm", Some(Duration::from_secs(2)));
+        let start = tokio::time::Instant::now();
+        b.acquire("cw:PutMetricAlarm").await;
+        assert!(start.elapsed() >= Duration::from_secs(2));
+        // Nonsense rates leave the family unpaced (and unknown: it probes).
+        b.set_fixed_rate("g", 0.0);
+        b.set_fixed_rate("g", f64::NAN);
+        assert!(b.stats().rates.iter().all(|(k, _)| k != "g"));
     }
 
     #[tokio::test(start_paused = true)]

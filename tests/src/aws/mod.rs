@@ -19,7 +19,7 @@ pub mod query;
 
 pub use localstack::LocalStack;
 pub use moto::MotoServer;
-pub use query::{QueryStandIn, WIDGET_PNG};
+pub use query::{QueryStandIn, PUBLISHED_QUOTAS, WIDGET_PNG};
 
 /// The cargo workspace root (the parent of this crate).
 pub fn workspace_root() -> PathBuf {

@@ -7,6 +7,11 @@
 //!   cargo build --release --workspace --bins && target/release/watchkeep-bench
 //!   target/release/watchkeep-bench --sizes 1000,10000 --latency-ms 20
 //!   target/release/watchkeep-bench --vendor newrelic --sizes 1000,4000,10000 --latency-ms 20
+//!   target/release/watchkeep-bench --vendor cloudwatch --sizes 1000
+//!
+//! `--vendor cloudwatch` instead applies N metric alarms to the awsQuery stand-in enforcing
+//! CloudWatch's published API quotas (PutMetricAlarm 3/s, ...) and reports the achieved
+//! PutMetricAlarm rate, the throttling answers, and the no-change plan after it.
 //!
 //! `WATCHKEEP_TIMINGS=1` in the bench's environment also echoes the plan's per-phase timings.
 
@@ -27,6 +32,8 @@ enum Vendor {
     Datadog,
     /// The New Relic NerdGraph stand-in (GraphQL, one NRQL condition per object).
     Newrelic,
+    /// The awsQuery CloudWatch stand-in enforcing AWS's published API quotas (apply of N alarms).
+    Cloudwatch,
 }
 
 #[derive(Parser)]
@@ -79,6 +86,13 @@ fn main() {
             "watchkeep no-change plan benchmark on New Relic (NerdGraph stand-in, latency {} ms per request)",
             args.latency_ms
         ),
+        Vendor::Cloudwatch => println!(
+            "watchkeep apply benchmark on CloudWatch (awsQuery stand-in enforcing AWS's published API quotas)"
+        ),
+    }
+    if args.vendor == Vendor::Cloudwatch {
+        cloudwatch_bench(&bin, &args);
+        return;
     }
     println!("binary: {}\n", bin.display());
     let mut rows = Vec::new();
@@ -120,6 +134,7 @@ fn main() {
         Vendor::Datadog => {
             println!("\ntargets for 10,000 objects: under 20 API calls, under 2 s, under 200 MB")
         }
+        Vendor::Cloudwatch => unreachable!("measured by cloudwatch_bench"),
         Vendor::Newrelic => {
             let p = PageSizes::default();
             println!(
@@ -239,6 +254,7 @@ impl StandIn {
             }
             Vendor::Newrelic => NewRelicStandIn::start(NewRelicOptions { latency, ..Default::default() })
                 .map(StandIn::NewRelic),
+            Vendor::Cloudwatch => return Err("measured by cloudwatch_bench".to_string()),
         }
         .map_err(|e| e.to_string())
     }
@@ -291,6 +307,7 @@ fn watchkeep_bin() -> Result<PathBuf, String> {
 
 fn write_config(dir: &Path, servers: usize, vendor: Vendor) -> std::io::Result<()> {
     match vendor {
+        Vendor::Cloudwatch => Err(std::io::Error::other("CloudWatch uses write_cloudwatch_config")),
         Vendor::Datadog => {
             std::fs::write(dir.join("inventory.csv"), inventory_csv(0..servers, "datadog", "host"))?;
             std::fs::write(
@@ -373,7 +390,9 @@ fn watchkeep(
     cmd.args(args).current_dir(dir);
     // Never the caller's own vendor credentials or endpoints.
     for (k, _) in std::env::vars_os() {
-        if k.to_str().is_some_and(|k| k.starts_with("DD_") || k.starts_with("NEW_RELIC_")) {
+        if k.to_str()
+            .is_some_and(|k| k.starts_with("DD_") || k.starts_with("NEW_RELIC_") || k.starts_with("AWS_"))
+        {
             cmd.env_remove(k);
         }
     }
@@ -405,6 +424,7 @@ fn run_size(bin: &Path, n: usize, args: &Args) -> Result<Row, String> {
     let parallelism = match args.vendor {
         Vendor::Datadog => "-parallelism=64".to_string(),
         Vendor::Newrelic => format!("-parallelism={NR_PARALLELISM}"),
+        Vendor::Cloudwatch => return Err("measured by cloudwatch_bench".to_string()),
     };
     let (_, applied, wall) =
         watchkeep(bin, dir.path(), &env, &["apply", "-auto-approve", &parallelism, "--json"])?;
@@ -440,6 +460,7 @@ fn run_size(bin: &Path, n: usize, args: &Args) -> Result<Row, String> {
             "{plan_calls} calls (watchkeep counted {reported}; {actor_queries} `actor` queries: {breakdown}), {:.2} s",
             plan_wall.as_secs_f64()
         ),
+        Vendor::Cloudwatch => unreachable!("measured by cloudwatch_bench"),
     }
 
     let state: Value = serde_json::from_str(
@@ -614,5 +635,163 @@ fn terraform_style_newrelic(
                 Err(format!("{f} Terraform-style reads failed; the first: {first}"))
             }
         }
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// CloudWatch: an apply of N alarms paced to AWS's published quotas.
+
+/// AWS's PutMetricAlarm quota (requests per second per account and region), as the stand-in
+/// enforces it.
+fn put_metric_alarm_quota() -> f64 {
+    watchkeep_tests::aws::PUBLISHED_QUOTAS
+        .iter()
+        .find(|(action, _)| *action == "PutMetricAlarm")
+        .map_or(3.0, |(_, q)| *q)
+}
+
+/// N metric alarms as one raw `resource "cloudwatch_metric_alarm"` block with `count`. Raw
+/// alarms without actions rather than components with a route: a route on CloudWatch is SNS
+/// topics and subscriptions, which the Query stand-in does not serve, and the point here is the
+/// pace of PutMetricAlarm, not SNS.
+fn write_cloudwatch_config(dir: &Path, n: usize) -> std::io::Result<()> {
+    std::fs::write(
+        dir.join("main.hcl"),
+        format!(
+            r##"
+variable "cloudwatch_endpoint" {{ type = string }}
+provider "cloudwatch" {{
+  region       = "us-east-1"
+  endpoint_url = var.cloudwatch_endpoint
+}}
+resource "cloudwatch_metric_alarm" "cpu" {{
+  count              = {n}
+  AlarmName          = "bench-cpu-${{count.index}}"
+  AlarmDescription   = "CPU of bench instance ${{count.index}}"
+  Namespace          = "AWS/EC2"
+  MetricName         = "CPUUtilization"
+  Dimensions         = [{{ Name = "InstanceId", Value = "i-bench-${{count.index}}" }}]
+  Statistic          = "Average"
+  Period             = 300
+  EvaluationPeriods  = 2
+  Threshold          = 80
+  ComparisonOperator = "GreaterThanThreshold"
+  TreatMissingData   = "missing"
+}}
+"##
+        ),
+    )
+}
+
+struct CloudWatchRow {
+    n: usize,
+    apply_wall: Duration,
+    puts: u64,
+    apply_requests: u64,
+    throttled: u64,
+    plan_calls: u64,
+    plan_throttled: u64,
+    plan_wall: Duration,
+}
+
+fn cloudwatch_bench(bin: &Path, args: &Args) {
+    let quota = put_metric_alarm_quota();
+    println!(
+        "stand-in quotas (requests per second, token bucket of one second's worth): {}",
+        watchkeep_tests::aws::PUBLISHED_QUOTAS
+            .iter()
+            .map(|(a, q)| format!("{a} {q}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("binary: {}\n", bin.display());
+    let mut rows = Vec::new();
+    for &n in &args.sizes {
+        match cloudwatch_size(bin, n) {
+            Ok(r) => rows.push(r),
+            Err(e) => {
+                eprintln!("N = {n}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    println!(
+        "\n| alarms | apply wall (s) | apply requests | PutMetricAlarm calls | PutMetricAlarm/s | share of the {quota}/s quota | throttling errors | no-change plan API calls | plan wall (s) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let rate = r.puts as f64 / r.apply_wall.as_secs_f64().max(1e-9);
+        println!(
+            "| {} | {:.1} | {} | {} | {:.2} | {:.0} % | {} | {} | {:.2} |",
+            r.n,
+            r.apply_wall.as_secs_f64(),
+            r.apply_requests,
+            r.puts,
+            rate,
+            100.0 * rate / quota,
+            r.throttled + r.plan_throttled,
+            r.plan_calls,
+            r.plan_wall.as_secs_f64(),
+        );
+    }
+    println!(
+        "\ntargets: PutMetricAlarm at >= 90 % of its quota over the whole apply (wall time includes \
+         start-up, refresh and the name checks), 0 throttling errors"
+    );
+}
+
+fn cloudwatch_size(bin: &Path, n: usize) -> Result<CloudWatchRow, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    write_cloudwatch_config(dir.path(), n).map_err(|e| e.to_string())?;
+    let standin =
+        watchkeep_tests::aws::QueryStandIn::start_with_quotas(watchkeep_tests::aws::PUBLISHED_QUOTAS)
+            .map_err(|e| e.to_string())?;
+    let missing = dir.path().join("no-aws-config");
+    let missing = missing.to_string_lossy().to_string();
+    let env = vec![
+        ("WATCHKEEP_VAR_cloudwatch_endpoint", standin.endpoint_url()),
+        ("AWS_ACCESS_KEY_ID", "bench-access-key".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "bench-secret-key".to_string()),
+        // Nothing from the caller's AWS set-up (profiles, instance metadata).
+        ("AWS_CONFIG_FILE", missing.clone()),
+        ("AWS_SHARED_CREDENTIALS_FILE", missing),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
+    ];
+    let expected = n as f64 / (put_metric_alarm_quota() * 0.95);
+    eprint!("N = {n}: apply (about {:.0} s at 95 % of the PutMetricAlarm quota) … ", expected);
+    let (_, applied, apply_wall) = watchkeep(bin, dir.path(), &env, &["apply", "-auto-approve", "--json"])?;
+    if applied["outcome"] != "complete" {
+        return Err(format!("apply did not complete after {:.1} s: {applied}", apply_wall.as_secs_f64()));
+    }
+    let puts = standin.requests("PutMetricAlarm");
+    let apply_requests = standin.request_count();
+    let throttled = standin.throttled_total();
+    eprintln!(
+        "{} created in {:.1} s, {puts} PutMetricAlarm, {apply_requests} requests, {throttled} throttled",
+        applied["counts"]["create"],
+        apply_wall.as_secs_f64()
+    );
+    if standin.alarm_names().len() != n {
+        return Err(format!("the stand-in holds {} alarms, not {n}", standin.alarm_names().len()));
+    }
+
+    eprint!("N = {n}: no-change plan … ");
+    standin.reset_counts();
+    let (code, _, plan_wall) = watchkeep(bin, dir.path(), &env, &["plan", "-detailed-exitcode", "--json"])?;
+    if code != 0 {
+        return Err(format!("the plan after apply was not empty (exit {code})"));
+    }
+    let plan_calls = standin.request_count();
+    let plan_throttled = standin.throttled_total();
+    eprintln!("{plan_calls} calls, {:.2} s", plan_wall.as_secs_f64());
+    Ok(CloudWatchRow {
+        n,
+        apply_wall,
+        puts,
+        apply_requests,
+        throttled,
+        plan_calls,
+        plan_throttled,
+        plan_wall,
     })
 }
