@@ -121,6 +121,32 @@ pub fn load_table(text: &str) -> Result<BTreeMap<String, Writable>, String> {
     Ok(out)
 }
 
+/// Where two data tables (as JSON) differ, as dotted paths: for a readable failure of the tests
+/// that check a provider's table against the vendor's schema.
+pub fn table_differences(have: &Value, want: &Value) -> Vec<String> {
+    fn walk(have: &Value, want: &Value, prefix: &str, out: &mut Vec<String>) {
+        let (Some(h), Some(w)) = (have.as_object(), want.as_object()) else {
+            if have != want {
+                out.push(format!("{prefix}: {have} in the file, {want} derived"));
+            }
+            return;
+        };
+        let join = |k: &str| if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
+        for (k, wv) in w {
+            match h.get(k) {
+                None => out.push(format!("{}: derived, missing from the file", join(k))),
+                Some(hv) => walk(hv, wv, &join(k), out),
+            }
+        }
+        for k in h.keys().filter(|k| !w.contains_key(*k)) {
+            out.push(format!("{}: in the file, not derived", join(k)));
+        }
+    }
+    let mut out = Vec::new();
+    walk(have, want, "", &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

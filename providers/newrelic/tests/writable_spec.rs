@@ -208,27 +208,6 @@ fn derived() -> Value {
     Value::Object(out)
 }
 
-/// Dotted paths present in one tree and not the other, for a readable failure.
-fn path_differences(have: &Value, want: &Value, prefix: &str, out: &mut Vec<String>) {
-    let (Some(h), Some(w)) = (have.as_object(), want.as_object()) else {
-        if have != want {
-            out.push(format!("{prefix}: {have} in the file, {want} derived"));
-        }
-        return;
-    };
-    for (k, wv) in w {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        match h.get(k) {
-            None => out.push(format!("{path}: derived, missing from the file")),
-            Some(hv) => path_differences(hv, wv, &path, out),
-        }
-    }
-    for k in h.keys().filter(|k| !w.contains_key(*k)) {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-        out.push(format!("{path}: in the file, not derived"));
-    }
-}
-
 fn table() -> std::collections::BTreeMap<String, Writable> {
     managed::load_table(include_str!("../src/writable.json")).expect("src/writable.json parses")
 }
@@ -255,8 +234,7 @@ fn bundled_writable_fields_agree_with_the_published_schema() {
         std::fs::write(&path, serde_json::to_string_pretty(&want).unwrap() + "\n").unwrap();
     }
     let have: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let mut differences = Vec::new();
-    path_differences(&have, &want, "", &mut differences);
+    let differences = managed::table_differences(&have, &want);
     assert!(
         differences.is_empty(),
         "src/writable.json disagrees with the NerdGraph SDL; regenerate it (see this file's docs) and review:\n{}",
