@@ -111,8 +111,14 @@ pub(crate) fn marker_line(address: &str) -> String {
 
 /// Replaces any marker line in `description` with the one for `address`, as its last line.
 pub(crate) fn mark(attrs: &mut Value, address: &str) {
+    mark_text(attrs, "description", address);
+}
+
+/// Replaces any marker line in the text field `key` with the one for `address`, as its last line
+/// (dashboards carry it in `description`, downtimes in `message`).
+pub(crate) fn mark_text(attrs: &mut Value, key: &str, address: &str) {
     let Value::Object(m) = attrs else { return };
-    let current = match m.get("description") {
+    let current = match m.get(key) {
         None | Some(Value::Null) => "",
         Some(Value::String(s)) => s.as_str(),
         // Not a string: leave it for the vendor to reject.
@@ -122,8 +128,8 @@ pub(crate) fn mark(attrs: &mut Value, address: &str) {
     let kept = kept.join("\n");
     let kept = kept.trim_end();
     let line = marker_line(address);
-    let description = if kept.is_empty() { line } else { format!("{kept}\n{line}") };
-    m.insert("description".into(), Value::String(description));
+    let text = if kept.is_empty() { line } else { format!("{kept}\n{line}") };
+    m.insert(key.into(), Value::String(text));
 }
 
 fn is_marker_line(line: &str) -> bool {

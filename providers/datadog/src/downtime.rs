@@ -38,9 +38,9 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use watchkeep_provider::{address_marker, LiveObject, ProviderError, Result, OWNER_TAG};
+use watchkeep_provider::{address_marker, LiveObject, ProviderError, Result};
 
-use crate::dashboard::{marker_line, ownership};
+use crate::dashboard::ownership;
 use crate::http::{segment, Http};
 use crate::normalize::canonical;
 
@@ -204,22 +204,7 @@ fn update_attributes(attrs: &Value) -> Value {
 
 /// Appends (or replaces) the marker line as the last line of `message`.
 pub(crate) fn mark(attrs: &mut Value, address: &str) {
-    let Value::Object(m) = attrs else { return };
-    let current = match m.get("message") {
-        None | Some(Value::Null) => "",
-        Some(Value::String(s)) => s.as_str(),
-        Some(_) => return,
-    };
-    let kept: Vec<&str> = current.lines().filter(|l| !is_marker_line(l)).collect();
-    let kept = kept.join("\n");
-    let kept = kept.trim_end();
-    let line = marker_line(address);
-    let message = if kept.is_empty() { line } else { format!("{kept}\n{line}") };
-    m.insert("message".into(), Value::String(message));
-}
-
-fn is_marker_line(line: &str) -> bool {
-    line.split_whitespace().next().is_some_and(|first| first.eq_ignore_ascii_case(OWNER_TAG))
+    crate::dashboard::mark_text(attrs, "message", address);
 }
 
 /// One `data` item of an answer → [`LiveObject`].
