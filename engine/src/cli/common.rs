@@ -238,13 +238,11 @@ pub fn prepare(
         let p = providers
             .get(&d.provider)
             .ok_or_else(|| Failure::msg(format!("provider `{}` is not configured", d.provider)))?;
-        let mut attrs = std::mem::take(&mut d.attrs);
-        if p.engine_resolves_refs(&d.resource_type) {
-            // Links to objects that exist are their ids now; the others stay tokens until the
-            // executor has created them (see `plan::links`).
-            crate::plan::links::resolve(&mut attrs, &|a| state.get(a).map(|r| r.id.clone()));
+        let taken = std::mem::take(&mut d.attrs);
+        let attrs = marked_body(d, taken, p.as_ref(), state);
+        if d.origin.is_none() {
+            warn_unmanaged_fields(d, &attrs, p.as_ref());
         }
-        p.mark(&d.resource_type, &mut attrs, &d.address);
         out.push(PlanDesired {
             address: d.address.clone(),
             resource_type: d.resource_type.clone(),
@@ -253,15 +251,46 @@ pub fn prepare(
             normalized: p.normalize(&d.resource_type, &attrs),
             depends_on: d.depends_on.clone(),
         });
-        // The marked body (what would be sent) stays reachable either way: in `marked` for an
-        // apply, back in the desired object otherwise (plan-time validation sends it).
         if keep_marked {
             marked.insert(d.address.clone(), attrs);
-        } else {
-            d.attrs = attrs;
         }
     }
     Ok((out, marked))
+}
+
+/// What would be sent for `d`: its attributes with the links that exist resolved to ids (the
+/// others stay tokens until the executor has created them, see `plan::links`) and the ownership
+/// marker added.
+pub fn marked_body(
+    d: &DesiredObject,
+    mut attrs: serde_json::Value,
+    p: &dyn watchkeep_provider::Provider,
+    state: &crate::state::State,
+) -> serde_json::Value {
+    if p.engine_resolves_refs(&d.resource_type) {
+        crate::plan::links::resolve(&mut attrs, &|a| state.get(a).map(|r| r.id.clone()));
+    }
+    p.mark(&d.resource_type, &mut attrs, &d.address);
+    attrs
+}
+
+/// A raw resource may set a field the vendor's published schema does not list as writable: a typo,
+/// a read-only field (never sent), or a field newer than the schema (sent as written). Either way
+/// it is never compared (only managed fields are), so a change to it alone is never applied: say so.
+fn warn_unmanaged_fields(d: &DesiredObject, body: &serde_json::Value, p: &dyn watchkeep_provider::Provider) {
+    let Some(w) = p.writable(&d.resource_type) else { return };
+    let unknown = w.unknown_paths(body);
+    if unknown.is_empty() {
+        return;
+    }
+    let (list, verb) = (
+        unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+        if unknown.len() == 1 { "is" } else { "are" },
+    );
+    eprintln!(
+        "warning: {}: {list} {verb} not writable in the vendor's published schema of {}, so never compared: a read-only field is not sent; a typo, or a field newer than the schema, is sent as written",
+        d.address, d.resource_type
+    );
 }
 
 /// The redactor for this run: sensitive values, keyed by the state lineage.

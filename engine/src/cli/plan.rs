@@ -59,7 +59,6 @@ pub async fn make_plan(
     let mut desired = desired;
     let (prepared, marked) = common::prepare(&mut desired, &providers, spec.for_apply, state)?;
     t.done();
-    warn_unmanaged_fields(&desired, &marked, &providers);
     let redactor = common::redactor(Some(&cfg), state);
     let t = common::Phase::start("refresh");
     let live = if spec.refresh {
@@ -89,38 +88,34 @@ pub async fn make_plan(
     t.done();
     if spec.refresh {
         check_name_collisions(&plan, &prepared, &providers).await?;
-        let bodies: BTreeMap<&str, &serde_json::Value> = desired
+        // The bodies create and update would send: kept for an apply; for a plan, marked again
+        // for the objects it changes only (a no-change plan over 10,000 objects keeps none).
+        let changed: BTreeSet<&str> = plan
+            .changes
             .iter()
-            .map(|d| (d.address.as_str(), marked.get(&d.address).unwrap_or(&d.attrs)))
+            .filter(|c| {
+                matches!(c.action, plan::Action::Create | plan::Action::Update | plan::Action::Replace)
+            })
+            .map(|c| c.address.as_str())
             .collect();
+        let again: BTreeMap<String, serde_json::Value> = if marked.is_empty() && !changed.is_empty() {
+            common::compile(&cfg)?
+                .into_iter()
+                .filter(|d| changed.contains(d.address.as_str()))
+                .filter_map(|mut d| {
+                    let p = providers.get(&d.provider)?;
+                    let attrs = std::mem::take(&mut d.attrs);
+                    Some((d.address.clone(), common::marked_body(&d, attrs, p.as_ref(), state)))
+                })
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        let bodies: BTreeMap<&str, &serde_json::Value> =
+            marked.iter().chain(again.iter()).map(|(a, v)| (a.as_str(), v)).collect();
         validate_changed(&plan, &bodies, &providers, &redactor).await?;
     }
     Ok(PlanRun { cfg, desired, marked, providers, redactor, plan })
-}
-
-/// A raw resource may set a field the vendor's published schema does not list as writable: a typo,
-/// a read-only field (never sent), or a field newer than the schema (sent as written). Either way
-/// it is never compared (only managed fields are), so a change to it alone is never applied: say so.
-fn warn_unmanaged_fields(
-    desired: &[crate::compile::DesiredObject],
-    marked: &BTreeMap<String, serde_json::Value>,
-    providers: &Providers,
-) {
-    for d in desired.iter().filter(|d| d.origin.is_none()) {
-        let Some(w) = providers.get(&d.provider).and_then(|p| p.writable(&d.resource_type)) else { continue };
-        let body = marked.get(&d.address).unwrap_or(&d.attrs);
-        let unknown = w.unknown_paths(body);
-        if !unknown.is_empty() {
-            let (list, verb) = (
-                unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
-                if unknown.len() == 1 { "is" } else { "are" },
-            );
-            eprintln!(
-                "warning: {}: {list} {verb} not writable in the vendor's published schema of {}, so never compared: a read-only field is not sent; a typo, or a field newer than the schema, is sent as written",
-                d.address, d.resource_type
-            );
-        }
-    }
 }
 
 /// Asks the vendor to check every object the plan creates or changes (Datadog:
