@@ -619,18 +619,8 @@ fn composite_xml(a: &Alarm) -> String {
     )
 }
 
-fn put_composite_alarm(shared: &Shared, params: &Params, region: &str) -> Response {
-    let (Some(name), Some(rule)) = (params.get("AlarmName"), params.get("AlarmRule")) else {
-        return error(StatusCode::BAD_REQUEST, "MissingParameter", "AlarmName and AlarmRule are required.");
-    };
-    let mut st = shared.state();
-    if st.alarms.get(name).is_some_and(|a| a.kind.is_metric()) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "InvalidParameterCombination",
-            &format!("An alarm named {name} exists and is not a composite alarm."),
-        );
-    }
+/// Stores an alarm written by PutMetricAlarm or PutCompositeAlarm (both upserts keyed by name).
+fn store_alarm(st: &mut State, name: &str, region: &str, params: &Params, kind: AlarmKind) {
     // As AWS: tags are taken on create only.
     let tags = st.alarms.get(name).map(|a| a.tags.clone()).unwrap_or_else(|| params.tags());
     st.alarms.insert(
@@ -644,9 +634,24 @@ fn put_composite_alarm(shared: &Shared, params: &Params, region: &str) -> Respon
             ok_actions: params.members("OKActions"),
             insufficient_data_actions: params.members("InsufficientDataActions"),
             tags,
-            kind: AlarmKind::Composite { rule: rule.to_string() },
+            kind,
         },
     );
+}
+
+fn put_composite_alarm(shared: &Shared, params: &Params, region: &str) -> Response {
+    let (Some(name), Some(rule)) = (params.get("AlarmName"), params.get("AlarmRule")) else {
+        return error(StatusCode::BAD_REQUEST, "MissingParameter", "AlarmName and AlarmRule are required.");
+    };
+    let mut st = shared.state();
+    if st.alarms.get(name).is_some_and(|a| a.kind.is_metric()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidParameterCombination",
+            &format!("An alarm named {name} exists and is not a composite alarm."),
+        );
+    }
+    store_alarm(&mut st, name, region, params, AlarmKind::Composite { rule: rule.to_string() });
     ok_empty("PutCompositeAlarm")
 }
 
@@ -702,22 +707,7 @@ fn put_metric_alarm(shared: &Shared, params: &Params, region: &str) -> Response 
             &format!("An alarm named {name} exists and is not a metric alarm."),
         );
     }
-    // As AWS: tags are taken on create only.
-    let tags = st.alarms.get(name).map(|a| a.tags.clone()).unwrap_or_else(|| params.tags());
-    st.alarms.insert(
-        name.to_string(),
-        Alarm {
-            name: name.to_string(),
-            arn: format!("arn:aws:cloudwatch:{region}:{ACCOUNT_ID}:alarm:{name}"),
-            description: params.get("AlarmDescription").map(str::to_string),
-            actions_enabled: params.get("ActionsEnabled") != Some("false"),
-            alarm_actions: params.members("AlarmActions"),
-            ok_actions: params.members("OKActions"),
-            insufficient_data_actions: params.members("InsufficientDataActions"),
-            tags,
-            kind: AlarmKind::PutMetric { fields, dimensions },
-        },
-    );
+    store_alarm(&mut st, name, region, params, AlarmKind::PutMetric { fields, dimensions });
     ok_empty("PutMetricAlarm")
 }
 
