@@ -16,3 +16,4 @@ mod maintenance;
 mod newrelic;
 mod replay;
 mod secrets;
+mod snapshots;
