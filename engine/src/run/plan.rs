@@ -14,6 +14,7 @@ use super::timing::Phase;
 use super::workspace::note_migration;
 use super::{refresh::refresh, Error, Vars, Workspace};
 use crate::apply::{Job, Providers};
+use crate::compile::DesiredObject;
 use crate::config::Config;
 use crate::plan::{self, Action, Plan, PlanRequest};
 use crate::redact::Redactor;
@@ -180,23 +181,24 @@ pub(crate) async fn make_plan(
             marked.iter().chain(again.iter()).map(|(a, v)| (a.as_str(), v)).collect();
         validate_changed(&plan, &bodies, &providers, &redactor).await?;
     }
-    // What each change waits for: the configuration's references, and what it referred to when
-    // written (a destroy has no configuration to ask). Only an apply needs them.
-    let mut depends_on: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    if spec.for_apply {
-        for d in &desired {
-            depends_on.insert(d.address.clone(), d.depends_on.clone());
-        }
-        for r in &state.resources {
-            let d = depends_on.entry(r.address.clone()).or_default();
-            for x in &r.depends_on {
-                if !d.contains(x) {
-                    d.push(x.clone());
-                }
+    let depends_on = if spec.for_apply { dependencies(&desired, state) } else { BTreeMap::new() };
+    Ok(Planned { exec: ExecutablePlan { plan, bodies: marked, depends_on }, providers, redactor })
+}
+
+/// What each change waits for, by address: the configuration's references, then what the object
+/// referred to when it was last written (a destroy has no configuration to ask).
+fn dependencies(desired: &[DesiredObject], state: &State) -> BTreeMap<String, Vec<String>> {
+    let mut depends_on: BTreeMap<String, Vec<String>> =
+        desired.iter().map(|d| (d.address.clone(), d.depends_on.clone())).collect();
+    for r in &state.resources {
+        let d = depends_on.entry(r.address.clone()).or_default();
+        for x in &r.depends_on {
+            if !d.contains(x) {
+                d.push(x.clone());
             }
         }
     }
-    Ok(Planned { exec: ExecutablePlan { plan, bodies: marked, depends_on }, providers, redactor })
+    depends_on
 }
 
 /// Asks the vendor to check every object the plan creates or changes (Datadog:
@@ -314,4 +316,92 @@ async fn check_name_collisions(
         problems.len(),
         problems.join("\n")
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::{LiveSet, PlanDesired};
+    use crate::state::ResourceState;
+
+    fn desired(address: &str, depends_on: &[&str]) -> DesiredObject {
+        DesiredObject {
+            address: address.into(),
+            resource_type: "datadog_monitor".into(),
+            provider: "datadog".into(),
+            origin: None,
+            attrs: json!({"name": address}),
+            depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+            span: None,
+        }
+    }
+
+    fn stored(address: &str, id: &str, depends_on: &[&str]) -> ResourceState {
+        ResourceState {
+            address: address.into(),
+            resource_type: "datadog_monitor".into(),
+            provider: "datadog".into(),
+            id: id.into(),
+            origin: None,
+            attrs: json!({"name": address}),
+            vendor_modified: None,
+            changed_at: "2026-11-24T00:00:00Z".into(),
+            sensitive_paths: vec![],
+            depends_on: depends_on.iter().map(|s| s.to_string()).collect(),
+            configured: BTreeMap::new(),
+        }
+    }
+
+    /// The executor's jobs come from the executable plan alone: each actionable change with the
+    /// unredacted body to send (none for a delete) and the union of the configuration's and
+    /// state's dependencies.
+    #[test]
+    fn jobs_carry_bodies_and_both_dependency_sets() {
+        let desired = vec![desired("a", &["b"]), desired("b", &[])];
+        let mut state = State::new();
+        state.upsert(stored("a", "1", &["b", "gone"]));
+        state.upsert(stored("gone", "2", &["b"]));
+        let prepared: Vec<PlanDesired> = desired
+            .iter()
+            .map(|d| PlanDesired {
+                address: d.address.clone(),
+                resource_type: d.resource_type.clone(),
+                provider: d.provider.clone(),
+                origin: None,
+                normalized: json!({"name": format!("{} v2", d.address)}),
+                depends_on: d.depends_on.clone(),
+            })
+            .collect();
+        let plan = plan::plan(&PlanRequest {
+            desired: &prepared,
+            state: &state,
+            live: &LiveSet::default(),
+            refreshed: false,
+            destroy: false,
+            targets: &[],
+            redactor: &Redactor::default(),
+            update_kind: &|_: &str, _: &str| watchkeep_provider::UpdateKind::InPlace,
+            created: "now".into(),
+        });
+        let bodies: BTreeMap<String, Value> = desired
+            .iter()
+            .map(|d| (d.address.clone(), json!({"name": d.address, "secret": "s3cr3t"})))
+            .collect();
+        let exec = ExecutablePlan { plan, bodies, depends_on: dependencies(&desired, &state) };
+        let jobs: BTreeMap<String, Job> =
+            exec.jobs().into_iter().map(|j| (j.change.address.clone(), j)).collect();
+        assert_eq!(jobs.keys().collect::<Vec<_>>(), ["a", "b", "gone"]);
+        assert_eq!(jobs["a"].change.action, Action::Update);
+        assert_eq!(jobs["a"].depends_on, ["b", "gone"]);
+        assert_eq!(jobs["a"].attrs, Some(json!({"name": "a", "secret": "s3cr3t"})));
+        assert_eq!(jobs["b"].change.action, Action::Create);
+        assert!(jobs["b"].depends_on.is_empty());
+        assert_eq!(jobs["gone"].change.action, Action::Delete);
+        assert_eq!(jobs["gone"].attrs, None);
+        assert_eq!(jobs["gone"].depends_on, ["b"]);
+        // The plan itself never carries the unredacted body.
+        assert!(!serde_json::to_string(&exec.plan).unwrap_or_default().contains("s3cr3t"));
+    }
 }
