@@ -434,4 +434,39 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    /// The layers import downwards only: `cli` → `run`, `output`; `output` → run's reports;
+    /// `run` never renders. Above all no file under `cli/` names a provider crate.
+    #[test]
+    fn layers_import_downwards_only() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // Spelled so this file does not name the crates it forbids.
+        let vendors: Vec<String> = ["provider", "datadog", "cloudwatch", "newrelic"]
+            .iter()
+            .map(|v| format!("watchkeep_{v}"))
+            .collect();
+        let vendors: Vec<&str> = vendors.iter().map(String::as_str).collect();
+        let rules: [(&str, &[&str]); 3] = [
+            ("cli", &vendors),
+            ("output", &["crate::cli", "super::cli"]),
+            ("run", &["crate::cli", "crate::output", "super::cli", "super::output"]),
+        ];
+        let mut broken = Vec::new();
+        for (dir, forbidden) in rules {
+            let files =
+                std::fs::read_dir(src.join(dir)).map(|rd| rd.flatten().map(|e| e.path()).collect::<Vec<_>>());
+            let files = files.unwrap_or_default();
+            assert!(!files.is_empty(), "no files under src/{dir}");
+            for f in files {
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    if let Some(what) = forbidden.iter().find(|w| code.contains(**w)) {
+                        broken.push(format!("{}:{}: {what}", f.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(broken.is_empty(), "imports against the layering:\n{}", broken.join("\n"));
+    }
 }
