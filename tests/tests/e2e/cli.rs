@@ -201,4 +201,21 @@ fn closed_stdout_ends_quietly() {
         assert!(!stderr.contains("Broken pipe") && !stderr.contains("Error"), "{args:?}: {stderr}");
         assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
     }
+    // An apply whose reader went away still does all its work: the executor's per-object lines
+    // are dropped, never a reason to stop half-way.
+    let fresh = Workspace::example("quickstart");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = fresh
+        .command(&["apply", "-auto-approve"])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(fresh.state()["resources"].as_array().map(Vec::len), Some(19));
+    let again = fresh.run(&["plan", "-detailed-exitcode"]);
+    again.expect_code(0);
 }
