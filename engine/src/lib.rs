@@ -1,6 +1,7 @@
 //! watchkeep: monitoring as code. HCL → config model → compiled vendor objects → plan → apply →
 //! versioned state. See `README.md` and `docs/` for the data flow; each stage is a plain function
-//! of its inputs.
+//! of its inputs. `run` joins the stages into each command's work (typed inputs, typed reports);
+//! `output` renders the reports; `cli` parses arguments, calls `run` and renders with `output`.
 
 pub mod apply;
 pub mod cli;
@@ -11,4 +12,5 @@ pub mod graph;
 pub mod output;
 pub mod plan;
 pub mod redact;
+pub mod run;
 pub mod state;

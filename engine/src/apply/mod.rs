@@ -91,7 +91,10 @@ pub async fn apply(
             if opts.lines_to_stderr {
                 eprintln!("{line}");
             } else {
-                println!("{line}");
+                // Not `println!`: a reader that closed stdout must not panic the apply half-way
+                // (state is written after every operation); the lines are dropped instead.
+                use std::io::Write;
+                let _ = writeln!(std::io::stdout(), "{line}");
             }
         } else {
             pb.println(line);

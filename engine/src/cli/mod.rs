@@ -1,22 +1,33 @@
-//! Command-line interface: one module per command; clap definitions here. Each variant's doc
-//! comment is its help text.
+//! Command-line interface: clap definitions and dispatch here, then one file per command, each
+//! parsing its arguments into the run layer's typed input, calling `run::…`, and rendering the
+//! report with `output::…`. Each variant's doc comment is its help text.
+//!
+//! May import: `run` and `output` (and `diag` for rendering). No vendor calls, no business rules,
+//! and no provider crate here: those live in the run layer.
 //!
 //! Flags work both Terraform's way (`-auto-approve`, `-out=FILE`) and the GNU way
 //! (`--auto-approve`): [`normalize_args`] rewrites single-dash long flags before clap sees them.
 
 pub mod alerts;
 pub mod apply;
-pub mod common;
 pub mod drift;
-pub mod misc;
+pub mod fmt;
+pub mod force_unlock;
+pub mod graph;
+pub mod history;
 pub mod plan;
-pub mod state_cmd;
+pub mod schema;
+pub mod show;
+pub mod state;
+pub mod validate;
+pub mod version;
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-pub use common::{Failure, Stats};
+use crate::output::stdout;
+use crate::run::{self, Workspace};
 
 /// Exit codes, as Terraform's `-detailed-exitcode`.
 pub const EXIT_OK: i32 = 0;
@@ -48,6 +59,12 @@ pub struct VarArgs {
     /// Read variables from a file (HCL attributes, like .tfvars).
     #[arg(long = "var-file", value_name = "FILE")]
     pub var_files: Vec<PathBuf>,
+}
+
+impl VarArgs {
+    pub fn to_vars(&self) -> run::Vars {
+        run::Vars { vars: self.vars.clone(), var_files: self.var_files.clone() }
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -130,6 +147,9 @@ pub enum Command {
         diff: bool,
         /// Files or directories (default: the configuration directory).
         paths: Vec<PathBuf>,
+        /// Print the files checked and changed as JSON (schema: schema/fmt.schema.json).
+        #[arg(long)]
+        json: bool,
     },
     /// Show what apply would change.
     Plan(PlanArgs),
@@ -159,6 +179,9 @@ pub enum Command {
     Graph {
         #[command(flatten)]
         vars: VarArgs,
+        /// Print the nodes and edges as JSON (schema: schema/graph.schema.json).
+        #[arg(long)]
+        json: bool,
     },
     /// Compare the vendors with state: report edited, deleted and unmanaged objects (exit 2 on drift).
     Drift {
@@ -191,6 +214,9 @@ pub enum Command {
         /// Don't ask for confirmation.
         #[arg(long)]
         force: bool,
+        /// Print the lock removed as JSON (schema: schema/force-unlock.schema.json).
+        #[arg(long)]
+        json: bool,
     },
     /// Print the version.
     Version {
@@ -221,6 +247,9 @@ pub enum StateCommand {
     Rm {
         #[arg(required = true)]
         addresses: Vec<String>,
+        /// Print what was removed as JSON (schema: schema/state-rm.schema.json).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -269,6 +298,43 @@ pub fn normalize_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
     out
 }
 
+/// The result of a command: its exit code, or why it failed.
+pub type CmdResult = Result<i32, run::Error>;
+
+/// What every command gets: the workspace the run layer works in, and whether stderr may be
+/// coloured.
+pub struct Context {
+    pub ws: Workspace,
+    pub color: bool,
+}
+
+impl Context {
+    pub fn new(cli: &Cli) -> Context {
+        use std::io::IsTerminal;
+        let color =
+            !cli.no_color && std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Context { ws: Workspace::new(cli.dir.clone(), std::env::vars().collect(), color), color }
+    }
+}
+
+/// Asks "yes" on the terminal. Anything else (or no input) declines. The question goes to
+/// stdout, or to stderr when stdout carries JSON.
+pub fn confirm(question: &str, to_stderr: bool) -> Result<bool, run::Error> {
+    use std::io::{BufRead, Write};
+    let text = format!("{question}\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: ");
+    if to_stderr {
+        eprint!("{text}");
+        let _ = std::io::stderr().flush();
+    } else {
+        stdout::print(&text)?;
+    }
+    let mut line = String::new();
+    Ok(match std::io::stdin().lock().read_line(&mut line) {
+        Ok(n) if n > 0 => line.trim() == "yes",
+        _ => false,
+    })
+}
+
 /// Runs the CLI and returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
     let cli = match Cli::try_parse_from(normalize_args(args)) {
@@ -286,31 +352,31 @@ pub fn run(args: Vec<String>) -> i32 {
             return EXIT_ERROR;
         }
     };
-    let ctx = common::Context::new(&cli);
+    let ctx = Context::new(&cli);
     let result = runtime.block_on(async {
         match &cli.command {
-            Command::Validate { vars, json } => misc::validate(&ctx, vars, *json),
-            Command::Fmt { check, diff, paths } => misc::fmt(&ctx, *check, *diff, paths),
+            Command::Validate { vars, json } => validate::run(&ctx, vars, *json),
+            Command::Fmt { check, diff, paths, json } => fmt::run(&ctx, *check, *diff, paths, *json),
             Command::Plan(args) => plan::run(&ctx, args).await,
             Command::Apply(args) => apply::run(&ctx, args, false).await,
             Command::Destroy(args) => apply::run(&ctx, args, true).await,
-            Command::Show { plan_file, json } => misc::show(&ctx, plan_file.as_deref(), *json),
-            Command::State { command } => state_cmd::run(&ctx, command),
-            Command::History { version, json } => misc::history(&ctx, *version, *json),
-            Command::Graph { vars } => misc::graph(&ctx, vars),
+            Command::Show { plan_file, json } => show::run(&ctx, plan_file.as_deref(), *json),
+            Command::State { command } => state::run(&ctx, command),
+            Command::History { version, json } => history::run(&ctx, *version, *json),
+            Command::Graph { vars, json } => graph::run(&ctx, vars, *json),
             Command::Drift { vars, json, parallelism } => drift::run(&ctx, vars, *json, *parallelism).await,
             Command::Alerts { vars, since, targets, json, parallelism } => {
                 alerts::run(&ctx, vars, since.as_deref(), targets, *json, *parallelism).await
             }
-            Command::ForceUnlock { lock_id, force } => misc::force_unlock(&ctx, lock_id, *force),
-            Command::Version { json } => misc::version(*json),
-            Command::Schema { dir } => misc::write_schemas(dir),
+            Command::ForceUnlock { lock_id, force, json } => force_unlock::run(&ctx, lock_id, *force, *json),
+            Command::Version { json } => version::run(*json),
+            Command::Schema { dir } => schema::run(dir),
         }
     });
     match result {
         Ok(code) => code,
         Err(f) => {
-            eprint!("{}", f.render(&ctx));
+            eprint!("{}", f.render(ctx.color));
             EXIT_ERROR
         }
     }
@@ -367,5 +433,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The layers import downwards only: `cli` → `run`, `output`; `output` → run's reports;
+    /// `run` never renders. Above all no file under `cli/` names a provider crate.
+    #[test]
+    fn layers_import_downwards_only() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        // Spelled so this file does not name the crates it forbids.
+        let vendors: Vec<String> = ["provider", "datadog", "cloudwatch", "newrelic"]
+            .iter()
+            .map(|v| format!("watchkeep_{v}"))
+            .collect();
+        let vendors: Vec<&str> = vendors.iter().map(String::as_str).collect();
+        let rules: [(&str, &[&str]); 3] = [
+            ("cli", &vendors),
+            ("output", &["crate::cli", "super::cli"]),
+            ("run", &["crate::cli", "crate::output", "super::cli", "super::output"]),
+        ];
+        let mut broken = Vec::new();
+        for (dir, forbidden) in rules {
+            let files =
+                std::fs::read_dir(src.join(dir)).map(|rd| rd.flatten().map(|e| e.path()).collect::<Vec<_>>());
+            let files = files.unwrap_or_default();
+            assert!(!files.is_empty(), "no files under src/{dir}");
+            for f in files {
+                let text = std::fs::read_to_string(&f).unwrap_or_default();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.split("//").next().unwrap_or("");
+                    if let Some(what) = forbidden.iter().find(|w| code.contains(**w)) {
+                        broken.push(format!("{}:{}: {what}", f.display(), n + 1));
+                    }
+                }
+            }
+        }
+        assert!(broken.is_empty(), "imports against the layering:\n{}", broken.join("\n"));
     }
 }

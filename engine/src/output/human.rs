@@ -1,9 +1,14 @@
 //! Human-readable plans, in Terraform's habits: one block per changed object, per-attribute
-//! changes, and line diffs for long strings such as queries and messages.
+//! changes, and line diffs for long strings such as queries and messages; and the human text of
+//! every other command's report.
 
 use serde_json::Value;
 
 use crate::plan::{Action, AttrChange, Plan, ResourceChange};
+use crate::run::report::{
+    AlertLog, ApplyOutput, DriftReport, ForceUnlockOutput, StateListItem, StateRmOutput, VersionOutput,
+};
+use crate::state::{HistoryEntry, ResourceState, State};
 
 /// Strings longer than this (or multi-line) are shown as a text diff.
 const LONG: usize = 60;
@@ -144,4 +149,242 @@ pub fn text_diff(before: &str, after: &str, indent: &str) -> String {
         }
     }
     out
+}
+
+/// The closing lines of `apply` / `destroy`.
+pub fn apply_summary(out: &ApplyOutput, interrupted: bool, destroy: bool) -> String {
+    let partial = !out.errors.is_empty() || interrupted;
+    let c = &out.counts;
+    let head = if interrupted {
+        "Apply interrupted"
+    } else if partial {
+        "Apply finished with errors"
+    } else if destroy {
+        "Destroy complete"
+    } else {
+        "Apply complete"
+    };
+    let mut text = format!(
+        "\n{head}! Resources: {} created, {} updated, {} replaced, {} destroyed.\n",
+        c.create, c.update, c.replace, c.delete
+    );
+    if let Some(v) = out.history_version {
+        text.push_str(&format!("State serial {} recorded as history version {v}.\n", out.serial));
+    }
+    text
+}
+
+/// What did not complete in a partial apply (for stderr).
+pub fn apply_errors(out: &ApplyOutput, interrupted: bool) -> String {
+    let mut msg = String::new();
+    for e in &out.errors {
+        msg.push_str(&format!("  {}: {}\n", e.address, e.message));
+    }
+    if interrupted {
+        msg.push_str("  interrupted before every change was made\n");
+    }
+    format!(
+        "Error: {} operation(s) did not complete:\n{msg}State holds exactly what was done; fix the cause and run `watchkeep apply` again to converge.\n",
+        out.errors.len() + usize::from(interrupted && out.errors.is_empty())
+    )
+}
+
+fn short(v: &Option<Value>) -> String {
+    match v {
+        None => "(absent)".into(),
+        Some(Value::String(s)) if s.len() > 60 || s.contains('\n') => {
+            let first = s.lines().next().unwrap_or("");
+            format!("\"{}…\"", first.chars().take(57).collect::<String>())
+        }
+        Some(v) => v.to_string(),
+    }
+}
+
+/// The drift report.
+pub fn drift(r: &DriftReport) -> String {
+    let mut out = String::new();
+    if !r.drift {
+        out.push_str(&format!("No drift: all {} managed objects match the vendors.\n", r.in_sync));
+        return out;
+    }
+    out.push_str(&format!(
+        "Drift detected: {} edited, {} deleted, {} unmanaged ({} in sync).\n\n",
+        r.edited.len(),
+        r.deleted.len(),
+        r.unmanaged.len(),
+        r.in_sync
+    ));
+    for e in &r.edited {
+        out.push_str(&format!(
+            "  ~ {} ({} {}) was edited outside watchkeep\n",
+            e.address, e.resource_type, e.id
+        ));
+        for c in &e.attribute_changes {
+            out.push_str(&format!("      ~ {}: {} -> {}\n", c.path, short(&c.before), short(&c.after)));
+        }
+    }
+    for d in &r.deleted {
+        out.push_str(&format!(
+            "  - {} ({} {}) was deleted outside watchkeep\n",
+            d.address, d.resource_type, d.id
+        ));
+    }
+    for u in &r.unmanaged {
+        let name = u.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+        let why = if u.has_watchkeep_marker {
+            "carries watchkeep's marker but is not in this state"
+        } else {
+            "is not managed by watchkeep"
+        };
+        out.push_str(&format!("  ? {} {}{name} {why}\n", u.resource_type, u.id));
+    }
+    out.push_str(
+        "\nRun `watchkeep plan` to see how watchkeep would restore the edited and deleted objects.\n",
+    );
+    out
+}
+
+/// The alert log.
+pub fn alerts(log: &AlertLog) -> String {
+    let mut out = String::new();
+    if log.events.is_empty() {
+        out.push_str("No alert state changes");
+        if let Some(s) = &log.since {
+            out.push_str(&format!(" since {s}"));
+        }
+        out.push_str(".\n");
+    }
+    for e in &log.events {
+        let from = e.from.as_deref().map(|f| format!("{f} -> ")).unwrap_or_default();
+        out.push_str(&format!("{}  {}  {from}{}  {}\n", e.timestamp, e.address, e.to, e.summary));
+    }
+    if !log.not_covered.is_empty() {
+        out.push_str(&format!(
+            "\n{} managed objects have no alert history watchkeep can read yet (e.g. {}).\n",
+            log.not_covered.len(),
+            log.not_covered[0]
+        ));
+    }
+    out
+}
+
+/// `show` without a plan file: a summary of the state.
+pub fn state_summary(state: Option<&State>) -> String {
+    let Some(s) = state else {
+        return "No state yet. Run `watchkeep apply` to create it.\n".to_string();
+    };
+    let mut out =
+        format!("# state serial {}, lineage {}, {} resources\n", s.serial, s.lineage, s.resources.len());
+    for r in &s.resources {
+        out.push_str(&format!("{}  {} {}  (changed {})\n", r.address, r.resource_type, r.id, r.changed_at));
+    }
+    out
+}
+
+/// One history version in full.
+pub fn history_entry(e: &HistoryEntry) -> String {
+    let mut out = format!(
+        "version {}  {}  {} by {}  serial {}  outcome {}\n",
+        e.version, e.timestamp, e.operation, e.actor, e.serial, e.outcome
+    );
+    if let Some(r) = &e.source_revision {
+        out.push_str(&format!("source revision {r}\n"));
+    }
+    out.push_str(&format!(
+        "{} created, {} updated, {} replaced, {} destroyed\n",
+        e.counts.create, e.counts.update, e.counts.replace, e.counts.delete
+    ));
+    for c in &e.changes {
+        let attrs = if c.changed_attributes.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", c.changed_attributes.join(", "))
+        };
+        out.push_str(&format!("  {:<8} {} {}{attrs}\n", c.action, c.address, c.id.as_deref().unwrap_or("")));
+    }
+    out
+}
+
+/// The list of history versions.
+pub fn history(entries: &[HistoryEntry]) -> String {
+    if entries.is_empty() {
+        return "No history yet.\n".to_string();
+    }
+    let mut out = format!(
+        "{:<8} {:<26} {:<10} {:<7} {:<28} changes\n",
+        "version", "timestamp", "operation", "serial", "actor"
+    );
+    for e in entries {
+        let c = &e.counts;
+        out.push_str(&format!(
+            "{:<8} {:<26} {:<10} {:<7} {:<28} +{} ~{} -/+{} -{}{}\n",
+            e.version,
+            e.timestamp,
+            e.operation,
+            e.serial,
+            e.actor,
+            c.create,
+            c.update,
+            c.replace,
+            c.delete,
+            if e.outcome == "complete" { String::new() } else { format!(" ({})", e.outcome) }
+        ));
+    }
+    out
+}
+
+/// `state list`: one address a line.
+pub fn state_list(items: &[StateListItem]) -> String {
+    items.iter().map(|i| format!("{}\n", i.address)).collect()
+}
+
+/// `state show`: one resource.
+pub fn state_show(r: &ResourceState) -> String {
+    let mut out = format!("# {} ({} {})\n", r.address, r.resource_type, r.id);
+    if let Some(o) = &r.origin {
+        out.push_str(&format!("origin           = {o}\n"));
+    }
+    out.push_str(&format!("provider         = {}\n", r.provider));
+    out.push_str(&format!("changed_at       = {}\n", r.changed_at));
+    if let Some(m) = &r.vendor_modified {
+        out.push_str(&format!("vendor_modified  = {m}\n"));
+    }
+    out.push_str(&format!(
+        "attrs            = {}\n",
+        serde_json::to_string_pretty(&r.attrs).unwrap_or_default()
+    ));
+    out
+}
+
+/// `state rm`: one line per forgotten resource.
+pub fn state_rm(out: &StateRmOutput) -> String {
+    out.removed
+        .iter()
+        .map(|r| {
+            format!(
+                "Removed {} from state (the vendor object {} was left alone).\n",
+                r.address,
+                r.id.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// `force-unlock`.
+pub fn force_unlock(out: &ForceUnlockOutput) -> String {
+    match &out.removed {
+        None => "The state is not locked.\n".to_string(),
+        Some(l) => format!("Removed lock {} held by {} since {}.\n", l.id, l.holder, l.created),
+    }
+}
+
+/// `version`.
+pub fn version(v: &VersionOutput) -> String {
+    format!(
+        "watchkeep v{}\nstate format {}, plan format {}; providers: {}\n",
+        v.version,
+        v.state_format_version,
+        v.plan_format_version,
+        v.providers.join(", ")
+    )
 }

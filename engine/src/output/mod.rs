@@ -1,20 +1,13 @@
-//! Renderers: human text, Markdown (pull-request comments), and the JSON shapes of every
-//! `--json` output, whose schemas live in `schema/` (see [`schema`]).
+//! Renderers: human text, Markdown (pull-request comments) and JSON of the reports the run layer
+//! returns, the JSON Schemas of every `--json` output (see [`schema`]), and the one writer to
+//! standard output ([`stdout`]), which ends quietly when the reader closes the pipe.
+//!
+//! May import: the run layer's report types (`run::report`, and `run::Error` for write
+//! failures), `plan` and `state`. Never `cli`.
 
 pub mod human;
 pub mod markdown;
 pub mod schema;
+pub mod stdout;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::cli::Stats;
-use crate::plan::Plan;
-
-/// `plan --json` output: the plan plus figures about how it was made.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
-pub struct PlanOutput {
-    #[serde(flatten)]
-    pub plan: Plan,
-    pub stats: Stats,
-}
+pub use crate::run::report::PlanOutput;

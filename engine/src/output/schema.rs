@@ -6,12 +6,14 @@
 use schemars::schema_for;
 use serde_json::Value;
 
-use crate::cli::apply::ApplyOutput;
-use crate::cli::drift::DriftReport;
-use crate::cli::misc::{ValidateOutput, VersionOutput};
-use crate::cli::state_cmd::StateListItem;
-use crate::output::PlanOutput;
+use std::path::{Path, PathBuf};
+
 use crate::plan::Plan;
+use crate::run::report::{
+    AlertLog, ApplyOutput, DriftReport, FmtOutput, ForceUnlockOutput, GraphOutput, PlanOutput, StateListItem,
+    StateRmOutput, ValidateOutput, VersionOutput,
+};
+use crate::run::Error;
 use crate::state::{HistoryEntry, LockInfo, ResourceState, State};
 
 fn v(s: schemars::Schema) -> Value {
@@ -34,8 +36,27 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("state-list.schema.json", v(schema_for!(Vec<StateListItem>))),
         ("state-show.schema.json", v(schema_for!(ResourceState))),
         ("history.schema.json", v(schema_for!(Vec<HistoryEntry>))),
-        ("alerts.schema.json", v(schema_for!(crate::cli::alerts::AlertLog))),
+        ("alerts.schema.json", v(schema_for!(AlertLog))),
+        ("fmt.schema.json", v(schema_for!(FmtOutput))),
+        ("graph.schema.json", v(schema_for!(GraphOutput))),
+        ("force-unlock.schema.json", v(schema_for!(ForceUnlockOutput))),
+        ("state-rm.schema.json", v(schema_for!(StateRmOutput))),
     ]
+}
+
+/// Writes every schema of [`all`] into `dir`; returns the paths written.
+pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::msg(format!("cannot create {}: {e}", dir.display())))?;
+    let mut written = Vec::new();
+    for (name, schema) in all() {
+        let path = dir.join(name);
+        let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
+        text.push('\n');
+        std::fs::write(&path, text)
+            .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -1,0 +1,169 @@
+//! Drift: a refresh-only comparison of the vendors with state. Finds objects edited or deleted
+//! outside watchkeep, and objects watchkeep does not manage. Each run is kept as a dated
+//! monitoring-validation record beside the state (SOC 2 "periodic validation").
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::prepare::{prepare, redactor};
+use super::providers::{configure, stats, AVAILABLE_PROVIDERS};
+use super::refresh::refresh;
+use super::report::{DriftReport, DriftedObject, UnmanagedObject};
+use super::{Error, Vars, Workspace};
+use crate::plan::attribute_changes;
+use crate::state::{now_rfc3339, State};
+
+/// What `drift` is asked for.
+#[derive(Debug, Clone)]
+pub struct DriftInput {
+    pub vars: Vars,
+    /// Concurrent vendor requests.
+    pub parallelism: usize,
+}
+
+/// The report, and where its validation record was written (or why it could not be).
+#[derive(Debug)]
+pub struct DriftRun {
+    pub report: DriftReport,
+    pub record: std::io::Result<PathBuf>,
+}
+
+pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error> {
+    let (cfg, warnings) = ws.load(&input.vars)?;
+    ws.print_warnings(&warnings, &cfg.files);
+    let backend = ws.backend(Some(&cfg));
+    let state = backend.load()?.unwrap_or_else(State::new);
+    let needed: BTreeSet<String> = state
+        .resources
+        .iter()
+        .map(|r| r.provider.clone())
+        .chain(cfg.providers.keys().cloned())
+        .chain(
+            cfg.components
+                .values()
+                .map(|c| c.provider.clone())
+                .filter(|p| AVAILABLE_PROVIDERS.contains(&p.as_str())),
+        )
+        .chain(
+            cfg.resources.values().map(|r| crate::config::schema::provider_of(&r.resource_type).to_string()),
+        )
+        .collect();
+    let providers = configure(ws, Some(&cfg), &needed)?;
+    // Marking and normalising the desired objects teaches providers the configuration's
+    // ownership markers (New Relic policies carry only a hash of theirs), so references read
+    // back from the vendor compare as the configuration writes them.
+    if let Ok(mut desired) = crate::compile::compile(&cfg) {
+        let _ = prepare(&mut desired, &providers, false, &state);
+    }
+    let types: BTreeSet<(String, String)> = providers
+        .iter()
+        .flat_map(|(name, p)| p.resource_types().iter().map(move |t| (name.clone(), t.to_string())))
+        .collect();
+    let redactor = redactor(Some(&cfg), &state);
+    let live = refresh(&providers, &types, &state, false, input.parallelism, &redactor).await?;
+
+    let mut edited = Vec::new();
+    let mut deleted = Vec::new();
+    let mut in_sync = 0;
+    let mut tracked = BTreeSet::new();
+    for st in &state.resources {
+        tracked.insert((st.resource_type.clone(), st.id.clone()));
+        match live.get(&st.resource_type, &st.id) {
+            None => deleted.push(DriftedObject {
+                address: st.address.clone(),
+                resource_type: st.resource_type.clone(),
+                id: st.id.clone(),
+                attribute_changes: Vec::new(),
+                vendor_modified: st.vendor_modified.clone(),
+            }),
+            Some(l) => {
+                let now = redactor.mask(&l.attrs, &st.sensitive_paths);
+                // The baseline is what the vendor answered when watchkeep last wrote the object,
+                // managed fields only (a state written before fields were projected still holds
+                // the rest; it never counts).
+                let writable = providers.get(&st.provider).and_then(|p| p.writable(&st.resource_type));
+                let baseline = match writable {
+                    Some(w) => std::borrow::Cow::Owned(w.project(&st.attrs)),
+                    None => std::borrow::Cow::Borrowed(&st.attrs),
+                };
+                let changes = attribute_changes(&baseline, &now, &|_| false);
+                if changes.is_empty() {
+                    in_sync += 1;
+                } else {
+                    edited.push(DriftedObject {
+                        address: st.address.clone(),
+                        resource_type: st.resource_type.clone(),
+                        id: st.id.clone(),
+                        attribute_changes: changes,
+                        vendor_modified: l.modified.clone(),
+                    });
+                }
+            }
+        }
+    }
+    let mut unmanaged: Vec<UnmanagedObject> = live
+        .by_id
+        .values()
+        .filter(|l| !tracked.contains(&(l.resource_type.clone(), l.id.clone())))
+        .map(|l| UnmanagedObject {
+            resource_type: l.resource_type.clone(),
+            id: l.id.clone(),
+            name: l
+                .attrs
+                .get("name")
+                .or_else(|| l.attrs.get("title"))
+                .or_else(|| l.attrs.get("AlarmName"))
+                .or_else(|| l.attrs.get("DashboardName"))
+                .or_else(|| l.attrs.get("Name"))
+                .and_then(Value::as_str)
+                .map(|s| redactor.str(s).into_owned()),
+            has_watchkeep_marker: l.owned,
+            marker: l.marker.clone(),
+        })
+        .collect();
+    unmanaged.sort_by(|a, b| (&a.resource_type, num_key(&a.id)).cmp(&(&b.resource_type, num_key(&b.id))));
+
+    let drift = !(edited.is_empty() && deleted.is_empty() && unmanaged.is_empty());
+    let report = DriftReport {
+        format_version: 1,
+        checked_at: now_rfc3339(),
+        lineage: state.lineage.clone(),
+        serial: state.serial,
+        drift,
+        edited,
+        deleted,
+        unmanaged,
+        in_sync,
+        stats: stats(ws, &providers),
+    };
+    let record = write_validation_record(&backend.state_path().with_file_name("validations"), &report);
+    Ok(DriftRun { report, record })
+}
+
+fn num_key(id: &str) -> (usize, &str) {
+    (id.len(), id)
+}
+
+fn write_validation_record(dir: &Path, report: &DriftReport) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', "");
+    // Records are immutable: never overwrite one, pick the next free name instead.
+    let mut n = 0;
+    let (path, mut f) = loop {
+        let name = if n == 0 { format!("{stamp}-drift.json") } else { format!("{stamp}-{n}-drift.json") };
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(f) => break (path, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+            Err(e) => return Err(e),
+        }
+    };
+    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    f.write_all(text.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()?;
+    Ok(path)
+}

@@ -1,0 +1,14 @@
+//! The dated versions of the state.
+
+use super::{Error, Workspace};
+use crate::state::HistoryEntry;
+
+pub fn list(ws: &Workspace) -> Result<Vec<HistoryEntry>, Error> {
+    Ok(ws.backend_quiet().history()?)
+}
+
+pub fn entry(ws: &Workspace, version: u64) -> Result<HistoryEntry, Error> {
+    ws.backend_quiet().history_entry(version)?.ok_or_else(|| {
+        Error::msg(format!("no history version {version}\nhint: `watchkeep history` lists the versions"))
+    })
+}
