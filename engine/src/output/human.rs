@@ -200,6 +200,32 @@ fn short(v: &Option<Value>) -> String {
     }
 }
 
+/// Both sides of a changed value, shortened. Two long strings are cut around where they first
+/// differ (shown as `…` on each cut side, newlines as `\n`), so a change past the 57th character
+/// does not read as two identical strings.
+fn short_pair(before: &Option<Value>, after: &Option<Value>) -> (String, String) {
+    const WIDTH: usize = 57;
+    const CONTEXT: usize = 20;
+    let (Some(Value::String(a)), Some(Value::String(b))) = (before, after) else {
+        return (short(before), short(after));
+    };
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len() <= WIDTH && b.len() <= WIDTH && !a.contains(&'\n') && !b.contains(&'\n') {
+        return (short(before), short(after));
+    }
+    let first_diff = a.iter().zip(&b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+    let start = first_diff.saturating_sub(CONTEXT);
+    let window = |s: &[char]| {
+        let end = (start + WIDTH).min(s.len());
+        let text: String = s[start.min(s.len())..end]
+            .iter()
+            .map(|c| if *c == '\n' { "\\n".to_string() } else { c.to_string() })
+            .collect();
+        format!("\"{}{text}{}\"", if start > 0 { "…" } else { "" }, if end < s.len() { "…" } else { "" })
+    };
+    (window(&a), window(&b))
+}
+
 /// The drift report.
 pub fn drift(r: &DriftReport) -> String {
     let mut out = String::new();
@@ -220,7 +246,8 @@ pub fn drift(r: &DriftReport) -> String {
             e.address, e.resource_type, e.id
         ));
         for c in &e.attribute_changes {
-            out.push_str(&format!("      ~ {}: {} -> {}\n", c.path, short(&c.before), short(&c.after)));
+            let (before, after) = short_pair(&c.before, &c.after);
+            out.push_str(&format!("      ~ {}: {before} -> {after}\n", c.path));
         }
     }
     for d in &r.deleted {
@@ -387,4 +414,26 @@ pub fn version(v: &VersionOutput) -> String {
         v.plan_format_version,
         v.providers.join(", ")
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn long_strings_are_cut_where_they_differ() {
+        let before = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 90"));
+        let after = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 97"));
+        let (b, a) = short_pair(&before, &after);
+        assert_ne!(b, a, "the shown parts must differ");
+        assert!(b.ends_with("> 90\"") && a.ends_with("> 97\""), "{b} / {a}");
+        assert!(b.starts_with("\"…"), "{b}");
+        // Short values and non-strings are shown whole.
+        assert_eq!(short_pair(&Some(json!("a")), &Some(json!("b"))), ("\"a\"".into(), "\"b\"".into()));
+        assert_eq!(short_pair(&Some(json!(90)), &None), ("90".into(), "(absent)".into()));
+        // A difference after a newline shows the newline escaped.
+        let (b, a) = short_pair(&Some(json!("line one\nline two x")), &Some(json!("line one\nline two y")));
+        assert!(b.contains("\\n") && b.contains('x') && a.contains('y'), "{b} / {a}");
+    }
 }
