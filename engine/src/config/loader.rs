@@ -32,7 +32,7 @@ use super::subst::{follow, substitute};
 use super::suggest;
 use super::values::{hcl_to_json, json_type_name, scalar_string};
 use super::LoadOptions;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, Reported};
 use crate::graph::{find_cycles, stable_topo};
 
 /// Module nesting limit, to stop runaway recursion.
@@ -466,7 +466,12 @@ impl<'a> Loader<'a> {
         format!("{}{}", self.prefix(self.decls[d].module), self.decls[d].name)
     }
 
-    pub fn error(&mut self, d: Diagnostic) {
+    /// Reports an error; the token it returns is what a failing step returns.
+    pub fn error(&mut self, d: Diagnostic) -> Reported {
+        self.diags.report(d)
+    }
+
+    pub fn warn(&mut self, d: Diagnostic) {
         self.diags.push(d);
     }
 
@@ -1177,7 +1182,7 @@ impl<'a> Loader<'a> {
             let name = a.key.as_str().to_string();
             let key_span = src.span(a.key.span().unwrap_or(0..0));
             if !declared.contains(&name) {
-                self.error(
+                self.warn(
                     Diagnostic::warning(format!("value for undeclared variable `{name}` is ignored"))
                         .with_span(key_span)
                         .with_hint(match suggest::closest(&name, declared.iter().map(String::as_str)) {
@@ -1204,11 +1209,13 @@ impl<'a> Loader<'a> {
                     origin: format!("{}", key_span),
                     span: Some(value_span),
                 }),
-                Err(e) => self.error(
-                    Diagnostic::error(format!("cannot evaluate value: {}", e.kind()))
-                        .with_span(value_span)
-                        .with_hint("write a literal value"),
-                ),
+                Err(e) => {
+                    self.error(
+                        Diagnostic::error(format!("cannot evaluate value: {}", e.kind()))
+                            .with_span(value_span)
+                            .with_hint("write a literal value"),
+                    );
+                }
             }
         }
     }
@@ -1344,7 +1351,7 @@ impl<'a> Loader<'a> {
     // ---- expression evaluation ---------------------------------------------------------------
 
     /// Evaluates an expression of declaration `d`; on failure reports a located diagnostic.
-    pub fn eval(&mut self, d: usize, e: &Expression) -> Result<hcl::Value, ()> {
+    pub fn eval(&mut self, d: usize, e: &Expression) -> Result<hcl::Value, Reported> {
         let m = self.decls[d].module;
         let mut substituted = e.clone();
         {
@@ -1365,25 +1372,23 @@ impl<'a> Loader<'a> {
         match functions::evaluate(substituted, &self.scopes[m].ctx) {
             Ok(v) if nested_deeper_than(&v, MAX_VALUE_DEPTH) => {
                 let span = self.span(d, e.span());
-                self.error(
+                Err(self.error(
                     Diagnostic::error(format!(
                         "cannot evaluate expression: the value is nested deeper than {MAX_VALUE_DEPTH} levels"
                     ))
                     .with_span(span)
                     .with_hint("flatten the value: lists and maps nested this deep are not supported"),
-                );
-                Err(())
+                ))
             }
             Ok(v) => Ok(v),
             Err(err) => {
                 let diag = self.eval_error(d, e, &err);
-                self.error(diag);
-                Err(())
+                Err(self.error(diag))
             }
         }
     }
 
-    pub fn eval_json(&mut self, d: usize, e: &Expression) -> Result<Value, ()> {
+    pub fn eval_json(&mut self, d: usize, e: &Expression) -> Result<Value, Reported> {
         self.eval(d, e).map(|v| hcl_to_json(&v))
     }
 
@@ -1421,7 +1426,7 @@ impl<'a> Loader<'a> {
     // ---- attribute access with type checks --------------------------------------------------
 
     /// The evaluated value of attribute `name` (null counts as unset) and the span of its value.
-    pub fn value(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<(Value, Span)>, ()> {
+    pub fn value(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<(Value, Span)>, Reported> {
         let Some(a) = body.get_attribute(name) else { return Ok(None) };
         let v = self.eval_json(d, &a.value)?;
         if v.is_null() {
@@ -1431,12 +1436,19 @@ impl<'a> Loader<'a> {
         Ok(Some((v, span)))
     }
 
-    pub fn type_error(&mut self, name: &str, expected: &str, got: &Value, span: Span, example: &str) {
+    pub fn type_error(
+        &mut self,
+        name: &str,
+        expected: &str,
+        got: &Value,
+        span: Span,
+        example: &str,
+    ) -> Reported {
         self.error(
             Diagnostic::error(format!("`{name}` must be {expected}, got {}", super::values::describe(got)))
                 .with_span(span)
                 .with_hint(format!("write {example}")),
-        );
+        )
     }
 
     /// A required attribute whose value is null (as if unset): an error, or the block it belongs
@@ -1450,18 +1462,15 @@ impl<'a> Loader<'a> {
         );
     }
 
-    pub fn string(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, ()> {
+    pub fn string(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, Reported> {
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(None) };
         match scalar_string(&v) {
             Some(s) => Ok(Some(s)),
-            None => {
-                self.type_error(name, "a string", &v, span, &format!("{name} = \"...\""));
-                Err(())
-            }
+            None => Err(self.type_error(name, "a string", &v, span, &format!("{name} = \"...\""))),
         }
     }
 
-    pub fn number(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<f64>, ()> {
+    pub fn number(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<f64>, Reported> {
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(None) };
         let n = match &v {
             Value::Number(n) => n.as_f64(),
@@ -1471,15 +1480,12 @@ impl<'a> Loader<'a> {
         n.map(Some).ok_or_else(|| self.type_error(name, "a number", &v, span, &format!("{name} = 85")))
     }
 
-    pub fn boolean(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<bool>, ()> {
+    pub fn boolean(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<bool>, Reported> {
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(None) };
         match &v {
             Value::Bool(b) => Ok(Some(*b)),
             Value::String(s) if s == "true" || s == "false" => Ok(Some(s == "true")),
-            _ => {
-                self.type_error(name, "a bool", &v, span, &format!("{name} = true"));
-                Err(())
-            }
+            _ => Err(self.type_error(name, "a bool", &v, span, &format!("{name} = true"))),
         }
     }
 
@@ -1488,7 +1494,7 @@ impl<'a> Loader<'a> {
         d: usize,
         body: &Body,
         name: &str,
-    ) -> Result<Option<(Vec<String>, Span)>, ()> {
+    ) -> Result<Option<(Vec<String>, Span)>, Reported> {
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(None) };
         let list = match &v {
             Value::Array(items) => items.iter().map(scalar_string).collect::<Option<Vec<String>>>(),
@@ -1497,8 +1503,7 @@ impl<'a> Loader<'a> {
         match list {
             Some(l) => Ok(Some((l, span))),
             None => {
-                self.type_error(name, "a list of strings", &v, span, &format!("{name} = [\"a\", \"b\"]"));
-                Err(())
+                Err(self.type_error(name, "a list of strings", &v, span, &format!("{name} = [\"a\", \"b\"]")))
             }
         }
     }
@@ -1508,7 +1513,7 @@ impl<'a> Loader<'a> {
         d: usize,
         body: &Body,
         name: &str,
-    ) -> Result<Option<BTreeMap<String, String>>, ()> {
+    ) -> Result<Option<BTreeMap<String, String>>, Reported> {
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(None) };
         let map = match &v {
             Value::Object(o) => o
@@ -1519,16 +1524,13 @@ impl<'a> Loader<'a> {
         };
         match map {
             Some(m) => Ok(Some(m)),
-            None => {
-                self.type_error(
-                    name,
-                    "a map of strings",
-                    &v,
-                    span,
-                    &format!("{name} = {{ key = \"value\" }}"),
-                );
-                Err(())
-            }
+            None => Err(self.type_error(
+                name,
+                "a map of strings",
+                &v,
+                span,
+                &format!("{name} = {{ key = \"value\" }}"),
+            )),
         }
     }
 
@@ -1539,18 +1541,17 @@ impl<'a> Loader<'a> {
         body: &Body,
         name: &str,
         allowed: &[&str],
-    ) -> Result<Option<String>, ()> {
+    ) -> Result<Option<String>, Reported> {
         let Some(s) = self.string(d, body, name)? else { return Ok(None) };
         if allowed.contains(&s.as_str()) {
             return Ok(Some(s));
         }
         let span = self.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
-        self.error(
+        Err(self.error(
             Diagnostic::error(format!("invalid {name} `{s}`"))
                 .with_span(span)
                 .with_hint(suggest::allowed_hint(&s, allowed, "values")),
-        );
-        Err(())
+        ))
     }
 
     pub fn list_one_of(
@@ -1559,23 +1560,23 @@ impl<'a> Loader<'a> {
         body: &Body,
         name: &str,
         allowed: &[&str],
-    ) -> Result<Vec<String>, ()> {
+    ) -> Result<Vec<String>, Reported> {
         let Some((list, span)) = self.string_list(d, body, name)? else { return Ok(Vec::new()) };
-        let mut ok = true;
+        let mut failed = None;
         for s in &list {
             if !allowed.contains(&s.as_str()) {
-                self.error(
-                    Diagnostic::error(format!("invalid value `{s}` in `{name}`"))
-                        .with_span(span.clone())
-                        .with_hint(suggest::allowed_hint(s, allowed, "values")),
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(format!("invalid value `{s}` in `{name}`"))
+                            .with_span(span.clone())
+                            .with_hint(suggest::allowed_hint(s, allowed, "values")),
+                    ),
                 );
-                ok = false;
             }
         }
-        if ok {
-            Ok(list)
-        } else {
-            Err(())
+        match failed {
+            None => Ok(list),
+            Some(reported) => Err(reported),
         }
     }
 
@@ -1588,35 +1589,29 @@ impl<'a> Loader<'a> {
         attr: &str,
         span: &Span,
         prefix: &str,
-    ) -> Result<String, ()> {
+    ) -> Result<String, Reported> {
         match v {
             Value::Object(o) => match o.get("name").and_then(Value::as_str) {
                 Some(n) => Ok(n.to_string()),
-                None => {
-                    self.type_error(
-                        attr,
-                        &format!("a reference to a {kind}"),
-                        v,
-                        span.clone(),
-                        &format!("{attr} = {kind}.<name>"),
-                    );
-                    Err(())
-                }
-            },
-            Value::String(s) => {
-                self.name_checks.push(NameCheck { kind, name: format!("{prefix}{s}"), span: span.clone() });
-                Ok(s.clone())
-            }
-            _ => {
-                self.type_error(
+                None => Err(self.type_error(
                     attr,
                     &format!("a reference to a {kind}"),
                     v,
                     span.clone(),
                     &format!("{attr} = {kind}.<name>"),
-                );
-                Err(())
+                )),
+            },
+            Value::String(s) => {
+                self.name_checks.push(NameCheck { kind, name: format!("{prefix}{s}"), span: span.clone() });
+                Ok(s.clone())
             }
+            _ => Err(self.type_error(
+                attr,
+                &format!("a reference to a {kind}"),
+                v,
+                span.clone(),
+                &format!("{attr} = {kind}.<name>"),
+            )),
         }
     }
 
@@ -1643,7 +1638,7 @@ impl<'a> Loader<'a> {
         body: &Body,
         name: &str,
         kind: &'static str,
-    ) -> Result<Option<String>, ()> {
+    ) -> Result<Option<String>, Reported> {
         if let Some(n) = body.get_attribute(name).and_then(|a| self.static_ref_name(d, &a.value, kind)) {
             return Ok(Some(n));
         }
@@ -1658,7 +1653,7 @@ impl<'a> Loader<'a> {
         body: &Body,
         name: &str,
         kind: &'static str,
-    ) -> Result<Vec<String>, ()> {
+    ) -> Result<Vec<String>, Reported> {
         if let Some(Expression::Array(items)) = body.get_attribute(name).map(|a| &a.value) {
             let fast: Option<Vec<String>> = items.iter().map(|e| self.static_ref_name(d, e, kind)).collect();
             if let Some(names) = fast {
@@ -1667,28 +1662,26 @@ impl<'a> Loader<'a> {
         }
         let Some((v, span)) = self.value(d, body, name)? else { return Ok(Vec::new()) };
         let Value::Array(items) = &v else {
-            self.type_error(
+            return Err(self.type_error(
                 name,
                 &format!("a list of {kind} references"),
                 &v,
                 span,
                 &format!("{name} = [{kind}.a, {kind}.b]"),
-            );
-            return Err(());
+            ));
         };
         let module_prefix = self.prefix(self.decls[d].module).to_string();
         let mut out = Vec::new();
-        let mut ok = true;
+        let mut failed = None;
         for item in items {
             match self.ref_name_of(item, kind, name, &span, &module_prefix) {
                 Ok(n) => out.push(qualify(&module_prefix, item, n)),
-                Err(()) => ok = false,
+                Err(reported) => failed = Some(reported),
             }
         }
-        if ok {
-            Ok(out)
-        } else {
-            Err(())
+        match failed {
+            None => Ok(out),
+            Some(reported) => Err(reported),
         }
     }
 
