@@ -21,7 +21,7 @@ use hcl::edit::expr::Expression;
 use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
-use super::loader::Loader;
+use super::loader::{Evaluator, Stage};
 use super::model::{Maintenance, Span};
 use super::schema::KINDS;
 use crate::diag::{Diagnostic, Reported};
@@ -158,7 +158,7 @@ fn take<T>(ok: &mut bool, r: Result<Option<T>, Reported>) -> Option<T> {
     })
 }
 
-impl Loader<'_> {
+impl Evaluator<'_> {
     fn attr_span(&self, d: usize, body: &Body, name: &str) -> Span {
         self.span(d, body.get_attribute(name).and_then(|a| a.value.span()))
     }

@@ -1,4 +1,4 @@
-//! Evaluating each kind of block into the model (the second half of [`Loader`]).
+//! Stage 4, per block kind: evaluating each kind of block into the model ([`Evaluator`]).
 
 use std::collections::BTreeMap;
 
@@ -7,17 +7,18 @@ use hcl::edit::structure::{Block, Body};
 use hcl::edit::Span as _;
 use serde_json::{json, Map, Value};
 
-use super::inventory;
-use super::loader::{header_range, AssignValue, Kind, Loader};
-use super::model::{
+use super::inputs::AssignValue;
+use super::{header_range, Evaluator, Kind, Stage};
+use crate::config::inventory;
+use crate::config::model::{
     Alert, Baseline, Component, Dashboard, EmailTarget, Inventory, MetricDef, Override, PagerDutyTarget,
     ProviderBlock, RawResource, Route, SlackTarget, Span, Threshold, Variable, WebhookTarget,
 };
-use super::refs::Collected;
-use super::schema::{self, KINDS, PROVIDERS, SEVERITIES};
-use super::suggest;
-use super::values::{describe, json_to_hcl};
-use super::variables::{self, convert, interpret_raw, VarType, TYPE_HINT};
+use crate::config::refs::Collected;
+use crate::config::schema::{self, KINDS, PROVIDERS, SEVERITIES};
+use crate::config::suggest;
+use crate::config::values::{describe, json_to_hcl};
+use crate::config::variables::{self, convert, interpret_raw, VarType, TYPE_HINT};
 use crate::diag::{Diagnostic, Reported};
 
 /// Keeps evaluating after an error (to report more of them) while remembering that one happened.
@@ -80,18 +81,9 @@ fn leaf_strings(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-impl<'a> Loader<'a> {
+impl<'a> Evaluator<'a> {
     fn block_of(&self, d: usize) -> Option<&'a Block> {
         self.decls[d].block
-    }
-
-    pub(super) fn what(&self, d: usize) -> String {
-        let decl = &self.decls[d];
-        match decl.kind {
-            Kind::Settings => "the `watchkeep` block".to_string(),
-            Kind::Resource => format!("resource \"{}\" \"{}\"", decl.root, decl.name),
-            _ => format!("{} \"{}\"", self.block_of(d).map_or("block", |b| b.ident.as_str()), decl.name),
-        }
     }
 
     fn set_iteration(&mut self, d: usize, name: &str, value: hcl::Value) {
@@ -120,7 +112,7 @@ impl<'a> Loader<'a> {
                             return Err(self.error(
                                 Diagnostic::error(format!(
                                     "`for_each` needs a map or a set of strings, but an element is {}",
-                                    describe(&super::values::hcl_to_json(&other))
+                                    describe(&crate::config::values::hcl_to_json(&other))
                                 ))
                                 .with_span(span)
                                 .with_hint("use toset([\"a\", \"b\"]) or a map like { a = ..., b = ... }"),
@@ -133,7 +125,7 @@ impl<'a> Loader<'a> {
             other => Err(self.error(
                 Diagnostic::error(format!(
                     "`for_each` needs a map or a set of strings, got {}",
-                    describe(&super::values::hcl_to_json(&other))
+                    describe(&crate::config::values::hcl_to_json(&other))
                 ))
                 .with_span(span)
                 .with_hint("use toset([\"a\", \"b\"]) or a map like { a = ..., b = ... }"),
@@ -1221,7 +1213,7 @@ impl<'a> Loader<'a> {
                 }
             };
             let mut obj = json!({ "name": label, "address": address, "key": key });
-            if super::schema::resolves_id_refs(&rtype) {
+            if crate::config::schema::resolves_id_refs(&rtype) {
                 // Resolved by the provider once the object exists (see `resolves_id_refs`).
                 obj["id"] = json!(format!("ref:{address}"));
             }
