@@ -8,8 +8,7 @@ use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 use serde_json::Value;
 
-use super::Evaluator;
-use super::{NameCheck, Stage};
+use super::{Evaluator, NameCheck, Stage};
 use crate::config::model::Span;
 use crate::config::suggest;
 use crate::config::values::scalar_string;

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::eval::Evaluated;
-use super::{finish_diags, Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target};
+use super::{finish_diags, Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target, Tree};
 use crate::config::model::{Config, Edge, Span};
 use crate::config::refs::Part;
 use crate::config::suggest;
@@ -14,11 +14,11 @@ use crate::diag::{Diagnostic, Diagnostics};
 
 /// The configuration, or every error found.
 pub(super) fn finish<'a>(
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
+    tree: &'a Tree,
     decls: &'a [Decl<'a>],
     evaluated: Evaluated,
 ) -> Result<(Config, Diagnostics), Diagnostics> {
+    let Tree { files, modules } = tree;
     let Evaluated { cfg, diags, instances, memberships, name_checks, component_alias } = evaluated;
     Linker { files, modules, decls, diags, cfg, instances, memberships, name_checks, component_alias }
         .finish()

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use hcl::edit::structure::Block;
 use hcl::edit::Span as _;
 
-use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage};
+use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage, Tree};
 use crate::config::schema::{self, RESOURCE_TYPES};
 use crate::config::suggest;
 use crate::diag::{Diagnostic, Diagnostics};
@@ -23,11 +23,8 @@ pub(crate) struct Declarations<'a> {
 }
 
 /// Collects the declarations of every file.
-pub(super) fn collect<'a>(
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
-    diags: &mut Diagnostics,
-) -> Declarations<'a> {
+pub(super) fn collect<'a>(tree: &'a Tree, diags: &mut Diagnostics) -> Declarations<'a> {
+    let Tree { files, modules } = tree;
     let mut c = Collector {
         files,
         modules,

@@ -11,7 +11,7 @@ use hcl::eval::Context;
 use serde_json::Value;
 
 use super::inputs::{Assign, VarInputs};
-use super::{Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target};
+use super::{Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target, Tree};
 use crate::config::functions::{self, BaseDirGuard};
 use crate::config::model::{Config, SourceFile, Span};
 use crate::config::refs::Collected;
@@ -93,17 +93,16 @@ pub(super) struct Evaluated {
 
 /// Evaluates the declarations in `order` (those in `failed` and those depending on them are
 /// skipped) into the model.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn evaluate<'a>(
     opts: &'a LoadOptions,
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
+    tree: &'a Tree,
     decls: &'a [Decl<'a>],
     inputs: VarInputs,
     order: &[usize],
     failed: HashSet<usize>,
     diags: Diagnostics,
 ) -> Evaluated {
+    let Tree { files, modules } = tree;
     let mut ev = Evaluator::new(opts, files, modules, decls, inputs, failed, diags);
     ev.run(order);
     Evaluated {

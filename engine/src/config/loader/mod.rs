@@ -46,26 +46,26 @@ use crate::diag::{Diagnostic, Diagnostics, Reported};
 
 pub(crate) use declare::Declarations;
 pub(crate) use eval::Evaluator;
-pub(crate) use read::{FileEntry, ModuleInfo};
+pub(crate) use read::{FileEntry, ModuleInfo, Tree};
 
 pub(crate) fn load(opts: &LoadOptions) -> Result<(Config, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::new();
     // 1. Files, parsed.
-    let (files, modules) = read::read_tree(opts, &mut diags);
+    let tree = read::read_tree(opts, &mut diags);
     if diags.has_errors() {
         return Err(finish_diags(diags));
     }
     // 2. Declarations, checked against the schema.
-    let mut declared = declare::collect(&files, &modules, &mut diags);
-    let mut failed = structure::check(&files, &modules, &declared.decls, &mut diags);
+    let mut declared = declare::collect(&tree, &mut diags);
+    let mut failed = structure::check(&tree, &declared.decls, &mut diags);
     // 3. References, variable inputs, evaluation order.
-    resolve::resolve_all(&files, &modules, &mut declared, &mut failed, &mut diags);
+    resolve::resolve_all(&tree, &mut declared, &mut failed, &mut diags);
     let inputs = inputs::read(opts, &declared.decls, &mut diags);
-    let order = order::order(&files, &modules, &declared, &mut failed, &mut diags);
+    let order = order::order(&tree, &declared, &mut failed, &mut diags);
     // 4. Evaluation into the model.
-    let evaluated = eval::evaluate(opts, &files, &modules, &declared.decls, inputs, &order, failed, diags);
+    let evaluated = eval::evaluate(opts, &tree, &declared.decls, inputs, &order, failed, diags);
     // 5. Checks across blocks, and the edges.
-    cross::finish(&files, &modules, &declared.decls, evaluated)
+    cross::finish(&tree, &declared.decls, evaluated)
 }
 
 fn finish_diags(mut diags: Diagnostics) -> Diagnostics {
@@ -190,4 +190,65 @@ pub(crate) fn header_range(block: &Block) -> Range<usize> {
     let end =
         block.labels.last().and_then(|l| l.span()).or_else(|| block.ident.span()).map_or(start, |s| s.end);
     start..end
+}
+
+#[cfg(test)]
+mod tests {
+    //! The stages run one by one on their explicit inputs (the whole pipeline is tested through
+    //! `config::load` in `config/tests.rs`).
+
+    use super::*;
+
+    fn tree_of(text: &str) -> (tempfile::TempDir, LoadOptions, Tree, Diagnostics) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("main.hcl"), text).expect("write main.hcl");
+        let opts = LoadOptions::new(dir.path());
+        let mut diags = Diagnostics::new();
+        let tree = read::read_tree(&opts, &mut diags);
+        (dir, opts, tree, diags)
+    }
+
+    #[test]
+    fn declarations_resolve_and_order_by_dependency() {
+        let (_dir, _opts, tree, mut diags) = tree_of(
+            "locals {\n  b = local.a\n  a = 1\n}\nroute \"r\" {\n  description = \"x-${local.b}\"\n}\n",
+        );
+        assert!(!diags.has_errors(), "{diags}");
+        let mut declared = declare::collect(&tree, &mut diags);
+        let addrs: Vec<String> = declared.decls.iter().map(Decl::local_addr).collect();
+        assert_eq!(addrs, ["local.b", "local.a", "route.r"]);
+        let mut failed = structure::check(&tree, &declared.decls, &mut diags);
+        resolve::resolve_all(&tree, &mut declared, &mut failed, &mut diags);
+        assert_eq!(declared.decls[0].deps, [1]);
+        assert_eq!(declared.decls[2].deps, [0]);
+        let order = order::order(&tree, &declared, &mut failed, &mut diags);
+        assert_eq!(order, [1, 0, 2]);
+        assert!(failed.is_empty() && diags.is_empty(), "{diags}");
+    }
+
+    #[test]
+    fn a_cycle_fails_every_declaration_in_it_with_one_error() {
+        let (_dir, _opts, tree, mut diags) = tree_of("locals {\n  a = local.b\n  b = local.a\n  c = 1\n}\n");
+        let mut declared = declare::collect(&tree, &mut diags);
+        let mut failed = structure::check(&tree, &declared.decls, &mut diags);
+        resolve::resolve_all(&tree, &mut declared, &mut failed, &mut diags);
+        let order = order::order(&tree, &declared, &mut failed, &mut diags);
+        assert_eq!(failed, HashSet::from([0, 1]));
+        assert!(order.contains(&2));
+        let errors: Vec<&str> = diags.errors().map(|d| d.summary.as_str()).collect();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].starts_with("cycle: "), "{errors:?}");
+    }
+
+    #[test]
+    fn variable_inputs_are_read_for_declared_variables_only() {
+        let (_dir, mut opts, tree, mut diags) = tree_of("variable \"env\" {}\n");
+        opts.vars = vec!["env=prod".to_string(), "nope=1".to_string()];
+        let declared = declare::collect(&tree, &mut diags);
+        let inputs = inputs::read(&opts, &declared.decls, &mut diags);
+        assert_eq!(inputs.cli_assigns["env"].len(), 1);
+        assert!(!inputs.cli_assigns.contains_key("nope"));
+        let errors: Vec<&str> = diags.errors().map(|d| d.summary.as_str()).collect();
+        assert_eq!(errors, ["-var sets `nope`, which is not declared"]);
+    }
 }

@@ -3,18 +3,18 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Decl, Declarations, FileEntry, ModuleInfo, Ref, Stage, Target};
+use super::{Decl, Declarations, FileEntry, ModuleInfo, Ref, Stage, Target, Tree};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{find_cycles, stable_topo};
 
 /// The order to evaluate declarations in; declarations that cannot be evaluated join `failed`.
 pub(super) fn order<'a>(
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
+    tree: &'a Tree,
     declared: &Declarations<'a>,
     failed: &mut HashSet<usize>,
     diags: &mut Diagnostics,
 ) -> Vec<usize> {
+    let Tree { files, modules } = tree;
     Orderer {
         files,
         modules,

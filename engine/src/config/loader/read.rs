@@ -16,6 +16,12 @@ use crate::diag::{Diagnostic, Diagnostics};
 /// Module nesting limit, to stop runaway recursion.
 const MAX_MODULE_DEPTH: usize = 8;
 
+/// The parsed files of the configuration and the modules they belong to (module 0 is the root).
+pub(crate) struct Tree {
+    pub files: Vec<FileEntry>,
+    pub modules: Vec<ModuleInfo>,
+}
+
 pub(crate) struct FileEntry {
     pub src: SourceText,
     pub body: Body,
@@ -44,7 +50,7 @@ fn hcl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Reads and parses the root directory and every local module it calls.
-pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<FileEntry>, Vec<ModuleInfo>) {
+pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
     let mut files = Vec::new();
     let mut modules =
         vec![ModuleInfo { prefix: String::new(), dir: opts.dir.clone(), parent: None, source: None }];
@@ -155,5 +161,5 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> (Vec<Fil
         }
         i += 1;
     }
-    (files, modules)
+    Tree { files, modules }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Decl, Declarations, FileEntry, Kind, ModuleInfo, Ref, Stage, Target};
+use super::{Decl, Declarations, FileEntry, Kind, ModuleInfo, Ref, Stage, Target, Tree};
 use crate::config::functions;
 use crate::config::refs::{Collected, Part, RawRef};
 use crate::config::schema::RESOURCE_TYPES;
@@ -33,12 +33,12 @@ fn known_roots() -> Vec<&'static str> {
 /// Resolves the references of every declaration into its `refs` and `deps`; a declaration with
 /// an unresolvable reference joins `failed`.
 pub(super) fn resolve_all<'a>(
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
+    tree: &'a Tree,
     declared: &mut Declarations<'a>,
     failed: &mut HashSet<usize>,
     diags: &mut Diagnostics,
 ) {
+    let Tree { files, modules } = tree;
     let Declarations { decls, index, static_components, dynamic_producers } = declared;
     Resolver { files, modules, decls, index, static_components, dynamic_producers, failed, diags }
         .resolve_all();

@@ -7,18 +7,14 @@ use std::ops::Range;
 use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
-use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage};
+use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage, Tree};
 use crate::config::schema::{self, AttrDef, BlockDef};
 use crate::config::suggest;
 use crate::diag::{Diagnostic, Diagnostics};
 
 /// Checks every declaration's block; returns the declarations whose block is malformed.
-pub(super) fn check<'a>(
-    files: &'a [FileEntry],
-    modules: &'a [ModuleInfo],
-    decls: &[Decl<'a>],
-    diags: &mut Diagnostics,
-) -> HashSet<usize> {
+pub(super) fn check<'a>(tree: &'a Tree, decls: &[Decl<'a>], diags: &mut Diagnostics) -> HashSet<usize> {
+    let Tree { files, modules } = tree;
     let mut c = Checker { files, modules, decls, failed: HashSet::new(), diags };
     c.check_structure();
     c.failed
