@@ -13,13 +13,13 @@ use crate::diag::{Diagnostic, Diagnostics};
 
 /// The declarations of the configuration and how to find them.
 pub(crate) struct Declarations<'a> {
-    pub decls: Vec<Decl<'a>>,
+    pub(super) decls: Vec<Decl<'a>>,
     /// (module, local address) → declaration.
-    pub index: HashMap<(usize, String), usize>,
+    pub(super) index: HashMap<(usize, String), usize>,
     /// (module, component name) → the declaration that defines it statically.
-    pub static_components: HashMap<(usize, String), usize>,
+    pub(super) static_components: HashMap<(usize, String), usize>,
     /// Declarations whose component names are only known after evaluation.
-    pub dynamic_producers: HashMap<usize, Vec<usize>>,
+    pub(super) dynamic_producers: HashMap<usize, Vec<usize>>,
 }
 
 /// Collects the declarations of every file.

@@ -41,8 +41,8 @@ fn nested_deeper_than(v: &hcl::Value, max: usize) -> bool {
 }
 
 pub(crate) struct Scope {
-    pub ctx: Context<'static>,
-    pub roots: BTreeMap<String, hcl::Map<String, hcl::Value>>,
+    pub(super) ctx: Context<'static>,
+    pub(super) roots: BTreeMap<String, hcl::Map<String, hcl::Value>>,
     dirty: BTreeSet<String>,
 }
 
@@ -80,15 +80,15 @@ impl Scope {
 
 /// What evaluation produced, for the checks across blocks.
 pub(super) struct Evaluated {
-    pub cfg: Config,
-    pub diags: Diagnostics,
+    pub(super) cfg: Config,
+    pub(super) diags: Diagnostics,
     /// Addresses each declaration produced (instances), for edges.
-    pub instances: HashMap<usize, Vec<String>>,
+    pub(super) instances: HashMap<usize, Vec<String>>,
     /// Component (full name) → its inventory edge (file rows and inline blocks).
-    pub memberships: Vec<(String, String, Span)>,
-    pub name_checks: Vec<NameCheck>,
+    pub(super) memberships: Vec<(String, String, Span)>,
+    pub(super) name_checks: Vec<NameCheck>,
     /// (module, block label) → component name, for component blocks that set `name`.
-    pub component_alias: HashMap<(usize, String), String>,
+    pub(super) component_alias: HashMap<(usize, String), String>,
 }
 
 /// Evaluates the declarations in `order` (those in `failed` and those depending on them are
@@ -116,30 +116,31 @@ pub(super) fn evaluate<'a>(
 }
 
 /// The evaluation stage: its inputs, the scopes and the model being built. Its fields are read
-/// and written by the decoders of each block kind (`decode.rs`, `attrs.rs`, `maintenance.rs`).
+/// and written by the decoders of each block kind (`decode.rs`, `attrs.rs`; `maintenance.rs`,
+/// outside this module, reads the declarations and writes the model).
 pub(crate) struct Evaluator<'a> {
-    pub(in crate::config) opts: &'a LoadOptions,
-    pub(in crate::config) files: &'a [FileEntry],
-    pub(in crate::config) modules: &'a [ModuleInfo],
+    pub(super) opts: &'a LoadOptions,
+    files: &'a [FileEntry],
+    pub(super) modules: &'a [ModuleInfo],
     pub(in crate::config) decls: &'a [Decl<'a>],
-    pub(in crate::config) diags: Diagnostics,
+    pub(super) diags: Diagnostics,
     pub(in crate::config) cfg: Config,
-    pub(in crate::config) scopes: Vec<Scope>,
+    pub(super) scopes: Vec<Scope>,
     failed: HashSet<usize>,
     /// Root-module variable assignments from files and `-var`, lowest precedence first.
-    pub(in crate::config) file_assigns: HashMap<String, Vec<Assign>>,
-    pub(in crate::config) cli_assigns: HashMap<String, Vec<Assign>>,
+    pub(super) file_assigns: HashMap<String, Vec<Assign>>,
+    pub(super) cli_assigns: HashMap<String, Vec<Assign>>,
     /// Values for a module's variables, from its `module` block.
-    pub(in crate::config) module_inputs: HashMap<usize, BTreeMap<String, (Value, Span)>>,
+    pub(super) module_inputs: HashMap<usize, BTreeMap<String, (Value, Span)>>,
     /// Addresses each declaration produced (instances), for edges.
-    pub(in crate::config) instances: HashMap<usize, Vec<String>>,
+    pub(super) instances: HashMap<usize, Vec<String>>,
     /// Component (full name) → its inventory edge (file rows and inline blocks).
-    pub(in crate::config) memberships: Vec<(String, String, Span)>,
-    pub(in crate::config) name_checks: Vec<NameCheck>,
+    pub(super) memberships: Vec<(String, String, Span)>,
+    pub(super) name_checks: Vec<NameCheck>,
     /// (module, component local name) → producing declaration.
-    pub(in crate::config) component_producer: HashMap<(usize, String), usize>,
+    pub(super) component_producer: HashMap<(usize, String), usize>,
     /// (module, block label) → component name, for component blocks that set `name`.
-    pub(in crate::config) component_alias: HashMap<(usize, String), String>,
+    pub(super) component_alias: HashMap<(usize, String), String>,
 }
 
 impl<'a> Stage<'a> for Evaluator<'a> {

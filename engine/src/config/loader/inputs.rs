@@ -22,9 +22,9 @@ use crate::diag::{Diagnostic, Diagnostics, Reported};
 /// One value assignment for a root-module variable, with where it came from.
 #[derive(Debug, Clone)]
 pub(crate) struct Assign {
-    pub value: AssignValue,
-    pub origin: String,
-    pub span: Option<Span>,
+    pub(super) value: AssignValue,
+    pub(super) origin: String,
+    pub(super) span: Option<Span>,
 }
 
 #[derive(Debug, Clone)]
@@ -37,8 +37,8 @@ pub(crate) enum AssignValue {
 
 /// Root-module variable assignments from files and `-var`, lowest precedence first.
 pub(crate) struct VarInputs {
-    pub file_assigns: HashMap<String, Vec<Assign>>,
-    pub cli_assigns: HashMap<String, Vec<Assign>>,
+    pub(super) file_assigns: HashMap<String, Vec<Assign>>,
+    pub(super) cli_assigns: HashMap<String, Vec<Assign>>,
 }
 
 /// Reads the variables files and `-var`s of `opts` for the variables `decls` declares.

@@ -18,24 +18,24 @@ const MAX_MODULE_DEPTH: usize = 8;
 
 /// The parsed files of the configuration and the modules they belong to (module 0 is the root).
 pub(crate) struct Tree {
-    pub files: Vec<FileEntry>,
-    pub modules: Vec<ModuleInfo>,
+    pub(super) files: Vec<FileEntry>,
+    pub(super) modules: Vec<ModuleInfo>,
 }
 
 pub(crate) struct FileEntry {
-    pub src: SourceText,
-    pub body: Body,
-    pub module: usize,
+    pub(super) src: SourceText,
+    pub(super) body: Body,
+    pub(super) module: usize,
 }
 
 pub(crate) struct ModuleInfo {
     /// `""` for the root, `module.team.` inside `module "team"`.
-    pub prefix: String,
-    pub dir: PathBuf,
+    pub(super) prefix: String,
+    pub(super) dir: PathBuf,
     /// Parent module and the call's name.
-    pub parent: Option<(usize, String)>,
+    pub(super) parent: Option<(usize, String)>,
     /// The `source` of the `module` block that calls it, where problems reading it are reported.
-    pub source: Option<Span>,
+    pub(super) source: Option<Span>,
 }
 
 /// Lists `*.hcl` files of a directory, sorted.
