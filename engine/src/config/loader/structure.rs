@@ -10,7 +10,7 @@ use hcl::edit::Span as _;
 use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage, Tree};
 use crate::config::schema::{self, AttrDef, BlockDef};
 use crate::config::suggest;
-use crate::diag::{Diagnostic, Diagnostics};
+use crate::diag::{Diagnostic, Diagnostics, Reported};
 
 /// Checks every declaration's block; returns the declarations whose block is malformed.
 pub(super) fn check<'a>(tree: &'a Tree, decls: &[Decl<'a>], diags: &mut Diagnostics) -> HashSet<usize> {
@@ -71,7 +71,7 @@ impl Checker<'_, '_> {
             let Some(block) = self.decls[d].block else { continue };
             let what = self.what(d);
             let header = self.decls[d].header.clone();
-            if !self.check_tree(d, &block.body, def, header, &what) {
+            if self.check_tree(d, &block.body, def, header, &what).is_err() {
                 self.failed.insert(d);
             }
         }
@@ -84,8 +84,8 @@ impl Checker<'_, '_> {
         def: &BlockDef,
         header: Range<usize>,
         what: &str,
-    ) -> bool {
-        let mut ok = self.check_body(d, body, def, header, what);
+    ) -> Result<(), Reported> {
+        let mut result = self.check_body(d, body, def, header, what);
         for b in body.blocks() {
             let Some(nested) = def.nested(b.ident.as_str()) else { continue };
             if b.labels.len() != nested.def.labels.len() {
@@ -100,9 +100,11 @@ impl Checker<'_, '_> {
                 Some(l) => format!("`{} \"{}\"` in {what}", b.ident.as_str(), l.as_str()),
                 None => format!("the `{}` block in {what}", b.ident.as_str()),
             };
-            ok &= self.check_tree(d, &b.body, nested.def, header_range(b), &nested_what);
+            if let Err(reported) = self.check_tree(d, &b.body, nested.def, header_range(b), &nested_what) {
+                result = Err(reported);
+            }
         }
-        ok
+        result
     }
 
     /// How messages name a declaration's block: `alert "cpu"`, `resource "t" "n"`.
@@ -124,8 +126,8 @@ impl Checker<'_, '_> {
         def: &BlockDef,
         header: Range<usize>,
         what: &str,
-    ) -> bool {
-        let mut ok = true;
+    ) -> Result<(), Reported> {
+        let mut failed = None;
         let mut seen_attrs: HashMap<String, Range<usize>> = HashMap::new();
         let mut seen_blocks: HashSet<String> = HashSet::new();
         let mut allowed: Vec<&str> = def.attr_names();
@@ -136,32 +138,35 @@ impl Checker<'_, '_> {
                 let key_span = self.span(d, a.key.span());
                 if let Some(first) = seen_attrs.insert(name.to_string(), a.key.span().unwrap_or(0..0)) {
                     let first_span = self.span(d, Some(first));
-                    self.error(
-                        Diagnostic::error(format!("attribute `{name}` is set twice in {what}"))
-                            .with_span(key_span)
-                            .with_detail(format!("first set at {first_span}"))
-                            .with_hint("remove one of them"),
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("attribute `{name}` is set twice in {what}"))
+                                .with_span(key_span)
+                                .with_detail(format!("first set at {first_span}"))
+                                .with_hint("remove one of them"),
+                        ),
                     );
-                    ok = false;
                     continue;
                 }
                 if def.attr(name).is_some() {
                     continue;
                 }
                 if def.nested(name).is_some() {
-                    self.error(
-                        Diagnostic::error(format!("`{name}` is a block, not an attribute"))
-                            .with_span(key_span)
-                            .with_hint(format!("write {name} {{ ... }} without `=`")),
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("`{name}` is a block, not an attribute"))
+                                .with_span(key_span)
+                                .with_hint(format!("write {name} {{ ... }} without `=`")),
+                        ),
                     );
-                    ok = false;
                 } else if !def.open {
-                    self.error(
-                        Diagnostic::error(format!("unknown attribute `{name}` in {what}"))
-                            .with_span(key_span)
-                            .with_hint(suggest::allowed_hint(name, &allowed, "names")),
+                    failed = Some(
+                        self.error(
+                            Diagnostic::error(format!("unknown attribute `{name}` in {what}"))
+                                .with_span(key_span)
+                                .with_hint(suggest::allowed_hint(name, &allowed, "names")),
+                        ),
                     );
-                    ok = false;
                 }
             } else if let Some(b) = s.as_block() {
                 let ident = b.ident.as_str();
@@ -174,41 +179,47 @@ impl Checker<'_, '_> {
                             } else {
                                 format!("{ident} \"<{}>\" {{ ... }}", n.def.labels.join("\" \"<"))
                             };
-                            self.error(
-                                Diagnostic::error(format!(
-                                    "`{ident}` block needs {} label(s), found {}",
-                                    n.def.labels.len(),
-                                    b.labels.len()
-                                ))
-                                .with_span(ident_span)
-                                .with_hint(format!("write {example}")),
+                            failed = Some(
+                                self.error(
+                                    Diagnostic::error(format!(
+                                        "`{ident}` block needs {} label(s), found {}",
+                                        n.def.labels.len(),
+                                        b.labels.len()
+                                    ))
+                                    .with_span(ident_span)
+                                    .with_hint(format!("write {example}")),
+                                ),
                             );
-                            ok = false;
                         } else if !n.repeated && !seen_blocks.insert(ident.to_string()) {
-                            self.error(
-                                Diagnostic::error(format!("only one `{ident}` block is allowed in {what}"))
+                            failed = Some(
+                                self.error(
+                                    Diagnostic::error(format!(
+                                        "only one `{ident}` block is allowed in {what}"
+                                    ))
                                     .with_span(ident_span)
                                     .with_hint("merge the blocks into one"),
+                                ),
                             );
-                            ok = false;
                         }
                     }
                     None if def.attr(ident).is_some() => {
-                        self.error(
-                            Diagnostic::error(format!("`{ident}` is an attribute, not a block"))
-                                .with_span(ident_span)
-                                .with_hint(format!("write {ident} = ...")),
+                        failed = Some(
+                            self.error(
+                                Diagnostic::error(format!("`{ident}` is an attribute, not a block"))
+                                    .with_span(ident_span)
+                                    .with_hint(format!("write {ident} = ...")),
+                            ),
                         );
-                        ok = false;
                     }
                     None if def.open => {}
                     None => {
-                        self.error(
-                            Diagnostic::error(format!("unknown block `{ident}` in {what}"))
-                                .with_span(ident_span)
-                                .with_hint(suggest::allowed_hint(ident, &allowed, "names")),
+                        failed = Some(
+                            self.error(
+                                Diagnostic::error(format!("unknown block `{ident}` in {what}"))
+                                    .with_span(ident_span)
+                                    .with_hint(suggest::allowed_hint(ident, &allowed, "names")),
+                            ),
                         );
-                        ok = false;
                     }
                 }
             }
@@ -216,14 +227,18 @@ impl Checker<'_, '_> {
         for a in def.attrs.iter().filter(|a: &&AttrDef| a.required) {
             if body.get_attribute(a.name).is_none() {
                 let span = self.span(d, Some(header.clone()));
-                self.error(
-                    Diagnostic::error(format!("{what} is missing the required attribute `{}`", a.name))
-                        .with_span(span)
-                        .with_hint(format!("add {} = ... ({})", a.name, a.doc)),
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(format!("{what} is missing the required attribute `{}`", a.name))
+                            .with_span(span)
+                            .with_hint(format!("add {} = ... ({})", a.name, a.doc)),
+                    ),
                 );
-                ok = false;
             }
         }
-        ok
+        match failed {
+            None => Ok(()),
+            Some(reported) => Err(reported),
+        }
     }
 }
