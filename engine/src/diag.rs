@@ -130,6 +130,14 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Proof that an error diagnostic was reported: the `Err` of a step that failed after saying why.
+///
+/// The only way to obtain one is [`Diagnostics::report`], which records the diagnostic, so a
+/// function returning `Result<_, Reported>` cannot fail silently. It is `Copy`: a step that
+/// collects several failures may pass on the token of any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reported(());
+
 /// A collection of diagnostics; `load` returns it as the error when any of them is an error.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -146,6 +154,17 @@ impl Diagnostics {
 
     pub fn push(&mut self, diagnostic: Diagnostic) {
         self.0.push(diagnostic);
+    }
+
+    /// Records an error diagnostic and returns the token that proves it was recorded.
+    ///
+    /// `diagnostic` must be an error (warnings do not make a step fail: [`push`](Self::push)
+    /// them); a warning passed here is recorded as an error so the token never lies.
+    pub fn report(&mut self, mut diagnostic: Diagnostic) -> Reported {
+        debug_assert!(diagnostic.is_error(), "report() is for errors: {diagnostic}");
+        diagnostic.severity = Severity::Error;
+        self.0.push(diagnostic);
+        Reported(())
     }
 
     pub fn extend(&mut self, other: Diagnostics) {
@@ -348,5 +367,21 @@ mod tests {
         assert!(json["hint"].is_null());
         let plain = Diagnostics::from(Diagnostic::error("no span")).render(&[], true);
         assert!(plain.contains("no span"));
+    }
+
+    #[test]
+    fn reporting_records_the_error_and_yields_the_token() {
+        let mut diags = Diagnostics::new();
+        diags.push(Diagnostic::warning("only a warning"));
+        assert!(!diags.has_errors());
+        let d = Diagnostic::error("unknown route `x`").with_hint("declare it");
+        let token: Reported = diags.report(d.clone());
+        // The token exists only because the diagnostic is now in the collection.
+        assert_eq!(diags.len(), 2);
+        assert_eq!(diags.0[1], d);
+        assert!(diags.has_errors());
+        // A function failing with the token carries it to its caller unchanged.
+        let failed: Result<(), Reported> = Err(token);
+        assert_eq!(failed, Err(token));
     }
 }

@@ -21,10 +21,10 @@ use hcl::edit::expr::Expression;
 use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
-use super::loader::Loader;
+use super::loader::{Evaluator, Stage};
 use super::model::{Maintenance, Span};
 use super::schema::KINDS;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Reported};
 
 /// A parsed RFC 5545 recurrence rule (the subset a maintenance window needs).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -151,32 +151,31 @@ fn plausible_zone(z: &str) -> bool {
                 .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))))
 }
 
-fn take<T>(ok: &mut bool, r: Result<Option<T>, ()>) -> Option<T> {
-    r.unwrap_or_else(|()| {
+fn take<T>(ok: &mut bool, r: Result<Option<T>, Reported>) -> Option<T> {
+    r.unwrap_or_else(|_| {
         *ok = false;
         None
     })
 }
 
-impl Loader<'_> {
+impl Evaluator<'_> {
     fn attr_span(&self, d: usize, body: &Body, name: &str) -> Span {
         self.span(d, body.get_attribute(name).and_then(|a| a.value.span()))
     }
 
     /// `alerts = [alert.a, baseline.b]`: the origins it silences.
-    fn maintenance_alerts(&mut self, d: usize, body: &Body) -> Result<Vec<String>, ()> {
+    fn maintenance_alerts(&mut self, d: usize, body: &Body) -> Result<Vec<String>, Reported> {
         let Some(attr) = body.get_attribute("alerts") else { return Ok(Vec::new()) };
         let Expression::Array(items) = &attr.value else {
             let span = self.attr_span(d, body, "alerts");
-            self.error(
+            return Err(self.error(
                 Diagnostic::error("`alerts` must be a list of alert and baseline references")
                     .with_span(span)
                     .with_hint("write alerts = [alert.cpu_saturated, baseline.soc2]"),
-            );
-            return Err(());
+            ));
         };
         let mut out = Vec::new();
-        let mut ok = true;
+        let mut failed = None;
         for item in items.iter() {
             let span = self.span(d, item.span());
             let found = ["alert", "baseline"]
@@ -189,19 +188,17 @@ impl Loader<'_> {
                     }
                 }
                 None => {
-                    ok = false;
-                    self.error(
+                    failed = Some(self.error(
                         Diagnostic::error("this is not a reference to an `alert` or `baseline` block")
                             .with_span(span)
                             .with_hint("name blocks this configuration declares, e.g. alert.cpu_saturated or baseline.soc2"),
-                    );
+                    ));
                 }
             }
         }
-        if ok {
-            Ok(out)
-        } else {
-            Err(())
+        match failed {
+            None => Ok(out),
+            Some(reported) => Err(reported),
         }
     }
 
@@ -217,22 +214,22 @@ impl Loader<'_> {
         let recurrence = take(&mut ok, self.string(d, body, "recurrence"));
         let timezone = take(&mut ok, self.string(d, body, "timezone"));
         let message = take(&mut ok, self.string(d, body, "message"));
-        let kinds = self.list_one_of(d, body, "kinds", KINDS).unwrap_or_else(|()| {
+        let kinds = self.list_one_of(d, body, "kinds", KINDS).unwrap_or_else(|_| {
             ok = false;
             Vec::new()
         });
-        let components = self.references(d, body, "components", "component").unwrap_or_else(|()| {
+        let components = self.references(d, body, "components", "component").unwrap_or_else(|_| {
             ok = false;
             Vec::new()
         });
         let tags = match self.string_map(d, body, "tags") {
             Ok(t) => t.unwrap_or_default(),
-            Err(()) => {
+            Err(_) => {
                 ok = false;
                 Default::default()
             }
         };
-        let alerts = self.maintenance_alerts(d, body).unwrap_or_else(|()| {
+        let alerts = self.maintenance_alerts(d, body).unwrap_or_else(|_| {
             ok = false;
             Vec::new()
         });

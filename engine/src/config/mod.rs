@@ -10,7 +10,6 @@
 //! The language itself is described in `docs/language.md`; [`schema`] is the one list of blocks
 //! and attributes the loader accepts.
 
-mod decode;
 mod fmt;
 mod functions;
 mod inventory;

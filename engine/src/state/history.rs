@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use super::error::StateError;
-use super::local::{sync_dir, temp_path};
+use super::fsutil::{sync_dir, temp_path};
+use super::paths::parent_dir;
 use super::{now_rfc3339, HistoryEntry};
 
 /// Writes `entry` as the next version in `dir`. The caller holds the state lock, which is what
@@ -38,7 +39,7 @@ pub(super) fn append(dir: &Path, mut entry: HistoryEntry) -> Result<HistoryEntry
 /// hard-linked into place, so the entry appears complete or not at all; where hard links are not
 /// supported, falls back to writing the file directly with `create_new`.
 fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = super::error::parent_dir(path);
+    let dir = parent_dir(path);
     let tmp = temp_path(path);
     let written = OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
         file.write_all(bytes)?;

@@ -1,12 +1,15 @@
 //! The local backend: the state file on disk, its backup, and the atomic writer.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write as _};
+use std::fs;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
-use super::error::{backup_of, history_dir_of, parent_dir, StateError};
-use super::lock::{self, LockInfo, StateLock};
-use super::{history, HistoryEntry, State, FORMAT_VERSION, WATCHKEEP_VERSION};
+use super::error::StateError;
+use super::lock::{self, StateLock};
+use super::lock_info::LockInfo;
+use super::paths::{backup_of, history_dir_of, lock_of};
+use super::statefile::parse_state;
+use super::{history, HistoryEntry, State};
 
 /// State kept in a local file, e.g. `.watchkeep/state.json`, with `state.json.lock`,
 /// `state.json.backup` and `history/` beside it.
@@ -29,6 +32,11 @@ impl LocalBackend {
         history_dir_of(&self.state_path)
     }
 
+    /// `<state path>.lock`.
+    pub fn lock_path(&self) -> PathBuf {
+        lock_of(&self.state_path)
+    }
+
     /// `<state path>.backup`: the state as it was before the last save.
     pub fn backup_path(&self) -> PathBuf {
         backup_of(&self.state_path)
@@ -46,18 +54,18 @@ impl LocalBackend {
 
     /// Takes the state lock for `operation` (e.g. `apply`), or reports who holds it.
     pub fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
-        lock::acquire(self, operation)
+        lock::acquire(&self.state_path, operation)
     }
 
     /// Who holds the lock, if anyone. A damaged lock file gives what could be recovered from it
     /// (fields it lacks read "unknown"), or a `Locked` error when not even its id survived.
     pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        lock::read(self)
+        lock::read(&self.state_path)
     }
 
     /// Removes the lock if `lock_id` is its id; returns what it held.
     pub fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
-        lock::force_unlock(self, lock_id)
+        lock::force_unlock(&self.state_path, lock_id)
     }
 
     /// All history entries, oldest first.
@@ -70,199 +78,11 @@ impl LocalBackend {
     }
 }
 
-/// Parses and checks a state file; resources come back sorted.
-pub(super) fn parse_state(path: &Path, bytes: &[u8]) -> Result<State, StateError> {
-    let corrupt = |detail: String| StateError::Corrupt { path: path.to_path_buf(), detail };
-    let text =
-        std::str::from_utf8(bytes).map_err(|e| corrupt(format!("the file is not UTF-8 text ({e})")))?;
-    if text.trim().is_empty() {
-        return Err(corrupt("the file is empty".to_string()));
-    }
-    // Check the version before the shape, so a newer format is reported as such and not as corrupt.
-    // The probe skips everything but `format_version`: building a full `Value` of a large state
-    // here would double the peak memory of every command.
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        format_version: Option<serde_json::Value>,
-    }
-    if !text.trim_start().starts_with('{') {
-        return Err(corrupt("expected a JSON object at the top level".to_string()));
-    }
-    let probe: Probe = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-    let found = match probe.format_version {
-        None => return Err(corrupt("`format_version` is missing".to_string())),
-        Some(v) => {
-            v.as_u64().ok_or_else(|| corrupt(format!("`format_version` is {v}, not a version number")))?
-        }
-    };
-    if found > u64::from(FORMAT_VERSION) {
-        return Err(StateError::NewerFormat { path: path.to_path_buf(), found, supported: FORMAT_VERSION });
-    }
-    if found == 0 {
-        return Err(corrupt("`format_version` 0 is not a watchkeep state format".to_string()));
-    }
-    let mut state: State = if found < u64::from(FORMAT_VERSION) {
-        let mut value: serde_json::Value = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
-        for (from, migrate) in super::MIGRATIONS {
-            if u64::from(*from) >= found {
-                migrate(&mut value)
-                    .map_err(|e| corrupt(format!("cannot migrate from format {from}: {e}")))?;
-            }
-        }
-        let mut s: State = serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))?;
-        s.migrated_from = Some(found as u32);
-        s
-    } else {
-        // Parse from text so errors carry line and column.
-        serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?
-    };
-    state.sort();
-    if let Some(address) = state.duplicate_address() {
-        return Err(corrupt(format!("resource address `{address}` appears more than once")));
-    }
-    Ok(state)
-}
-
-/// The fields of a state file that a write checks against.
-struct Header {
-    format_version: u64,
-    serial: u64,
-    lineage: String,
-    migrated_from: Option<u32>,
-}
-
-fn parse_header(bytes: &[u8]) -> Option<Header> {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        format_version: u64,
-        serial: u64,
-        lineage: String,
-        resources: serde::de::IgnoredAny,
-    }
-    let p: Probe = serde_json::from_slice(bytes).ok()?;
-    let _ = p.resources;
-    Some(Header {
-        format_version: p.format_version,
-        serial: p.serial,
-        lineage: p.lineage,
-        migrated_from: None,
-    })
-}
-
-/// The write behind [`StateLock::save`]; the caller has checked that the lock is ours.
-pub(super) fn save(backend: &LocalBackend, state: &mut State) -> Result<(), StateError> {
-    let path = backend.state_path();
-    let mut next = state.clone();
-    next.sort();
-    if let Some(address) = next.duplicate_address() {
-        return Err(StateError::DuplicateAddress { address: address.to_string() });
-    }
-
-    match fs::read(path) {
-        Ok(bytes) => {
-            // Refuse to replace a file we could not load: it may be newer or need a human. Only
-            // the header is checked when the file parses (a full parse of a 10,000-object state on
-            // every write would cost more than the write); a file that does not is parsed in full
-            // for the error.
-            let previous = match parse_header(&bytes) {
-                Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
-                _ => {
-                    let full = parse_state(path, &bytes)?;
-                    Header {
-                        format_version: u64::from(full.format_version),
-                        serial: full.serial,
-                        lineage: full.lineage,
-                        migrated_from: full.migrated_from,
-                    }
-                }
-            };
-            if previous.lineage != next.lineage {
-                return Err(StateError::LineageMismatch {
-                    path: path.to_path_buf(),
-                    on_disk: previous.lineage,
-                    ours: next.lineage,
-                });
-            }
-            if previous.serial > next.serial {
-                return Err(StateError::StaleSerial {
-                    path: path.to_path_buf(),
-                    on_disk: previous.serial,
-                    ours: next.serial,
-                });
-            }
-            if let Some(old) = previous.migrated_from {
-                // The last copy in the old format stays beside the state, never overwritten.
-                let keep = path.with_file_name(format!(
-                    "{}.v{old}.backup",
-                    path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json")
-                ));
-                if !keep.exists() {
-                    write_atomic(&keep, &bytes)?;
-                }
-            }
-            write_atomic(&backend.backup_path(), &bytes)?;
-        }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(StateError::io("read state file", path, e)),
-    }
-
-    next.serial = next.serial.saturating_add(1);
-    next.format_version = FORMAT_VERSION;
-    next.watchkeep_version = WATCHKEEP_VERSION.to_string();
-    let mut bytes = serde_json::to_vec_pretty(&next)
-        .map_err(|e| StateError::io("serialize state for", path, std::io::Error::other(e)))?;
-    bytes.push(b'\n');
-    write_atomic(path, &bytes)?;
-    // Only a state that reached the disk changes the caller's copy.
-    next.migrated_from = None;
-    *state = next;
-    Ok(())
-}
-
-/// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix:
-/// temp file in the same directory, fsync, rename over `path`, fsync of the directory.
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = parent_dir(path);
-    fs::create_dir_all(&dir).map_err(|e| StateError::io("create directory", &dir, e))?;
-    let tmp = temp_path(path);
-    let written = OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(StateError::io("write temporary file", &tmp, e));
-    }
-    if let Err(e) = fs::rename(&tmp, path) {
-        let _ = fs::remove_file(&tmp);
-        return Err(StateError::io("replace", path, e));
-    }
-    sync_dir(&dir)
-}
-
-/// A hidden, unique name beside `path`, e.g. `.state.json.tmp-4242-<uuid>`.
-pub(super) fn temp_path(path: &Path) -> PathBuf {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    parent_dir(path).join(format!(".{name}.tmp-{}-{}", std::process::id(), uuid::Uuid::new_v4().simple()))
-}
-
-/// Makes a rename or a new file in `dir` durable.
-pub(super) fn sync_dir(dir: &Path) -> Result<(), StateError> {
-    #[cfg(unix)]
-    {
-        fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| StateError::io("sync directory", dir, e))?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir; // directories cannot be opened for fsync here; rename is still atomic
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::tests::resource;
+    use crate::state::FORMAT_VERSION;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -461,19 +281,12 @@ mod tests {
         assert_eq!(old.serial, 1);
         assert_eq!(fs::read(b.state_path()).expect("read"), on_disk);
     }
-
-    #[test]
-    fn bare_file_name_uses_current_dir_parent() {
-        assert_eq!(temp_path(Path::new("s.json")).parent(), Some(Path::new(".")));
-        let t = temp_path(Path::new("d/s.json"));
-        assert_eq!(t.parent(), Some(Path::new("d")));
-        assert!(t.file_name().map(|n| n.to_string_lossy().starts_with(".s.json.tmp-")).unwrap_or(false));
-    }
 }
 
 #[cfg(test)]
 mod migration_tests {
     use super::*;
+    use crate::state::FORMAT_VERSION;
 
     const V1: &str = r#"{
   "format_version": 1,

@@ -9,35 +9,17 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::error::{lock_of, parent_dir, StateError};
-use super::{actor, history, local, now_rfc3339, HistoryEntry, LocalBackend, State, WATCHKEEP_VERSION};
-
-/// Who holds the state lock. Written as JSON into the lock file.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct LockInfo {
-    /// Random id; `watchkeep force-unlock <id>` must name it.
-    pub id: String,
-    /// Who took the lock; see [`super::actor`].
-    pub holder: String,
-    /// Process id of the holder.
-    pub pid: u32,
-    /// Host name of the machine the holder runs on.
-    pub host: String,
-    /// What the holder is doing, e.g. `apply`.
-    pub operation: String,
-    /// When the lock was taken (RFC 3339, UTC).
-    pub created: String,
-    /// Version of watchkeep that took the lock.
-    pub watchkeep_version: String,
-}
+use super::error::StateError;
+use super::fsutil::sync_dir;
+use super::lock_info::LockInfo;
+use super::paths::{history_dir_of, lock_of, parent_dir};
+use super::{actor, history, now_rfc3339, statefile, HistoryEntry, State, WATCHKEEP_VERSION};
 
 /// Holds the state lock; dropping it releases the lock (if the lock file still holds our id).
 #[derive(Debug)]
 pub struct StateLock {
-    backend: LocalBackend,
+    /// The state file this lock guards (the lock file is `<state_path>.lock`).
+    state_path: PathBuf,
     info: LockInfo,
     released: bool,
 }
@@ -49,7 +31,7 @@ impl StateLock {
 
     /// The state file this lock guards.
     pub fn state_path(&self) -> &Path {
-        self.backend.state_path()
+        &self.state_path
     }
 
     /// Writes `state`: serial += 1, resources sorted, atomic write (temp file in the same directory,
@@ -59,20 +41,20 @@ impl StateLock {
     /// lineage or a newer serial, or if it cannot be read.
     pub fn save(&self, state: &mut State) -> Result<(), StateError> {
         self.ensure_held()?;
-        local::save(&self.backend, state)
+        statefile::save(&self.state_path, state)
     }
 
     /// Writes `entry` as a new, immutable history file, assigning the next `version` (and the current
     /// time if `timestamp` is empty). Never overwrites an existing entry. Returns the entry as written.
     pub fn append_history(&self, entry: HistoryEntry) -> Result<HistoryEntry, StateError> {
         self.ensure_held()?;
-        history::append(&self.backend.history_dir(), entry)
+        history::append(&history_dir_of(&self.state_path), entry)
     }
 
     /// Releases the lock now, reporting errors that `Drop` would have to ignore.
     pub fn release(mut self) -> Result<(), StateError> {
         self.released = true;
-        let path = self.backend.lock_path();
+        let path = lock_of(&self.state_path);
         match read_lock_file(&path)? {
             LockFile::Valid(found) if found.id == self.info.id => {
                 fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))
@@ -88,7 +70,7 @@ impl StateLock {
 
     /// A write under a lock someone force-unlocked (and maybe re-took) would race the new holder.
     fn ensure_held(&self) -> Result<(), StateError> {
-        let path = self.backend.lock_path();
+        let path = lock_of(&self.state_path);
         match read_lock_file(&path)? {
             LockFile::Valid(found) if found.id == self.info.id => Ok(()),
             LockFile::Valid(found) => {
@@ -106,7 +88,7 @@ impl Drop for StateLock {
         if self.released {
             return;
         }
-        let path = self.backend.lock_path();
+        let path = lock_of(&self.state_path);
         if let Ok(LockFile::Valid(found)) = read_lock_file(&path) {
             if found.id == self.info.id {
                 let _ = fs::remove_file(&path);
@@ -203,8 +185,8 @@ fn locked_error(path: PathBuf, file: LockFile) -> Option<StateError> {
 /// How often to retry when the lock file vanishes between our failed create and our read of it.
 const VANISHED_RETRIES: u32 = 3;
 
-pub(super) fn acquire(backend: &LocalBackend, operation: &str) -> Result<StateLock, StateError> {
-    let path = backend.lock_path();
+pub(super) fn acquire(state_path: &Path, operation: &str) -> Result<StateLock, StateError> {
+    let path = lock_of(state_path);
     let dir = parent_dir(&path);
     fs::create_dir_all(&dir).map_err(|e| StateError::io("create state directory", &dir, e))?;
 
@@ -231,8 +213,8 @@ pub(super) fn acquire(backend: &LocalBackend, operation: &str) -> Result<StateLo
                     let _ = fs::remove_file(&path);
                     return Err(StateError::io("write lock file", &path, e));
                 }
-                local::sync_dir(&dir)?;
-                return Ok(StateLock { backend: backend.clone(), info, released: false });
+                sync_dir(&dir)?;
+                return Ok(StateLock { state_path: state_path.to_path_buf(), info, released: false });
             }
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
                 if let Some(err) = locked_error(path.clone(), read_lock_file(&path)?) {
@@ -252,8 +234,8 @@ pub(super) fn acquire(backend: &LocalBackend, operation: &str) -> Result<StateLo
 
 /// A damaged lock whose id survived is returned as what could be recovered ("unknown" elsewhere), so
 /// that `force-unlock <id>` can show it and remove it; one without an id is an error saying what to do.
-pub(super) fn read(backend: &LocalBackend) -> Result<Option<LockInfo>, StateError> {
-    let path = backend.lock_path();
+pub(super) fn read(state_path: &Path) -> Result<Option<LockInfo>, StateError> {
+    let path = lock_of(state_path);
     match read_lock_file(&path)? {
         LockFile::Missing => Ok(None),
         LockFile::Valid(info) => Ok(Some(info)),
@@ -264,8 +246,8 @@ pub(super) fn read(backend: &LocalBackend) -> Result<Option<LockInfo>, StateErro
     }
 }
 
-pub(super) fn force_unlock(backend: &LocalBackend, lock_id: &str) -> Result<LockInfo, StateError> {
-    let path = backend.lock_path();
+pub(super) fn force_unlock(state_path: &Path, lock_id: &str) -> Result<LockInfo, StateError> {
+    let path = lock_of(state_path);
     let info = match read_lock_file(&path)? {
         LockFile::Missing => return Err(StateError::NotLocked { path }),
         LockFile::Valid(info) => info,
@@ -279,15 +261,8 @@ pub(super) fn force_unlock(backend: &LocalBackend, lock_id: &str) -> Result<Lock
         return Err(StateError::WrongLockId { path, given: lock_id.to_string(), info });
     }
     fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))?;
-    local::sync_dir(&parent_dir(&path))?;
+    sync_dir(&parent_dir(&path))?;
     Ok(info)
-}
-
-impl LocalBackend {
-    /// `<state path>.lock`.
-    pub fn lock_path(&self) -> PathBuf {
-        lock_of(self.state_path())
-    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,13 @@
 
 mod actor;
 mod error;
+mod fsutil;
 mod history;
 mod local;
 mod lock;
+mod lock_info;
+mod paths;
+mod statefile;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -22,7 +26,8 @@ use serde::{Deserialize, Serialize};
 pub use actor::{actor, now_rfc3339, source_revision};
 pub use error::StateError;
 pub use local::LocalBackend;
-pub use lock::{LockInfo, StateLock};
+pub use lock::StateLock;
+pub use lock_info::LockInfo;
 
 /// The state file format this build reads and writes. A file with a higher number is refused.
 pub const FORMAT_VERSION: u32 = 2;

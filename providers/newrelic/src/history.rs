@@ -5,8 +5,12 @@
 //! account active during the window once (following `nextCursor`), indexes them by
 //! `conditionFamilyId`, and answers each condition from that scan: `watchkeep alerts` asks once
 //! per managed object, and N conditions must not cost N scans.
+//!
+//! This file knows nothing of the provider: [`AlertLog`] is given the function that reads the
+//! raw incidents of a window (the provider's paged NerdGraph query) and keeps the last scan.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -14,8 +18,6 @@ use serde_json::{json, Value};
 use watchkeep_provider::{AlertEvent, Result};
 
 use crate::normalize::id_text;
-use crate::provider::NewRelicProvider;
-use crate::wire;
 
 /// How far back the log reaches when no `since` is given.
 pub(crate) const DEFAULT_LOOKBACK: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -55,6 +57,12 @@ pub(crate) struct Scan {
 /// The last scan, behind an async lock held while a scan runs, so that concurrent callers wait
 /// for it instead of starting their own.
 pub(crate) type ScanCache = tokio::sync::Mutex<Option<Scan>>;
+
+/// The alert log of one provider: the last scan of the account's incidents.
+#[derive(Default)]
+pub(crate) struct AlertLog {
+    scan: ScanCache,
+}
 
 /// Epoch milliseconds of a time (0 before 1970).
 fn epoch_ms(t: SystemTime) -> i64 {
@@ -149,44 +157,42 @@ pub(crate) fn events(incidents: &[Incident], start_ms: i64) -> Vec<AlertEvent> {
     timed.into_iter().map(|(.., e)| e).collect()
 }
 
-impl NewRelicProvider {
-    /// The log of one NRQL condition since `since` (else the last 30 days).
-    pub(crate) async fn condition_history(
+impl AlertLog {
+    /// The log of one NRQL condition since `since` (else the last 30 days). `read(start, end)`
+    /// reads the raw `AiIssuesIIncident`s active in that window (epoch milliseconds).
+    pub(crate) async fn condition_history<F, Fut>(
         &self,
         id: &str,
         since: Option<SystemTime>,
-    ) -> Result<Vec<AlertEvent>> {
+        read: F,
+    ) -> Result<Vec<AlertEvent>>
+    where
+        F: FnOnce(i64, i64) -> Fut,
+        Fut: Future<Output = Result<Vec<Value>>>,
+    {
         let now = epoch_ms(SystemTime::now());
         let start = match since {
             Some(t) => epoch_ms(t).min(now),
             None => now.saturating_sub(DEFAULT_LOOKBACK.as_millis() as i64).max(0),
         };
-        let incidents = self.incidents_since(start, now).await?;
+        let incidents = self.incidents_since(start, now, read).await?;
         Ok(incidents.get(id).map(|list| events(list, start)).unwrap_or_default())
     }
 
     /// The account's incidents active since `start`: the last scan when it covers that window
     /// and is younger than [`SCAN_TTL`], else a new scan up to `now`. A failed scan is not kept.
-    async fn incidents_since(&self, start: i64, now: i64) -> Result<Arc<ByCondition>> {
-        let mut cache = self.incident_scan.lock().await;
+    async fn incidents_since<F, Fut>(&self, start: i64, now: i64, read: F) -> Result<Arc<ByCondition>>
+    where
+        F: FnOnce(i64, i64) -> Fut,
+        Fut: Future<Output = Result<Vec<Value>>>,
+    {
+        let mut cache = self.scan.lock().await;
         if let Some(scan) = cache.as_ref() {
             if scan.start_ms <= start && scan.at.elapsed() < SCAN_TTL {
                 return Ok(Arc::clone(&scan.incidents));
             }
         }
-        let raws = self
-            .paged(
-                "aiIssues.incidents",
-                &wire::incidents(),
-                json!({
-                    "accountId": self.account(),
-                    "timeWindow": {"startTime": start, "endTime": now},
-                }),
-                &["actor", "account", "aiIssues", "incidents"],
-                "incidents",
-                false,
-            )
-            .await?;
+        let raws = read(start, now).await?;
         let incidents = Arc::new(by_condition(&raws));
         *cache = Some(Scan { start_ms: start, at: Instant::now(), incidents: Arc::clone(&incidents) });
         Ok(incidents)

@@ -10,7 +10,7 @@ use watchkeep_provider::{
 
 use crate::client::{payload_errors, Client};
 use crate::config::NewRelicConfig;
-use crate::history::ScanCache;
+use crate::history::AlertLog;
 use crate::normalize::{self as n, id_text, ref_marker, REF_PREFIX};
 use crate::{muting, wire};
 
@@ -90,7 +90,7 @@ pub struct NewRelicProvider {
     /// Policy marker hash → marker, learnt from `mark`, `normalize` and reference resolution.
     policy_markers: Mutex<HashMap<String, String>>,
     /// The last scan of the account's incidents (the alert log; see `history.rs`).
-    pub(crate) incident_scan: ScanCache,
+    alert_log: AlertLog,
     /// Lists of the kinds others refer to (policies, destinations, channels), shared by the
     /// lists that need them: one refresh lists policies for themselves, for conditions and for
     /// workflows. Each kind's lock is held while it is read, so concurrent lists wait for one
@@ -147,7 +147,7 @@ impl NewRelicProvider {
             client,
             refs: Mutex::new(HashMap::new()),
             policy_markers: Mutex::new(HashMap::new()),
-            incident_scan: ScanCache::default(),
+            alert_log: AlertLog::default(),
             shared_lists: Default::default(),
         })
     }
@@ -164,6 +164,23 @@ impl NewRelicProvider {
 
     pub(crate) fn account(&self) -> i64 {
         self.config.account_id()
+    }
+
+    /// The raw incidents of the account active between `start` and `end` (epoch milliseconds),
+    /// every page: what the alert log (`history.rs`) indexes.
+    async fn incidents(&self, start: i64, end: i64) -> Result<Vec<Value>> {
+        self.paged(
+            "aiIssues.incidents",
+            &wire::incidents(),
+            json!({
+                "accountId": self.account(),
+                "timeWindow": {"startTime": start, "endTime": end},
+            }),
+            &["actor", "account", "aiIssues", "incidents"],
+            "incidents",
+            false,
+        )
+        .await
     }
 
     fn learn_policy_marker(&self, marker: &str) {
@@ -1093,7 +1110,11 @@ impl Provider for NewRelicProvider {
         since: Option<std::time::SystemTime>,
     ) -> Result<Option<Vec<AlertEvent>>> {
         match Kind::of(resource_type)? {
-            Kind::Condition => self.condition_history(id, since).await.map(Some),
+            Kind::Condition => self
+                .alert_log
+                .condition_history(id, since, |start, end| self.incidents(start, end))
+                .await
+                .map(Some),
             _ => Ok(None),
         }
     }

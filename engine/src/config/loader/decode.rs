@@ -1,4 +1,4 @@
-//! Evaluating each kind of block into the model (the second half of [`Loader`]).
+//! Stage 4, per block kind: evaluating each kind of block into the model ([`Evaluator`]).
 
 use std::collections::BTreeMap;
 
@@ -7,30 +7,46 @@ use hcl::edit::structure::{Block, Body};
 use hcl::edit::Span as _;
 use serde_json::{json, Map, Value};
 
-use super::inventory;
-use super::loader::{header_range, AssignValue, Kind, Loader};
-use super::model::{
+use super::inputs::AssignValue;
+use super::{header_range, Evaluator, Kind, Stage};
+use crate::config::inventory;
+use crate::config::model::{
     Alert, Baseline, Component, Dashboard, EmailTarget, Inventory, MetricDef, Override, PagerDutyTarget,
     ProviderBlock, RawResource, Route, SlackTarget, Span, Threshold, Variable, WebhookTarget,
 };
-use super::refs::Collected;
-use super::schema::{self, KINDS, PROVIDERS, SEVERITIES};
-use super::suggest;
-use super::values::{describe, json_to_hcl};
-use super::variables::{self, convert, interpret_raw, VarType, TYPE_HINT};
-use crate::diag::Diagnostic;
+use crate::config::refs::Collected;
+use crate::config::schema::{self, KINDS, PROVIDERS, SEVERITIES};
+use crate::config::suggest;
+use crate::config::values::{describe, json_to_hcl};
+use crate::config::variables::{self, convert, interpret_raw, VarType, TYPE_HINT};
+use crate::diag::{Diagnostic, Reported};
 
 /// Keeps evaluating after an error (to report more of them) while remembering that one happened.
-fn take<T>(ok: &mut bool, r: Result<Option<T>, ()>) -> Option<T> {
-    r.unwrap_or_else(|()| {
+fn take<T>(ok: &mut bool, r: Result<Option<T>, Reported>) -> Option<T> {
+    r.unwrap_or_else(|_| {
         *ok = false;
         None
     })
 }
 
-fn take_vec<T>(ok: &mut bool, r: Result<Vec<T>, ()>) -> Vec<T> {
-    r.unwrap_or_else(|()| {
+fn take_vec<T>(ok: &mut bool, r: Result<Vec<T>, Reported>) -> Vec<T> {
+    r.unwrap_or_else(|_| {
         *ok = false;
+        Vec::new()
+    })
+}
+
+/// [`take`] for a step that itself fails with `Result<_, Reported>`: remembers the token.
+fn keep<T>(failed: &mut Option<Reported>, r: Result<Option<T>, Reported>) -> Option<T> {
+    r.unwrap_or_else(|reported| {
+        *failed = Some(reported);
+        None
+    })
+}
+
+fn keep_vec<T>(failed: &mut Option<Reported>, r: Result<Vec<T>, Reported>) -> Vec<T> {
+    r.unwrap_or_else(|reported| {
+        *failed = Some(reported);
         Vec::new()
     })
 }
@@ -65,18 +81,9 @@ fn leaf_strings(v: &Value, out: &mut Vec<String>) {
     }
 }
 
-impl<'a> Loader<'a> {
+impl<'a> Evaluator<'a> {
     fn block_of(&self, d: usize) -> Option<&'a Block> {
         self.decls[d].block
-    }
-
-    pub(super) fn what(&self, d: usize) -> String {
-        let decl = &self.decls[d];
-        match decl.kind {
-            Kind::Settings => "the `watchkeep` block".to_string(),
-            Kind::Resource => format!("resource \"{}\" \"{}\"", decl.root, decl.name),
-            _ => format!("{} \"{}\"", self.block_of(d).map_or("block", |b| b.ident.as_str()), decl.name),
-        }
     }
 
     fn set_iteration(&mut self, d: usize, name: &str, value: hcl::Value) {
@@ -85,7 +92,7 @@ impl<'a> Loader<'a> {
     }
 
     /// `for_each` elements as `(key, value)`: a map's entries, or a set of strings (key = value).
-    fn for_each(&mut self, d: usize, body: &Body) -> Result<Vec<(String, hcl::Value)>, ()> {
+    fn for_each(&mut self, d: usize, body: &Body) -> Result<Vec<(String, hcl::Value)>, Reported> {
         let Some(a) = body.get_attribute("for_each") else { return Ok(Vec::new()) };
         let v = self.eval(d, &a.value)?;
         let span = self.span(d, a.value.span());
@@ -102,31 +109,27 @@ impl<'a> Loader<'a> {
                             }
                         }
                         other => {
-                            self.error(
+                            return Err(self.error(
                                 Diagnostic::error(format!(
                                     "`for_each` needs a map or a set of strings, but an element is {}",
-                                    describe(&super::values::hcl_to_json(&other))
+                                    describe(&crate::config::values::hcl_to_json(&other))
                                 ))
                                 .with_span(span)
                                 .with_hint("use toset([\"a\", \"b\"]) or a map like { a = ..., b = ... }"),
-                            );
-                            return Err(());
+                            ));
                         }
                     }
                 }
                 Ok(out)
             }
-            other => {
-                self.error(
-                    Diagnostic::error(format!(
-                        "`for_each` needs a map or a set of strings, got {}",
-                        describe(&super::values::hcl_to_json(&other))
-                    ))
-                    .with_span(span)
-                    .with_hint("use toset([\"a\", \"b\"]) or a map like { a = ..., b = ... }"),
-                );
-                Err(())
-            }
+            other => Err(self.error(
+                Diagnostic::error(format!(
+                    "`for_each` needs a map or a set of strings, got {}",
+                    describe(&crate::config::values::hcl_to_json(&other))
+                ))
+                .with_span(span)
+                .with_hint("use toset([\"a\", \"b\"]) or a map like { a = ..., b = ... }"),
+            )),
         }
     }
 
@@ -195,7 +198,7 @@ impl<'a> Loader<'a> {
         let default = match body.get_attribute("default") {
             Some(a) => match self.eval_json(d, &a.value) {
                 Ok(v) => Some((v, self.span(d, a.value.span()))),
-                Err(()) => return false,
+                Err(_) => return false,
             },
             None => None,
         };
@@ -353,7 +356,7 @@ impl<'a> Loader<'a> {
                     let span = self.span(d, a.value.span());
                     inputs.insert(key.to_string(), (v, span));
                 }
-                Err(()) => ok = false,
+                Err(_) => ok = false,
             }
         }
         self.module_inputs.insert(child, inputs);
@@ -368,7 +371,7 @@ impl<'a> Loader<'a> {
         let value = match block.body.get_attribute("value") {
             Some(a) => match self.eval_json(d, &a.value) {
                 Ok(v) => v,
-                Err(()) => return false,
+                Err(_) => return false,
             },
             None => Value::Null,
         };
@@ -392,18 +395,17 @@ impl<'a> Loader<'a> {
 
     // ---- inventory and components ----------------------------------------------------------------
 
-    fn date(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, ()> {
+    fn date(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, Reported> {
         let Some(s) = self.string(d, body, name)? else { return Ok(None) };
         if chrono::NaiveDate::parse_from_str(&s, "%Y-%m-%d").is_ok() && s.len() == 10 {
             return Ok(Some(s));
         }
         let span = self.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
-        self.error(
+        Err(self.error(
             Diagnostic::error(format!("`{name}` is not a valid date: \"{s}\""))
                 .with_span(span)
                 .with_hint("write the date as YYYY-MM-DD, e.g. \"2026-11-01\""),
-        );
-        Err(())
+        ))
     }
 
     /// Validates kind and provider of a component read from a file.
@@ -583,7 +585,7 @@ impl<'a> Loader<'a> {
         let instances: Vec<(Option<String>, Option<hcl::Value>)> = if has_for_each {
             match self.for_each(d, body) {
                 Ok(v) => v.into_iter().map(|(k, v)| (Some(k), Some(v))).collect(),
-                Err(()) => return false,
+                Err(_) => return false,
             }
         } else {
             vec![(None, None)]
@@ -740,18 +742,17 @@ impl<'a> Loader<'a> {
 
     // ---- thresholds, alerts, baselines ---------------------------------------------------------
 
-    fn duration(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, ()> {
+    fn duration(&mut self, d: usize, body: &Body, name: &str) -> Result<Option<String>, Reported> {
         let Some(s) = self.string(d, body, name)? else { return Ok(None) };
         if is_duration(&s) {
             return Ok(Some(s));
         }
         let span = self.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
-        self.error(
+        Err(self.error(
             Diagnostic::error(format!("invalid duration \"{s}\""))
                 .with_span(span)
                 .with_hint("write a whole number followed by s, m, h or d, e.g. \"5m\""),
-        );
-        Err(())
+        ))
     }
 
     /// `above`/`below`/`warning`/`for`/`severity`; `direction_required` for alerts.
@@ -761,37 +762,35 @@ impl<'a> Loader<'a> {
         body: &Body,
         header: &Span,
         direction_required: bool,
-    ) -> Result<Threshold, ()> {
-        let mut ok = true;
+    ) -> Result<Threshold, Reported> {
+        let mut failed = None;
         let t = Threshold {
-            above: take(&mut ok, self.number(d, body, "above")),
-            below: take(&mut ok, self.number(d, body, "below")),
-            warning: take(&mut ok, self.number(d, body, "warning")),
-            for_duration: take(&mut ok, self.duration(d, body, "for")),
-            severity: take(&mut ok, self.one_of(d, body, "severity", SEVERITIES)),
+            above: keep(&mut failed, self.number(d, body, "above")),
+            below: keep(&mut failed, self.number(d, body, "below")),
+            warning: keep(&mut failed, self.number(d, body, "warning")),
+            for_duration: keep(&mut failed, self.duration(d, body, "for")),
+            severity: keep(&mut failed, self.one_of(d, body, "severity", SEVERITIES)),
         };
-        if !ok {
-            return Err(());
+        if let Some(reported) = failed {
+            return Err(reported);
         }
         let attr_span =
             |this: &Self, name: &str| this.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
         match (t.above, t.below) {
             (Some(_), Some(_)) => {
                 let span = attr_span(self, "below");
-                self.error(
+                return Err(self.error(
                     Diagnostic::error("set either `above` or `below`, not both")
                         .with_span(span)
                         .with_hint("use two alerts for a range"),
-                );
-                return Err(());
+                ));
             }
             (None, None) if direction_required => {
-                self.error(
+                return Err(self.error(
                     Diagnostic::error("an alert needs a threshold: `above` or `below`")
                         .with_span(header.clone())
                         .with_hint("add above = <number> (or below = <number>)"),
-                );
-                return Err(());
+                ));
             }
             _ => {}
         }
@@ -807,34 +806,31 @@ impl<'a> Loader<'a> {
             };
             if let Some(msg) = bad {
                 let span = attr_span(self, "warning");
-                self.error(
+                return Err(self.error(
                     Diagnostic::error(msg)
                         .with_span(span)
                         .with_hint("warning fires before critical: move it towards normal"),
-                );
-                return Err(());
+                ));
             }
         }
         Ok(t)
     }
 
-    fn routes(&mut self, d: usize, body: &Body) -> Result<Vec<String>, ()> {
-        let mut ok = true;
-        let route = take(&mut ok, self.reference(d, body, "route", "route"));
-        let routes = take_vec(&mut ok, self.references(d, body, "routes", "route"));
+    fn routes(&mut self, d: usize, body: &Body) -> Result<Vec<String>, Reported> {
+        let mut failed = None;
+        let route = keep(&mut failed, self.reference(d, body, "route", "route"));
+        let routes = keep_vec(&mut failed, self.references(d, body, "routes", "route"));
         if route.is_some() && !routes.is_empty() {
             let span = self.span(d, body.get_attribute("routes").and_then(|a| a.key.span()));
-            self.error(
+            return Err(self.error(
                 Diagnostic::error("set either `route` or `routes`, not both")
                     .with_span(span)
                     .with_hint("put every route in routes = [route.a, route.b]"),
-            );
-            return Err(());
+            ));
         }
-        if ok {
-            Ok(route.into_iter().chain(routes).collect())
-        } else {
-            Err(())
+        match failed {
+            None => Ok(route.into_iter().chain(routes).collect()),
+            Some(reported) => Err(reported),
         }
     }
 
@@ -869,7 +865,7 @@ impl<'a> Loader<'a> {
                 self.null_required(d, body, "metric");
                 None
             }
-            Err(()) => None,
+            Err(_) => None,
         };
         let threshold = self.threshold(d, body, &header, true);
         let routes = take_vec(&mut ok, self.routes(d, body));
@@ -927,7 +923,7 @@ impl<'a> Loader<'a> {
                 Ok(threshold) => {
                     overrides.insert(metric, Override { threshold, enabled, span });
                 }
-                Err(()) => ok = false,
+                Err(_) => ok = false,
             }
         }
         if !ok {
@@ -971,11 +967,11 @@ impl<'a> Loader<'a> {
                 }
                 "cloudwatch" => match self.body_json(d, &b.body, &[]) {
                     Ok(o) => metric.cloudwatch = Some(Value::Object(o)),
-                    Err(()) => ok = false,
+                    Err(_) => ok = false,
                 },
                 "newrelic" => match self.body_json(d, &b.body, &[]) {
                     Ok(o) => metric.newrelic = Some(Value::Object(o)),
-                    Err(()) => ok = false,
+                    Err(_) => ok = false,
                 },
                 _ => {}
             }
@@ -1032,7 +1028,7 @@ impl<'a> Loader<'a> {
         d: usize,
         body: &Body,
         skip: &[&str],
-    ) -> Result<Map<String, Value>, ()> {
+    ) -> Result<Map<String, Value>, Reported> {
         self.body_json_with(d, body, skip, false)
     }
 
@@ -1045,9 +1041,9 @@ impl<'a> Loader<'a> {
         body: &Body,
         skip: &[&str],
         keep_nulls: bool,
-    ) -> Result<Map<String, Value>, ()> {
+    ) -> Result<Map<String, Value>, Reported> {
         let mut out = Map::new();
-        let mut ok = true;
+        let mut failed = None;
         let mut groups: Vec<(String, Vec<&Block>)> = Vec::new();
         for s in body.iter() {
             if let Some(a) = s.as_attribute() {
@@ -1060,7 +1056,7 @@ impl<'a> Loader<'a> {
                     Ok(v) => {
                         out.insert(key.to_string(), v);
                     }
-                    Err(()) => ok = false,
+                    Err(reported) => failed = Some(reported),
                 }
             } else if let Some(b) = s.as_block() {
                 let ident = b.ident.as_str().to_string();
@@ -1073,12 +1069,13 @@ impl<'a> Loader<'a> {
         for (ident, blocks) in groups {
             if out.contains_key(&ident) {
                 let span = self.span(d, blocks[0].ident.span());
-                self.error(
-                    Diagnostic::error(format!("`{ident}` is set both as an attribute and as a block"))
-                        .with_span(span)
-                        .with_hint("use one form: either a block or an attribute"),
+                failed = Some(
+                    self.error(
+                        Diagnostic::error(format!("`{ident}` is set both as an attribute and as a block"))
+                            .with_span(span)
+                            .with_hint("use one form: either a block or an attribute"),
+                    ),
                 );
-                ok = false;
                 continue;
             }
             let labelled = blocks.iter().all(|b| !b.labels.is_empty());
@@ -1093,7 +1090,7 @@ impl<'a> Loader<'a> {
                         });
                         values.push(v);
                     }
-                    Err(()) => ok = false,
+                    Err(reported) => failed = Some(reported),
                 }
             }
             let value = if labelled {
@@ -1109,15 +1106,14 @@ impl<'a> Loader<'a> {
             };
             out.insert(ident, value);
         }
-        if ok {
-            Ok(out)
-        } else {
-            Err(())
+        match failed {
+            None => Ok(out),
+            Some(reported) => Err(reported),
         }
     }
 
     /// `depends_on = [datadog_monitor.x]` → full addresses (read from the syntax, not evaluated).
-    fn depends_on(&mut self, d: usize, body: &Body) -> Result<Vec<String>, ()> {
+    fn depends_on(&mut self, d: usize, body: &Body) -> Result<Vec<String>, Reported> {
         let Some(a) = body.get_attribute("depends_on") else { return Ok(Vec::new()) };
         let prefix = self.prefix(self.decls[d].module).to_string();
         let bad = |this: &mut Self, span: Span| {
@@ -1125,12 +1121,11 @@ impl<'a> Loader<'a> {
                 Diagnostic::error("`depends_on` must be a list of block references")
                     .with_span(span)
                     .with_hint("write depends_on = [datadog_monitor.other]"),
-            );
+            )
         };
         let Expression::Array(items) = &a.value else {
             let span = self.span(d, a.value.span());
-            bad(self, span);
-            return Err(());
+            return Err(bad(self, span));
         };
         let mut out = Vec::new();
         for item in items.iter() {
@@ -1144,8 +1139,7 @@ impl<'a> Loader<'a> {
                 (true, Some(name)) => out.push(format!("{prefix}{}.{name}", c.refs[0].root)),
                 _ => {
                     let span = self.span(d, item.span());
-                    bad(self, span);
-                    return Err(());
+                    return Err(bad(self, span));
                 }
             }
         }
@@ -1169,7 +1163,7 @@ impl<'a> Loader<'a> {
         let instances: Vec<Inst> = if self.decls[d].has_for_each {
             match self.for_each(d, body) {
                 Ok(v) => v.into_iter().map(|(k, v)| Inst::Key(k, v)).collect(),
-                Err(()) => return false,
+                Err(_) => return false,
             }
         } else if let Some(a) = body.get_attribute("count") {
             let Ok(v) = self.eval_json(d, &a.value) else { return false };
@@ -1213,13 +1207,13 @@ impl<'a> Loader<'a> {
             };
             let attrs = match self.body_json_with(d, body, &["for_each", "count", "depends_on"], true) {
                 Ok(a) => a,
-                Err(()) => {
+                Err(_) => {
                     ok = false;
                     continue;
                 }
             };
             let mut obj = json!({ "name": label, "address": address, "key": key });
-            if super::schema::resolves_id_refs(&rtype) {
+            if crate::config::schema::resolves_id_refs(&rtype) {
                 // Resolved by the provider once the object exists (see `resolves_id_refs`).
                 obj["id"] = json!(format!("ref:{address}"));
             }
