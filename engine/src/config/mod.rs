@@ -17,6 +17,7 @@ mod loader;
 pub mod maintenance;
 pub mod model;
 mod refs;
+pub mod rrule;
 pub mod schema;
 mod source;
 mod subst;

@@ -7,33 +7,9 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A position in a configuration file. `line` and `col` count from 1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Span {
-    /// Path as the user should see it (relative to the working directory when possible).
-    pub file: PathBuf,
-    pub line: usize,
-    pub col: usize,
-    /// Byte offsets into the file's text, for rendering a snippet.
-    pub start: usize,
-    pub end: usize,
-}
-
-impl std::fmt::Display for Span {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)
-    }
-}
-
-/// One loaded `.hcl` file, kept for diagnostics and `fmt`.
-#[derive(Debug, Clone)]
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-}
+pub use crate::diag::{SourceFile, Span};
 
 /// The whole evaluated configuration of one directory.
 #[derive(Debug, Clone, Default)]
@@ -272,7 +248,7 @@ pub struct Maintenance {
     /// Length of each window in minutes (> 0).
     pub minutes: u64,
     /// The RRULE as written, and parsed.
-    pub recurrence: Option<(String, crate::config::maintenance::Rrule)>,
+    pub recurrence: Option<(String, crate::config::rrule::Rrule)>,
     /// IANA time zone name; `UTC` by default.
     pub timezone: String,
     pub message: Option<String>,

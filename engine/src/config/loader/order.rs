@@ -1,11 +1,14 @@
 //! Stage 3c: the evaluation order. Declarations are ordered by dependency; a cycle is an error
 //! at the reference that closes it, and everything in or behind a cycle is not evaluated.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
+
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{Decl, Declarations, FileEntry, ModuleInfo, Ref, Stage, Target, Tree};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::graph::{find_cycles, stable_topo};
 
 /// The order to evaluate declarations in; declarations that cannot be evaluated join `failed`.
 pub(super) fn order<'a>(
@@ -105,5 +108,104 @@ impl Orderer<'_, '_> {
             }
             Target::Builtin => false,
         }
+    }
+}
+
+/// Cycles in a graph given as adjacency lists (`succ[i]` = nodes `i` points to). Each cycle is a
+/// node sequence `[a, b, c]` meaning `a → b → c → a`, starting at its smallest node.
+fn find_cycles(succ: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(succ.len(), 0);
+    let nodes: Vec<NodeIndex> = (0..succ.len()).map(|_| g.add_node(())).collect();
+    for (i, targets) in succ.iter().enumerate() {
+        for &t in targets {
+            if t < nodes.len() {
+                g.add_edge(nodes[i], nodes[t], ());
+            }
+        }
+    }
+    let mut cycles = Vec::new();
+    for scc in tarjan_scc(&g) {
+        let members: BTreeSet<usize> = scc.iter().map(|n| n.index()).collect();
+        let Some(&start) = members.first() else { continue };
+        if members.len() == 1 && !succ[start].contains(&start) {
+            continue;
+        }
+        // Shortest path start → … → start inside the component.
+        let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
+        let mut queue = VecDeque::from([start]);
+        let mut last = None;
+        'bfs: while let Some(u) = queue.pop_front() {
+            let mut next: Vec<usize> = succ[u].iter().copied().filter(|t| members.contains(t)).collect();
+            next.sort_unstable();
+            next.dedup();
+            for t in next {
+                if t == start {
+                    last = Some(u);
+                    break 'bfs;
+                }
+                if let std::collections::btree_map::Entry::Vacant(e) = parent.entry(t) {
+                    e.insert(u);
+                    queue.push_back(t);
+                }
+            }
+        }
+        let Some(mut u) = last else { continue };
+        let mut path = vec![u];
+        while u != start {
+            u = parent[&u];
+            path.push(u);
+        }
+        path.reverse();
+        cycles.push(path);
+    }
+    cycles.sort();
+    cycles
+}
+
+/// Dependencies-first order of the nodes not on (or behind) a cycle; `deps[i]` = what `i` needs.
+/// Ties go to the smaller index, so declaration order is kept where the graph allows.
+fn stable_topo(deps: &[Vec<usize>]) -> Vec<usize> {
+    let n = deps.len();
+    let mut remaining: Vec<usize> = vec![0; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        let unique: BTreeSet<usize> = ds.iter().copied().filter(|&d| d < n).collect();
+        remaining[i] = unique.len();
+        for d in unique {
+            dependents[d].push(i);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| remaining[i] == 0).map(Reverse).collect();
+    let mut out = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = ready.pop() {
+        out.push(i);
+        for &d in &dependents[i] {
+            remaining[d] -= 1;
+            if remaining[d] == 0 {
+                ready.push(Reverse(d));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_cycles_with_their_path() {
+        // 0 → 1 → 2 → 0, 3 → 3, 4 → 0
+        let succ = vec![vec![1], vec![2], vec![0], vec![3], vec![0]];
+        assert_eq!(find_cycles(&succ), vec![vec![0, 1, 2], vec![3]]);
+        assert!(find_cycles(&[vec![1], vec![]]).is_empty());
+    }
+
+    #[test]
+    fn stable_topo_keeps_declaration_order() {
+        // 0 needs 2, 1 needs nothing, 2 needs nothing
+        assert_eq!(stable_topo(&[vec![2], vec![], vec![]]), vec![1, 2, 0]);
+        // cycle members are left out
+        assert_eq!(stable_topo(&[vec![1], vec![0], vec![]]), vec![2]);
     }
 }
