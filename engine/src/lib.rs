@@ -12,3 +12,4 @@ pub mod output;
 pub mod plan;
 pub mod redact;
 pub mod state;
+pub mod vendors;

@@ -174,9 +174,6 @@ pub fn print_warnings(ctx: &Context, diags: &Diagnostics, files: &[SourceFile]) 
 }
 
 /// Providers every command may need: those named by desired objects and by state.
-/// Providers this build can talk to.
-pub const AVAILABLE_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
-
 pub fn configure_providers(
     ctx: &Context,
     cfg: Option<&Config>,
@@ -187,27 +184,12 @@ pub fn configure_providers(
     for name in needed {
         let attrs = cfg.and_then(|c| c.providers.get(name)).map(|p| &p.attrs).unwrap_or(&empty);
         let env = |k: &str| ctx.env.get(k).cloned();
-        let p: Arc<dyn Provider> = match name.as_str() {
-            "datadog" => {
-                let conf = watchkeep_datadog::DatadogConfig::from_block(attrs, &env).map_err(|e| provider_failure(name, cfg, e))?;
-                Arc::new(watchkeep_datadog::DatadogProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?)
-            }
-            "cloudwatch" => {
-                let conf = watchkeep_cloudwatch::CloudWatchConfig::from_block(attrs, &env)
-                    .map_err(|e| provider_failure(name, cfg, e))?;
-                Arc::new(
-                    watchkeep_cloudwatch::CloudWatchProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?,
-                )
-            }
-            "newrelic" => {
-                let conf = watchkeep_newrelic::NewRelicConfig::from_block(attrs, &env)
-                    .map_err(|e| provider_failure(name, cfg, e))?;
-                Arc::new(watchkeep_newrelic::NewRelicProvider::new(conf).map_err(|e| provider_failure(name, cfg, e))?)
-            }
-            other => {
+        let p: Arc<dyn Provider> = match crate::vendors::configure(name, attrs, &env) {
+            Some(p) => p.map_err(|e| provider_failure(name, cfg, e))?,
+            None => {
                 return Err(Failure::msg(format!(
-                    "provider `{other}` is not available in this version of watchkeep\nhint: supported providers: {}",
-                    AVAILABLE_PROVIDERS.join(", ")
+                    "provider `{name}` is not available in this version of watchkeep\nhint: supported providers: {}",
+                    crate::vendors::names().join(", ")
                 )))
             }
         };

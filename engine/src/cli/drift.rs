@@ -63,13 +63,12 @@ pub async fn run(ctx: &Context, vars: &VarArgs, json: bool, parallelism: usize) 
         .map(|r| r.provider.clone())
         .chain(cfg.providers.keys().cloned())
         .chain(
-            cfg.components
-                .values()
-                .map(|c| c.provider.clone())
-                .filter(|p| common::AVAILABLE_PROVIDERS.contains(&p.as_str())),
+            cfg.components.values().map(|c| c.provider.clone()).filter(|p| crate::vendors::get(p).is_some()),
         )
         .chain(
-            cfg.resources.values().map(|r| crate::config::schema::provider_of(&r.resource_type).to_string()),
+            cfg.resources
+                .values()
+                .filter_map(|r| crate::vendors::provider_of(&r.resource_type).map(str::to_string)),
         )
         .collect();
     let providers = common::configure_providers(ctx, Some(&cfg), &needed)?;

@@ -246,7 +246,7 @@ pub fn version(json: bool) -> CmdResult {
         version: env!("CARGO_PKG_VERSION").into(),
         state_format_version: crate::state::FORMAT_VERSION,
         plan_format_version: crate::plan::PLAN_FORMAT_VERSION,
-        providers: common::AVAILABLE_PROVIDERS.iter().map(|p| p.to_string()).collect(),
+        providers: crate::vendors::names().iter().map(|p| p.to_string()).collect(),
     };
     if json {
         common::print_json(&v)?;

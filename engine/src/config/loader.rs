@@ -26,7 +26,7 @@ use serde_json::Value;
 use super::functions::{self, BaseDirGuard};
 use super::model::{Config, Edge, SourceFile, Span};
 use super::refs::{Collected, Part, RawRef};
-use super::schema::{self, AttrDef, BlockDef, RESOURCE_TYPES};
+use super::schema::{self, AttrDef, BlockDef};
 use super::source::{display_path, normalise, parse_hcl, SourceText};
 use super::subst::{follow, substitute};
 use super::suggest;
@@ -34,6 +34,7 @@ use super::values::{hcl_to_json, json_type_name, scalar_string};
 use super::LoadOptions;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::graph::{find_cycles, stable_topo};
+use crate::vendors;
 
 /// Module nesting limit, to stop runaway recursion.
 const MAX_MODULE_DEPTH: usize = 8;
@@ -108,7 +109,7 @@ const BLOCK_ROOTS: &[(&str, Kind)] = &[
 fn known_roots() -> Vec<&'static str> {
     let mut v: Vec<&str> = BLOCK_ROOTS.iter().map(|(r, _)| *r).collect();
     v.extend(["component", "module", "each", "count", "path"]);
-    v.extend(RESOURCE_TYPES.iter().copied());
+    v.extend(vendors::resource_types().iter().copied());
     v
 }
 
@@ -620,11 +621,15 @@ impl<'a> Loader<'a> {
                     self.error(root_only("provider"));
                     return;
                 }
-                if !schema::PROVIDERS.contains(&labels[0]) {
+                if !vendors::config_names().contains(&labels[0]) {
                     self.error(
                         Diagnostic::error(format!("unknown provider `{}`", labels[0]))
                             .with_span(span)
-                            .with_hint(suggest::allowed_hint(labels[0], schema::PROVIDERS, "providers")),
+                            .with_hint(suggest::allowed_hint(
+                                labels[0],
+                                vendors::config_names(),
+                                "providers",
+                            )),
                     );
                     return;
                 }
@@ -670,17 +675,17 @@ impl<'a> Loader<'a> {
             }
             "resource" => {
                 let rtype = labels[0];
-                if !RESOURCE_TYPES.contains(&rtype) {
+                if !vendors::resource_types().contains(&rtype) {
                     let label_span = self.span_in(fi, b.labels[0].span());
                     self.error(
                         Diagnostic::error(format!(
                             "unknown resource type `{rtype}` (known: {})",
-                            RESOURCE_TYPES.join(", ")
+                            vendors::resource_types().join(", ")
                         ))
                         .with_span(label_span)
                         .with_hint(suggest::allowed_hint(
                             rtype,
-                            RESOURCE_TYPES,
+                            vendors::resource_types(),
                             "resource types",
                         )),
                     );
@@ -1006,7 +1011,7 @@ impl<'a> Loader<'a> {
                 }
                 Some(Ref { raw: r, used: 1, target: Target::Builtin })
             }
-            rtype if RESOURCE_TYPES.contains(&rtype) => {
+            rtype if vendors::resource_types().contains(&rtype) => {
                 let Some(name) = name else {
                     needs_name(self, &format!("{rtype}.<name>"));
                     return None;
@@ -1019,7 +1024,7 @@ impl<'a> Loader<'a> {
                 // The first attribute after the name (and an optional instance key).
                 let attr_at = r.parts.iter().skip(1).position(|p| matches!(p, Part::Attr(_))).map(|i| i + 1);
                 if let Some(i) = attr_at {
-                    if r.parts[i].name() == Some("id") && !super::schema::resolves_id_refs(rtype) {
+                    if r.parts[i].name() == Some("id") && !vendors::resolves_id_refs(rtype) {
                         let span = self.span(d, Some(r.range(i + 1)));
                         self.error(
                             Diagnostic::error(format!(
@@ -1051,14 +1056,11 @@ impl<'a> Loader<'a> {
             }
             other => {
                 let span = self.span(d, Some(r.range(usize::from(!r.parts.is_empty()))));
-                let looks_like_resource = other.contains('_')
-                    && ["datadog", "newrelic", "cloudwatch", "aws"]
-                        .iter()
-                        .any(|p| other.starts_with(&format!("{p}_")));
+                let looks_like_resource = vendors::looks_like_resource_type(other);
                 let diag = if looks_like_resource {
                     Diagnostic::error(format!("unknown resource type `{other}`"))
                         .with_span(span)
-                        .with_hint(suggest::allowed_hint(other, RESOURCE_TYPES, "resource types"))
+                        .with_hint(suggest::allowed_hint(other, vendors::resource_types(), "resource types"))
                 } else {
                     let roots = known_roots();
                     let hint = match suggest::closest(other, roots.iter().copied()) {
