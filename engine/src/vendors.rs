@@ -78,11 +78,13 @@ pub fn resolves_id_refs(resource_type: &str) -> bool {
 }
 
 /// Whether an unknown name looks like a misspelt resource type (`datadog_monitr`,
-/// `aws_cloudwatch_metric_alarm`): it starts with `<prefix>_` for a vendor's type prefix or
-/// suggestion prefix ([`ProviderFactory::suggest_prefixes`]).
+/// `aws_cloudwatch_metric_alarm`): it starts with `<vendor name>_` or with one of a vendor's
+/// suggestion prefixes ([`ProviderFactory::suggest_prefixes`]) and `_`. Further owned prefixes
+/// (`sns`) do not count, as before the registry: a misspelt `sns_topc` is answered as an unknown
+/// name with "did you mean `sns_topic`?".
 pub fn looks_like_resource_type(name: &str) -> bool {
     ALL.iter()
-        .flat_map(|f| f.type_prefixes().iter().chain(f.suggest_prefixes()))
+        .flat_map(|f| std::iter::once(f.name()).chain(f.suggest_prefixes().iter().copied()))
         .any(|p| name.strip_prefix(p).is_some_and(|rest| rest.starts_with('_')))
 }
 
@@ -118,7 +120,6 @@ mod tests {
                     f.type_prefixes()
                 );
                 assert_eq!(provider_of(t), Some(f.name()), "{t}");
-                assert!(looks_like_resource_type(t), "{t}");
             }
         }
         assert_eq!(resource_types().len(), ALL.iter().map(|f| f.resource_types().len()).sum::<usize>());
@@ -150,6 +151,20 @@ mod tests {
         assert_eq!(language, all, "LANGUAGE_ORDER must list every vendor once");
     }
 
+    /// These orders are printed (`version`, "supported providers", "allowed providers",
+    /// "unknown resource type (known: …)") and written into `schema/config.schema.json`; a change
+    /// here changes user-facing text, so it must be deliberate.
+    #[test]
+    fn listing_orders_are_the_ones_users_see() {
+        assert_eq!(names(), ["datadog", "cloudwatch", "newrelic"]);
+        assert_eq!(config_names(), ["datadog", "newrelic", "cloudwatch"]);
+        assert_eq!(
+            resource_types()[..4],
+            ["datadog_monitor", "datadog_dashboard", "datadog_downtime", "cloudwatch_metric_alarm"]
+        );
+        assert_eq!(resource_types().last(), Some(&"newrelic_muting_rule"));
+    }
+
     #[test]
     fn lookups() {
         assert_eq!(get("newrelic").map(|f| f.name()), Some("newrelic"));
@@ -161,7 +176,10 @@ mod tests {
         assert!(!resolves_id_refs("unknown_type"));
         assert!(looks_like_resource_type("aws_cloudwatch_metric_alarm"));
         assert!(looks_like_resource_type("datadog_monitr"));
+        assert!(looks_like_resource_type("newrelic_alert_polcy"));
         assert!(!looks_like_resource_type("datadogmonitor") && !looks_like_resource_type("foo_bar"));
+        // Only vendor names and suggestion prefixes, as the loader has always had it.
+        assert!(!looks_like_resource_type("sns_topc"));
     }
 
     #[test]

@@ -28,9 +28,10 @@ pub trait ProviderFactory: Send + Sync {
     /// one (CloudWatch owns `cloudwatch_*` and `sns_*`).
     fn type_prefixes(&self) -> &'static [&'static str];
 
-    /// Further prefixes that make an unknown name look like one of this vendor's resource types,
-    /// so the loader answers "unknown resource type … did you mean" rather than "unknown name"
-    /// (CloudWatch: `aws`, as in Terraform's `aws_cloudwatch_metric_alarm`). Never owned.
+    /// Prefixes besides the vendor's name that make an unknown name look like one of this
+    /// vendor's resource types, so the loader answers "unknown resource type … did you mean"
+    /// rather than "unknown name" (CloudWatch: `aws`, as in Terraform's
+    /// `aws_cloudwatch_metric_alarm`). Never owned by a vendor.
     fn suggest_prefixes(&self) -> &'static [&'static str] {
         &[]
     }
