@@ -14,3 +14,4 @@ pub mod plan;
 pub mod redact;
 pub mod run;
 pub mod state;
+pub mod vendors;

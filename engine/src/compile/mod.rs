@@ -12,7 +12,7 @@ mod maintenance;
 mod newrelic;
 
 /// Vendors whose components the compiler turns into vendor objects.
-pub const COMPILED_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
+pub static COMPILED_PROVIDERS: std::sync::LazyLock<&[&str]> = std::sync::LazyLock::new(crate::vendors::names);
 
 use std::collections::BTreeMap;
 
@@ -69,7 +69,8 @@ pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagno
     }
 
     for raw in cfg.resources.values() {
-        let provider = crate::config::schema::provider_of(&raw.resource_type).to_string();
+        // The loader accepts only resource types a vendor owns.
+        let provider = crate::vendors::provider_of(&raw.resource_type).unwrap_or_default().to_string();
         // A reference to another raw resource (`newrelic_alert_policy.main.id`) orders it first.
         let mut depends_on = raw.depends_on.clone();
         for e in cfg.edges.iter().filter(|e| e.from == raw.address && cfg.resources.contains_key(&e.to)) {

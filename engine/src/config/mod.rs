@@ -32,7 +32,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
-pub use schema::{config_schema, KINDS, PROVIDERS, RESOURCE_TYPES, SEVERITIES};
+pub use schema::{config_schema, KINDS, SEVERITIES};
 
 use crate::diag::Diagnostics;
 

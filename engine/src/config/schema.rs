@@ -6,44 +6,10 @@ use serde_json::{json, Map, Value};
 
 /// Component kinds.
 pub const KINDS: &[&str] = &["server", "database", "container", "cloud_service", "custom"];
-/// Vendors a component can be monitored by (and `provider` block names).
-pub const PROVIDERS: &[&str] = &["datadog", "newrelic", "cloudwatch"];
 /// Alert severities.
 pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info", "warning"];
-/// Raw vendor resource types accepted by `resource "<type>" "<name>"`. Add new types here.
-pub const RESOURCE_TYPES: &[&str] = &[
-    "datadog_monitor",
-    "datadog_dashboard",
-    "datadog_downtime",
-    "cloudwatch_metric_alarm",
-    "cloudwatch_composite_alarm",
-    "cloudwatch_dashboard",
-    "sns_topic",
-    "sns_subscription",
-    "newrelic_alert_policy",
-    "newrelic_nrql_condition",
-    "newrelic_notification_destination",
-    "newrelic_notification_channel",
-    "newrelic_workflow",
-    "newrelic_dashboard",
-    "newrelic_muting_rule",
-];
-
-/// The provider that manages a raw resource type (`sns_topic` belongs to `cloudwatch`).
-pub fn provider_of(resource_type: &str) -> &str {
-    match resource_type.split('_').next().unwrap_or_default() {
-        "sns" => "cloudwatch",
-        other => other,
-    }
-}
-/// Whether `<type>.<name>.id` may be used before apply. It stands for `ref:<address>`, which
-/// becomes the vendor id once the object exists: the New Relic provider resolves it itself; for
-/// Datadog (a composite monitor's query names other monitors' ids) the engine does, from state or
-/// from the create earlier in the same apply (`plan::links`). CloudWatch names its objects, so
-/// references there use names.
-pub fn resolves_id_refs(resource_type: &str) -> bool {
-    matches!(provider_of(resource_type), "newrelic" | "datadog")
-}
+// Vendor names (`provider` blocks and attributes) and raw resource types come from the vendor
+// registry: `crate::vendors::config_names()` and `crate::vendors::resource_types()`.
 
 /// State backends accepted by `watchkeep { state "<backend>" {} }`.
 pub const STATE_BACKENDS: &[&str] = &["local"];
@@ -62,6 +28,8 @@ pub(crate) enum Ty {
     /// `5m`, `30s`, `2h`, `1d`.
     Duration,
     OneOf(&'static [&'static str]),
+    /// A vendor name, one of [`crate::vendors::config_names`].
+    Vendor,
     ListOneOf(&'static [&'static str]),
     /// A reference to a block of that type (`inventory.production`), or its name as a string.
     Ref(&'static str),
@@ -196,7 +164,7 @@ pub(crate) static PROVIDER: BlockDef = BlockDef {
 
 const COMPONENT_ATTRS_COMMON: [AttrDef; 7] = [
     required("kind", Ty::OneOf(KINDS), "What it is: server, database, container, cloud_service or custom."),
-    required("provider", Ty::OneOf(PROVIDERS), "Which vendor monitors it: datadog, newrelic or cloudwatch."),
+    required("provider", Ty::Vendor, "Which vendor monitors it: datadog, newrelic or cloudwatch."),
     attr("environment", Ty::String, "Environment name, e.g. production."),
     attr("owner", Ty::String, "Owning team or person."),
     attr(
@@ -533,6 +501,7 @@ fn ty_schema(ty: Ty) -> Value {
         Ty::Date => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
         Ty::Duration => json!({"type": "string", "pattern": "^[0-9]+(s|m|h|d)$"}),
         Ty::OneOf(values) => json!({"type": "string", "enum": values}),
+        Ty::Vendor => json!({"type": "string", "enum": crate::vendors::config_names()}),
         Ty::ListOneOf(values) => json!({"type": "array", "items": {"type": "string", "enum": values}}),
         Ty::Ref(kind) => json!({"type": "string", "description": format!("Reference: {kind}.<name>")}),
         Ty::RefList(kind) => {
@@ -612,7 +581,7 @@ pub fn config_schema() -> Value {
         defs.insert(def.ident.to_string(), body);
         let reference = json!({"$ref": format!("#/$defs/{}", def.ident)});
         let s = if def.ident == "resource" {
-            let types: Map<String, Value> = RESOURCE_TYPES
+            let types: Map<String, Value> = crate::vendors::resource_types()
                 .iter()
                 .map(|t| {
                     (t.to_string(), json!({"type": "object", "additionalProperties": reference.clone()}))
@@ -659,5 +628,24 @@ mod tests {
         assert!(s["properties"]["resource"]["properties"].get("datadog_monitor").is_some());
         // Deterministic.
         assert_eq!(serde_json::to_string(&s).unwrap(), serde_json::to_string(&config_schema()).unwrap());
+    }
+
+    /// The prose that lists vendors cannot be derived from the registry; this fails when a vendor
+    /// is added to `vendors::ALL` without being described there.
+    #[test]
+    fn vendor_prose_names_every_vendor() {
+        let s = config_schema();
+        let types = s["properties"]["resource"]["properties"].as_object().unwrap();
+        assert_eq!(types.keys().map(String::as_str).collect::<Vec<_>>(), crate::vendors::resource_types());
+        let provider_attr = &s["$defs"]["component"]["properties"]["provider"];
+        assert_eq!(provider_attr["enum"], json!(crate::vendors::config_names()));
+        for name in crate::vendors::names() {
+            assert!(PROVIDER.doc.contains(&format!("{name}: ")), "provider block doc lacks {name}");
+            assert!(
+                provider_attr["description"].as_str().unwrap().contains(name),
+                "provider attr doc lacks {name}"
+            );
+            assert!(METRIC.nested(name).is_some(), "metric block lacks a `{name}` mapping");
+        }
     }
 }

@@ -57,7 +57,7 @@ impl BlockGraph {
             g.add_edge(&e.from, &e.to, Some(e.span.clone()));
         }
         for (addr, r) in &cfg.resources {
-            let vendor = crate::config::schema::provider_of(&r.resource_type);
+            let Some(vendor) = crate::vendors::provider_of(&r.resource_type) else { continue };
             let provider = format!("provider.{vendor}");
             if g.index.contains_key(&provider) && g.index.contains_key(addr) {
                 g.add_edge(addr, &provider, None);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::prepare::{prepare, redactor};
-use super::providers::{configure, stats, AVAILABLE_PROVIDERS};
+use super::providers::{configure, stats};
 use super::refresh::refresh;
 use super::report::{DriftReport, DriftedObject, UnmanagedObject};
 use super::{Error, Vars, Workspace};
@@ -42,13 +42,12 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
         .map(|r| r.provider.clone())
         .chain(cfg.providers.keys().cloned())
         .chain(
-            cfg.components
-                .values()
-                .map(|c| c.provider.clone())
-                .filter(|p| AVAILABLE_PROVIDERS.contains(&p.as_str())),
+            cfg.components.values().map(|c| c.provider.clone()).filter(|p| crate::vendors::get(p).is_some()),
         )
         .chain(
-            cfg.resources.values().map(|r| crate::config::schema::provider_of(&r.resource_type).to_string()),
+            cfg.resources
+                .values()
+                .filter_map(|r| crate::vendors::provider_of(&r.resource_type).map(str::to_string)),
         )
         .collect();
     let providers = configure(ws, Some(&cfg), &needed)?;

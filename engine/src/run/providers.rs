@@ -9,34 +9,17 @@ use super::{Error, Stats, Workspace};
 use crate::apply::Providers;
 use crate::config::Config;
 
-/// Providers this build can talk to.
-pub const AVAILABLE_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
-
-/// Builds one provider from its `provider "<name>" { … }` attributes and the environment. The only
-/// place that names the vendor crates (a vendor registry replaces this match).
+/// Builds one provider from its `provider "<name>" { … }` attributes and the environment, through
+/// the vendor registry (`crate::vendors`).
 pub fn configure_one(
     name: &str,
     attrs: &serde_json::Map<String, serde_json::Value>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Arc<dyn Provider>, ProviderError> {
-    Ok(match name {
-        "datadog" => {
-            let conf = watchkeep_datadog::DatadogConfig::from_block(attrs, env)?;
-            Arc::new(watchkeep_datadog::DatadogProvider::new(conf)?)
-        }
-        "cloudwatch" => {
-            let conf = watchkeep_cloudwatch::CloudWatchConfig::from_block(attrs, env)?;
-            Arc::new(watchkeep_cloudwatch::CloudWatchProvider::new(conf)?)
-        }
-        "newrelic" => {
-            let conf = watchkeep_newrelic::NewRelicConfig::from_block(attrs, env)?;
-            Arc::new(watchkeep_newrelic::NewRelicProvider::new(conf)?)
-        }
-        other => {
-            return Err(ProviderError::InvalidConfig {
-                message: format!("provider `{other}` is not available in this version of watchkeep"),
-            })
-        }
+    crate::vendors::configure(name, attrs, env).unwrap_or_else(|| {
+        Err(ProviderError::InvalidConfig {
+            message: format!("provider `{name}` is not available in this version of watchkeep"),
+        })
     })
 }
 
@@ -50,10 +33,10 @@ pub fn configure(
     let mut out: Providers = BTreeMap::new();
     let empty = serde_json::Map::new();
     for name in needed {
-        if !AVAILABLE_PROVIDERS.contains(&name.as_str()) {
+        if crate::vendors::get(name).is_none() {
             return Err(Error::msg(format!(
                 "provider `{name}` is not available in this version of watchkeep\nhint: supported providers: {}",
-                AVAILABLE_PROVIDERS.join(", ")
+                crate::vendors::names().join(", ")
             )));
         }
         let attrs = cfg.and_then(|c| c.providers.get(name)).map(|p| &p.attrs).unwrap_or(&empty);

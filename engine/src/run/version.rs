@@ -1,6 +1,5 @@
 //! What this build is: its version, file formats and providers.
 
-use super::providers::AVAILABLE_PROVIDERS;
 use super::report::VersionOutput;
 
 pub fn version() -> VersionOutput {
@@ -8,6 +7,6 @@ pub fn version() -> VersionOutput {
         version: env!("CARGO_PKG_VERSION").into(),
         state_format_version: crate::state::FORMAT_VERSION,
         plan_format_version: crate::plan::PLAN_FORMAT_VERSION,
-        providers: AVAILABLE_PROVIDERS.iter().map(|p| p.to_string()).collect(),
+        providers: crate::vendors::names().iter().map(|p| p.to_string()).collect(),
     }
 }

@@ -201,6 +201,50 @@ use alarm::AlarmKind;
 pub const RESOURCE_TYPES: &[&str] =
     &[alarm::METRIC_TYPE, alarm::COMPOSITE_TYPE, dashboard::TYPE, topic::TYPE, subscription::TYPE];
 
+/// The vendor's name as written in HCL (`provider "cloudwatch" {}`).
+pub const NAME: &str = "cloudwatch";
+
+/// This vendor in the engine's registry (`engine/src/vendors.rs`).
+pub static FACTORY: CloudWatchFactory = CloudWatchFactory;
+
+/// Builds [`CloudWatchProvider`]s from a `provider "cloudwatch"` block: [`CloudWatchConfig::from_block`] then
+/// [`CloudWatchProvider::new`]. See [`watchkeep_provider::ProviderFactory`].
+#[derive(Debug, Clone, Copy)]
+pub struct CloudWatchFactory;
+
+impl watchkeep_provider::ProviderFactory for CloudWatchFactory {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        RESOURCE_TYPES
+    }
+
+    fn type_prefixes(&self) -> &'static [&'static str] {
+        // SNS topics and subscriptions are managed with the alarms that notify them.
+        &["cloudwatch", "sns"]
+    }
+
+    fn suggest_prefixes(&self) -> &'static [&'static str] {
+        // `aws_cloudwatch_metric_alarm` and friends are Terraform's names for these objects.
+        &["aws"]
+    }
+
+    fn resolves_id_refs(&self) -> bool {
+        // Alarms, dashboards and topics are named by the configuration; references use names.
+        false
+    }
+
+    fn configure(
+        &self,
+        block: &serde_json::Map<String, Value>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<std::sync::Arc<dyn Provider>> {
+        Ok(std::sync::Arc::new(CloudWatchProvider::from_block(block, env)?))
+    }
+}
+
 /// A configured CloudWatch + SNS provider. The SDK clients are built on first use.
 pub struct CloudWatchProvider {
     aws: client::Aws,
@@ -306,7 +350,7 @@ impl CloudWatchProvider {
 #[async_trait::async_trait]
 impl Provider for CloudWatchProvider {
     fn name(&self) -> &'static str {
-        "cloudwatch"
+        NAME
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
@@ -476,6 +520,26 @@ mod tests {
         let out = format!("{p:?} {p:#?}");
         assert!(!out.contains(SECRET) && !out.contains("AKIDEXAMPLE"), "{out}");
         assert!(out.contains("***"), "{out}");
+    }
+
+    #[test]
+    fn factory_builds_the_provider_and_passes_its_errors_on() {
+        use watchkeep_provider::ProviderFactory;
+        let env = |k: &str| match k {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_string()),
+            "AWS_SECRET_ACCESS_KEY" => Some(SECRET.to_string()),
+            _ => None,
+        };
+        let good = json!({ "region": "us-east-1" });
+        let p = FACTORY.configure(good.as_object().unwrap(), &env).unwrap();
+        assert_eq!((p.name(), p.resource_types()), (FACTORY.name(), FACTORY.resource_types()));
+        let bad = json!({ "regoin": "us-east-1" });
+        let via_factory = FACTORY.configure(bad.as_object().unwrap(), &env).err().map(|e| e.to_string());
+        let direct =
+            CloudWatchProvider::from_block(bad.as_object().unwrap(), &env).err().map(|e| e.to_string());
+        assert!(via_factory.as_deref().is_some_and(|e| e.contains("regoin")), "{via_factory:?}");
+        assert_eq!(via_factory, direct);
+        assert!(!FACTORY.resolves_id_refs());
     }
 
     #[test]

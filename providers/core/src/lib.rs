@@ -15,9 +15,11 @@ pub use serde_json::{Map, Value};
 
 mod budget;
 pub mod config;
+mod factory;
 pub mod managed;
 mod retry;
 pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
+pub use factory::ProviderFactory;
 pub use retry::{with_retries, RetryPolicy};
 
 /// Tag key (Datadog) / tag name (others) that marks an object as created and owned by watchkeep.

@@ -120,6 +120,46 @@ pub use http::USER_AGENT;
 /// Resource types this provider manages.
 pub const RESOURCE_TYPES: &[&str] = &[monitor::TYPE, dashboard::TYPE, downtime::TYPE];
 
+/// The vendor's name as written in HCL (`provider "datadog" {}`).
+pub const NAME: &str = "datadog";
+
+/// This vendor in the engine's registry (`engine/src/vendors.rs`).
+pub static FACTORY: DatadogFactory = DatadogFactory;
+
+/// Builds [`DatadogProvider`]s from a `provider "datadog"` block: [`DatadogConfig::from_block`] then
+/// [`DatadogProvider::new`]. See [`watchkeep_provider::ProviderFactory`].
+#[derive(Debug, Clone, Copy)]
+pub struct DatadogFactory;
+
+impl watchkeep_provider::ProviderFactory for DatadogFactory {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        RESOURCE_TYPES
+    }
+
+    fn type_prefixes(&self) -> &'static [&'static str] {
+        &["datadog"]
+    }
+
+    fn resolves_id_refs(&self) -> bool {
+        // Monitor ids are assigned by Datadog at create time; a composite monitor's query names
+        // other monitors by id, so the engine resolves `<type>.<name>.id` from state or from the
+        // create earlier in the same apply.
+        true
+    }
+
+    fn configure(
+        &self,
+        block: &serde_json::Map<String, Value>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<std::sync::Arc<dyn Provider>> {
+        Ok(std::sync::Arc::new(DatadogProvider::from_block(block, env)?))
+    }
+}
+
 /// A configured Datadog provider: keys resolved, one HTTP client built.
 pub struct DatadogProvider {
     config: DatadogConfig,
@@ -180,7 +220,7 @@ impl DatadogProvider {
 #[async_trait::async_trait]
 impl Provider for DatadogProvider {
     fn name(&self) -> &'static str {
-        "datadog"
+        NAME
     }
 
     fn resource_types(&self) -> &'static [&'static str] {
@@ -312,6 +352,25 @@ mod tests {
             _ => None,
         };
         DatadogProvider::from_block(&serde_json::Map::new(), &env).unwrap()
+    }
+
+    #[test]
+    fn factory_builds_the_provider_and_passes_its_errors_on() {
+        use watchkeep_provider::ProviderFactory;
+        let env = |k: &str| match k {
+            "DD_API_KEY" => Some(API.to_string()),
+            "DD_APP_KEY" => Some(APP.to_string()),
+            _ => None,
+        };
+        let p = FACTORY.configure(&serde_json::Map::new(), &env).unwrap();
+        assert_eq!((p.name(), p.resource_types()), (FACTORY.name(), FACTORY.resource_types()));
+        let bad: serde_json::Map<String, Value> =
+            serde_json::from_str(r#"{"sitee": "datadoghq.eu"}"#).unwrap();
+        let via_factory = FACTORY.configure(&bad, &env).err().map(|e| e.to_string());
+        let direct = DatadogProvider::from_block(&bad, &env).err().map(|e| e.to_string());
+        assert!(via_factory.as_deref().is_some_and(|e| e.contains("sitee")), "{via_factory:?}");
+        assert_eq!(via_factory, direct);
+        assert!(FACTORY.resolves_id_refs());
     }
 
     #[test]

@@ -173,6 +173,48 @@ pub use config::{
 };
 pub use provider::{NewRelicProvider, RESOURCE_TYPES};
 
+use serde_json::Value;
+use watchkeep_provider::{Provider, Result};
+
+/// The vendor's name as written in HCL (`provider "newrelic" {}`).
+pub const NAME: &str = "newrelic";
+
+/// This vendor in the engine's registry (`engine/src/vendors.rs`).
+pub static FACTORY: NewRelicFactory = NewRelicFactory;
+
+/// Builds [`NewRelicProvider`]s from a `provider "newrelic"` block: [`NewRelicConfig::from_block`] then
+/// [`NewRelicProvider::new`]. See [`watchkeep_provider::ProviderFactory`].
+#[derive(Debug, Clone, Copy)]
+pub struct NewRelicFactory;
+
+impl watchkeep_provider::ProviderFactory for NewRelicFactory {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn resource_types(&self) -> &'static [&'static str] {
+        RESOURCE_TYPES
+    }
+
+    fn type_prefixes(&self) -> &'static [&'static str] {
+        &["newrelic"]
+    }
+
+    fn resolves_id_refs(&self) -> bool {
+        // Entity ids are assigned by New Relic at create time; the provider resolves
+        // `<type>.<name>.id` (a condition's `policy_id`, …) once the object exists.
+        true
+    }
+
+    fn configure(
+        &self,
+        block: &serde_json::Map<String, Value>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<std::sync::Arc<dyn Provider>> {
+        Ok(std::sync::Arc::new(NewRelicProvider::from_block(block, env)?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +229,24 @@ mod tests {
             _ => None,
         };
         NewRelicProvider::from_block(&serde_json::Map::new(), &env).unwrap()
+    }
+
+    #[test]
+    fn factory_builds_the_provider_and_passes_its_errors_on() {
+        use watchkeep_provider::ProviderFactory;
+        let env = |k: &str| match k {
+            "NEW_RELIC_API_KEY" => Some(KEY.to_string()),
+            "NEW_RELIC_ACCOUNT_ID" => Some("12345".to_string()),
+            _ => None,
+        };
+        let p = FACTORY.configure(&serde_json::Map::new(), &env).unwrap();
+        assert_eq!((p.name(), p.resource_types()), (FACTORY.name(), FACTORY.resource_types()));
+        let bad: serde_json::Map<String, Value> = serde_json::from_str(r#"{"regoin": "EU"}"#).unwrap();
+        let via_factory = FACTORY.configure(&bad, &env).err().map(|e| e.to_string());
+        let direct = NewRelicProvider::from_block(&bad, &env).err().map(|e| e.to_string());
+        assert!(via_factory.as_deref().is_some_and(|e| e.contains("regoin")), "{via_factory:?}");
+        assert_eq!(via_factory, direct);
+        assert!(FACTORY.resolves_id_refs());
     }
 
     #[test]

@@ -7,9 +7,10 @@ use hcl::edit::structure::Block;
 use hcl::edit::Span as _;
 
 use super::{header_range, Decl, FileEntry, Kind, ModuleInfo, Stage, Tree};
-use crate::config::schema::{self, RESOURCE_TYPES};
+use crate::config::schema;
 use crate::config::suggest;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::vendors;
 
 /// The declarations of the configuration and how to find them.
 pub(crate) struct Declarations<'a> {
@@ -220,11 +221,15 @@ impl<'a> Collector<'a, '_> {
                     self.error(root_only("provider"));
                     return;
                 }
-                if !schema::PROVIDERS.contains(&labels[0]) {
+                if !vendors::config_names().contains(&labels[0]) {
                     self.error(
                         Diagnostic::error(format!("unknown provider `{}`", labels[0]))
                             .with_span(span)
-                            .with_hint(suggest::allowed_hint(labels[0], schema::PROVIDERS, "providers")),
+                            .with_hint(suggest::allowed_hint(
+                                labels[0],
+                                vendors::config_names(),
+                                "providers",
+                            )),
                     );
                     return;
                 }
@@ -270,17 +275,17 @@ impl<'a> Collector<'a, '_> {
             }
             "resource" => {
                 let rtype = labels[0];
-                if !RESOURCE_TYPES.contains(&rtype) {
+                if !vendors::resource_types().contains(&rtype) {
                     let label_span = self.span_in(fi, b.labels[0].span());
                     self.error(
                         Diagnostic::error(format!(
                             "unknown resource type `{rtype}` (known: {})",
-                            RESOURCE_TYPES.join(", ")
+                            vendors::resource_types().join(", ")
                         ))
                         .with_span(label_span)
                         .with_hint(suggest::allowed_hint(
                             rtype,
-                            RESOURCE_TYPES,
+                            vendors::resource_types(),
                             "resource types",
                         )),
                     );

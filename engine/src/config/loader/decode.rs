@@ -15,11 +15,12 @@ use crate::config::model::{
     ProviderBlock, RawResource, Route, SlackTarget, Span, Threshold, Variable, WebhookTarget,
 };
 use crate::config::refs::Collected;
-use crate::config::schema::{self, KINDS, PROVIDERS, SEVERITIES};
+use crate::config::schema::{self, KINDS, SEVERITIES};
 use crate::config::suggest;
 use crate::config::values::{describe, json_to_hcl};
 use crate::config::variables::{self, convert, interpret_raw, VarType, TYPE_HINT};
 use crate::diag::{Diagnostic, Reported};
+use crate::vendors;
 
 /// Keeps evaluating after an error (to report more of them) while remembering that one happened.
 fn take<T>(ok: &mut bool, r: Result<Option<T>, Reported>) -> Option<T> {
@@ -472,7 +473,13 @@ impl<'a> Evaluator<'a> {
                     self.diags.0.extend(warnings);
                     for row in rows {
                         let valid = self.check_enum(&row.kind, KINDS, "kind", &row.name, &row.span)
-                            & self.check_enum(&row.provider, PROVIDERS, "provider", &row.name, &row.span);
+                            & self.check_enum(
+                                &row.provider,
+                                vendors::config_names(),
+                                "provider",
+                                &row.name,
+                                &row.span,
+                            );
                         if !valid {
                             ok = false;
                             continue;
@@ -510,7 +517,7 @@ impl<'a> Evaluator<'a> {
             let Some(label) = b.labels.first().map(|l| l.as_str().to_string()) else { continue };
             let mut c_ok = true;
             let kind = take(&mut c_ok, self.one_of(d, &b.body, "kind", KINDS));
-            let provider = take(&mut c_ok, self.one_of(d, &b.body, "provider", PROVIDERS));
+            let provider = take(&mut c_ok, self.one_of(d, &b.body, "provider", vendors::config_names()));
             let environment = take(&mut c_ok, self.string(d, &b.body, "environment"));
             let owner = take(&mut c_ok, self.string(d, &b.body, "owner"));
             let identifier = take(&mut c_ok, self.string_map(d, &b.body, "identifier")).unwrap_or_default();
@@ -602,7 +609,7 @@ impl<'a> Evaluator<'a> {
                 .unwrap_or_else(|| label.clone());
             let inventory = take(&mut c_ok, self.reference(d, body, "inventory", "inventory"));
             let kind = take(&mut c_ok, self.one_of(d, body, "kind", KINDS));
-            let provider = take(&mut c_ok, self.one_of(d, body, "provider", PROVIDERS));
+            let provider = take(&mut c_ok, self.one_of(d, body, "provider", vendors::config_names()));
             let environment = take(&mut c_ok, self.string(d, body, "environment"));
             let owner = take(&mut c_ok, self.string(d, body, "owner"));
             let identifier = take(&mut c_ok, self.string_map(d, body, "identifier")).unwrap_or_default();
@@ -1213,8 +1220,8 @@ impl<'a> Evaluator<'a> {
                 }
             };
             let mut obj = json!({ "name": label, "address": address, "key": key });
-            if crate::config::schema::resolves_id_refs(&rtype) {
-                // Resolved by the provider once the object exists (see `resolves_id_refs`).
+            if vendors::resolves_id_refs(&rtype) {
+                // Resolved once the object exists (see `vendors::resolves_id_refs`).
                 obj["id"] = json!(format!("ref:{address}"));
             }
             let obj = json_to_hcl(&obj);

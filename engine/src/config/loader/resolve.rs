@@ -6,9 +6,9 @@ use std::collections::{HashMap, HashSet};
 use super::{Decl, Declarations, FileEntry, Kind, ModuleInfo, Ref, Stage, Target, Tree};
 use crate::config::functions;
 use crate::config::refs::{Collected, Part, RawRef};
-use crate::config::schema::RESOURCE_TYPES;
 use crate::config::suggest;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::vendors;
 
 /// Reference roots that name a block of one kind.
 const BLOCK_ROOTS: &[(&str, Kind)] = &[
@@ -26,7 +26,7 @@ const BLOCK_ROOTS: &[(&str, Kind)] = &[
 fn known_roots() -> Vec<&'static str> {
     let mut v: Vec<&str> = BLOCK_ROOTS.iter().map(|(r, _)| *r).collect();
     v.extend(["component", "module", "each", "count", "path"]);
-    v.extend(RESOURCE_TYPES.iter().copied());
+    v.extend(vendors::resource_types().iter().copied());
     v
 }
 
@@ -312,7 +312,7 @@ impl Resolver<'_, '_> {
                 }
                 Some(Ref { raw: r, used: 1, target: Target::Builtin })
             }
-            rtype if RESOURCE_TYPES.contains(&rtype) => {
+            rtype if vendors::resource_types().contains(&rtype) => {
                 let Some(name) = name else {
                     needs_name(self, &format!("{rtype}.<name>"));
                     return None;
@@ -325,7 +325,7 @@ impl Resolver<'_, '_> {
                 // The first attribute after the name (and an optional instance key).
                 let attr_at = r.parts.iter().skip(1).position(|p| matches!(p, Part::Attr(_))).map(|i| i + 1);
                 if let Some(i) = attr_at {
-                    if r.parts[i].name() == Some("id") && !crate::config::schema::resolves_id_refs(rtype) {
+                    if r.parts[i].name() == Some("id") && !vendors::resolves_id_refs(rtype) {
                         let span = self.span(d, Some(r.range(i + 1)));
                         self.error(
                             Diagnostic::error(format!(
@@ -357,14 +357,11 @@ impl Resolver<'_, '_> {
             }
             other => {
                 let span = self.span(d, Some(r.range(usize::from(!r.parts.is_empty()))));
-                let looks_like_resource = other.contains('_')
-                    && ["datadog", "newrelic", "cloudwatch", "aws"]
-                        .iter()
-                        .any(|p| other.starts_with(&format!("{p}_")));
+                let looks_like_resource = vendors::looks_like_resource_type(other);
                 let diag = if looks_like_resource {
                     Diagnostic::error(format!("unknown resource type `{other}`"))
                         .with_span(span)
-                        .with_hint(suggest::allowed_hint(other, RESOURCE_TYPES, "resource types"))
+                        .with_hint(suggest::allowed_hint(other, vendors::resource_types(), "resource types"))
                 } else {
                     let roots = known_roots();
                     let hint = match suggest::closest(other, roots.iter().copied()) {
