@@ -10,6 +10,8 @@ mod cloudwatch;
 mod datadog;
 mod maintenance;
 mod newrelic;
+#[cfg(test)]
+mod pinned;
 
 /// Vendors whose components the compiler turns into vendor objects.
 pub const COMPILED_PROVIDERS: &[&str] = &["datadog", "cloudwatch", "newrelic"];
