@@ -28,7 +28,7 @@
 use chrono::{Datelike, Duration, NaiveDateTime, Weekday};
 use serde_json::{json, Value};
 
-use super::datadog::matching;
+use super::expand::matching;
 use super::{error, warning, DesiredObject};
 use crate::config::maintenance::Rrule;
 use crate::config::{Component, Config, Maintenance};

@@ -22,11 +22,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-use super::catalog::{self, NewRelicEntry};
-use super::datadog::{json_number, matching, number};
-use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject, Instance};
+use super::catalog::{self, CatalogEntry, Defaults, NewRelicCheck, VendorCheck};
+use super::expand::{
+    duration_seconds, instances, json_number, matching, number, resolve_base, Base, Instance,
+};
+use super::{error, warning, DesiredObject, UsedRoutes, VendorCompiler};
 use crate::config::{Component, Config, Route, Span, Threshold};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
 
 pub(super) const PROVIDER: &str = "newrelic";
 const CONDITION: &str = "newrelic_nrql_condition";
@@ -46,50 +48,83 @@ struct Policies {
     span_of: BTreeMap<String, Span>,
 }
 
-pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
-    let mut pol = Policies::default();
-    let catalog_metrics =
-        |kind: &str| catalog::NEWRELIC.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
-    let hint = "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component";
-    for inst in super::instances(cfg, PROVIDER, &catalog_metrics, "conditions", hint, diags) {
-        let comp = inst.component;
-        let resolved = if inst.from_catalog {
-            catalog::NEWRELIC
-                .iter()
-                .find(|e| e.kind == comp.kind && e.metric == inst.metric)
-                .map(|e| (catalog_watch(e, comp), Some(defaults_of(e))))
-        } else {
-            resolve_watch(cfg, inst.metric, comp, inst.span, diags)
-        };
-        let Some((watch, defaults)) = resolved else { continue };
-        if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
-            pol.routes_of.insert(inst.origin.clone(), inst.routes.to_vec());
-            pol.span_of.insert(inst.origin.clone(), inst.span.clone());
+/// The New Relic compiler (registered in [`super::COMPILERS`]).
+pub(super) struct NewRelic;
+
+impl VendorCompiler for NewRelic {
+    fn vendor(&self) -> &'static str {
+        PROVIDER
+    }
+
+    /// Conditions, then one policy per block with conditions (checked against New Relic's limits).
+    fn alarms(&self, cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) -> UsedRoutes {
+        let mut pol = Policies::default();
+        for inst in instances(cfg, self, diags) {
+            let comp = inst.component;
+            let resolved = if inst.from_catalog {
+                catalog::lookup(inst.metric, &comp.kind, PROVIDER)
+                    .and_then(row)
+                    .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
+            } else {
+                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+            };
+            let Some((watch, defaults)) = resolved else { continue };
+            if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
+                pol.routes_of.insert(inst.origin.clone(), inst.routes.to_vec());
+                pol.span_of.insert(inst.origin.clone(), inst.span.clone());
+            }
+        }
+        check_limits(out, &pol, diags);
+        // One policy per block with conditions.
+        let mut served = UsedRoutes::new();
+        for (origin, routes) in &pol.routes_of {
+            out.push(DesiredObject {
+                address: policy_address(origin),
+                resource_type: "newrelic_alert_policy".into(),
+                provider: PROVIDER.into(),
+                origin: Some(origin.clone()),
+                attrs: json!({"name": format!("watchkeep {origin}"), "incidentPreference": "PER_CONDITION"}),
+                depends_on: Vec::new(),
+                span: pol.span_of.get(origin).cloned(),
+            });
+            for r in routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
+                served.entry(r.clone()).or_default().insert(origin.clone());
+            }
+        }
+        served
+    }
+
+    /// Per used route: destinations and channels, and a workflow over the policies it serves.
+    fn routes(&self, cfg: &Config, used: &UsedRoutes, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+        for (name, origins) in used {
+            if let Some(route) = cfg.routes.get(name) {
+                compile_route(route, origins, out, diags);
+            }
         }
     }
-    check_limits(out, &pol, diags);
-    // One policy per block with conditions.
-    let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (origin, routes) in &pol.routes_of {
-        out.push(DesiredObject {
-            address: policy_address(origin),
-            resource_type: "newrelic_alert_policy".into(),
-            provider: PROVIDER.into(),
-            origin: Some(origin.clone()),
-            attrs: json!({"name": format!("watchkeep {origin}"), "incidentPreference": "PER_CONDITION"}),
-            depends_on: Vec::new(),
-            span: pol.span_of.get(origin).cloned(),
-        });
-        for r in routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
-            served.entry(r.clone()).or_default().insert(origin.clone());
-        }
+
+    fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
+        compile_dashboards(cfg, out)
     }
-    for (name, origins) in &served {
-        if let Some(route) = cfg.routes.get(name) {
-            compile_route(route, origins, out, diags);
-        }
+
+    fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
+        warning(
+            format!(
+                "`{origin}`: the catalog has no metrics for kind `{}` on {PROVIDER}, so `{}` gets no conditions",
+                comp.kind, comp.name
+            ),
+            Some(comp.span.clone()),
+            "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component",
+        )
     }
-    compile_dashboards(cfg, out);
+}
+
+/// A New Relic catalog row with its check (`None` for another vendor's row).
+fn row(e: &'static CatalogEntry) -> Option<(&'static CatalogEntry, &'static NewRelicCheck)> {
+    match &e.check {
+        VendorCheck::NewRelic(c) => Some((e, c)),
+        _ => None,
+    }
 }
 
 /// `dashboard` blocks → one `newrelic_dashboard` over the block's New Relic components.
@@ -103,7 +138,7 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             continue;
         }
         let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
-        let description = super::dashboard_description(cfg, dash, comps.len());
+        let description = super::expand::dashboard_description(cfg, dash, comps.len());
         let mut widgets = vec![json!({
             "title": "Scope",
             "layout": {"column": 1, "row": 1, "width": 12, "height": 2},
@@ -112,13 +147,13 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
         })];
         let mut i = 0u64;
         for comp in &comps {
-            for e in catalog::NEWRELIC.iter().filter(|e| e.kind == comp.kind) {
+            for (e, c) in catalog::rows(PROVIDER).filter(|e| e.kind == comp.kind).filter_map(row) {
                 widgets.push(json!({
                     "title": format!("{}: {}", comp.name, e.title),
                     "layout": {"column": 1 + (i % 2) * 6, "row": 3 + (i / 2) * 3, "width": 6, "height": 3},
                     "visualization": {"id": "viz.line"},
                     "rawConfiguration": {"nrqlQueries": [{
-                        "query": format!("{} TIMESERIES", e.nrql.replace("$scope", &where_clause(comp))),
+                        "query": format!("{} TIMESERIES", c.nrql.replace("$scope", &where_clause(comp))),
                     }]},
                 }));
                 i += 1;
@@ -181,16 +216,6 @@ pub(crate) fn policy_address(origin: &str) -> String {
     format!("{origin}.newrelic_policy")
 }
 
-fn defaults_of(e: &NewRelicEntry) -> Defaults {
-    Defaults {
-        above: e.above,
-        critical: e.critical,
-        warning: None,
-        for_duration: e.for_duration,
-        severity: e.severity,
-    }
-}
-
 /// `hostname = 'web-1'` from the identifier (`{ hostname = "web-1" }`), or the component name.
 fn where_clause(comp: &Component) -> String {
     let quote = |s: &str| s.replace('\'', "\\'");
@@ -200,12 +225,12 @@ fn where_clause(comp: &Component) -> String {
     comp.identifier.iter().map(|(k, v)| format!("`{k}` = '{}'", quote(v))).collect::<Vec<_>>().join(" AND ")
 }
 
-fn catalog_watch(e: &NewRelicEntry, comp: &Component) -> Watch {
+fn catalog_watch(e: &CatalogEntry, c: &NewRelicCheck, comp: &Component) -> Watch {
     Watch {
         title: e.title.into(),
         unit: e.unit.into(),
-        nrql: e.nrql.replace("$scope", &where_clause(comp)),
-        loss_of_signal: e.loss_of_signal,
+        nrql: c.nrql.replace("$scope", &where_clause(comp)),
+        loss_of_signal: c.loss_of_signal,
     }
 }
 
@@ -237,8 +262,8 @@ fn resolve_watch(
         };
         return Some((watch, None));
     }
-    match catalog::NEWRELIC.iter().find(|e| e.metric == metric && e.kind == comp.kind) {
-        Some(e) => Some((catalog_watch(e, comp), Some(defaults_of(e)))),
+    match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
+        Some((e, c)) => Some((catalog_watch(e, c, comp), Some(e.defaults))),
         None => {
             let known = catalog::metrics_for(&comp.kind, PROVIDER);
             diags.push(error(
@@ -321,7 +346,7 @@ fn condition(cfg: &Config, inst: &Instance, w: &Watch, base: &Base, secs: u64) -
         desc.push('\n');
     }
     desc.push_str(&format!("Severity: {}\n", base.severity));
-    desc.push_str(&super::component_lines(cfg, comp));
+    desc.push_str(&super::expand::component_lines(cfg, comp));
     let mut attrs = json!({
         "policyId": format!("ref:{}", policy_address(&inst.origin)),
         "name": format!("{} {} ({})", comp.name, w.title, inst.origin),
