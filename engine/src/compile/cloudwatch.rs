@@ -23,6 +23,7 @@ use super::catalog::{self, CatalogEntry, CloudWatchCheck, Defaults, VendorCheck}
 use super::expand::{
     duration_seconds, instances, json_number, matching, number, resolve_base, Base, Instance,
 };
+use super::maintenance::Window;
 use super::{error, DesiredObject, UsedRoutes, VendorCompiler};
 use crate::config::{Component, Config, Route, Span, Threshold};
 use crate::diag::{Diagnostic, Diagnostics};
@@ -80,6 +81,33 @@ impl VendorCompiler for CloudWatch {
 
     fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
         compile_dashboards(cfg, out)
+    }
+
+    /// Nothing to create: the CloudWatch API this project speaks (aws-sdk-cloudwatch 1.99, awsQuery)
+    /// has no alarm muting, so the block's CloudWatch components get a warning instead.
+    fn maintenance(
+        &self,
+        w: &Window,
+        _: &[DesiredObject],
+        _: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        let cw: Vec<&str> =
+            w.comps.iter().filter(|c| c.provider == PROVIDER).map(|c| c.name.as_str()).collect();
+        if !cw.is_empty() {
+            diags.push(super::warning(
+                format!(
+                    "`{}` has no CloudWatch equivalent: {} CloudWatch component(s) ({}) stay unmuted",
+                    w.origin,
+                    cw.len(),
+                    cw.join(", ")
+                ),
+                Some(w.m.span.clone()),
+                "the CloudWatch API watchkeep uses has no scheduled alarm muting (AWS's newer alarm mute rules, \
+                 PutAlarmMuteRule, are not supported yet): mute those alarms in the AWS console for the window, \
+                 or narrow `scope`/`components` to silence this warning",
+            ));
+        }
     }
 
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {

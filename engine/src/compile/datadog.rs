@@ -1,12 +1,14 @@
 //! `alert` and `baseline` blocks → `datadog_monitor` objects, whose messages carry the routes'
 //! @-handles; `dashboard` blocks → `datadog_dashboard`.
 
+use chrono::Duration;
 use serde_json::{json, Map, Value};
 
 use super::catalog::{self, CatalogEntry, DatadogCheck, VendorCheck, CORE_METRICS};
 use super::expand::{duration_minutes, instances, json_number, matching, number, resolve_base, Instance};
+use super::maintenance::{belongs, origin_of, start_of, text, Window};
 use super::{error, DesiredObject, UsedRoutes, VendorCompiler};
-use crate::config::{Component, Config, Route, Span, Threshold};
+use crate::config::{Component, Config, Maintenance, Route, Span, Threshold};
 use crate::diag::{Diagnostic, Diagnostics};
 
 pub(super) const PROVIDER: &str = "datadog";
@@ -47,6 +49,26 @@ impl VendorCompiler for Datadog {
 
     fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
         compile_dashboards(cfg, out)
+    }
+
+    /// One `datadog_downtime` per Datadog component in scope (or per component and silenced
+    /// block), selecting watchkeep's monitors by tags (see `maintenance.rs`).
+    fn maintenance(
+        &self,
+        w: &Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        let before = added.len();
+        downtimes(w.m, &w.origin, &w.comps, alarms, added);
+        if added.len() == before && w.comps.iter().any(|c| c.provider == PROVIDER) {
+            diags.push(super::warning(
+                format!("`{}` silences no Datadog monitor", w.origin),
+                Some(w.m.span.clone()),
+                "its alerts have no monitors on the Datadog components in scope",
+            ));
+        }
     }
 
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
@@ -289,6 +311,92 @@ fn priority(severity: &str) -> i64 {
         "medium" | "warning" => 3,
         "low" => 4,
         _ => 5,
+    }
+}
+
+/// `120` → `2h`: the largest unit Datadog's recurrence `duration` takes that divides it.
+pub(super) fn dd_duration(minutes: u64) -> String {
+    for (unit, per) in [('w', 10080), ('d', 1440), ('h', 60)] {
+        if minutes.is_multiple_of(per) {
+            return format!("{}{unit}", minutes / per);
+        }
+    }
+    format!("{minutes}m")
+}
+
+fn dd_schedule(m: &Maintenance) -> Value {
+    let start = start_of(m);
+    match (&m.recurrence, m.timezone.as_str()) {
+        (None, "UTC") => {
+            let end = start + Duration::minutes(m.minutes as i64);
+            json!({
+                "start": format!("{}Z", start.format("%Y-%m-%dT%H:%M:%S")),
+                "end": format!("{}Z", end.format("%Y-%m-%dT%H:%M:%S")),
+            })
+        }
+        (rule, tz) => json!({
+            "recurrences": [{
+                "rrule": rule.as_ref().map(|(text, _)| text.trim().trim_start_matches("RRULE:").to_string())
+                    .unwrap_or_else(|| "FREQ=DAILY;COUNT=1".to_string()),
+                "duration": dd_duration(m.minutes),
+                "start": start.format("%Y-%m-%dT%H:%M").to_string(),
+            }],
+            "timezone": tz,
+        }),
+    }
+}
+
+fn downtimes(
+    m: &Maintenance,
+    origin: &str,
+    comps: &[&Component],
+    out: &[DesiredObject],
+    added: &mut Vec<DesiredObject>,
+) {
+    for comp in comps.iter().filter(|c| c.provider == PROVIDER) {
+        let monitors: Vec<&DesiredObject> = out
+            .iter()
+            .filter(|o| o.resource_type == "datadog_monitor")
+            .filter(|o| origin_of(o).is_some_and(|org| belongs(&o.address, org, &comp.name)))
+            .collect();
+        let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+        if m.alerts.is_empty() {
+            if !monitors.is_empty() {
+                targets.push((
+                    format!("{origin}[\"{}\"]", comp.name),
+                    vec![tag("component", &comp.name), watchkeep_provider::OWNER_TAG.to_string()],
+                ));
+            }
+        } else {
+            for o in &m.alerts {
+                if monitors.iter().any(|mon| origin_of(mon) == Some(o.as_str())) {
+                    targets.push((
+                        format!("{origin}[\"{}\"].{o}", comp.name),
+                        vec![tag("component", &comp.name), tag("watchkeep-origin", o)],
+                    ));
+                }
+            }
+        }
+        for (address, tags) in targets {
+            let mut attrs = json!({
+                "scope": "*",
+                "monitor_identifier": { "monitor_tags": tags },
+                "schedule": dd_schedule(m),
+                "message": text(m, origin),
+            });
+            if m.timezone != "UTC" {
+                attrs["display_timezone"] = json!(m.timezone);
+            }
+            added.push(DesiredObject {
+                address,
+                resource_type: "datadog_downtime".into(),
+                provider: PROVIDER.into(),
+                origin: Some(origin.to_string()),
+                attrs,
+                depends_on: Vec::new(),
+                span: Some(m.span.clone()),
+            });
+        }
     }
 }
 

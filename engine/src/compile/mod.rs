@@ -48,6 +48,16 @@ pub(crate) trait VendorCompiler: Sync {
 
     /// The warning for a `baseline` on a component whose kind has no catalog rows on this vendor.
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic;
+
+    /// A `maintenance` block → this vendor's silencing objects (into `added`) for its components
+    /// in the window, pointing at the `alarms` compiled so far; or a warning that it has none.
+    fn maintenance(
+        &self,
+        window: &maintenance::Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    );
 }
 
 /// Route name → the blocks (`alert.x`, `baseline.y`) whose objects on one vendor notify it.

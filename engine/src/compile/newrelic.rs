@@ -20,14 +20,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{Datelike, Duration, NaiveDateTime, Weekday};
 use serde_json::{json, Value};
 
 use super::catalog::{self, CatalogEntry, Defaults, NewRelicCheck, VendorCheck};
 use super::expand::{
     duration_seconds, instances, json_number, matching, number, resolve_base, Base, Instance,
 };
+use super::maintenance::{belongs, origin_of, start_of, text, Window};
 use super::{error, warning, DesiredObject, UsedRoutes, VendorCompiler};
-use crate::config::{Component, Config, Route, Span, Threshold};
+use crate::config::maintenance::Rrule;
+use crate::config::{Component, Config, Maintenance, Route, Span, Threshold};
 use crate::diag::{Diagnostic, Diagnostics};
 
 pub(super) const PROVIDER: &str = "newrelic";
@@ -105,6 +108,17 @@ impl VendorCompiler for NewRelic {
 
     fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
         compile_dashboards(cfg, out)
+    }
+
+    /// One `newrelic_muting_rule` per block over the silenced policies and conditions.
+    fn maintenance(
+        &self,
+        w: &Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        muting_rule(w.m, &w.origin, &w.comps, alarms, added, diags);
     }
 
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
@@ -375,6 +389,169 @@ fn condition(cfg: &Config, inst: &Instance, w: &Watch, base: &Base, secs: u64) -
         depends_on: vec![policy_address(&inst.origin)],
         span: Some(inst.span.clone()),
     }
+}
+
+fn nr_day(day: &str) -> Option<&'static str> {
+    Some(match day {
+        "MO" => "MONDAY",
+        "TU" => "TUESDAY",
+        "WE" => "WEDNESDAY",
+        "TH" => "THURSDAY",
+        "FR" => "FRIDAY",
+        "SA" => "SATURDAY",
+        "SU" => "SUNDAY",
+        _ => return None,
+    })
+}
+
+fn weekday_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "MONDAY",
+        Weekday::Tue => "TUESDAY",
+        Weekday::Wed => "WEDNESDAY",
+        Weekday::Thu => "THURSDAY",
+        Weekday::Fri => "FRIDAY",
+        Weekday::Sat => "SATURDAY",
+        Weekday::Sun => "SUNDAY",
+    }
+}
+
+/// NerdGraph's `AlertsMutingRuleScheduleInput` for the window, or why it cannot be expressed.
+pub(super) fn nr_schedule(m: &Maintenance) -> Result<Value, String> {
+    let start = start_of(m);
+    let end = start + Duration::minutes(m.minutes as i64);
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut s = json!({ "startTime": fmt(start), "endTime": fmt(end), "timeZone": m.timezone });
+    let Some((_, r)) = &m.recurrence else { return Ok(s) };
+    let Rrule { freq, interval, count, until, by_day, other } = r;
+    if interval.is_some_and(|i| i > 1) {
+        return Err(
+            "New Relic muting rules repeat every day, week or month: INTERVAL > 1 has no equivalent".into()
+        );
+    }
+    if let Some((key, _)) = other.first() {
+        return Err(format!("New Relic muting rules cannot express {key}: they repeat daily, weekly on given days, or monthly on the start date"));
+    }
+    match freq.as_str() {
+        "DAILY" | "MONTHLY" if !by_day.is_empty() => {
+            return Err(format!("New Relic muting rules take BYDAY only with FREQ=WEEKLY, not FREQ={freq}"))
+        }
+        "DAILY" | "MONTHLY" => s["repeat"] = json!(freq),
+        "WEEKLY" => {
+            s["repeat"] = json!("WEEKLY");
+            let days: Vec<&str> = if by_day.is_empty() {
+                vec![weekday_name(start.weekday())]
+            } else {
+                let mut days = Vec::new();
+                for d in by_day {
+                    let Some(name) = nr_day(d) else {
+                        return Err(format!("New Relic muting rules repeat on plain weekdays, not `{d}`"));
+                    };
+                    days.push(name);
+                }
+                days
+            };
+            s["weeklyRepeatDays"] = json!(days);
+        }
+        other => return Err(format!("New Relic muting rules cannot repeat FREQ={other}")),
+    }
+    if let Some(c) = count {
+        s["repeatCount"] = json!(c);
+    }
+    if let Some(u) = until {
+        let t = NaiveDateTime::parse_from_str(u.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok().or_else(|| {
+            chrono::NaiveDate::parse_from_str(u, "%Y%m%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59))
+        });
+        if let Some(t) = t {
+            s["endRepeat"] = json!(fmt(t));
+        }
+    }
+    Ok(s)
+}
+
+fn muting_rule(
+    m: &Maintenance,
+    origin: &str,
+    comps: &[&Component],
+    out: &[DesiredObject],
+    added: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+) {
+    let nr: Vec<&&Component> = comps.iter().filter(|c| c.provider == "newrelic").collect();
+    if nr.is_empty() {
+        return;
+    }
+    // (origin, condition address) of every New Relic condition the window silences.
+    let silenced: Vec<(&str, &str)> = out
+        .iter()
+        .filter(|o| o.resource_type == "newrelic_nrql_condition")
+        .filter_map(|o| {
+            let org = origin_of(o)?;
+            ((m.alerts.is_empty() || m.alerts.iter().any(|a| a == org))
+                && nr.iter().any(|c| belongs(&o.address, org, &c.name)))
+            .then_some((org, o.address.as_str()))
+        })
+        .collect();
+    if silenced.is_empty() {
+        diags.push(warning(
+            format!("`{origin}` silences no New Relic condition"),
+            Some(m.span.clone()),
+            "its alerts have no conditions on the New Relic components in scope",
+        ));
+        return;
+    }
+    // A block whose every condition is silenced is muted by its policy (one value instead of
+    // one per condition and component); the others condition by condition.
+    let mut policies: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut origins: Vec<&str> = silenced.iter().map(|(o, _)| *o).collect();
+    origins.dedup();
+    for org in origins {
+        let all = out
+            .iter()
+            .filter(|o| o.resource_type == "newrelic_nrql_condition" && origin_of(o) == Some(org))
+            .count();
+        let mine: Vec<&str> = silenced.iter().filter(|(o, _)| *o == org).map(|(_, a)| *a).collect();
+        if mine.len() == all {
+            policies.push(policy_address(org));
+        } else {
+            conditions.extend(mine.iter().map(|a| a.to_string()));
+        }
+    }
+    let refs = |addrs: &[String]| addrs.iter().map(|a| format!("ref:{a}")).collect::<Vec<_>>();
+    let mut group = Vec::new();
+    if !policies.is_empty() {
+        group.push(json!({"attribute": "policyId", "operator": "IN", "values": refs(&policies)}));
+    }
+    if !conditions.is_empty() {
+        group.push(json!({"attribute": "conditionId", "operator": "IN", "values": refs(&conditions)}));
+    }
+    let schedule = match nr_schedule(m) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(error(
+                e,
+                Some(m.recurrence_span.clone().unwrap_or_else(|| m.span.clone())),
+                "use FREQ=DAILY, FREQ=WEEKLY;BYDAY=..., or FREQ=MONTHLY (with COUNT or UNTIL at most) for New Relic components",
+            ));
+            return;
+        }
+    };
+    added.push(DesiredObject {
+        address: format!("{origin}.newrelic"),
+        resource_type: "newrelic_muting_rule".into(),
+        provider: PROVIDER.into(),
+        origin: Some(origin.to_string()),
+        attrs: json!({
+            "name": format!("watchkeep {origin}"),
+            "description": text(m, origin),
+            "enabled": true,
+            "condition": { "operator": "OR", "conditions": group },
+            "schedule": schedule,
+        }),
+        depends_on: policies.into_iter().chain(conditions).collect(),
+        span: Some(m.span.clone()),
+    });
 }
 
 fn compile_route(
