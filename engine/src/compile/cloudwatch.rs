@@ -19,11 +19,14 @@ use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
 
-use super::catalog::{self, CloudWatchEntry};
-use super::datadog::{json_number, matching, number};
-use super::{duration_seconds, error, instances, resolve_base, Base, Defaults, DesiredObject, Instance};
+use super::catalog::{self, CatalogEntry, CloudWatchCheck, Defaults, VendorCheck};
+use super::expand::{
+    duration_seconds, instances, json_number, matching, number, resolve_base, Base, Instance,
+};
+use super::maintenance::Window;
+use super::{error, DesiredObject, UsedRoutes, VendorCompiler};
 use crate::config::{Component, Config, Route, Span, Threshold};
-use crate::diag::Diagnostics;
+use crate::diag::{Diagnostic, Diagnostics};
 
 pub(super) const PROVIDER: &str = "cloudwatch";
 const ALARM: &str = "cloudwatch_metric_alarm";
@@ -42,49 +45,88 @@ struct Watch {
     treat_missing: String,
 }
 
-pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
-    let mut used_routes: BTreeSet<String> = BTreeSet::new();
-    let catalog_metrics =
-        |kind: &str| catalog::CLOUDWATCH.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
-    let hint = "add `alert` blocks with a user `metric` (cloudwatch { namespace, metric_name, statistic }) for this component";
-    for inst in instances(cfg, PROVIDER, &catalog_metrics, "alarms", hint, diags) {
-        let comp = inst.component;
-        let resolved = if inst.from_catalog {
-            catalog::CLOUDWATCH
-                .iter()
-                .find(|e| e.kind == comp.kind && e.metric == inst.metric)
-                .and_then(|e| Some((catalog_watch(e, comp, diags)?, Some(defaults_of(e)))))
-        } else {
-            resolve_watch(cfg, inst.metric, comp, inst.span, diags)
-        };
-        let Some((watch, defaults)) = resolved else { continue };
-        emit(
-            cfg,
-            &inst,
-            &watch,
-            defaults,
-            &inst.threshold,
-            inst.threshold_span,
-            out,
-            diags,
-            &mut used_routes,
-        );
+/// The CloudWatch compiler (registered in [`super::COMPILERS`]).
+pub(super) struct CloudWatch;
+
+impl VendorCompiler for CloudWatch {
+    fn vendor(&self) -> &'static str {
+        PROVIDER
     }
-    for name in &used_routes {
-        if let Some(route) = cfg.routes.get(name) {
-            compile_route(route, out, diags);
+
+    fn alarms(&self, cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) -> UsedRoutes {
+        let mut used = UsedRoutes::new();
+        for inst in instances(cfg, self, diags) {
+            let comp = inst.component;
+            let resolved = if inst.from_catalog {
+                catalog::lookup(inst.metric, &comp.kind, PROVIDER)
+                    .and_then(row)
+                    .and_then(|(e, c)| Some((catalog_watch(e, c, comp, diags)?, Some(e.defaults))))
+            } else {
+                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+            };
+            let Some((watch, defaults)) = resolved else { continue };
+            emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags, &mut used);
+        }
+        used
+    }
+
+    /// One SNS topic per used route, with a subscription per target.
+    fn routes(&self, cfg: &Config, used: &UsedRoutes, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+        for name in used.keys() {
+            if let Some(route) = cfg.routes.get(name) {
+                compile_route(route, out, diags);
+            }
         }
     }
-    compile_dashboards(cfg, out);
+
+    fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
+        compile_dashboards(cfg, out)
+    }
+
+    /// Nothing to create: the CloudWatch API this project speaks (aws-sdk-cloudwatch 1.99, awsQuery)
+    /// has no alarm muting, so the block's CloudWatch components get a warning instead.
+    fn maintenance(
+        &self,
+        w: &Window,
+        _: &[DesiredObject],
+        _: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        let cw: Vec<&str> =
+            w.comps.iter().filter(|c| c.provider == PROVIDER).map(|c| c.name.as_str()).collect();
+        if !cw.is_empty() {
+            diags.push(super::warning(
+                format!(
+                    "`{}` has no CloudWatch equivalent: {} CloudWatch component(s) ({}) stay unmuted",
+                    w.origin,
+                    cw.len(),
+                    cw.join(", ")
+                ),
+                Some(w.m.span.clone()),
+                "the CloudWatch API watchkeep uses has no scheduled alarm muting (AWS's newer alarm mute rules, \
+                 PutAlarmMuteRule, are not supported yet): mute those alarms in the AWS console for the window, \
+                 or narrow `scope`/`components` to silence this warning",
+            ));
+        }
+    }
+
+    fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
+        super::warning(
+            format!(
+                "`{origin}`: the catalog has no metrics for kind `{}` on {PROVIDER}, so `{}` gets no alarms",
+                comp.kind, comp.name
+            ),
+            Some(comp.span.clone()),
+            "add `alert` blocks with a user `metric` (cloudwatch { namespace, metric_name, statistic }) for this component",
+        )
+    }
 }
 
-fn defaults_of(e: &CloudWatchEntry) -> Defaults {
-    Defaults {
-        above: e.above,
-        critical: e.critical,
-        warning: None,
-        for_duration: e.for_duration,
-        severity: e.severity,
+/// A CloudWatch catalog row with its check (`None` for another vendor's row).
+fn row(e: &'static CatalogEntry) -> Option<(&'static CatalogEntry, &'static CloudWatchCheck)> {
+    match &e.check {
+        VendorCheck::CloudWatch(c) => Some((e, c)),
+        _ => None,
     }
 }
 
@@ -143,8 +185,8 @@ fn resolve_watch(
         };
         return Some((watch, None));
     }
-    match catalog::lookup_cloudwatch(metric, &comp.kind) {
-        Some(e) => catalog_watch(e, comp, diags).map(|w| (w, Some(defaults_of(e)))),
+    match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
+        Some((e, c)) => catalog_watch(e, c, comp, diags).map(|w| (w, Some(e.defaults))),
         None => {
             let known = catalog::metrics_for(&comp.kind, PROVIDER);
             diags.push(error(
@@ -161,8 +203,13 @@ fn resolve_watch(
     }
 }
 
-fn catalog_watch(e: &CloudWatchEntry, comp: &Component, diags: &mut Diagnostics) -> Option<Watch> {
-    let first = e.dimensions[0];
+fn catalog_watch(
+    e: &CatalogEntry,
+    c: &CloudWatchCheck,
+    comp: &Component,
+    diags: &mut Diagnostics,
+) -> Option<Watch> {
+    let first = c.dimensions[0];
     let Some(v) = comp.identifier.get(first) else {
         let msg = format!(
             "component `{}` ({} on cloudwatch) needs `{first}` in its identifier",
@@ -178,7 +225,7 @@ fn catalog_watch(e: &CloudWatchEntry, comp: &Component, diags: &mut Diagnostics)
         return None;
     };
     let mut dimensions = vec![(first.to_string(), v.clone())];
-    for d in &e.dimensions[1..] {
+    for d in &c.dimensions[1..] {
         if let Some(v) = comp.identifier.get(*d) {
             dimensions.push((d.to_string(), v.clone()));
         }
@@ -187,12 +234,12 @@ fn catalog_watch(e: &CloudWatchEntry, comp: &Component, diags: &mut Diagnostics)
         metric: e.metric.into(),
         title: e.title.into(),
         unit: e.unit.into(),
-        namespace: e.namespace.into(),
-        metric_names: e.metric_names.iter().map(|s| s.to_string()).collect(),
-        statistic: e.statistic.into(),
-        per_second: e.per_second,
+        namespace: c.namespace.into(),
+        metric_names: c.metric_names.iter().map(|s| s.to_string()).collect(),
+        statistic: c.statistic.into(),
+        per_second: c.per_second,
         dimensions,
-        treat_missing: e.treat_missing.into(),
+        treat_missing: c.treat_missing.into(),
     })
 }
 
@@ -226,7 +273,7 @@ fn emit(
     span: &Span,
     out: &mut Vec<DesiredObject>,
     diags: &mut Diagnostics,
-    used: &mut BTreeSet<String>,
+    used: &mut UsedRoutes,
 ) {
     let Some(base) = resolve_base(defaults, threshold, span, diags) else { return };
     let secs = duration_seconds(&base.for_duration);
@@ -251,7 +298,7 @@ fn emit(
     };
     for r in inst.routes {
         if cfg.routes.contains_key(r) {
-            used.insert(r.clone());
+            used.entry(r.clone()).or_default().insert(inst.origin.clone());
         }
     }
     out.push(alarm(cfg, inst, watch, &base, base.critical, None, period, evals));
@@ -336,7 +383,7 @@ fn alarm(
     if let Some(rb) = inst.runbook {
         desc.push_str(&format!("Runbook: {rb}\n"));
     }
-    desc.push_str(&super::component_lines(cfg, comp));
+    desc.push_str(&super::expand::component_lines(cfg, comp));
     let desc = truncate(desc.trim_end(), MAX_DESCRIPTION);
 
     let mut actions: Vec<String> = Vec::new();
@@ -517,27 +564,27 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             continue;
         }
         let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
-        let header = format!("# {title}\n{}", super::dashboard_description(cfg, dash, comps.len()));
+        let header = format!("# {title}\n{}", super::expand::dashboard_description(cfg, dash, comps.len()));
         let mut widgets = vec![json!({
             "type": "text", "x": 0, "y": 0, "width": 24, "height": 2,
             "properties": {"markdown": header},
         })];
         let mut i = 0u64;
         for comp in &comps {
-            for e in catalog::CLOUDWATCH.iter().filter(|e| e.kind == comp.kind) {
-                let Some(first) = comp.identifier.get(e.dimensions[0]) else { continue };
-                let mut dims: Vec<Value> = vec![json!(e.dimensions[0]), json!(first)];
-                for d in &e.dimensions[1..] {
+            for (e, c) in catalog::rows(PROVIDER).filter(|e| e.kind == comp.kind).filter_map(row) {
+                let Some(first) = comp.identifier.get(c.dimensions[0]) else { continue };
+                let mut dims: Vec<Value> = vec![json!(c.dimensions[0]), json!(first)];
+                for d in &c.dimensions[1..] {
                     if let Some(v) = comp.identifier.get(*d) {
                         dims.push(json!(d));
                         dims.push(json!(v));
                     }
                 }
                 let mut metrics = Vec::new();
-                for m in e.metric_names {
-                    let mut row = vec![json!(e.namespace), json!(m)];
-                    row.extend(dims.iter().cloned());
-                    metrics.push(Value::Array(row));
+                for m in c.metric_names {
+                    let mut line = vec![json!(c.namespace), json!(m)];
+                    line.extend(dims.iter().cloned());
+                    metrics.push(Value::Array(line));
                 }
                 widgets.push(json!({
                     "type": "metric",
@@ -548,7 +595,7 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
                     "properties": {
                         "title": format!("{}: {}", comp.name, e.title),
                         "view": "timeSeries",
-                        "stat": e.statistic,
+                        "stat": c.statistic,
                         "period": 300,
                         "metrics": metrics,
                     },

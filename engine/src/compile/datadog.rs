@@ -1,16 +1,100 @@
-//! `alert` and `baseline` blocks → `datadog_monitor` objects.
+//! `alert` and `baseline` blocks → `datadog_monitor` objects, whose messages carry the routes'
+//! @-handles; `dashboard` blocks → `datadog_dashboard`.
 
+use chrono::Duration;
 use serde_json::{json, Map, Value};
 
-use super::catalog::{self, CatalogEntry, DatadogCheck, CORE_METRICS};
-use super::{duration_minutes, error, resolve_base, warning, Defaults, DesiredObject};
-use crate::config::{Component, Config, Route, Span, Threshold};
-use crate::diag::Diagnostics;
+use super::catalog::{self, CatalogEntry, DatadogCheck, VendorCheck, CORE_METRICS};
+use super::expand::{duration_minutes, instances, json_number, matching, number, resolve_base, Instance};
+use super::maintenance::{belongs, origin_of, start_of, text, Window};
+use super::{error, DesiredObject, UsedRoutes, VendorCompiler};
+use crate::config::{Component, Config, Maintenance, Route, Span, Threshold};
+use crate::diag::{Diagnostic, Diagnostics};
+
+pub(super) const PROVIDER: &str = "datadog";
+
+/// The Datadog compiler (registered in [`super::COMPILERS`]).
+pub(super) struct Datadog;
+
+impl VendorCompiler for Datadog {
+    fn vendor(&self) -> &'static str {
+        PROVIDER
+    }
+
+    fn alarms(&self, cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) -> UsedRoutes {
+        let mut used = UsedRoutes::new();
+        for inst in instances(cfg, self, diags) {
+            let comp = inst.component;
+            let check = if inst.from_catalog {
+                catalog::lookup(inst.metric, &comp.kind, PROVIDER).and_then(catalog_check)
+            } else {
+                resolve_check(cfg, inst.metric, comp, inst.span, diags)
+            };
+            let Some(check) = check else { continue };
+            let Some(resolved) = resolve_threshold(&check, &inst.threshold, inst.threshold_span, diags)
+            else {
+                continue;
+            };
+            for r in inst.routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
+                used.entry(r.clone()).or_default().insert(inst.origin.clone());
+            }
+            out.push(monitor(cfg, &inst, &check, &resolved));
+        }
+        used
+    }
+
+    /// Nothing: Datadog notifies through the routes' @-handles in each monitor's message
+    /// ([`handles`]), not through objects of their own.
+    fn routes(&self, _: &Config, _: &UsedRoutes, _: &mut Vec<DesiredObject>, _: &mut Diagnostics) {}
+
+    fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
+        compile_dashboards(cfg, out)
+    }
+
+    /// One `datadog_downtime` per Datadog component in scope (or per component and silenced
+    /// block), selecting watchkeep's monitors by tags (see `maintenance.rs`).
+    fn maintenance(
+        &self,
+        w: &Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        let before = added.len();
+        downtimes(w.m, &w.origin, &w.comps, alarms, added);
+        if added.len() == before && w.comps.iter().any(|c| c.provider == PROVIDER) {
+            diags.push(super::warning(
+                format!("`{}` silences no Datadog monitor", w.origin),
+                Some(w.m.span.clone()),
+                "its alerts have no monitors on the Datadog components in scope",
+            ));
+        }
+    }
+
+    fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
+        super::warning(
+            format!(
+                "`{origin}`: the catalog has no core metrics for kind `{}` on {} yet, so `{}` gets no monitors",
+                comp.kind, comp.provider, comp.name
+            ),
+            Some(comp.span.clone()),
+            "add `alert` blocks with a user `metric` for this component",
+        )
+    }
+}
 
 /// What to watch, resolved from the catalog or a user `metric` block.
 enum Check<'a> {
-    Catalog(&'static CatalogEntry),
+    Catalog(&'static CatalogEntry, DatadogCheck),
     User { name: &'a str, query: &'a str, unit: &'a str },
+}
+
+/// A Datadog catalog row as a [`Check`] (`None` for another vendor's row).
+fn catalog_check(e: &'static CatalogEntry) -> Option<Check<'static>> {
+    match e.check {
+        VendorCheck::Datadog(dd) => Some(Check::Catalog(e, dd)),
+        _ => None,
+    }
 }
 
 /// Thresholds after defaults are applied.
@@ -23,119 +107,14 @@ struct Resolved {
     severity: String,
 }
 
-struct Instance<'a> {
-    address: String,
-    origin: String,
-    component: &'a Component,
-    routes: &'a [String],
-    runbook: Option<&'a str>,
-    extra_message: Option<&'a str>,
-    span: &'a Span,
-}
-
-pub(super) fn compile_alerts(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
-    for alert in cfg.alerts.values() {
-        let origin = format!("alert.{}", alert.name);
-        let targets = matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components);
-        if targets.is_empty() {
-            diags.push(warning(
-                format!("`{origin}` matches no component"),
-                Some(alert.span.clone()),
-                "check its scope, kinds and components",
-            ));
-        }
-        for comp in targets {
-            if !supported_provider(comp, diags) {
-                continue;
-            }
-            let Some(check) = resolve_check(cfg, &alert.metric, comp, &alert.span, diags) else { continue };
-            let Some(resolved) = resolve_threshold(&check, &alert.threshold, &alert.span, diags) else {
-                continue;
-            };
-            let inst = Instance {
-                address: format!("{origin}[\"{}\"]", comp.name),
-                origin: origin.clone(),
-                component: comp,
-                routes: &alert.routes,
-                runbook: alert.runbook.as_deref(),
-                extra_message: alert.message.as_deref(),
-                span: &alert.span,
-            };
-            out.push(monitor(cfg, &inst, &check, &resolved));
-        }
-    }
-}
-
-pub(super) fn compile_baselines(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
-    for base in cfg.baselines.values() {
-        let origin = format!("baseline.{}", base.name);
-        for (metric, ov) in &base.overrides {
-            let known = catalog::all_metric_names();
-            if !known.contains(&metric.as_str()) {
-                diags.push(error(
-                    format!("`override \"{metric}\"` in `{origin}` names no catalog metric"),
-                    Some(ov.span.clone()),
-                    format!("catalog metrics are {}", known.join(", ")),
-                ));
-            }
-        }
-        let targets = matching(cfg, base.scope.as_deref(), &base.kinds, &[]);
-        if targets.is_empty() {
-            diags.push(warning(
-                format!("`{origin}` matches no component"),
-                Some(base.span.clone()),
-                "check its scope and kinds",
-            ));
-        }
-        for comp in targets {
-            if !supported_provider(comp, diags) {
-                continue;
-            }
-            let mut covered = 0;
-            for metric in CORE_METRICS {
-                let ov = base.overrides.get(*metric);
-                if ov.and_then(|o| o.enabled) == Some(false) {
-                    continue;
-                }
-                let Some(entry) = catalog::lookup(metric, &comp.kind, &comp.provider) else { continue };
-                covered += 1;
-                let check = Check::Catalog(entry);
-                let threshold = ov.map(|o| o.threshold.clone()).unwrap_or_default();
-                let span = ov.map(|o| &o.span).unwrap_or(&base.span);
-                let Some(resolved) = resolve_threshold(&check, &threshold, span, diags) else { continue };
-                let inst = Instance {
-                    address: format!("{origin}[\"{}\"].{metric}", comp.name),
-                    origin: origin.clone(),
-                    component: comp,
-                    routes: &base.routes,
-                    runbook: base.runbook.as_deref(),
-                    extra_message: None,
-                    span: &base.span,
-                };
-                out.push(monitor(cfg, &inst, &check, &resolved));
-            }
-            if covered == 0 {
-                diags.push(warning(
-                    format!(
-                        "`{origin}`: the catalog has no core metrics for kind `{}` on {} yet, so `{}` gets no monitors",
-                        comp.kind, comp.provider, comp.name
-                    ),
-                    Some(comp.span.clone()),
-                    "add `alert` blocks with a user `metric` for this component",
-                ));
-            }
-        }
-    }
-}
-
 /// `dashboard` blocks → one `datadog_dashboard` per block for its Datadog components: a group per
 /// component with a timeseries per core metric and a check-status widget for uptime. It is the
 /// "dated screenshot of the infrastructure dashboard" an auditor asks for, kept as code.
-pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
+fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
     for dash in cfg.dashboards.values() {
         let comps: Vec<&Component> = matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
             .into_iter()
-            .filter(|c| c.provider == "datadog")
+            .filter(|c| c.provider == PROVIDER)
             .collect();
         if comps.is_empty() {
             continue;
@@ -145,8 +124,9 @@ pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             let scope = scope_of(comp);
             let mut widgets = Vec::new();
             for metric in CORE_METRICS {
-                let Some(entry) = catalog::lookup(metric, &comp.kind, "datadog") else { continue };
-                match entry.datadog {
+                let Some(entry) = catalog::lookup(metric, &comp.kind, PROVIDER) else { continue };
+                let VendorCheck::Datadog(check) = entry.check else { continue };
+                match check {
                     DatadogCheck::Metric { expr, .. } => widgets.push(json!({"definition": {
                         "type": "timeseries",
                         "title": format!("{} ({})", entry.title, entry.unit.trim()).replace(" ()", ""),
@@ -171,7 +151,7 @@ pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             title.push(')');
             groups.push(json!({"definition": {"type": "group", "title": title, "layout_type": "ordered", "widgets": widgets}}));
         }
-        let description = super::dashboard_description(cfg, dash, comps.len());
+        let description = super::expand::dashboard_description(cfg, dash, comps.len());
         out.push(DesiredObject {
             address: format!("dashboard.{}.datadog", dash.name),
             resource_type: "datadog_dashboard".into(),
@@ -187,43 +167,6 @@ pub(super) fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             span: Some(dash.span.clone()),
         });
     }
-}
-
-pub(super) fn matching<'a>(
-    cfg: &'a Config,
-    scope: Option<&str>,
-    kinds: &[String],
-    components: &[String],
-) -> Vec<&'a Component> {
-    cfg.components
-        .values()
-        .filter(|c| scope.is_none() || c.inventory.as_deref() == scope)
-        .filter(|c| kinds.is_empty() || kinds.contains(&c.kind))
-        .filter(|c| components.is_empty() || components.contains(&c.name))
-        .collect()
-}
-
-/// Whether this compiler handles the component: Datadog ones yes; other vendors' compilers take
-/// theirs; a vendor no compiler handles yet is an error (once per component).
-fn supported_provider(comp: &Component, diags: &mut Diagnostics) -> bool {
-    if comp.provider == "datadog" {
-        return true;
-    }
-    if super::COMPILED_PROVIDERS.contains(&comp.provider.as_str()) {
-        return false;
-    }
-    let msg = format!(
-        "component `{}` uses provider `{}`, which this version cannot compile alerts for yet",
-        comp.name, comp.provider
-    );
-    if !diags.0.iter().any(|d| d.summary == msg) {
-        diags.push(error(
-            msg,
-            Some(comp.span.clone()),
-            format!("use one of: {}", super::COMPILED_PROVIDERS.join(", ")),
-        ));
-    }
-    false
 }
 
 fn resolve_check<'a>(
@@ -248,8 +191,8 @@ fn resolve_check<'a>(
             }
         };
     }
-    match catalog::lookup(metric, &comp.kind, &comp.provider) {
-        Some(e) => Some(Check::Catalog(e)),
+    match catalog::lookup(metric, &comp.kind, &comp.provider).and_then(catalog_check) {
+        Some(check) => Some(check),
         None => {
             let known = catalog::metrics_for(&comp.kind, &comp.provider);
             diags.push(error(
@@ -268,13 +211,7 @@ fn resolve_check<'a>(
 
 fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diagnostics) -> Option<Resolved> {
     let defaults = match check {
-        Check::Catalog(e) => Some(Defaults {
-            above: e.above,
-            critical: e.critical,
-            warning: e.warning,
-            for_duration: e.for_duration,
-            severity: e.severity,
-        }),
+        Check::Catalog(e, _) => Some(e.defaults),
         Check::User { .. } => None,
     };
     let base = resolve_base(defaults, t, span, diags)?;
@@ -294,22 +231,6 @@ fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diag
         minutes,
         severity: base.severity,
     })
-}
-
-pub(super) fn number(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
-}
-
-pub(super) fn json_number(v: f64) -> Value {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        json!(v as i64)
-    } else {
-        json!(v)
-    }
 }
 
 /// `host:web-1,env:prod` from `identifier = { host = "web-1", env = "prod" }`.
@@ -393,19 +314,105 @@ fn priority(severity: &str) -> i64 {
     }
 }
 
+/// `120` → `2h`: the largest unit Datadog's recurrence `duration` takes that divides it.
+pub(super) fn dd_duration(minutes: u64) -> String {
+    for (unit, per) in [('w', 10080), ('d', 1440), ('h', 60)] {
+        if minutes.is_multiple_of(per) {
+            return format!("{}{unit}", minutes / per);
+        }
+    }
+    format!("{minutes}m")
+}
+
+fn dd_schedule(m: &Maintenance) -> Value {
+    let start = start_of(m);
+    match (&m.recurrence, m.timezone.as_str()) {
+        (None, "UTC") => {
+            let end = start + Duration::minutes(m.minutes as i64);
+            json!({
+                "start": format!("{}Z", start.format("%Y-%m-%dT%H:%M:%S")),
+                "end": format!("{}Z", end.format("%Y-%m-%dT%H:%M:%S")),
+            })
+        }
+        (rule, tz) => json!({
+            "recurrences": [{
+                "rrule": rule.as_ref().map(|(text, _)| text.trim().trim_start_matches("RRULE:").to_string())
+                    .unwrap_or_else(|| "FREQ=DAILY;COUNT=1".to_string()),
+                "duration": dd_duration(m.minutes),
+                "start": start.format("%Y-%m-%dT%H:%M").to_string(),
+            }],
+            "timezone": tz,
+        }),
+    }
+}
+
+fn downtimes(
+    m: &Maintenance,
+    origin: &str,
+    comps: &[&Component],
+    out: &[DesiredObject],
+    added: &mut Vec<DesiredObject>,
+) {
+    for comp in comps.iter().filter(|c| c.provider == PROVIDER) {
+        let monitors: Vec<&DesiredObject> = out
+            .iter()
+            .filter(|o| o.resource_type == "datadog_monitor")
+            .filter(|o| origin_of(o).is_some_and(|org| belongs(&o.address, org, &comp.name)))
+            .collect();
+        let mut targets: Vec<(String, Vec<String>)> = Vec::new();
+        if m.alerts.is_empty() {
+            if !monitors.is_empty() {
+                targets.push((
+                    format!("{origin}[\"{}\"]", comp.name),
+                    vec![tag("component", &comp.name), watchkeep_provider::OWNER_TAG.to_string()],
+                ));
+            }
+        } else {
+            for o in &m.alerts {
+                if monitors.iter().any(|mon| origin_of(mon) == Some(o.as_str())) {
+                    targets.push((
+                        format!("{origin}[\"{}\"].{o}", comp.name),
+                        vec![tag("component", &comp.name), tag("watchkeep-origin", o)],
+                    ));
+                }
+            }
+        }
+        for (address, tags) in targets {
+            let mut attrs = json!({
+                "scope": "*",
+                "monitor_identifier": { "monitor_tags": tags },
+                "schedule": dd_schedule(m),
+                "message": text(m, origin),
+            });
+            if m.timezone != "UTC" {
+                attrs["display_timezone"] = json!(m.timezone);
+            }
+            added.push(DesiredObject {
+                address,
+                resource_type: "datadog_downtime".into(),
+                provider: PROVIDER.into(),
+                origin: Some(origin.to_string()),
+                attrs,
+                depends_on: Vec::new(),
+                span: Some(m.span.clone()),
+            });
+        }
+    }
+}
+
 fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> DesiredObject {
     let comp = inst.component;
     let scope = scope_of(comp);
     let op = if r.above { ">" } else { "<" };
     let (metric_name, title, unit) = match check {
-        Check::Catalog(e) => (e.metric, e.title, e.unit),
+        Check::Catalog(e, _) => (e.metric, e.title, e.unit),
         Check::User { name, unit, .. } => (*name, *name, *unit),
     };
 
     let mut options = Map::new();
     let mut thresholds = Map::new();
     let (monitor_type, query) = match check {
-        Check::Catalog(CatalogEntry { datadog: DatadogCheck::ServiceCheck { check, group_by }, .. }) => {
+        Check::Catalog(_, DatadogCheck::ServiceCheck { check, group_by }) => {
             let over = comp.identifier.iter().map(|(k, v)| format!("\"{k}:{v}\"")).collect::<Vec<_>>();
             let over = if over.is_empty() { format!("\"host:{}\"", comp.name) } else { over.join(",") };
             let runs = r.minutes.max(1);
@@ -418,12 +425,12 @@ fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> Desire
                 format!("\"{check}\".over({over}).by(\"{group_by}\").last({}).count_by_status()", runs + 1),
             )
         }
-        Check::Catalog(e @ CatalogEntry { datadog: DatadogCheck::Metric { aggregation, expr }, .. }) => {
+        Check::Catalog(_, DatadogCheck::Metric { aggregation, expr, notify_no_data }) => {
             thresholds.insert("critical".into(), json_number(r.critical));
             if let Some(w) = r.warning {
                 thresholds.insert("warning".into(), json_number(w));
             }
-            if e.notify_no_data {
+            if *notify_no_data {
                 options.insert("notify_no_data".into(), json!(true));
             }
             let expr = expr.replace("{{scope}}", &format!("{{{scope}}}"));
@@ -484,7 +491,7 @@ fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> Desire
     if let Some(rb) = inst.runbook {
         msg.push_str(&format!("Runbook: {rb}\n"));
     }
-    msg.push_str(&super::component_lines(cfg, comp));
+    msg.push_str(&super::expand::component_lines(cfg, comp));
     msg.push_str(&format!("Managed by watchkeep as {}\n", inst.address));
     let hs = handles(cfg, inst.routes);
     if !hs.is_empty() {

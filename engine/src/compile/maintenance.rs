@@ -24,13 +24,15 @@
 //! * **CloudWatch** → nothing: the CloudWatch API this project speaks (aws-sdk-cloudwatch 1.99,
 //!   awsQuery) has no alarm muting. AWS added alarm mute rules (`PutAlarmMuteRule`) in later API
 //!   versions, which watchkeep does not use yet. A warning at the block says so.
+//!
+//! This file holds what every vendor shares (scope, checks, the body text); each vendor's part is
+//! its compiler's [`super::VendorCompiler::maintenance`] in `datadog.rs`, `newrelic.rs`,
+//! `cloudwatch.rs`.
 
-use chrono::{Datelike, Duration, NaiveDateTime, Weekday};
-use serde_json::{json, Value};
+use chrono::NaiveDateTime;
 
-use super::datadog::matching;
-use super::{error, warning, DesiredObject};
-use crate::config::maintenance::Rrule;
+use super::expand::matching;
+use super::{error, warning, DesiredObject, COMPILERS};
 use crate::config::{Component, Config, Maintenance};
 use crate::diag::Diagnostics;
 
@@ -61,33 +63,21 @@ pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Di
                 ));
             }
         }
-        let before = added.len();
-        datadog(m, &origin, &comps, out, &mut added);
-        if added.len() == before && comps.iter().any(|c| c.provider == "datadog") {
-            diags.push(warning(
-                format!("`{origin}` silences no Datadog monitor"),
-                Some(m.span.clone()),
-                "its alerts have no monitors on the Datadog components in scope",
-            ));
-        }
-        newrelic(m, &origin, &comps, out, &mut added, diags);
-        let cw: Vec<&str> =
-            comps.iter().filter(|c| c.provider == "cloudwatch").map(|c| c.name.as_str()).collect();
-        if !cw.is_empty() {
-            diags.push(warning(
-                format!(
-                    "`{origin}` has no CloudWatch equivalent: {} CloudWatch component(s) ({}) stay unmuted",
-                    cw.len(),
-                    cw.join(", ")
-                ),
-                Some(m.span.clone()),
-                "the CloudWatch API watchkeep uses has no scheduled alarm muting (AWS's newer alarm mute rules, \
-                 PutAlarmMuteRule, are not supported yet): mute those alarms in the AWS console for the window, \
-                 or narrow `scope`/`components` to silence this warning",
-            ));
+        let window = Window { m, origin, comps };
+        for (_, compiler) in COMPILERS {
+            compiler.maintenance(&window, out, &mut added, diags);
         }
     }
     out.extend(added);
+}
+
+/// One `maintenance` block as the vendor compilers see it ([`super::VendorCompiler::maintenance`]).
+pub(crate) struct Window<'a> {
+    pub m: &'a Maintenance,
+    /// `maintenance.<name>`.
+    pub origin: String,
+    /// The components in its scope, on any vendor (never empty).
+    pub comps: Vec<&'a Component>,
 }
 
 fn in_scope<'a>(cfg: &'a Config, m: &Maintenance) -> Vec<&'a Component> {
@@ -99,16 +89,16 @@ fn in_scope<'a>(cfg: &'a Config, m: &Maintenance) -> Vec<&'a Component> {
 
 /// Whether `address` is an alarm of `origin` for `component`: `alert.cpu["web-1"]` or
 /// `baseline.soc2["web-1"].disk`.
-fn belongs(address: &str, origin: &str, component: &str) -> bool {
+pub(super) fn belongs(address: &str, origin: &str, component: &str) -> bool {
     address.strip_prefix(origin).and_then(|rest| rest.strip_prefix(&format!("[\"{component}\"]"))).is_some()
 }
 
-fn origin_of(o: &DesiredObject) -> Option<&str> {
+pub(super) fn origin_of(o: &DesiredObject) -> Option<&str> {
     o.origin.as_deref()
 }
 
 /// The body text: the block's message, then where it comes from.
-fn text(m: &Maintenance, origin: &str) -> String {
+pub(super) fn text(m: &Maintenance, origin: &str) -> String {
     let mut s = String::new();
     if let Some(msg) = &m.message {
         s.push_str(msg.trim());
@@ -118,264 +108,9 @@ fn text(m: &Maintenance, origin: &str) -> String {
     s
 }
 
-/// `120` → `2h`: the largest unit Datadog's recurrence `duration` takes that divides it.
-fn dd_duration(minutes: u64) -> String {
-    for (unit, per) in [('w', 10080), ('d', 1440), ('h', 60)] {
-        if minutes.is_multiple_of(per) {
-            return format!("{}{unit}", minutes / per);
-        }
-    }
-    format!("{minutes}m")
-}
-
-fn start_of(m: &Maintenance) -> NaiveDateTime {
+pub(super) fn start_of(m: &Maintenance) -> NaiveDateTime {
     // The loader wrote it in this form.
     NaiveDateTime::parse_from_str(&m.start, "%Y-%m-%dT%H:%M:%S").unwrap_or_default()
-}
-
-fn dd_schedule(m: &Maintenance) -> Value {
-    let start = start_of(m);
-    match (&m.recurrence, m.timezone.as_str()) {
-        (None, "UTC") => {
-            let end = start + Duration::minutes(m.minutes as i64);
-            json!({
-                "start": format!("{}Z", start.format("%Y-%m-%dT%H:%M:%S")),
-                "end": format!("{}Z", end.format("%Y-%m-%dT%H:%M:%S")),
-            })
-        }
-        (rule, tz) => json!({
-            "recurrences": [{
-                "rrule": rule.as_ref().map(|(text, _)| text.trim().trim_start_matches("RRULE:").to_string())
-                    .unwrap_or_else(|| "FREQ=DAILY;COUNT=1".to_string()),
-                "duration": dd_duration(m.minutes),
-                "start": start.format("%Y-%m-%dT%H:%M").to_string(),
-            }],
-            "timezone": tz,
-        }),
-    }
-}
-
-fn datadog(
-    m: &Maintenance,
-    origin: &str,
-    comps: &[&Component],
-    out: &[DesiredObject],
-    added: &mut Vec<DesiredObject>,
-) {
-    for comp in comps.iter().filter(|c| c.provider == "datadog") {
-        let monitors: Vec<&DesiredObject> = out
-            .iter()
-            .filter(|o| o.resource_type == "datadog_monitor")
-            .filter(|o| origin_of(o).is_some_and(|org| belongs(&o.address, org, &comp.name)))
-            .collect();
-        let mut targets: Vec<(String, Vec<String>)> = Vec::new();
-        if m.alerts.is_empty() {
-            if !monitors.is_empty() {
-                targets.push((
-                    format!("{origin}[\"{}\"]", comp.name),
-                    vec![
-                        super::datadog::tag("component", &comp.name),
-                        watchkeep_provider::OWNER_TAG.to_string(),
-                    ],
-                ));
-            }
-        } else {
-            for o in &m.alerts {
-                if monitors.iter().any(|mon| origin_of(mon) == Some(o.as_str())) {
-                    targets.push((
-                        format!("{origin}[\"{}\"].{o}", comp.name),
-                        vec![
-                            super::datadog::tag("component", &comp.name),
-                            super::datadog::tag("watchkeep-origin", o),
-                        ],
-                    ));
-                }
-            }
-        }
-        for (address, tags) in targets {
-            let mut attrs = json!({
-                "scope": "*",
-                "monitor_identifier": { "monitor_tags": tags },
-                "schedule": dd_schedule(m),
-                "message": text(m, origin),
-            });
-            if m.timezone != "UTC" {
-                attrs["display_timezone"] = json!(m.timezone);
-            }
-            added.push(DesiredObject {
-                address,
-                resource_type: "datadog_downtime".into(),
-                provider: "datadog".into(),
-                origin: Some(origin.to_string()),
-                attrs,
-                depends_on: Vec::new(),
-                span: Some(m.span.clone()),
-            });
-        }
-    }
-}
-
-fn nr_day(day: &str) -> Option<&'static str> {
-    Some(match day {
-        "MO" => "MONDAY",
-        "TU" => "TUESDAY",
-        "WE" => "WEDNESDAY",
-        "TH" => "THURSDAY",
-        "FR" => "FRIDAY",
-        "SA" => "SATURDAY",
-        "SU" => "SUNDAY",
-        _ => return None,
-    })
-}
-
-fn weekday_name(d: Weekday) -> &'static str {
-    match d {
-        Weekday::Mon => "MONDAY",
-        Weekday::Tue => "TUESDAY",
-        Weekday::Wed => "WEDNESDAY",
-        Weekday::Thu => "THURSDAY",
-        Weekday::Fri => "FRIDAY",
-        Weekday::Sat => "SATURDAY",
-        Weekday::Sun => "SUNDAY",
-    }
-}
-
-/// NerdGraph's `AlertsMutingRuleScheduleInput` for the window, or why it cannot be expressed.
-pub(crate) fn nr_schedule(m: &Maintenance) -> Result<Value, String> {
-    let start = start_of(m);
-    let end = start + Duration::minutes(m.minutes as i64);
-    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let mut s = json!({ "startTime": fmt(start), "endTime": fmt(end), "timeZone": m.timezone });
-    let Some((_, r)) = &m.recurrence else { return Ok(s) };
-    let Rrule { freq, interval, count, until, by_day, other } = r;
-    if interval.is_some_and(|i| i > 1) {
-        return Err(
-            "New Relic muting rules repeat every day, week or month: INTERVAL > 1 has no equivalent".into()
-        );
-    }
-    if let Some((key, _)) = other.first() {
-        return Err(format!("New Relic muting rules cannot express {key}: they repeat daily, weekly on given days, or monthly on the start date"));
-    }
-    match freq.as_str() {
-        "DAILY" | "MONTHLY" if !by_day.is_empty() => {
-            return Err(format!("New Relic muting rules take BYDAY only with FREQ=WEEKLY, not FREQ={freq}"))
-        }
-        "DAILY" | "MONTHLY" => s["repeat"] = json!(freq),
-        "WEEKLY" => {
-            s["repeat"] = json!("WEEKLY");
-            let days: Vec<&str> = if by_day.is_empty() {
-                vec![weekday_name(start.weekday())]
-            } else {
-                let mut days = Vec::new();
-                for d in by_day {
-                    let Some(name) = nr_day(d) else {
-                        return Err(format!("New Relic muting rules repeat on plain weekdays, not `{d}`"));
-                    };
-                    days.push(name);
-                }
-                days
-            };
-            s["weeklyRepeatDays"] = json!(days);
-        }
-        other => return Err(format!("New Relic muting rules cannot repeat FREQ={other}")),
-    }
-    if let Some(c) = count {
-        s["repeatCount"] = json!(c);
-    }
-    if let Some(u) = until {
-        let t = NaiveDateTime::parse_from_str(u.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok().or_else(|| {
-            chrono::NaiveDate::parse_from_str(u, "%Y%m%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59))
-        });
-        if let Some(t) = t {
-            s["endRepeat"] = json!(fmt(t));
-        }
-    }
-    Ok(s)
-}
-
-fn newrelic(
-    m: &Maintenance,
-    origin: &str,
-    comps: &[&Component],
-    out: &[DesiredObject],
-    added: &mut Vec<DesiredObject>,
-    diags: &mut Diagnostics,
-) {
-    let nr: Vec<&&Component> = comps.iter().filter(|c| c.provider == "newrelic").collect();
-    if nr.is_empty() {
-        return;
-    }
-    // (origin, condition address) of every New Relic condition the window silences.
-    let silenced: Vec<(&str, &str)> = out
-        .iter()
-        .filter(|o| o.resource_type == "newrelic_nrql_condition")
-        .filter_map(|o| {
-            let org = origin_of(o)?;
-            ((m.alerts.is_empty() || m.alerts.iter().any(|a| a == org))
-                && nr.iter().any(|c| belongs(&o.address, org, &c.name)))
-            .then_some((org, o.address.as_str()))
-        })
-        .collect();
-    if silenced.is_empty() {
-        diags.push(warning(
-            format!("`{origin}` silences no New Relic condition"),
-            Some(m.span.clone()),
-            "its alerts have no conditions on the New Relic components in scope",
-        ));
-        return;
-    }
-    // A block whose every condition is silenced is muted by its policy (one value instead of
-    // one per condition and component); the others condition by condition.
-    let mut policies: Vec<String> = Vec::new();
-    let mut conditions: Vec<String> = Vec::new();
-    let mut origins: Vec<&str> = silenced.iter().map(|(o, _)| *o).collect();
-    origins.dedup();
-    for org in origins {
-        let all = out
-            .iter()
-            .filter(|o| o.resource_type == "newrelic_nrql_condition" && origin_of(o) == Some(org))
-            .count();
-        let mine: Vec<&str> = silenced.iter().filter(|(o, _)| *o == org).map(|(_, a)| *a).collect();
-        if mine.len() == all {
-            policies.push(super::newrelic::policy_address(org));
-        } else {
-            conditions.extend(mine.iter().map(|a| a.to_string()));
-        }
-    }
-    let refs = |addrs: &[String]| addrs.iter().map(|a| format!("ref:{a}")).collect::<Vec<_>>();
-    let mut group = Vec::new();
-    if !policies.is_empty() {
-        group.push(json!({"attribute": "policyId", "operator": "IN", "values": refs(&policies)}));
-    }
-    if !conditions.is_empty() {
-        group.push(json!({"attribute": "conditionId", "operator": "IN", "values": refs(&conditions)}));
-    }
-    let schedule = match nr_schedule(m) {
-        Ok(s) => s,
-        Err(e) => {
-            diags.push(error(
-                e,
-                Some(m.recurrence_span.clone().unwrap_or_else(|| m.span.clone())),
-                "use FREQ=DAILY, FREQ=WEEKLY;BYDAY=..., or FREQ=MONTHLY (with COUNT or UNTIL at most) for New Relic components",
-            ));
-            return;
-        }
-    };
-    added.push(DesiredObject {
-        address: format!("{origin}.newrelic"),
-        resource_type: "newrelic_muting_rule".into(),
-        provider: "newrelic".into(),
-        origin: Some(origin.to_string()),
-        attrs: json!({
-            "name": format!("watchkeep {origin}"),
-            "description": text(m, origin),
-            "enabled": true,
-            "condition": { "operator": "OR", "conditions": group },
-            "schedule": schedule,
-        }),
-        depends_on: policies.into_iter().chain(conditions).collect(),
-        span: Some(m.span.clone()),
-    });
 }
 
 #[cfg(test)]
@@ -383,6 +118,10 @@ mod tests {
     use super::*;
     use crate::config::{load, LoadOptions};
     use crate::diag::Severity;
+    use serde_json::json;
+    // The two vendors' schedule conversions, tested with the blocks that use them.
+    use super::super::datadog::dd_duration;
+    use super::super::newrelic::nr_schedule;
 
     const BASE: &str = r#"
 provider "datadog" {}

@@ -2,24 +2,89 @@
 //!
 //! High-level blocks expand per matching component: `alert.cpu_high["web-1"]`,
 //! `baseline.soc2["web-1"].disk`. Raw `resource` blocks pass through under their own address.
-//! Routes become notification handles inside each object (Datadog @-handles). The ownership
-//! marker is added later by the provider's `mark`, so that compile stays vendor-neutral where it can.
+//! Routes become notification handles inside each object (Datadog @-handles) or notification
+//! objects of their own (SNS topics, New Relic destinations). The ownership marker is added later
+//! by the provider's `mark`, so that compile stays vendor-neutral where it can.
+//!
+//! Layout: [`expand`] holds the vendor-neutral expansion (instances, thresholds, durations, text);
+//! [`catalog`] the per-vendor metric rows; one file per vendor holds only that vendor's mapping,
+//! behind the one [`VendorCompiler`] shape, registered once in [`COMPILERS`].
 
 pub mod catalog;
 mod cloudwatch;
 mod datadog;
+mod expand;
 mod maintenance;
 mod newrelic;
+#[cfg(test)]
+mod pinned;
 
-/// Vendors whose components the compiler turns into vendor objects.
-pub static COMPILED_PROVIDERS: std::sync::LazyLock<&[&str]> = std::sync::LazyLock::new(crate::vendors::names);
+pub use expand::duration_seconds;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::config::{Config, Span};
+use crate::config::{Component, Config, Span};
 use crate::diag::{Diagnostic, Diagnostics, Severity};
+
+/// One vendor's compiler: the same steps for every vendor, called by [`compile_with_warnings`] in
+/// this order for each entry of [`COMPILERS`].
+pub(crate) trait VendorCompiler: Sync {
+    /// The provider name components use (`component { provider = "…" }`).
+    fn vendor(&self) -> &'static str;
+
+    /// `alert` and `baseline` blocks on this vendor's components ([`expand::instances`]) →
+    /// monitors, alarms or conditions (and whatever holds them, e.g. New Relic policies). Returns
+    /// the routes the emitted objects notify, each with the blocks (origins) using it.
+    fn alarms(&self, cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) -> UsedRoutes;
+
+    /// The notification objects of the routes [`VendorCompiler::alarms`] used (none where the
+    /// vendor notifies through handles inside the alarm's own text).
+    fn routes(&self, cfg: &Config, used: &UsedRoutes, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics);
+
+    /// `dashboard` blocks → this vendor's dashboard over the block's components on it.
+    fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>);
+
+    /// The warning for a `baseline` on a component whose kind has no catalog rows on this vendor.
+    fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic;
+
+    /// A `maintenance` block → this vendor's silencing objects (into `added`) for its components
+    /// in the window, pointing at the `alarms` compiled so far; or a warning that it has none.
+    fn maintenance(
+        &self,
+        window: &maintenance::Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    );
+}
+
+/// Route name → the blocks (`alert.x`, `baseline.y`) whose objects on one vendor notify it.
+pub(crate) type UsedRoutes = BTreeMap<String, BTreeSet<String>>;
+
+/// Every vendor compiler, keyed by vendor name, in the order they run (and their diagnostics
+/// appear). Adding a vendor is one line here plus its file and catalog rows.
+pub(crate) const COMPILERS: [(&str, &dyn VendorCompiler); 3] = [
+    ("datadog", &datadog::Datadog),
+    ("cloudwatch", &cloudwatch::CloudWatch),
+    ("newrelic", &newrelic::NewRelic),
+];
+
+/// Vendors whose components the compiler turns into vendor objects (from [`COMPILERS`]).
+pub const COMPILED_PROVIDERS: &[&str] = &vendor_names(COMPILERS);
+
+const fn vendor_names<const N: usize>(
+    table: [(&'static str, &'static dyn VendorCompiler); N],
+) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = table[i].0;
+        i += 1;
+    }
+    out
+}
 
 /// One vendor object the configuration asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,15 +113,16 @@ pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagno
     let mut diags = Diagnostics(Vec::new());
     let mut out = Vec::new();
 
-    datadog::compile_alerts(cfg, &mut out, &mut diags);
-    datadog::compile_baselines(cfg, &mut out, &mut diags);
-    datadog::compile_dashboards(cfg, &mut out);
-    cloudwatch::compile(cfg, &mut out, &mut diags);
-    newrelic::compile(cfg, &mut out, &mut diags);
+    expand::check_blocks(cfg, &mut diags);
+    for (_, compiler) in COMPILERS {
+        let used = compiler.alarms(cfg, &mut out, &mut diags);
+        compiler.routes(cfg, &used, &mut out, &mut diags);
+        compiler.dashboards(cfg, &mut out);
+    }
     // After the alarms: maintenance windows point at them.
     maintenance::compile(cfg, &mut out, &mut diags);
     for dash in cfg.dashboards.values() {
-        let shown = datadog::matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
+        let shown = expand::matching(cfg, dash.scope.as_deref(), &dash.kinds, &[])
             .iter()
             .any(|c| COMPILED_PROVIDERS.contains(&c.provider.as_str()));
         if !shown {
@@ -127,260 +193,22 @@ pub(crate) fn warning(summary: impl Into<String>, span: Option<Span>, hint: impl
     Diagnostic { severity: Severity::Warning, ..error(summary, span, hint) }
 }
 
-/// The `Component: …` and `Inventory: …` lines every vendor object's text carries, so a
-/// responder (and an auditor) sees what the alert covers and when its scope was reviewed.
-pub(crate) fn component_lines(cfg: &Config, comp: &crate::config::Component) -> String {
-    let mut who = vec![format!("kind {}", comp.kind)];
-    if let Some(env) = &comp.environment {
-        who.push(format!("environment {env}"));
-    }
-    if let Some(owner) = &comp.owner {
-        who.push(format!("owner {owner}"));
-    }
-    let mut out = format!("Component: {} ({})\n", comp.name, who.join(", "));
-    if let Some(inv) = comp.inventory.as_ref().and_then(|i| cfg.inventories.get(i)) {
-        out.push_str(&format!("Inventory: {}", inv.name));
-        if let Some(d) = &inv.reviewed_on {
-            out.push_str(&format!(", reviewed {d}"));
-        }
-        if let Some(by) = &inv.reviewed_by {
-            out.push_str(&format!(" by {by}"));
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// The line a dashboard opens with: how many components it shows and, when its scope is an
-/// inventory, that inventory's last review (`… of inventory prod (reviewed 2026-10-01 by sam).`).
-pub(crate) fn dashboard_description(
-    cfg: &Config,
-    dash: &crate::config::Dashboard,
-    components: usize,
-) -> String {
-    let mut out = format!("Monitoring dashboard for {components} components");
-    if let Some(inv) = dash.scope.as_ref().and_then(|i| cfg.inventories.get(i)) {
-        out.push_str(&format!(" of inventory {}", inv.name));
-        if let Some(d) = &inv.reviewed_on {
-            out.push_str(&format!(" (reviewed {d}"));
-            if let Some(by) = &inv.reviewed_by {
-                out.push_str(&format!(" by {by}"));
-            }
-            out.push(')');
-        }
-    }
-    out.push('.');
-    out
-}
-
-/// A catalog row's default thresholds.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Defaults {
-    pub above: bool,
-    pub critical: f64,
-    pub warning: Option<f64>,
-    pub for_duration: &'static str,
-    pub severity: &'static str,
-}
-
-/// Thresholds after defaults are applied (vendor-neutral; each vendor checks the duration).
-#[derive(Debug, Clone)]
-pub(crate) struct Base {
-    pub above: bool,
-    pub critical: f64,
-    pub warning: Option<f64>,
-    pub for_duration: String,
-    pub severity: String,
-}
-
-/// Applies catalog defaults to what a block wrote and checks the thresholds agree.
-pub(crate) fn resolve_base(
-    defaults: Option<Defaults>,
-    t: &crate::config::Threshold,
-    span: &Span,
-    diags: &mut Diagnostics,
-) -> Option<Base> {
-    let (above, critical) = match (t.above, t.below, defaults) {
-        (Some(_), Some(_), _) => {
-            diags.push(error("both `above` and `below` are set", Some(span.clone()), "keep only one"));
-            return None;
-        }
-        (Some(v), None, _) => (true, v),
-        (None, Some(v), _) => (false, v),
-        (None, None, Some(e)) => (e.above, e.critical),
-        (None, None, None) => {
-            diags.push(error(
-                "a user metric needs a threshold",
-                Some(span.clone()),
-                "set `above = …` or `below = …`",
-            ));
-            return None;
-        }
-    };
-    let explicit = t.above.is_some() || t.below.is_some();
-    let warning_value = t.warning.or(if explicit { None } else { defaults.and_then(|e| e.warning) });
-    if let Some(w) = warning_value {
-        let ok = if above { w < critical } else { w > critical };
-        if !ok {
-            diags.push(error(
-                format!("warning threshold {w} is not before the critical threshold {critical}"),
-                Some(span.clone()),
-                if above {
-                    "with `above`, warning must be lower"
-                } else {
-                    "with `below`, warning must be higher"
-                },
-            ));
-            return None;
-        }
-    }
-    let for_duration = t
-        .for_duration
-        .clone()
-        .unwrap_or_else(|| defaults.map(|e| e.for_duration).unwrap_or("5m").to_string());
-    let severity =
-        t.severity.clone().unwrap_or_else(|| defaults.map(|e| e.severity).unwrap_or("high").to_string());
-    Some(Base { above, critical, warning: warning_value, for_duration, severity })
-}
-
-/// Parses `10s`, `5m`, `2h`, `1d` into seconds.
-pub fn duration_seconds(text: &str) -> Option<u64> {
-    let (num, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        "d" => n.checked_mul(86_400)?,
-        _ => return None,
-    };
-    (secs > 0).then_some(secs)
-}
-
-/// Parses `30s`, `5m`, `2h`, `1d` into minutes (Datadog evaluates whole minutes).
-pub(crate) fn duration_minutes(text: &str) -> Option<u64> {
-    let (num, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: u64 = num.parse().ok()?;
-    let minutes = match unit {
-        "s" if n.is_multiple_of(60) => n / 60,
-        "m" => n,
-        "h" => n * 60,
-        "d" => n * 60 * 24,
-        _ => return None,
-    };
-    (minutes > 0).then_some(minutes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn durations() {
-        assert_eq!(duration_minutes("5m"), Some(5));
-        assert_eq!(duration_minutes("120s"), Some(2));
-        assert_eq!(duration_minutes("90s"), None);
-        assert_eq!(duration_minutes("1h"), Some(60));
-        assert_eq!(duration_minutes("0m"), None);
-        assert_eq!(duration_minutes(""), None);
-        assert_eq!(duration_minutes("m"), None);
-    }
-}
-
-/// One object an `alert` or `baseline` block asks for on one component: what the vendor
-/// compilers (CloudWatch, New Relic) turn into an alarm or a condition.
-#[derive(Clone)]
-pub(crate) struct Instance<'a> {
-    /// `alert.x["web-1"]` or `baseline.y["web-1"].cpu`.
-    pub address: String,
-    /// `alert.x` or `baseline.y`.
-    pub origin: String,
-    pub component: &'a crate::config::Component,
-    /// The alert's `metric`, or the catalog metric of a baseline row.
-    pub metric: &'a str,
-    /// A baseline row: `metric` is a catalog metric, never a user `metric` block.
-    pub from_catalog: bool,
-    /// The alert's threshold, or the baseline's override of this metric (default if none).
-    pub threshold: crate::config::Threshold,
-    /// Where that threshold is written (the override, else the block).
-    pub threshold_span: &'a Span,
-    pub routes: &'a [String],
-    pub runbook: Option<&'a str>,
-    pub extra_message: Option<&'a str>,
-    /// The block.
-    pub span: &'a Span,
-}
-
-/// `alert` and `baseline` blocks expanded for the components monitored by `provider`: per alert,
-/// one instance per matching component; per baseline, one per catalog metric of the component's
-/// kind (`catalog_metrics(kind)`) that no override disables. A component whose kind has no
-/// catalog metrics gets a warning that it gets no `objects` ("alarms") and what to add (`hint`).
-pub(crate) fn instances<'a>(
-    cfg: &'a Config,
-    provider: &str,
-    catalog_metrics: &dyn Fn(&str) -> Vec<&'static str>,
-    objects: &str,
-    hint: &str,
-    diags: &mut Diagnostics,
-) -> Vec<Instance<'a>> {
-    let mut out = Vec::new();
-    let on_provider =
-        |comps: Vec<&'a crate::config::Component>| comps.into_iter().filter(move |c| c.provider == provider);
-    for alert in cfg.alerts.values() {
-        let origin = format!("alert.{}", alert.name);
-        for comp in
-            on_provider(datadog::matching(cfg, alert.scope.as_deref(), &alert.kinds, &alert.components))
-        {
-            out.push(Instance {
-                address: format!("{origin}[\"{}\"]", comp.name),
-                origin: origin.clone(),
-                component: comp,
-                metric: &alert.metric,
-                from_catalog: false,
-                threshold: alert.threshold.clone(),
-                threshold_span: &alert.span,
-                routes: &alert.routes,
-                runbook: alert.runbook.as_deref(),
-                extra_message: alert.message.as_deref(),
-                span: &alert.span,
-            });
+    fn the_table_is_keyed_by_each_compilers_vendor() {
+        for (name, compiler) in COMPILERS {
+            assert_eq!(name, compiler.vendor());
         }
+        assert_eq!(COMPILED_PROVIDERS, ["datadog", "cloudwatch", "newrelic"]);
     }
-    for base in cfg.baselines.values() {
-        let origin = format!("baseline.{}", base.name);
-        for comp in on_provider(datadog::matching(cfg, base.scope.as_deref(), &base.kinds, &[])) {
-            let metrics = catalog_metrics(&comp.kind);
-            if metrics.is_empty() {
-                diags.push(warning(
-                    format!(
-                        "`{origin}`: the catalog has no metrics for kind `{}` on {provider}, so `{}` gets no {objects}",
-                        comp.kind, comp.name
-                    ),
-                    Some(comp.span.clone()),
-                    hint,
-                ));
-                continue;
-            }
-            for metric in metrics {
-                let ov = base.overrides.get(metric);
-                if ov.and_then(|o| o.enabled) == Some(false) {
-                    continue;
-                }
-                out.push(Instance {
-                    address: format!("{origin}[\"{}\"].{metric}", comp.name),
-                    origin: origin.clone(),
-                    component: comp,
-                    metric,
-                    from_catalog: true,
-                    threshold: ov.map(|o| o.threshold.clone()).unwrap_or_default(),
-                    threshold_span: ov.map(|o| &o.span).unwrap_or(&base.span),
-                    routes: &base.routes,
-                    runbook: base.runbook.as_deref(),
-                    extra_message: None,
-                    span: &base.span,
-                });
-            }
-        }
+
+    /// One compiler per registered vendor, in the registry's order (`engine/src/vendors.rs`):
+    /// a vendor added to the registry without its compiler fails here.
+    #[test]
+    fn every_registered_vendor_has_a_compiler() {
+        assert_eq!(COMPILED_PROVIDERS, crate::vendors::names());
     }
-    out
 }

@@ -20,13 +20,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{Datelike, Duration, NaiveDateTime, Weekday};
 use serde_json::{json, Value};
 
-use super::catalog::{self, NewRelicEntry};
-use super::datadog::{json_number, matching, number};
-use super::{duration_seconds, error, resolve_base, warning, Base, Defaults, DesiredObject, Instance};
-use crate::config::{Component, Config, Route, Span, Threshold};
-use crate::diag::Diagnostics;
+use super::catalog::{self, CatalogEntry, Defaults, NewRelicCheck, VendorCheck};
+use super::expand::{
+    duration_seconds, instances, json_number, matching, number, resolve_base, Base, Instance,
+};
+use super::maintenance::{belongs, origin_of, start_of, text, Window};
+use super::{error, warning, DesiredObject, UsedRoutes, VendorCompiler};
+use crate::config::maintenance::Rrule;
+use crate::config::{Component, Config, Maintenance, Route, Span, Threshold};
+use crate::diag::{Diagnostic, Diagnostics};
 
 pub(super) const PROVIDER: &str = "newrelic";
 const CONDITION: &str = "newrelic_nrql_condition";
@@ -46,50 +51,94 @@ struct Policies {
     span_of: BTreeMap<String, Span>,
 }
 
-pub(super) fn compile(cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
-    let mut pol = Policies::default();
-    let catalog_metrics =
-        |kind: &str| catalog::NEWRELIC.iter().filter(|e| e.kind == kind).map(|e| e.metric).collect();
-    let hint = "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component";
-    for inst in super::instances(cfg, PROVIDER, &catalog_metrics, "conditions", hint, diags) {
-        let comp = inst.component;
-        let resolved = if inst.from_catalog {
-            catalog::NEWRELIC
-                .iter()
-                .find(|e| e.kind == comp.kind && e.metric == inst.metric)
-                .map(|e| (catalog_watch(e, comp), Some(defaults_of(e))))
-        } else {
-            resolve_watch(cfg, inst.metric, comp, inst.span, diags)
-        };
-        let Some((watch, defaults)) = resolved else { continue };
-        if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
-            pol.routes_of.insert(inst.origin.clone(), inst.routes.to_vec());
-            pol.span_of.insert(inst.origin.clone(), inst.span.clone());
+/// The New Relic compiler (registered in [`super::COMPILERS`]).
+pub(super) struct NewRelic;
+
+impl VendorCompiler for NewRelic {
+    fn vendor(&self) -> &'static str {
+        PROVIDER
+    }
+
+    /// Conditions, then one policy per block with conditions (checked against New Relic's limits).
+    fn alarms(&self, cfg: &Config, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) -> UsedRoutes {
+        let mut pol = Policies::default();
+        for inst in instances(cfg, self, diags) {
+            let comp = inst.component;
+            let resolved = if inst.from_catalog {
+                catalog::lookup(inst.metric, &comp.kind, PROVIDER)
+                    .and_then(row)
+                    .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
+            } else {
+                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+            };
+            let Some((watch, defaults)) = resolved else { continue };
+            if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
+                pol.routes_of.insert(inst.origin.clone(), inst.routes.to_vec());
+                pol.span_of.insert(inst.origin.clone(), inst.span.clone());
+            }
+        }
+        check_limits(out, &pol, diags);
+        // One policy per block with conditions.
+        let mut served = UsedRoutes::new();
+        for (origin, routes) in &pol.routes_of {
+            out.push(DesiredObject {
+                address: policy_address(origin),
+                resource_type: "newrelic_alert_policy".into(),
+                provider: PROVIDER.into(),
+                origin: Some(origin.clone()),
+                attrs: json!({"name": format!("watchkeep {origin}"), "incidentPreference": "PER_CONDITION"}),
+                depends_on: Vec::new(),
+                span: pol.span_of.get(origin).cloned(),
+            });
+            for r in routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
+                served.entry(r.clone()).or_default().insert(origin.clone());
+            }
+        }
+        served
+    }
+
+    /// Per used route: destinations and channels, and a workflow over the policies it serves.
+    fn routes(&self, cfg: &Config, used: &UsedRoutes, out: &mut Vec<DesiredObject>, diags: &mut Diagnostics) {
+        for (name, origins) in used {
+            if let Some(route) = cfg.routes.get(name) {
+                compile_route(route, origins, out, diags);
+            }
         }
     }
-    check_limits(out, &pol, diags);
-    // One policy per block with conditions.
-    let mut served: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for (origin, routes) in &pol.routes_of {
-        out.push(DesiredObject {
-            address: policy_address(origin),
-            resource_type: "newrelic_alert_policy".into(),
-            provider: PROVIDER.into(),
-            origin: Some(origin.clone()),
-            attrs: json!({"name": format!("watchkeep {origin}"), "incidentPreference": "PER_CONDITION"}),
-            depends_on: Vec::new(),
-            span: pol.span_of.get(origin).cloned(),
-        });
-        for r in routes.iter().filter(|r| cfg.routes.contains_key(*r)) {
-            served.entry(r.clone()).or_default().insert(origin.clone());
-        }
+
+    fn dashboards(&self, cfg: &Config, out: &mut Vec<DesiredObject>) {
+        compile_dashboards(cfg, out)
     }
-    for (name, origins) in &served {
-        if let Some(route) = cfg.routes.get(name) {
-            compile_route(route, origins, out, diags);
-        }
+
+    /// One `newrelic_muting_rule` per block over the silenced policies and conditions.
+    fn maintenance(
+        &self,
+        w: &Window,
+        alarms: &[DesiredObject],
+        added: &mut Vec<DesiredObject>,
+        diags: &mut Diagnostics,
+    ) {
+        muting_rule(w.m, &w.origin, &w.comps, alarms, added, diags);
     }
-    compile_dashboards(cfg, out);
+
+    fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
+        warning(
+            format!(
+                "`{origin}`: the catalog has no metrics for kind `{}` on {PROVIDER}, so `{}` gets no conditions",
+                comp.kind, comp.name
+            ),
+            Some(comp.span.clone()),
+            "add `alert` blocks with a user `metric` (newrelic { nrql = \"...\" }) for this component",
+        )
+    }
+}
+
+/// A New Relic catalog row with its check (`None` for another vendor's row).
+fn row(e: &'static CatalogEntry) -> Option<(&'static CatalogEntry, &'static NewRelicCheck)> {
+    match &e.check {
+        VendorCheck::NewRelic(c) => Some((e, c)),
+        _ => None,
+    }
 }
 
 /// `dashboard` blocks → one `newrelic_dashboard` over the block's New Relic components.
@@ -103,7 +152,7 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
             continue;
         }
         let title = dash.title.clone().unwrap_or_else(|| dash.name.clone());
-        let description = super::dashboard_description(cfg, dash, comps.len());
+        let description = super::expand::dashboard_description(cfg, dash, comps.len());
         let mut widgets = vec![json!({
             "title": "Scope",
             "layout": {"column": 1, "row": 1, "width": 12, "height": 2},
@@ -112,13 +161,13 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
         })];
         let mut i = 0u64;
         for comp in &comps {
-            for e in catalog::NEWRELIC.iter().filter(|e| e.kind == comp.kind) {
+            for (e, c) in catalog::rows(PROVIDER).filter(|e| e.kind == comp.kind).filter_map(row) {
                 widgets.push(json!({
                     "title": format!("{}: {}", comp.name, e.title),
                     "layout": {"column": 1 + (i % 2) * 6, "row": 3 + (i / 2) * 3, "width": 6, "height": 3},
                     "visualization": {"id": "viz.line"},
                     "rawConfiguration": {"nrqlQueries": [{
-                        "query": format!("{} TIMESERIES", e.nrql.replace("$scope", &where_clause(comp))),
+                        "query": format!("{} TIMESERIES", c.nrql.replace("$scope", &where_clause(comp))),
                     }]},
                 }));
                 i += 1;
@@ -181,16 +230,6 @@ pub(crate) fn policy_address(origin: &str) -> String {
     format!("{origin}.newrelic_policy")
 }
 
-fn defaults_of(e: &NewRelicEntry) -> Defaults {
-    Defaults {
-        above: e.above,
-        critical: e.critical,
-        warning: None,
-        for_duration: e.for_duration,
-        severity: e.severity,
-    }
-}
-
 /// `hostname = 'web-1'` from the identifier (`{ hostname = "web-1" }`), or the component name.
 fn where_clause(comp: &Component) -> String {
     let quote = |s: &str| s.replace('\'', "\\'");
@@ -200,12 +239,12 @@ fn where_clause(comp: &Component) -> String {
     comp.identifier.iter().map(|(k, v)| format!("`{k}` = '{}'", quote(v))).collect::<Vec<_>>().join(" AND ")
 }
 
-fn catalog_watch(e: &NewRelicEntry, comp: &Component) -> Watch {
+fn catalog_watch(e: &CatalogEntry, c: &NewRelicCheck, comp: &Component) -> Watch {
     Watch {
         title: e.title.into(),
         unit: e.unit.into(),
-        nrql: e.nrql.replace("$scope", &where_clause(comp)),
-        loss_of_signal: e.loss_of_signal,
+        nrql: c.nrql.replace("$scope", &where_clause(comp)),
+        loss_of_signal: c.loss_of_signal,
     }
 }
 
@@ -237,8 +276,8 @@ fn resolve_watch(
         };
         return Some((watch, None));
     }
-    match catalog::NEWRELIC.iter().find(|e| e.metric == metric && e.kind == comp.kind) {
-        Some(e) => Some((catalog_watch(e, comp), Some(defaults_of(e)))),
+    match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
+        Some((e, c)) => Some((catalog_watch(e, c, comp), Some(e.defaults))),
         None => {
             let known = catalog::metrics_for(&comp.kind, PROVIDER);
             diags.push(error(
@@ -321,7 +360,7 @@ fn condition(cfg: &Config, inst: &Instance, w: &Watch, base: &Base, secs: u64) -
         desc.push('\n');
     }
     desc.push_str(&format!("Severity: {}\n", base.severity));
-    desc.push_str(&super::component_lines(cfg, comp));
+    desc.push_str(&super::expand::component_lines(cfg, comp));
     let mut attrs = json!({
         "policyId": format!("ref:{}", policy_address(&inst.origin)),
         "name": format!("{} {} ({})", comp.name, w.title, inst.origin),
@@ -350,6 +389,169 @@ fn condition(cfg: &Config, inst: &Instance, w: &Watch, base: &Base, secs: u64) -
         depends_on: vec![policy_address(&inst.origin)],
         span: Some(inst.span.clone()),
     }
+}
+
+fn nr_day(day: &str) -> Option<&'static str> {
+    Some(match day {
+        "MO" => "MONDAY",
+        "TU" => "TUESDAY",
+        "WE" => "WEDNESDAY",
+        "TH" => "THURSDAY",
+        "FR" => "FRIDAY",
+        "SA" => "SATURDAY",
+        "SU" => "SUNDAY",
+        _ => return None,
+    })
+}
+
+fn weekday_name(d: Weekday) -> &'static str {
+    match d {
+        Weekday::Mon => "MONDAY",
+        Weekday::Tue => "TUESDAY",
+        Weekday::Wed => "WEDNESDAY",
+        Weekday::Thu => "THURSDAY",
+        Weekday::Fri => "FRIDAY",
+        Weekday::Sat => "SATURDAY",
+        Weekday::Sun => "SUNDAY",
+    }
+}
+
+/// NerdGraph's `AlertsMutingRuleScheduleInput` for the window, or why it cannot be expressed.
+pub(super) fn nr_schedule(m: &Maintenance) -> Result<Value, String> {
+    let start = start_of(m);
+    let end = start + Duration::minutes(m.minutes as i64);
+    let fmt = |t: NaiveDateTime| t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut s = json!({ "startTime": fmt(start), "endTime": fmt(end), "timeZone": m.timezone });
+    let Some((_, r)) = &m.recurrence else { return Ok(s) };
+    let Rrule { freq, interval, count, until, by_day, other } = r;
+    if interval.is_some_and(|i| i > 1) {
+        return Err(
+            "New Relic muting rules repeat every day, week or month: INTERVAL > 1 has no equivalent".into()
+        );
+    }
+    if let Some((key, _)) = other.first() {
+        return Err(format!("New Relic muting rules cannot express {key}: they repeat daily, weekly on given days, or monthly on the start date"));
+    }
+    match freq.as_str() {
+        "DAILY" | "MONTHLY" if !by_day.is_empty() => {
+            return Err(format!("New Relic muting rules take BYDAY only with FREQ=WEEKLY, not FREQ={freq}"))
+        }
+        "DAILY" | "MONTHLY" => s["repeat"] = json!(freq),
+        "WEEKLY" => {
+            s["repeat"] = json!("WEEKLY");
+            let days: Vec<&str> = if by_day.is_empty() {
+                vec![weekday_name(start.weekday())]
+            } else {
+                let mut days = Vec::new();
+                for d in by_day {
+                    let Some(name) = nr_day(d) else {
+                        return Err(format!("New Relic muting rules repeat on plain weekdays, not `{d}`"));
+                    };
+                    days.push(name);
+                }
+                days
+            };
+            s["weeklyRepeatDays"] = json!(days);
+        }
+        other => return Err(format!("New Relic muting rules cannot repeat FREQ={other}")),
+    }
+    if let Some(c) = count {
+        s["repeatCount"] = json!(c);
+    }
+    if let Some(u) = until {
+        let t = NaiveDateTime::parse_from_str(u.trim_end_matches('Z'), "%Y%m%dT%H%M%S").ok().or_else(|| {
+            chrono::NaiveDate::parse_from_str(u, "%Y%m%d").ok().and_then(|d| d.and_hms_opt(23, 59, 59))
+        });
+        if let Some(t) = t {
+            s["endRepeat"] = json!(fmt(t));
+        }
+    }
+    Ok(s)
+}
+
+fn muting_rule(
+    m: &Maintenance,
+    origin: &str,
+    comps: &[&Component],
+    out: &[DesiredObject],
+    added: &mut Vec<DesiredObject>,
+    diags: &mut Diagnostics,
+) {
+    let nr: Vec<&&Component> = comps.iter().filter(|c| c.provider == "newrelic").collect();
+    if nr.is_empty() {
+        return;
+    }
+    // (origin, condition address) of every New Relic condition the window silences.
+    let silenced: Vec<(&str, &str)> = out
+        .iter()
+        .filter(|o| o.resource_type == "newrelic_nrql_condition")
+        .filter_map(|o| {
+            let org = origin_of(o)?;
+            ((m.alerts.is_empty() || m.alerts.iter().any(|a| a == org))
+                && nr.iter().any(|c| belongs(&o.address, org, &c.name)))
+            .then_some((org, o.address.as_str()))
+        })
+        .collect();
+    if silenced.is_empty() {
+        diags.push(warning(
+            format!("`{origin}` silences no New Relic condition"),
+            Some(m.span.clone()),
+            "its alerts have no conditions on the New Relic components in scope",
+        ));
+        return;
+    }
+    // A block whose every condition is silenced is muted by its policy (one value instead of
+    // one per condition and component); the others condition by condition.
+    let mut policies: Vec<String> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut origins: Vec<&str> = silenced.iter().map(|(o, _)| *o).collect();
+    origins.dedup();
+    for org in origins {
+        let all = out
+            .iter()
+            .filter(|o| o.resource_type == "newrelic_nrql_condition" && origin_of(o) == Some(org))
+            .count();
+        let mine: Vec<&str> = silenced.iter().filter(|(o, _)| *o == org).map(|(_, a)| *a).collect();
+        if mine.len() == all {
+            policies.push(policy_address(org));
+        } else {
+            conditions.extend(mine.iter().map(|a| a.to_string()));
+        }
+    }
+    let refs = |addrs: &[String]| addrs.iter().map(|a| format!("ref:{a}")).collect::<Vec<_>>();
+    let mut group = Vec::new();
+    if !policies.is_empty() {
+        group.push(json!({"attribute": "policyId", "operator": "IN", "values": refs(&policies)}));
+    }
+    if !conditions.is_empty() {
+        group.push(json!({"attribute": "conditionId", "operator": "IN", "values": refs(&conditions)}));
+    }
+    let schedule = match nr_schedule(m) {
+        Ok(s) => s,
+        Err(e) => {
+            diags.push(error(
+                e,
+                Some(m.recurrence_span.clone().unwrap_or_else(|| m.span.clone())),
+                "use FREQ=DAILY, FREQ=WEEKLY;BYDAY=..., or FREQ=MONTHLY (with COUNT or UNTIL at most) for New Relic components",
+            ));
+            return;
+        }
+    };
+    added.push(DesiredObject {
+        address: format!("{origin}.newrelic"),
+        resource_type: "newrelic_muting_rule".into(),
+        provider: PROVIDER.into(),
+        origin: Some(origin.to_string()),
+        attrs: json!({
+            "name": format!("watchkeep {origin}"),
+            "description": text(m, origin),
+            "enabled": true,
+            "condition": { "operator": "OR", "conditions": group },
+            "schedule": schedule,
+        }),
+        depends_on: policies.into_iter().chain(conditions).collect(),
+        span: Some(m.span.clone()),
+    });
 }
 
 fn compile_route(

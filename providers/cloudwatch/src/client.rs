@@ -22,12 +22,9 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use tokio::sync::OnceCell;
-use watchkeep_provider::{BudgetStats, CallCounter, ProviderError, RateBudget};
+use watchkeep_provider::{shorten, BudgetStats, CallCounter, ProviderError, RateBudget};
 
 use crate::config::{CloudWatchConfig, Credentials, ENV_ACCESS_KEY_ID, ENV_PROFILE, ENV_SECRET_ACCESS_KEY};
-
-/// Longest vendor message kept in an error.
-const MAX_MESSAGE_IN_ERROR: usize = 2000;
 
 /// Which AWS service answered; SNS messages get URLs redacted (subscription endpoints carry
 /// secrets such as webhook tokens).
@@ -432,9 +429,9 @@ pub(crate) fn classify(
     retry_after: Option<Duration>,
 ) -> ProviderError {
     let detail = match (code, message) {
-        (Some(c), Some(m)) if !m.is_empty() => format!("{c}: {}", shorten(m)),
+        (Some(c), Some(m)) if !m.is_empty() => format!("{c}: {}", shorten(m.trim())),
         (Some(c), _) => c.to_string(),
-        (None, Some(m)) if !m.is_empty() => shorten(m),
+        (None, Some(m)) if !m.is_empty() => shorten(m.trim()),
         _ => format!("HTTP {status} without an error code"),
     };
     let code_is = |list: &[&str]| code.is_some_and(|c| list.contains(&c));
@@ -515,18 +512,6 @@ pub(crate) fn redact_urls(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn shorten(s: &str) -> String {
-    let s = s.trim();
-    if s.len() <= MAX_MESSAGE_IN_ERROR {
-        return s.to_string();
-    }
-    let mut end = MAX_MESSAGE_IN_ERROR;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

@@ -32,34 +32,8 @@ pub const ENV_SESSION_TOKEN: &str = "AWS_SESSION_TOKEN";
 /// Environment variable naming a profile (used when the block sets no `profile`).
 pub const ENV_PROFILE: &str = "AWS_PROFILE";
 
-/// A credential. `Debug` and `Display` print `***`; the value is reachable only through
-/// [`Secret::expose`], which the SDK client builder calls.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The credential itself. Only for handing it to the SDK's signer.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A credential that prints as `***` (one type for every provider).
+pub use watchkeep_provider::Secret;
 
 /// Where request signing credentials come from.
 #[derive(Clone, PartialEq, Eq)]

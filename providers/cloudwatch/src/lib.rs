@@ -183,7 +183,7 @@ mod topic;
 mod wire;
 
 use serde_json::Value;
-use watchkeep_provider::{AlertEvent, LiveObject, Provider, ProviderError, Result, UpdateKind};
+use watchkeep_provider::{AlertEvent, LiveObject, Provider, Result, UpdateKind};
 
 pub use alarm::{
     COMPARISON_OPERATORS, COMPOSITE_ATTRIBUTES, METRIC_ATTRIBUTES, STATISTICS, TREAT_MISSING_DATA,
@@ -325,12 +325,7 @@ impl CloudWatchProvider {
             dashboard::TYPE => Ok(Kind::Dashboard),
             topic::TYPE => Ok(Kind::Topic),
             subscription::TYPE => Ok(Kind::Subscription),
-            other => Err(ProviderError::InvalidConfig {
-                message: format!(
-                    "the cloudwatch provider does not manage `{other}`\nhint: use one of `{}`",
-                    RESOURCE_TYPES.join("`, `")
-                ),
-            }),
+            other => Err(watchkeep_provider::unknown_resource_type("cloudwatch", other, RESOURCE_TYPES)),
         }
     }
 
@@ -493,6 +488,7 @@ impl Provider for CloudWatchProvider {
 mod tests {
     use super::*;
     use serde_json::json;
+    use watchkeep_provider::ProviderError;
 
     const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 

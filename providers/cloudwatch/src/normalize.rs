@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use watchkeep_provider::managed::{self, Writable};
 
 use crate::marker::{ADDRESS_KEY, OWNER_KEY};
@@ -296,30 +296,8 @@ fn sort_dedup(items: &mut Vec<Value>) {
     items.dedup();
 }
 
-/// Recursively: integral numbers become integers (`85.0` → `85`), object keys are sorted so the
-/// canonical form prints the same way every time.
-pub fn canonical(v: Value) -> Value {
-    match v {
-        Value::Number(n) => Value::Number(canonical_number(n)),
-        Value::Array(items) => Value::Array(items.into_iter().map(canonical).collect()),
-        Value::Object(map) => {
-            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            Value::Object(entries.into_iter().map(|(k, v)| (k, canonical(v))).collect())
-        }
-        other => other,
-    }
-}
-
-fn canonical_number(n: Number) -> Number {
-    if n.is_i64() || n.is_u64() {
-        return n;
-    }
-    match n.as_f64() {
-        Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Number::from(f as i64),
-        _ => n,
-    }
-}
+/// The canonical form (integral numbers as integers, sorted keys): one definition for every provider.
+pub use watchkeep_provider::canonical;
 
 #[cfg(test)]
 mod tests {

@@ -14,13 +14,21 @@ use std::time::Duration;
 pub use serde_json::{Map, Value};
 
 mod budget;
+mod canonical;
 pub mod config;
+mod dispatch;
 mod factory;
 pub mod managed;
 mod retry;
+mod secret;
+mod text;
 pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
+pub use canonical::canonical;
+pub use dispatch::unknown_resource_type;
 pub use factory::ProviderFactory;
 pub use retry::{with_retries, RetryPolicy};
+pub use secret::Secret;
+pub use text::{shorten, MAX_ERROR_TEXT};
 
 /// Tag key (Datadog) / tag name (others) that marks an object as created and owned by watchkeep.
 pub const OWNER_TAG: &str = "managed-by:watchkeep";

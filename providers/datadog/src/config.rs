@@ -3,7 +3,6 @@
 //! Resolution is pure apart from the `env` lookup the caller passes in, so it is tested with plain
 //! maps. Keys come only from the environment: they must never sit in HCL files, state or plans.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -44,34 +43,8 @@ pub const ENV_SITE: &str = "DD_SITE";
 /// Environment fallback for `api_url`.
 pub const ENV_HOST: &str = "DD_HOST";
 
-/// A credential. `Debug` and `Display` print `***`; the value is reachable only through
-/// [`Secret::expose`], which the HTTP client calls when it builds its headers.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The credential itself. Only for putting it on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A credential that prints as `***` (one type for every provider).
+pub use watchkeep_provider::Secret;
 
 /// Resolved provider settings.
 #[derive(Debug, Clone, PartialEq)]

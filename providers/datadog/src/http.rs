@@ -8,15 +8,12 @@ use std::time::Duration;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use watchkeep_provider::{BudgetStats, CallCounter, ProviderError, RateBudget, RateLimit};
+use watchkeep_provider::{shorten, BudgetStats, CallCounter, ProviderError, RateBudget, RateLimit};
 
 use crate::config::DatadogConfig;
 
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("watchkeep/", env!("CARGO_PKG_VERSION"));
-
-/// Longest vendor error body kept in an error message.
-const MAX_BODY_IN_ERROR: usize = 2000;
 
 pub(crate) struct Http {
     client: reqwest::Client,
@@ -265,17 +262,6 @@ pub(crate) fn error_body(body: &[u8]) -> String {
 
 fn snippet(body: &[u8]) -> String {
     shorten(String::from_utf8_lossy(body).trim())
-}
-
-fn shorten(s: &str) -> String {
-    if s.len() <= MAX_BODY_IN_ERROR {
-        return s.to_string();
-    }
-    let mut end = MAX_BODY_IN_ERROR;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ mod monitor;
 pub mod normalize;
 
 use serde_json::Value;
-use watchkeep_provider::{LiveObject, Provider, ProviderError, RateLimit, Result, UpdateKind};
+use watchkeep_provider::{LiveObject, Provider, RateLimit, Result, UpdateKind};
 
 pub use config::{
     DatadogConfig, Secret, DEFAULT_SITE, DEFAULT_TIMEOUT_SECONDS, ENV_API_KEY, ENV_APPLICATION_KEY,
@@ -207,12 +207,7 @@ impl DatadogProvider {
             monitor::TYPE => Ok(Kind::Monitor),
             dashboard::TYPE => Ok(Kind::Dashboard),
             downtime::TYPE => Ok(Kind::Downtime),
-            other => Err(ProviderError::InvalidConfig {
-                message: format!(
-                    "the datadog provider does not manage `{other}`\nhint: use one of `{}`",
-                    RESOURCE_TYPES.join("`, `")
-                ),
-            }),
+            other => Err(watchkeep_provider::unknown_resource_type("datadog", other, RESOURCE_TYPES)),
         }
     }
 }
@@ -341,6 +336,7 @@ impl Provider for DatadogProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use watchkeep_provider::ProviderError;
 
     const API: &str = "5ecret-api-key-0123456789";
     const APP: &str = "5ecret-app-key-9876543210";

@@ -8,15 +8,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
-use watchkeep_provider::{CallCounter, ProviderError};
+use watchkeep_provider::{shorten, CallCounter, ProviderError};
 
 use crate::config::NewRelicConfig;
 
 /// `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("watchkeep/", env!("CARGO_PKG_VERSION"));
-
-/// Longest vendor text kept in an error message.
-const MAX_TEXT_IN_ERROR: usize = 2000;
 
 pub(crate) struct Client {
     http: reqwest::Client,
@@ -248,17 +245,6 @@ pub(crate) fn payload_errors(what: &str, payload: &Value) -> Option<ProviderErro
 
 fn snippet(body: &[u8]) -> String {
     shorten(String::from_utf8_lossy(body).trim())
-}
-
-fn shorten(s: &str) -> String {
-    if s.len() <= MAX_TEXT_IN_ERROR {
-        return s.to_string();
-    }
-    let mut end = MAX_TEXT_IN_ERROR;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &s[..end])
 }
 
 #[cfg(test)]

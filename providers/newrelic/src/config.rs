@@ -4,7 +4,6 @@
 //! maps. The API key comes only from the environment: it must never sit in HCL files, state or
 //! plans.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -33,33 +32,8 @@ pub const DEFAULT_TIMEOUT_SECONDS: u64 = 30;
 /// `max_concurrency`.
 pub const MAX_CONCURRENCY: usize = 25;
 
-/// A credential. `Debug` and `Display` print `***`; the value is reachable only through
-/// [`Secret::expose`], which the HTTP client calls when it builds its headers.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The credential itself. Only for putting it on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A credential that prints as `***` (one type for every provider).
+pub use watchkeep_provider::Secret;
 
 /// New Relic data-centre region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -54,12 +54,7 @@ impl Kind {
             "newrelic_dashboard" => Kind::Dashboard,
             "newrelic_muting_rule" => Kind::MutingRule,
             other => {
-                return Err(ProviderError::InvalidConfig {
-                    message: format!(
-                        "the newrelic provider does not manage `{other}`\nhint: use one of `{}`",
-                        RESOURCE_TYPES.join("`, `")
-                    ),
-                })
+                return Err(watchkeep_provider::unknown_resource_type("newrelic", other, RESOURCE_TYPES))
             }
         })
     }
