@@ -160,6 +160,8 @@ pub enum Command {
     /// Show a saved plan, or the current state.
     Show {
         plan_file: Option<PathBuf>,
+        /// Print as JSON: a saved plan (schema/plan-file.schema.json), or the state
+        /// (schema/state.schema.json; `null` when there is no state yet).
         #[arg(long)]
         json: bool,
     },

@@ -16,8 +16,9 @@ pub fn run(ctx: &Context, plan_file: Option<&Path>, json: bool) -> CmdResult {
                 stdout::print(&human::plan(&plan))?;
             }
         }
+        // With --json and no state yet: `null` (stdout stays JSON for a pipe).
         None => match current_state(&ctx.ws)? {
-            Some(s) if json => stdout::print_json(&s)?,
+            state if json => stdout::print_json(&state)?,
             state => stdout::print(&human::state_summary(state.as_ref()))?,
         },
     }

@@ -219,3 +219,16 @@ fn closed_stdout_ends_quietly() {
     let again = fresh.run(&["plan", "-detailed-exitcode"]);
     again.expect_code(0);
 }
+
+/// `show --json` keeps stdout JSON when there is no state yet: `null`, where the human form says
+/// there is no state.
+#[test]
+fn show_json_without_state_is_null() {
+    let ws = Workspace::example("quickstart");
+    let run = ws.run(&["show", "--json"]);
+    run.expect_code(0);
+    assert_eq!(run.json(), serde_json::Value::Null, "{}", run.stdout());
+    let human = ws.run(&["show"]);
+    human.expect_code(0);
+    assert!(!human.stdout().trim().is_empty());
+}
