@@ -702,7 +702,7 @@ mod tests {
     fn create(address: &str, body: Value, depends_on: &[&str]) -> Job {
         let mut j = job(address, Action::Create, depends_on);
         j.change.id = None;
-        j.links = links::collect(&body);
+        j.links = links::collect(&body, &|_| false);
         j.attrs = Some(body);
         j
     }

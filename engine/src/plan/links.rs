@@ -37,69 +37,76 @@ pub fn placeholder(address: &str) -> String {
     format!("{PREFIX}{address}")
 }
 
-/// Length of the address that starts `s` (`datadog_monitor.a`, `datadog_monitor.a["k"]`,
-/// `datadog_monitor.a[0]`), or 0 when `s` does not start with one.
-fn address_len(s: &str) -> usize {
+/// Where an address that starts `s` may end: after each of its segments from the second on
+/// (`datadog_monitor.a`, `baseline.soc2["web-1"].cpu`, `route.oncall.newrelic_policy`,
+/// `datadog_monitor.c[0]`), shortest first; empty when `s` does not start with one. The first
+/// segment starts with a lowercase letter; the others are names (letters, digits, `_`, `-`),
+/// `["key"]` or `[index]`.
+fn address_ends(s: &str) -> Vec<usize> {
     let b = s.as_bytes();
-    let mut i = 0;
-    let ident = |i: &mut usize, first_lower: bool| {
-        let start = *i;
-        while *i < b.len() {
-            let c = b[*i];
+    let ident = |i: usize, first_lower: bool| -> usize {
+        let mut j = i;
+        while j < b.len() {
+            let c = b[j];
             let ok = c.is_ascii_alphanumeric() || c == b'_' || (!first_lower && c == b'-');
-            if !ok || (*i == start && first_lower && !c.is_ascii_lowercase()) {
+            if !ok || (j == i && first_lower && !c.is_ascii_lowercase()) {
                 break;
             }
-            *i += 1;
-        }
-        *i > start
-    };
-    if !ident(&mut i, true) || b.get(i) != Some(&b'.') {
-        return 0;
-    }
-    i += 1;
-    if !ident(&mut i, false) {
-        return 0;
-    }
-    if b.get(i) == Some(&b'[') {
-        let mut j = i + 1;
-        if b.get(j) == Some(&b'"') {
             j += 1;
-            while j < b.len() && b[j] != b'"' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
+        }
+        j
+    };
+    let mut ends = Vec::new();
+    let mut i = ident(0, true);
+    if i == 0 {
+        return ends;
+    }
+    loop {
+        let next = match b.get(i) {
+            Some(b'.') => {
+                let j = ident(i + 1, false);
+                (j > i + 1).then_some(j)
             }
-            if b.get(j) == Some(&b'"') && b.get(j + 1) == Some(&b']') {
-                return j + 2;
+            Some(b'[') if b.get(i + 1) == Some(&b'"') => {
+                let mut j = i + 2;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                (b.get(j) == Some(&b'"') && b.get(j + 1) == Some(&b']')).then_some(j + 2)
             }
-        } else {
-            let start = j;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
+            Some(b'[') => {
+                let mut j = i + 1;
+                while j < b.len() && b[j].is_ascii_digit() {
+                    j += 1;
+                }
+                (j > i + 1 && b.get(j) == Some(&b']')).then_some(j + 1)
             }
-            if j > start && b.get(j) == Some(&b']') {
-                return j + 1;
+            _ => None,
+        };
+        match next {
+            Some(j) => {
+                ends.push(j);
+                i = j;
             }
+            None => return ends,
         }
     }
-    i
 }
 
-/// Calls `f(start, len, address)` for each placeholder in `s` (`start` is where `ref:` starts,
-/// `len` the length of the whole placeholder).
-fn placeholders(s: &str, f: &mut dyn FnMut(usize, usize, &str)) {
+/// Calls `f(start, after, ends)` for each placeholder in `s`: `start` is where `ref:` starts,
+/// `after` the text after it, `ends` where the address after it may end (see [`address_ends`]).
+fn placeholders(s: &str, f: &mut dyn FnMut(usize, &str, &[usize])) {
     let mut from = 0;
     while let Some(rel) = s[from..].find(PREFIX) {
         let at = from + rel;
         let after = &s[at + PREFIX.len()..];
-        let n = address_len(after);
+        let ends = address_ends(after);
         // A placeholder must not be glued to a preceding word (`xref:a.b` is text).
         let glued = s[..at].chars().last().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-        if n == 0 || glued {
-            from = at + PREFIX.len();
-            continue;
+        if !ends.is_empty() && !glued {
+            f(at, after, &ends);
         }
-        f(at, PREFIX.len() + n, &after[..n]);
-        from = at + PREFIX.len() + n;
+        from = at + PREFIX.len();
     }
 }
 
@@ -107,19 +114,24 @@ fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
-/// The links in a compiled body: one per (position, address), sorted.
-pub fn collect(body: &Value) -> Vec<Link> {
-    fn walk(v: &Value, at: &mut String, out: &mut Vec<Link>) {
+/// The links in a compiled body: one per (position, address), sorted. Where a placeholder's
+/// address could end at several segments (`ref:a.b.c` in running text), the longest one `known`
+/// names is taken (an object of the configuration or of state), else the longest.
+pub fn collect(body: &Value, known: &dyn Fn(&str) -> bool) -> Vec<Link> {
+    fn walk(v: &Value, at: &mut String, known: &dyn Fn(&str) -> bool, out: &mut Vec<Link>) {
         match v {
-            Value::String(s) if s.contains(PREFIX) => {
-                placeholders(s, &mut |_, _, to| out.push(Link { at: at.clone(), to: to.to_string() }))
-            }
+            Value::String(s) if s.contains(PREFIX) => placeholders(s, &mut |_, after, ends| {
+                let end = ends.iter().rev().find(|&&e| known(&after[..e])).or(ends.last());
+                if let Some(&e) = end {
+                    out.push(Link { at: at.clone(), to: after[..e].to_string() });
+                }
+            }),
             Value::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
                     let n = at.len();
                     at.push('/');
                     at.push_str(&i.to_string());
-                    walk(item, at, out);
+                    walk(item, at, known, out);
                     at.truncate(n);
                 }
             }
@@ -128,7 +140,7 @@ pub fn collect(body: &Value) -> Vec<Link> {
                     let n = at.len();
                     at.push('/');
                     at.push_str(&escape(k));
-                    walk(item, at, out);
+                    walk(item, at, known, out);
                     at.truncate(n);
                 }
             }
@@ -136,7 +148,7 @@ pub fn collect(body: &Value) -> Vec<Link> {
         }
     }
     let mut out = Vec::new();
-    walk(body, &mut String::new(), &mut out);
+    walk(body, &mut String::new(), known, &mut out);
     out.sort();
     out.dedup();
     out
@@ -177,14 +189,22 @@ pub fn resolve(body: &mut Value, links: &[Link], id_of: &dyn Fn(&str) -> Option<
         let mut last = 0;
         let mut seen = vec![false; here.len()];
         let mut missing = vec![false; here.len()];
-        placeholders(s, &mut |start, len, to| {
-            let Some(i) = here.iter().position(|l| l.to == to) else { return };
+        placeholders(s, &mut |start, after, ends| {
+            // The longest address at this placeholder that a link of this position names.
+            let Some((i, e)) =
+                ends.iter().rev().find_map(|&e| here.iter().position(|l| l.to == after[..e]).map(|i| (i, e)))
+            else {
+                return;
+            };
+            if start < last {
+                return;
+            }
             seen[i] = true;
-            match id_of(to) {
+            match id_of(&here[i].to) {
                 Some(id) => {
                     out.push_str(&s[last..start]);
                     out.push_str(&id);
-                    last = start + len;
+                    last = start + PREFIX.len() + e;
                 }
                 None => missing[i] = true,
             }
@@ -235,7 +255,7 @@ mod tests {
     fn links_are_collected_with_their_positions() {
         let link = |at: &str, to: &str| Link { at: at.into(), to: to.into() };
         assert_eq!(
-            collect(&body()),
+            collect(&body(), &|_| false),
             vec![
                 link("/a~1b~0c/x", "datadog_monitor.a"),
                 link("/message", "datadog_monitor.new"),
@@ -245,13 +265,48 @@ mod tests {
                 link("/tags/0", "datadog_monitor.a"),
             ]
         );
-        assert!(collect(&json!({"q": "no placeholders", "r": "ref: x", "s": "xref:a.b"})).is_empty());
+        assert!(collect(
+            &json!({"q": "no placeholders", "r": "ref: x", "s": "xref:a.b", "t": "ref:a"}),
+            &|_| false
+        )
+        .is_empty());
+    }
+
+    /// Addresses of compiled objects have more segments (`baseline.soc2["web-1"].cpu`); in
+    /// running text, where the address ends is taken from what the configuration and state know.
+    #[test]
+    fn long_addresses_and_known_ends() {
+        let body = json!({
+            "policyId": "ref:baseline.soc2.newrelic_policy",
+            "values": [r#"ref:baseline.soc2["web-1"].cpu"#, "ref:alert.cpu_hot[0]"],
+            "message": "see ref:datadog_monitor.a.runbook",
+        });
+        let tos = |links: Vec<Link>| links.into_iter().map(|l| (l.at, l.to)).collect::<Vec<_>>();
+        let greedy = tos(collect(&body, &|_| false));
+        assert!(greedy.contains(&("/message".into(), "datadog_monitor.a.runbook".into())));
+        let known = |a: &str| a == "datadog_monitor.a";
+        assert_eq!(
+            tos(collect(&body, &known)),
+            vec![
+                ("/message".into(), "datadog_monitor.a".into()),
+                ("/policyId".into(), "baseline.soc2.newrelic_policy".into()),
+                ("/values/0".into(), r#"baseline.soc2["web-1"].cpu"#.into()),
+                ("/values/1".into(), "alert.cpu_hot[0]".into()),
+            ]
+        );
+        let mut v = body.clone();
+        let links = collect(&v, &known);
+        let ids = |a: &str| Some(format!("id({a})"));
+        assert!(resolve(&mut v, &links, &ids).is_empty());
+        assert_eq!(v["message"], "see id(datadog_monitor.a).runbook");
+        assert_eq!(v["policyId"], "id(baseline.soc2.newrelic_policy)");
+        assert_eq!(v["values"], json!([r#"id(baseline.soc2["web-1"].cpu)"#, "id(alert.cpu_hot[0])"]));
     }
 
     #[test]
     fn placeholders_become_ids_and_unknown_ones_stay() {
         let mut v = body();
-        let links = collect(&v);
+        let links = collect(&v, &|_| false);
         let unresolved = resolve(&mut v, &links, &ids);
         assert_eq!(v["query"], "101 && (102 || !103)");
         assert_eq!(v["message"], "see xref:datadog_monitor.a and ref:datadog_monitor.new, ref: nothing");

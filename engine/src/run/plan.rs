@@ -180,13 +180,15 @@ pub(crate) async fn make_plan(
             .map(|c| c.address.as_str())
             .collect();
         let again: BTreeMap<String, Value> = if marked.is_empty() && !changed.is_empty() {
+            // Only the bodies are needed: the links were read by `prepare` (`links_by`).
+            let known = |_: &str| false;
             compile(&cfg)?
                 .into_iter()
                 .filter(|d| changed.contains(d.address.as_str()))
                 .filter_map(|mut d| {
                     let p = providers.get(&d.provider)?;
                     let attrs = std::mem::take(&mut d.attrs);
-                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref()).0))
+                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref(), &known).0))
                 })
                 .collect()
         } else {

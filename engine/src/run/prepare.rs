@@ -37,12 +37,14 @@ pub fn prepare(
 ) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Error> {
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
+    let known: BTreeSet<String> = desired.iter().map(|d| d.address.clone()).collect();
     for d in desired.iter_mut() {
         let p = providers
             .get(&d.provider)
             .ok_or_else(|| Error::msg(format!("provider `{}` is not configured", d.provider)))?;
         let taken = std::mem::take(&mut d.attrs);
-        let (attrs, links) = marked_body(d, taken, p.as_ref());
+        let (attrs, links) =
+            marked_body(d, taken, p.as_ref(), &|a| known.contains(a) || state.get(a).is_some());
         if d.origin.is_none() {
             warn_unmanaged_fields(d, &attrs, p.as_ref());
         }
@@ -67,14 +69,17 @@ pub fn prepare(
 
 /// What would be sent for `d`, with the ownership marker added, and its links (see
 /// `plan::links`): read here, once, from the placeholders its compiler left in the body, which stay
-/// there until the links are resolved from state (at plan time) or by the executor.
+/// there until the links are resolved from state (at plan time) or by the executor. `known`: the
+/// addresses of the configuration and state (where a placeholder in running text ends).
 pub fn marked_body(
     d: &DesiredObject,
     mut attrs: serde_json::Value,
     p: &dyn Provider,
+    known: &dyn Fn(&str) -> bool,
 ) -> (serde_json::Value, Vec<Link>) {
     p.mark(&d.resource_type, &mut attrs, &d.address);
-    let links = if p.engine_resolves_refs(&d.resource_type) { links::collect(&attrs) } else { Vec::new() };
+    let links =
+        if p.engine_resolves_refs(&d.resource_type) { links::collect(&attrs, known) } else { Vec::new() };
     (attrs, links)
 }
 

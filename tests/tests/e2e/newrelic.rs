@@ -255,7 +255,7 @@ fn drift_in_new_relic_is_detected_and_restored() {
 }
 
 /// The escape hatch: NerdGraph's own field names in raw `resource` blocks, referring to each
-/// other by `.id` (resolved by the provider once the object exists).
+/// other by `.id` (links the engine resolves to the ids of objects created earlier in the same apply).
 #[test]
 fn raw_resources_apply_plan_clean_and_destroy() {
     let (ws, key) = Workspace::on_newrelic("nr-raw");
