@@ -227,6 +227,80 @@ pub fn all_known(links: &[Link], id_of: &dyn Fn(&str) -> Option<String>) -> bool
     links.iter().all(|l| id_of(&l.to).is_some())
 }
 
+/// State written before links were typed holds them in the providers' old forms: New Relic's
+/// `ref:<ownership marker>` where the vendor has the id of a watchkeep object, CloudWatch's
+/// `sns:<topic name>` where it has the topic's ARN. Live objects now keep ids and ARNs, so such an
+/// entry would read as drift until the object is written again. Returns `state` with those values
+/// turned into the ids and ARNs that state itself records (each changed entry normalised again by
+/// `normalize`, which orders sets by their new values), or `None` when there is nothing to upgrade.
+/// A value naming nothing in state is left as it is.
+pub fn upgrade_legacy(
+    state: &crate::state::State,
+    normalize: &dyn Fn(&crate::state::ResourceState, &Value) -> Value,
+) -> Option<crate::state::State> {
+    use std::collections::HashMap;
+    const NEWRELIC_PREFIX: &str = "ref:";
+    const SNS_PREFIX: &str = "sns:";
+    fn prefix_of(r: &crate::state::ResourceState) -> Option<&'static str> {
+        match (r.provider.as_str(), r.resource_type.as_str()) {
+            ("newrelic", _) => Some(NEWRELIC_PREFIX),
+            ("cloudwatch", "cloudwatch_metric_alarm" | "cloudwatch_composite_alarm" | "sns_subscription") => {
+                Some(SNS_PREFIX)
+            }
+            _ => None,
+        }
+    }
+    fn has(v: &Value, prefix: &str) -> bool {
+        match v {
+            Value::String(s) => s.starts_with(prefix),
+            Value::Array(items) => items.iter().any(|i| has(i, prefix)),
+            Value::Object(m) => m.values().any(|i| has(i, prefix)),
+            _ => false,
+        }
+    }
+    fn replace(v: &mut Value, prefix: &str, ids: &HashMap<String, String>) {
+        match v {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(prefix).and_then(|k| ids.get(k)) {
+                    *s = id.clone();
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|i| replace(i, prefix, ids)),
+            Value::Object(m) => m.values_mut().for_each(|i| replace(i, prefix, ids)),
+            _ => {}
+        }
+    }
+    let legacy: Vec<usize> = (0..state.resources.len())
+        .filter(|&i| prefix_of(&state.resources[i]).is_some_and(|p| has(&state.resources[i].attrs, p)))
+        .collect();
+    if legacy.is_empty() {
+        return None;
+    }
+    // New Relic: marker → id of the watchkeep object carrying it; SNS: topic name → ARN.
+    let markers: HashMap<String, String> = state
+        .resources
+        .iter()
+        .filter(|r| r.provider == "newrelic")
+        .map(|r| (watchkeep_provider::address_marker(&r.address), r.id.clone()))
+        .collect();
+    let topics: HashMap<String, String> = state
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == "sns_topic")
+        .filter_map(|r| Some((r.id.rsplit(':').next()?.to_string(), r.id.clone())))
+        .collect();
+    let mut out = state.clone();
+    for i in legacy {
+        let r = &mut out.resources[i];
+        let Some(prefix) = prefix_of(r) else { continue };
+        let ids = if prefix == SNS_PREFIX { &topics } else { &markers };
+        let mut attrs = std::mem::take(&mut r.attrs);
+        replace(&mut attrs, prefix, ids);
+        r.attrs = normalize(r, &attrs);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +375,77 @@ mod tests {
         assert_eq!(v["message"], "see id(datadog_monitor.a).runbook");
         assert_eq!(v["policyId"], "id(baseline.soc2.newrelic_policy)");
         assert_eq!(v["values"], json!([r#"id(baseline.soc2["web-1"].cpu)"#, "id(alert.cpu_hot[0])"]));
+    }
+
+    /// Old state's New Relic `ref:<marker>` and CloudWatch `sns:<name>` become the ids and ARNs
+    /// state records; what names nothing in state, and other vendors' strings, stay.
+    #[test]
+    fn legacy_link_forms_in_state_become_ids() {
+        use crate::state::{ResourceState, State};
+        let entry = |address: &str, provider: &str, rtype: &str, id: &str, attrs: Value| ResourceState {
+            address: address.into(),
+            resource_type: rtype.into(),
+            provider: provider.into(),
+            id: id.into(),
+            origin: None,
+            attrs,
+            vendor_modified: None,
+            changed_at: "2026-11-24T00:00:00Z".into(),
+            sensitive_paths: vec![],
+            depends_on: vec![],
+            configured: Default::default(),
+        };
+        let mut state = State::new();
+        state.upsert(entry(
+            r#"route.oncall["A b"]"#,
+            "newrelic",
+            "newrelic_alert_policy",
+            "71",
+            json!({"name": "P"}),
+        ));
+        state.upsert(entry(
+            "route.oncall.cpu",
+            "newrelic",
+            "newrelic_nrql_condition",
+            "72",
+            json!({"policyId": "ref:route.oncall.a_b", "name": "ref:not.in.state"}),
+        ));
+        state.upsert(entry(
+            "route.oncall.sns_topic",
+            "cloudwatch",
+            "sns_topic",
+            "arn:aws:sns:us-east-1:1:wk-oncall",
+            json!({"Name": "wk-oncall"}),
+        ));
+        state.upsert(entry(
+            "cpu",
+            "cloudwatch",
+            "cloudwatch_metric_alarm",
+            "cpu",
+            json!({"AlarmActions": ["sns:wk-oncall", "sns:elsewhere"], "AlarmName": "cpu"}),
+        ));
+        state.upsert(entry("m", "datadog", "datadog_monitor", "9", json!({"query": "ref:route.oncall.a_b"})));
+        let sorted = |_: &ResourceState, v: &Value| {
+            let mut v = v.clone();
+            if let Some(a) = v.get_mut("AlarmActions").and_then(Value::as_array_mut) {
+                a.sort_by_key(|x| x.to_string());
+            }
+            v
+        };
+        let up = upgrade_legacy(&state, &sorted).expect("something to upgrade");
+        assert_eq!(
+            up.get("route.oncall.cpu").unwrap().attrs,
+            json!({"policyId": "71", "name": "ref:not.in.state"})
+        );
+        assert_eq!(
+            up.get("cpu").unwrap().attrs["AlarmActions"],
+            json!(["arn:aws:sns:us-east-1:1:wk-oncall", "sns:elsewhere"])
+        );
+        assert_eq!(up.get("m").unwrap().attrs, state.get("m").unwrap().attrs, "not a legacy form");
+        assert!(upgrade_legacy(&up, &sorted).is_some(), "a name in no state stays (and is seen again)");
+        let mut clean = up.clone();
+        clean.resources.retain(|r| r.address != "cpu" && r.address != "route.oncall.cpu");
+        assert!(upgrade_legacy(&clean, &sorted).is_none());
     }
 
     #[test]

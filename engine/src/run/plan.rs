@@ -133,6 +133,12 @@ pub(crate) async fn make_plan(
         .chain(state.resources.iter().map(|r| r.provider.clone()))
         .collect();
     let providers = providers::configure(ws, Some(&cfg), &needed)?;
+    // State from before typed links holds them in the providers' old forms (see
+    // `links::upgrade_legacy`): compare with the ids and ARNs instead.
+    let upgraded = links::upgrade_legacy(state, &|r, v| {
+        providers.get(&r.provider).map_or_else(|| v.clone(), |p| p.normalize(&r.resource_type, v))
+    });
+    let state = upgraded.as_ref().unwrap_or(state);
     let t = Phase::start("prepare");
     let mut desired = desired;
     let (prepared, marked) = prepare::prepare(&mut desired, &providers, spec.for_apply, state)?;
