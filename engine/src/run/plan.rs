@@ -163,17 +163,58 @@ pub(crate) async fn make_plan(
             Some(p) => p.update_kind(rtype, attr),
             None => watchkeep_provider::UpdateKind::InPlace,
         };
-    let plan = plan::plan(&PlanRequest {
-        desired: &prepared,
-        state,
-        live: &live,
-        refreshed: spec.refresh,
-        destroy: spec.destroy,
-        targets: spec.targets,
-        redactor: &redactor,
-        update_kind: &update_kind,
-        created: now_rfc3339(),
-    });
+    let created = now_rfc3339();
+    let plan_of = |prepared: &[plan::PlanDesired]| {
+        plan::plan(&PlanRequest {
+            desired: prepared,
+            state,
+            live: &live,
+            refreshed: spec.refresh,
+            destroy: spec.destroy,
+            targets: spec.targets,
+            redactor: &redactor,
+            update_kind: &update_kind,
+            created: created.clone(),
+        })
+    };
+    let mut prepared = prepared;
+    let mut plan = plan_of(&prepared);
+    // An object this plan creates again or replaces gets a new id: what links to it cannot keep
+    // the id state has (it would read unchanged and go on naming the old object). Its links are
+    // known after apply, which may change what links to it in turn.
+    let mut renewed: BTreeSet<String> = BTreeSet::new();
+    let mut fresh: Option<BTreeMap<String, DesiredObject>> = None;
+    loop {
+        let newly: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace) && state.get(&c.address).is_some()
+            })
+            .filter(|c| !renewed.contains(&c.address))
+            .map(|c| c.address.clone())
+            .collect();
+        let stale: Vec<usize> = (0..prepared.len())
+            .filter(|&i| prepared[i].links.iter().any(|l| newly.contains(&l.to)))
+            .collect();
+        renewed.extend(newly);
+        if stale.is_empty() {
+            break;
+        }
+        let fresh = match &mut fresh {
+            Some(f) => f,
+            None => fresh.insert(compile(&cfg)?.into_iter().map(|d| (d.address.clone(), d)).collect()),
+        };
+        let id_of = |a: &str| (!renewed.contains(a)).then(|| state.get(a).map(|r| r.id.clone())).flatten();
+        for i in stale {
+            let d = &mut prepared[i];
+            let (Some(obj), Some(p)) = (fresh.get(&d.address), providers.get(&d.provider)) else { continue };
+            let (mut body, _) = marked_body(obj, obj.attrs.clone(), p.as_ref(), &|_| false);
+            links::resolve(&mut body, &d.links, &id_of);
+            d.normalized = p.normalize(&d.resource_type, &body);
+        }
+        plan = plan_of(&prepared);
+    }
     t.done();
     if spec.refresh {
         check_name_collisions(&plan, &prepared, &providers).await?;
@@ -202,7 +243,7 @@ pub(crate) async fn make_plan(
         };
         // Sent for validation with the links state resolves; an object linking to one not yet
         // created cannot be checked before apply.
-        let id_of = |a: &str| state.get(a).map(|r| r.id.clone());
+        let id_of = |a: &str| (!renewed.contains(a)).then(|| state.get(a).map(|r| r.id.clone())).flatten();
         let bodies: BTreeMap<&str, std::borrow::Cow<'_, Value>> = marked
             .iter()
             .chain(again.iter())

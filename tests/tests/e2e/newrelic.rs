@@ -349,6 +349,21 @@ resource "newrelic_workflow" "checkout" {
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
     ws.run(&["plan", "-detailed-exitcode", "-refresh=false"]).expect_code(0);
 
+    // The channel deleted in the UI is created again with a new id: the workflow linked to it
+    // changes too (state's old id would read unchanged), and is sent the new id.
+    let old_channel = state_id(&ws, "newrelic_notification_channel.hook");
+    assert!(newrelic().remove(&key, ObjectKind::Channel, &old_channel));
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    assert!(plan.stdout().contains("1 to create, 1 to update"), "{}", plan.stdout());
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let new_channel = state_id(&ws, "newrelic_notification_channel.hook");
+    assert_ne!(new_channel, old_channel);
+    let workflow =
+        newrelic().object(&key, ObjectKind::Workflow, &state_id(&ws, "newrelic_workflow.checkout")).unwrap();
+    assert_eq!(workflow["destinationConfigurations"][0]["channelId"], json!(new_channel), "{workflow:#}");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+
     ws.run(&["destroy", "-auto-approve"]).expect_code(0);
     assert_eq!(count(&key, ObjectKind::Destination), 0);
     assert_eq!(count(&key, ObjectKind::Policy), 0);
