@@ -16,6 +16,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use watchkeep_provider::{with_retries, LiveObject, Provider, ProviderError, RetryPolicy};
 
+use crate::plan::links::{self, Link, Missing};
 use crate::plan::{Action, ResourceChange};
 use crate::redact::Redactor;
 use crate::state::{now_rfc3339, ChangeCounts, ChangeRecord, ResourceState, State, StateError, StateLock};
@@ -28,7 +29,11 @@ pub struct Job {
     pub change: ResourceChange,
     /// Marked desired attributes (create / update / replace).
     pub attrs: Option<Value>,
+    /// What must be done first; includes every link's target.
     pub depends_on: Vec<String>,
+    /// Where `attrs` holds the ids of other objects: resolved here, from state as the apply
+    /// fills it, before anything is sent.
+    pub links: Vec<Link>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,7 +137,7 @@ pub async fn apply(
             .collect();
         let runnable: Vec<Job> = runnable
             .into_iter()
-            .filter_map(|mut j| match resolve_links(&mut j, providers, &outcome.state) {
+            .filter_map(|mut j| match resolve_links(&mut j, &outcome.state) {
                 Ok(()) => Some(j),
                 Err(msg) => {
                     emit(format!("  ! {}: {} failed: {msg}", j.change.address, j.change.action.verb()));
@@ -422,24 +427,34 @@ pub fn record_baselines(
     changed
 }
 
-/// Puts the ids of the objects a job links to (`ref:<address>`) into its attributes, from state as
-/// it stands: the waves run a job after everything it depends on, so an object created earlier in
-/// this apply is there. A link still unknown is an error naming it; nothing is sent.
-fn resolve_links(job: &mut Job, providers: &Providers, state: &State) -> Result<(), String> {
-    let Some(p) = providers.get(&job.change.provider) else { return Ok(()) };
+/// Puts the ids of the objects a job links to into its body, at the positions its links name,
+/// from state as it stands: the waves run a job after everything it depends on (every link target
+/// is a dependency), so an object created earlier in this apply is there. A link still unresolved
+/// is an error naming both objects; nothing is sent.
+fn resolve_links(job: &mut Job, state: &State) -> Result<(), String> {
     let Some(attrs) = job.attrs.as_mut() else { return Ok(()) };
-    if !p.engine_resolves_refs(&job.change.resource_type) {
+    if job.links.is_empty() {
         return Ok(());
     }
-    let missing = crate::plan::links::resolve(attrs, &|a| state.get(a).map(|r| r.id.clone()));
-    if missing.is_empty() {
+    let unresolved = links::resolve(attrs, &job.links, &|a| state.get(a).map(|r| r.id.clone()));
+    if unresolved.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "it refers to {} whose id is not known: {} is not in state (create it first, or add it to the configuration)",
-        if missing.len() == 1 { "an object" } else { "objects" },
-        missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")
-    ))
+    let from = &job.change.address;
+    let lines: Vec<String> = unresolved
+        .iter()
+        .map(|u| match u.why {
+            Missing::Id => format!(
+                "`{from}` links to `{}` (at `{}`), whose id is not known: `{}` is not in state (create it first, or add it to the configuration)",
+                u.link.to, u.link.at, u.link.to
+            ),
+            Missing::Placeholder => format!(
+                "`{from}` links to `{}` at `{}`, but its body holds no placeholder for it there (a bug: please report it)",
+                u.link.to, u.link.at
+            ),
+        })
+        .collect();
+    Err(format!("not sent: {}", lines.join("; ")))
 }
 
 /// The leaf paths the configuration sets for this object, each with a hash of its redacted,
@@ -588,9 +603,11 @@ mod tests {
                 attribute_changes: Vec::new(),
                 after_hash: None,
                 sensitive_paths: Vec::new(),
+                links: Vec::new(),
             },
             attrs: None,
             depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            links: Vec::new(),
         }
     }
 
@@ -624,6 +641,154 @@ mod tests {
         assert_eq!(dependents["old-destination"], vec!["old-channel"]);
         assert_eq!(dependents["old-channel"], vec!["old-workflow"]);
         assert!(!dependents.contains_key("lone"));
+    }
+
+    /// A stand-in vendor that records what it is sent and gives each create the next id. It
+    /// refuses a body that still holds a link placeholder, as a vendor would (Datadog answers 400
+    /// to a composite query naming `ref:…`).
+    #[derive(Default)]
+    struct Recorder {
+        sent: std::sync::Mutex<Vec<(String, Value)>>,
+    }
+
+    #[async_trait::async_trait]
+    impl Provider for Recorder {
+        fn name(&self) -> &'static str {
+            "p"
+        }
+        fn resource_types(&self) -> &'static [&'static str] {
+            &["t"]
+        }
+        async fn list(&self, _: &str, _: bool) -> watchkeep_provider::Result<Vec<LiveObject>> {
+            Ok(Vec::new())
+        }
+        async fn read(&self, _: &str, _: &str) -> watchkeep_provider::Result<Option<LiveObject>> {
+            Ok(None)
+        }
+        fn normalize(&self, _: &str, attrs: &Value) -> Value {
+            attrs.clone()
+        }
+        fn mark(&self, _: &str, _: &mut Value, _: &str) {}
+        fn update_kind(&self, _: &str, _: &str) -> watchkeep_provider::UpdateKind {
+            watchkeep_provider::UpdateKind::InPlace
+        }
+        async fn create(&self, resource_type: &str, attrs: &Value) -> watchkeep_provider::Result<LiveObject> {
+            if attrs.to_string().contains(links::PREFIX) {
+                return Err(ProviderError::InvalidConfig { message: format!("placeholder sent: {attrs}") });
+            }
+            let mut sent = self.sent.lock().unwrap_or_else(|e| e.into_inner());
+            let id = format!("{}", 500 + sent.len());
+            sent.push((id.clone(), attrs.clone()));
+            Ok(LiveObject {
+                id,
+                resource_type: resource_type.into(),
+                attrs: attrs.clone(),
+                modified: None,
+                marker: None,
+                owned: true,
+            })
+        }
+        async fn update(&self, rt: &str, _: &str, attrs: &Value) -> watchkeep_provider::Result<LiveObject> {
+            self.create(rt, attrs).await
+        }
+        async fn delete(&self, _: &str, _: &str) -> watchkeep_provider::Result<()> {
+            Ok(())
+        }
+        fn api_calls(&self) -> u64 {
+            0
+        }
+    }
+
+    fn create(address: &str, body: Value, depends_on: &[&str]) -> Job {
+        let mut j = job(address, Action::Create, depends_on);
+        j.change.id = None;
+        j.links = links::collect(&body, &|_| false);
+        j.attrs = Some(body);
+        j
+    }
+
+    fn stored(address: &str, id: &str) -> ResourceState {
+        ResourceState {
+            address: address.into(),
+            resource_type: "t".into(),
+            provider: "p".into(),
+            id: id.into(),
+            origin: None,
+            attrs: serde_json::json!({}),
+            vendor_modified: None,
+            changed_at: "2026-11-24T00:00:00Z".into(),
+            sensitive_paths: vec![],
+            depends_on: vec![],
+            configured: BTreeMap::new(),
+        }
+    }
+
+    /// Runs `jobs` with `Recorder` over `state`; returns the outcome and what was sent, by id.
+    fn run(jobs: Vec<Job>, state: State) -> (ApplyOutcome, Vec<(String, Value)>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let backend = crate::state::LocalBackend::new(dir.path().join("watchkeep.tfstate"));
+        let lock = Arc::new(backend.lock("apply").expect("lock"));
+        let recorder = Arc::new(Recorder::default());
+        let providers: Providers = [("p".to_string(), recorder.clone() as Arc<dyn Provider>)].into();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let opts = ApplyOptions { lines_to_stderr: true, ..Default::default() };
+        let outcome = rt
+            .block_on(apply(jobs, &providers, lock, state, &Redactor::default(), &opts))
+            .expect("state written");
+        let sent = recorder.sent.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        (outcome, sent)
+    }
+
+    /// A composite naming one monitor created earlier in the same apply and one already in
+    /// state is sent with both real ids, resolved at the positions its links name.
+    #[test]
+    fn links_resolve_from_an_earlier_create_and_from_state() {
+        let mut state = State::new();
+        state.upsert(stored("t.old", "900"));
+        let (outcome, sent) = run(
+            vec![
+                create(
+                    "t.composite",
+                    serde_json::json!({"query": "ref:t.new && !ref:t.old", "n": 1}),
+                    &["t.new", "t.old"],
+                ),
+                create("t.new", serde_json::json!({"query": "avg:cpu > 1"}), &[]),
+            ],
+            state,
+        );
+        assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+        assert_eq!(sent[0], ("500".to_string(), serde_json::json!({"query": "avg:cpu > 1"})));
+        assert_eq!(sent[1], ("501".to_string(), serde_json::json!({"query": "500 && !900", "n": 1})));
+        assert_eq!(outcome.state.get("t.composite").map(|r| r.id.as_str()), Some("501"));
+    }
+
+    /// A body whose link cannot be resolved is never sent: the error names both objects, and
+    /// what depends on it is skipped.
+    #[test]
+    fn an_unresolved_link_is_never_sent() {
+        let (outcome, sent) = run(
+            vec![
+                create(
+                    "t.composite",
+                    serde_json::json!({"query": "ref:t.ghost || ref:t.ok"}),
+                    &["t.ghost", "t.ok"],
+                ),
+                create("t.ok", serde_json::json!({"query": "avg:cpu > 1"}), &[]),
+                create("t.after", serde_json::json!({"query": "ref:t.composite"}), &["t.composite"]),
+            ],
+            State::new(),
+        );
+        assert_eq!(sent.len(), 1, "only `t.ok` is sent: {sent:?}");
+        assert_eq!(sent[0].1, serde_json::json!({"query": "avg:cpu > 1"}));
+        let errors: BTreeMap<&str, &str> =
+            outcome.errors.iter().map(|(a, m)| (a.as_str(), m.as_str())).collect();
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        let msg = errors["t.composite"];
+        assert!(msg.contains("`t.composite` links to `t.ghost` (at `/query`)"), "{msg}");
+        assert!(msg.contains("`t.ghost` is not in state"), "{msg}");
+        assert!(!msg.contains("`t.ok`"), "`t.ok` was created first, so its link resolved: {msg}");
+        assert_eq!(errors["t.after"], "skipped: `t.composite` failed");
+        assert!(outcome.state.get("t.composite").is_none());
     }
 
     #[test]

@@ -389,7 +389,8 @@ fn alarm(
     let mut actions: Vec<String> = Vec::new();
     for r in inst.routes {
         if cfg.routes.contains_key(r) {
-            let t = format!("sns:{}", topic_name(r));
+            // A link to the route's topic: the executor puts its ARN (its state id) here.
+            let t = crate::plan::links::placeholder(&topic_address(r));
             if !actions.contains(&t) {
                 actions.push(t);
             }
@@ -502,7 +503,7 @@ fn compile_route(route: &Route, out: &mut Vec<DesiredObject>, diags: &mut Diagno
             resource_type: "sns_subscription".into(),
             provider: PROVIDER.into(),
             origin: Some(origin.clone()),
-            attrs: json!({"TopicArn": format!("sns:{topic}"), "Protocol": protocol, "Endpoint": endpoint}),
+            attrs: json!({"TopicArn": crate::plan::links::placeholder(&topic_addr), "Protocol": protocol, "Endpoint": endpoint}),
             depends_on: vec![topic_addr.clone()],
             span: Some(route.span.clone()),
         });
@@ -620,6 +621,60 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
     }
 }
 
+/// Raw resources may name an SNS topic `sns:<name>` in an alarm's action lists or a
+/// subscription's `TopicArn` (the ARN holds the account id, which the configuration may not
+/// know). A name an `sns_topic` of this configuration declares becomes a link to that topic (the
+/// executor puts its ARN there, from state or from its create in the same apply); any other name
+/// is an error.
+pub(crate) fn link_raw_topics(out: &mut [DesiredObject], diags: &mut Diagnostics) {
+    let topics: std::collections::BTreeMap<String, String> = out
+        .iter()
+        .filter(|d| d.resource_type == "sns_topic")
+        .filter_map(|d| Some((d.attrs["Name"].as_str()?.to_string(), d.address.clone())))
+        .collect();
+    for d in out.iter_mut().filter(|d| d.origin.is_none() && d.provider == PROVIDER) {
+        let keys: &[&str] = match d.resource_type.as_str() {
+            "cloudwatch_metric_alarm" | "cloudwatch_composite_alarm" => {
+                &["AlarmActions", "OKActions", "InsufficientDataActions"]
+            }
+            "sns_subscription" => &["TopicArn"],
+            _ => continue,
+        };
+        let mut linked = Vec::new();
+        for key in keys {
+            let values: Vec<&mut Value> = match d.attrs.get_mut(*key) {
+                Some(Value::Array(items)) => items.iter_mut().collect(),
+                Some(v @ Value::String(_)) => vec![v],
+                _ => continue,
+            };
+            for v in values {
+                let Some(name) = v.as_str().and_then(|s| s.strip_prefix("sns:")).map(str::to_string) else {
+                    continue;
+                };
+                match topics.get(&name) {
+                    Some(topic) => {
+                        *v = json!(crate::plan::links::placeholder(topic));
+                        linked.push(topic.clone());
+                    }
+                    None => diags.push(error(
+                        format!(
+                            "`{}`: `{key}` names `sns:{name}`, but no SNS topic named `{name}` is declared",
+                            d.address
+                        ),
+                        d.span.clone(),
+                        format!("declare an sns_topic named `{name}` or use the topic's ARN"),
+                    )),
+                }
+            }
+        }
+        for t in linked {
+            if !d.depends_on.contains(&t) {
+                d.depends_on.push(t);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -709,7 +764,8 @@ dashboard "infra" { scope = inventory.prod }
         assert_eq!(a["DatapointsToAlarm"], 5);
         assert_eq!(a["Threshold"], 85);
         assert_eq!(a["ComparisonOperator"], "GreaterThanThreshold");
-        assert_eq!(a["AlarmActions"], json!(["sns:watchkeep-oncall"]));
+        // A link to the route's topic (its ARN is put there by the executor; see `plan::links`).
+        assert_eq!(a["AlarmActions"], json!(["ref:route.oncall.sns_topic"]));
         assert_eq!(cpu.depends_on, vec!["route.oncall.sns_topic".to_string()]);
         assert!(a["AlarmDescription"].as_str().unwrap().contains("reviewed 2026-11-01 by lead@example.com"));
 
@@ -758,7 +814,7 @@ dashboard "infra" { scope = inventory.prod }
         let mail = get(&objs, r#"route.oncall.email["oncall@example.com"]"#);
         assert_eq!(
             (mail.attrs["Protocol"].as_str(), mail.attrs["TopicArn"].as_str()),
-            (Some("email"), Some("sns:watchkeep-oncall"))
+            (Some("email"), Some("ref:route.oncall.sns_topic"))
         );
 
         let dash = &get(&objs, "dashboard.infra.cloudwatch").attrs;
@@ -770,6 +826,61 @@ dashboard "infra" { scope = inventory.prod }
         names.sort();
         names.dedup();
         assert_eq!(names.len(), n);
+    }
+
+    const RAW_TOPICS: &str = r#"
+provider "cloudwatch" { region = "us-east-1" }
+resource "sns_topic" "ops" {
+  Name = "wk-ops"
+}
+resource "cloudwatch_metric_alarm" "cpu" {
+  AlarmName          = "cpu"
+  Namespace          = "AWS/EC2"
+  MetricName         = "CPUUtilization"
+  Statistic          = "Average"
+  Period             = 300
+  EvaluationPeriods  = 2
+  Threshold          = 80
+  ComparisonOperator = "GreaterThanThreshold"
+  AlarmActions       = ["sns:wk-ops", "arn:aws:sns:us-east-1:123456789012:theirs"]
+  OKActions          = ["sns:wk-ops"]
+}
+resource "sns_subscription" "mail" {
+  TopicArn = "sns:wk-ops"
+  Protocol = "email"
+  Endpoint = "ops@example.com"
+}
+"#;
+
+    /// A raw resource naming a declared topic `sns:<name>` links to that topic's address (and
+    /// depends on it); an ARN stays as written.
+    #[test]
+    fn raw_sns_names_of_declared_topics_become_links() {
+        let objs = compiled(RAW_TOPICS);
+        let cpu = get(&objs, "cloudwatch_metric_alarm.cpu");
+        assert_eq!(
+            cpu.attrs["AlarmActions"],
+            json!(["ref:sns_topic.ops", "arn:aws:sns:us-east-1:123456789012:theirs"])
+        );
+        assert_eq!(cpu.attrs["OKActions"], json!(["ref:sns_topic.ops"]));
+        assert_eq!(cpu.depends_on, vec!["sns_topic.ops".to_string()]);
+        let mail = get(&objs, "sns_subscription.mail");
+        assert_eq!(mail.attrs["TopicArn"], "ref:sns_topic.ops");
+        assert_eq!(mail.depends_on, vec!["sns_topic.ops".to_string()]);
+    }
+
+    #[test]
+    fn a_raw_sns_name_of_no_declared_topic_is_an_error() {
+        let src = RAW_TOPICS.replace(r#"OKActions          = ["sns:wk-ops"]"#, r#"OKActions = ["sns:nope"]"#);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap();
+        let text = format!("{:?}", compile(&cfg).unwrap_err());
+        assert!(
+            text.contains("`cloudwatch_metric_alarm.cpu`: `OKActions` names `sns:nope`, but no SNS topic named `nope` is declared"),
+            "{text}"
+        );
+        assert!(text.contains("declare an sns_topic named `nope` or use the topic's ARN"), "{text}");
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! * **New Relic** → one `newrelic_muting_rule` per block (`maintenance.<name>.newrelic`), whose
 //!   condition is `policyId IN [<policies of blocks silenced on all their components>]` OR
 //!   `conditionId IN [<the other silenced NRQL conditions on the components in scope>]` (ids
-//!   written `ref:<address>`, resolved by the provider), and whose schedule is
+//!   written `ref:<address>`, links the engine resolves), and whose schedule is
 //!   NerdGraph's `AlertsMutingRuleScheduleInput` (`startTime`/`endTime` local `NaiveDateTime`s
 //!   in `timeZone`; `repeat` DAILY/WEEKLY/MONTHLY, `weeklyRepeatDays`, `repeatCount` or
 //!   `endRepeat`). An RRULE New Relic cannot express (INTERVAL > 1, YEARLY, BYMONTHDAY, ...) is

@@ -155,6 +155,7 @@ pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagno
         });
     }
 
+    cloudwatch::link_raw_topics(&mut out, &mut diags);
     check_unique_markers(&out, &mut diags);
     out.sort_by(|a, b| a.address.cmp(&b.address));
     if diags.has_errors() {

@@ -15,8 +15,8 @@
 //! * Each `dashboard` block with New Relic components becomes one `newrelic_dashboard`
 //!   (`dashboard.<name>.newrelic`): a markdown header naming the inventory and its review, then a
 //!   line chart per catalog metric and component. The provider fills in its account id.
-//! * Ids are known only after create, so references are written `ref:<address>` and resolved by
-//!   the provider.
+//! * Ids are known only after create, so references are written `ref:<address>`: links the engine
+//!   resolves (`plan::links`).
 
 use std::collections::{BTreeMap, BTreeSet};
 

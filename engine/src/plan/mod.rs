@@ -59,6 +59,8 @@ pub struct PlanDesired {
     /// Normalised form, used for comparison.
     pub normalized: Value,
     pub depends_on: Vec<String>,
+    /// Where its body holds the ids of other objects (see [`links`]).
+    pub links: Vec<links::Link>,
 }
 
 /// Live objects from refresh, indexed.
@@ -113,6 +115,10 @@ pub struct ResourceChange {
     /// Attribute paths holding values derived from sensitive variables (shown as hashes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sensitive_paths: Vec<String>,
+    /// Where the body sent to the vendor holds the ids of other objects: resolved from state at
+    /// plan time when they exist, else by the executor once their create is done (see [`links`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<links::Link>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -222,6 +228,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
                 attribute_changes: Vec::new(),
                 after_hash,
                 sensitive_paths: paths.clone(),
+                links: d.links.clone(),
             };
             let change = match prior {
                 Some(st) if st.resource_type == d.resource_type => {
@@ -306,6 +313,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
             after: None,
             after_hash: None,
             sensitive_paths: st.sensitive_paths.clone(),
+            links: Vec::new(),
         });
     }
 

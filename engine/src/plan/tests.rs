@@ -12,6 +12,7 @@ fn desired(addr: &str, attrs: Value) -> PlanDesired {
         origin: Some("baseline.soc2".into()),
         normalized: attrs,
         depends_on: vec![],
+        links: vec![],
     }
 }
 

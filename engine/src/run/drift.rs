@@ -51,9 +51,14 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
         )
         .collect();
     let providers = configure(ws, Some(&cfg), &needed)?;
+    // Links written in the providers' old forms read as the ids and ARNs the vendors return.
+    let state = crate::plan::links::upgrade_legacy(&state, &|r, v| {
+        providers.get(&r.provider).map_or_else(|| v.clone(), |p| p.normalize(&r.resource_type, v))
+    })
+    .unwrap_or(state);
     // Marking and normalising the desired objects teaches providers the configuration's
-    // ownership markers (New Relic policies carry only a hash of theirs), so references read
-    // back from the vendor compare as the configuration writes them.
+    // ownership markers (New Relic policies carry only a hash of theirs), so the objects read
+    // back from the vendor are known as watchkeep's.
     if let Ok(mut desired) = crate::compile::compile(&cfg) {
         let _ = prepare(&mut desired, &providers, false, &state);
     }

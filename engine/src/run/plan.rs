@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::prepare::{self, compile, compile_with_warnings, marked_body};
+use super::prepare::{self, compile, compile_with_warnings, link_dependencies, marked_body, with_known_ids};
 use super::providers::{self, stats};
 use super::report::PlanOutput;
 use super::timing::Phase;
@@ -16,6 +16,7 @@ use super::{refresh::refresh, Error, Vars, Workspace};
 use crate::apply::{Job, Providers};
 use crate::compile::DesiredObject;
 use crate::config::Config;
+use crate::plan::links::{self, Link};
 use crate::plan::{self, Action, Plan, PlanRequest};
 use crate::redact::Redactor;
 use crate::state::{now_rfc3339, State};
@@ -42,8 +43,10 @@ pub struct ExecutablePlan {
     /// Marked, unredacted attributes by address.
     bodies: BTreeMap<String, Value>,
     /// By address: what the object refers to in the configuration, then what it referred to when
-    /// last written (from state; a destroy has no configuration to ask).
+    /// last written (from state; a destroy has no configuration to ask), and every link's target.
     depends_on: BTreeMap<String, Vec<String>>,
+    /// By address: where its body (in `bodies`) holds the ids of other objects.
+    links: BTreeMap<String, Vec<Link>>,
 }
 
 impl ExecutablePlan {
@@ -55,6 +58,13 @@ impl ExecutablePlan {
                 change: c.clone(),
                 attrs: if c.action == Action::Delete { None } else { self.bodies.get(&c.address).cloned() },
                 depends_on: self.depends_on.get(&c.address).cloned().unwrap_or_default(),
+                // The links of the body being sent (this run's compile), not of a saved plan's
+                // change: the executor resolves them in that body.
+                links: if c.action == Action::Delete {
+                    Vec::new()
+                } else {
+                    self.links.get(&c.address).cloned().unwrap_or_default()
+                },
             })
             .collect()
     }
@@ -123,11 +133,22 @@ pub(crate) async fn make_plan(
         .chain(state.resources.iter().map(|r| r.provider.clone()))
         .collect();
     let providers = providers::configure(ws, Some(&cfg), &needed)?;
+    // State from before typed links holds them in the providers' old forms (see
+    // `links::upgrade_legacy`): compare with the ids and ARNs instead.
+    let upgraded = links::upgrade_legacy(state, &|r, v| {
+        providers.get(&r.provider).map_or_else(|| v.clone(), |p| p.normalize(&r.resource_type, v))
+    });
+    let state = upgraded.as_ref().unwrap_or(state);
     let t = Phase::start("prepare");
     let mut desired = desired;
     let (prepared, marked) = prepare::prepare(&mut desired, &providers, spec.for_apply, state)?;
     t.done();
     let redactor = prepare::redactor(Some(&cfg), state);
+    let links_by: BTreeMap<String, Vec<Link>> = prepared
+        .iter()
+        .filter(|d| !d.links.is_empty())
+        .map(|d| (d.address.clone(), d.links.clone()))
+        .collect();
     let t = Phase::start("refresh");
     let live = if spec.refresh {
         let types = prepare::types_in_play(&prepared, state);
@@ -142,17 +163,58 @@ pub(crate) async fn make_plan(
             Some(p) => p.update_kind(rtype, attr),
             None => watchkeep_provider::UpdateKind::InPlace,
         };
-    let plan = plan::plan(&PlanRequest {
-        desired: &prepared,
-        state,
-        live: &live,
-        refreshed: spec.refresh,
-        destroy: spec.destroy,
-        targets: spec.targets,
-        redactor: &redactor,
-        update_kind: &update_kind,
-        created: now_rfc3339(),
-    });
+    let created = now_rfc3339();
+    let plan_of = |prepared: &[plan::PlanDesired]| {
+        plan::plan(&PlanRequest {
+            desired: prepared,
+            state,
+            live: &live,
+            refreshed: spec.refresh,
+            destroy: spec.destroy,
+            targets: spec.targets,
+            redactor: &redactor,
+            update_kind: &update_kind,
+            created: created.clone(),
+        })
+    };
+    let mut prepared = prepared;
+    let mut plan = plan_of(&prepared);
+    // An object this plan creates again or replaces gets a new id: what links to it cannot keep
+    // the id state has (it would read unchanged and go on naming the old object). Its links are
+    // known after apply, which may change what links to it in turn.
+    let mut renewed: BTreeSet<String> = BTreeSet::new();
+    let mut fresh: Option<BTreeMap<String, DesiredObject>> = None;
+    loop {
+        let newly: Vec<String> = plan
+            .changes
+            .iter()
+            .filter(|c| {
+                matches!(c.action, Action::Create | Action::Replace) && state.get(&c.address).is_some()
+            })
+            .filter(|c| !renewed.contains(&c.address))
+            .map(|c| c.address.clone())
+            .collect();
+        let stale: Vec<usize> = (0..prepared.len())
+            .filter(|&i| prepared[i].links.iter().any(|l| newly.contains(&l.to)))
+            .collect();
+        renewed.extend(newly);
+        if stale.is_empty() {
+            break;
+        }
+        let fresh = match &mut fresh {
+            Some(f) => f,
+            None => fresh.insert(compile(&cfg)?.into_iter().map(|d| (d.address.clone(), d)).collect()),
+        };
+        let id_of = |a: &str| (!renewed.contains(a)).then(|| state.get(a).map(|r| r.id.clone())).flatten();
+        for i in stale {
+            let d = &mut prepared[i];
+            let (Some(obj), Some(p)) = (fresh.get(&d.address), providers.get(&d.provider)) else { continue };
+            let (mut body, _) = marked_body(obj, obj.attrs.clone(), p.as_ref(), &|_| false);
+            links::resolve(&mut body, &d.links, &id_of);
+            d.normalized = p.normalize(&d.resource_type, &body);
+        }
+        plan = plan_of(&prepared);
+    }
     t.done();
     if spec.refresh {
         check_name_collisions(&plan, &prepared, &providers).await?;
@@ -165,31 +227,54 @@ pub(crate) async fn make_plan(
             .map(|c| c.address.as_str())
             .collect();
         let again: BTreeMap<String, Value> = if marked.is_empty() && !changed.is_empty() {
+            // Only the bodies are needed: the links were read by `prepare` (`links_by`).
+            let known = |_: &str| false;
             compile(&cfg)?
                 .into_iter()
                 .filter(|d| changed.contains(d.address.as_str()))
                 .filter_map(|mut d| {
                     let p = providers.get(&d.provider)?;
                     let attrs = std::mem::take(&mut d.attrs);
-                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref(), state)))
+                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref(), &known).0))
                 })
                 .collect()
         } else {
             BTreeMap::new()
         };
-        let bodies: BTreeMap<&str, &Value> =
-            marked.iter().chain(again.iter()).map(|(a, v)| (a.as_str(), v)).collect();
+        // Sent for validation with the links state resolves; an object linking to one not yet
+        // created cannot be checked before apply.
+        let id_of = |a: &str| (!renewed.contains(a)).then(|| state.get(a).map(|r| r.id.clone())).flatten();
+        let bodies: BTreeMap<&str, std::borrow::Cow<'_, Value>> = marked
+            .iter()
+            .chain(again.iter())
+            .filter_map(|(a, v)| {
+                let l = links_by.get(a.as_str()).map(|l| l.as_slice()).unwrap_or_default();
+                links::all_known(l, &id_of).then(|| (a.as_str(), with_known_ids(v, l, state)))
+            })
+            .collect();
         validate_changed(&plan, &bodies, &providers, &redactor).await?;
     }
-    let depends_on = if spec.for_apply { dependencies(&desired, state) } else { BTreeMap::new() };
-    Ok(Planned { exec: ExecutablePlan { plan, bodies: marked, depends_on }, providers, redactor })
+    let depends_on = if spec.for_apply { dependencies(&desired, &links_by, state) } else { BTreeMap::new() };
+    let links = if spec.for_apply { links_by } else { BTreeMap::new() };
+    Ok(Planned { exec: ExecutablePlan { plan, bodies: marked, depends_on, links }, providers, redactor })
 }
 
-/// What each change waits for, by address: the configuration's references, then what the object
-/// referred to when it was last written (a destroy has no configuration to ask).
-fn dependencies(desired: &[DesiredObject], state: &State) -> BTreeMap<String, Vec<String>> {
-    let mut depends_on: BTreeMap<String, Vec<String>> =
-        desired.iter().map(|d| (d.address.clone(), d.depends_on.clone())).collect();
+/// What each change waits for, by address: the configuration's references and the targets of its
+/// links, then what the object referred to when it was last written (a destroy has no
+/// configuration to ask).
+fn dependencies(
+    desired: &[DesiredObject],
+    links: &BTreeMap<String, Vec<Link>>,
+    state: &State,
+) -> BTreeMap<String, Vec<String>> {
+    let mut depends_on: BTreeMap<String, Vec<String>> = desired
+        .iter()
+        .map(|d| {
+            let mut deps = d.depends_on.clone();
+            link_dependencies(&mut deps, links.get(&d.address).map(Vec::as_slice).unwrap_or_default());
+            (d.address.clone(), deps)
+        })
+        .collect();
     for r in &state.resources {
         let d = depends_on.entry(r.address.clone()).or_default();
         for x in &r.depends_on {
@@ -205,10 +290,10 @@ fn dependencies(desired: &[DesiredObject], state: &State) -> BTreeMap<String, Ve
 /// `POST /api/v1/monitor/validate`), so a bad query fails at `plan`, naming the field, before
 /// anything is created. Unchanged objects are never sent: validating every monitor on every plan
 /// is what Terraform's Datadog provider does, and its users' complaint (datadog #3018). Objects
-/// that still name an object to be created (`ref:<address>`) cannot be checked until apply.
+/// that link to an object still to be created are not in `bodies`: they cannot be checked until apply.
 async fn validate_changed(
     plan: &Plan,
-    bodies: &BTreeMap<&str, &Value>,
+    bodies: &BTreeMap<&str, std::borrow::Cow<'_, Value>>,
     providers: &Providers,
     redactor: &Redactor,
 ) -> Result<(), Error> {
@@ -217,11 +302,7 @@ async fn validate_changed(
         .changes
         .iter()
         .filter(|c| matches!(c.action, Action::Create | Action::Update | Action::Replace))
-        .filter_map(|c| Some((c, *bodies.get(c.address.as_str())?, providers.get(&c.provider)?)))
-        .filter(|(c, body, p)| {
-            !(p.engine_resolves_refs(&c.resource_type)
-                && body.to_string().contains(crate::plan::links::PREFIX))
-        })
+        .filter_map(|c| Some((c, bodies.get(c.address.as_str())?.as_ref(), providers.get(&c.provider)?)))
         .collect();
     let policy = watchkeep_provider::RetryPolicy::default();
     let results: Vec<_> = stream::iter(checks)
@@ -372,6 +453,7 @@ mod tests {
                 origin: None,
                 normalized: json!({"name": format!("{} v2", d.address)}),
                 depends_on: d.depends_on.clone(),
+                links: vec![],
             })
             .collect();
         let plan = plan::plan(&PlanRequest {
@@ -389,7 +471,12 @@ mod tests {
             .iter()
             .map(|d| (d.address.clone(), json!({"name": d.address, "secret": "s3cr3t"})))
             .collect();
-        let exec = ExecutablePlan { plan, bodies, depends_on: dependencies(&desired, &state) };
+        let exec = ExecutablePlan {
+            plan,
+            bodies,
+            depends_on: dependencies(&desired, &BTreeMap::new(), &state),
+            links: BTreeMap::new(),
+        };
         let jobs: BTreeMap<String, Job> =
             exec.jobs().into_iter().map(|j| (j.change.address.clone(), j)).collect();
         assert_eq!(jobs.keys().collect::<Vec<_>>(), ["a", "b", "gone"]);

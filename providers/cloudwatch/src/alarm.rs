@@ -386,10 +386,6 @@ impl MetricAlarmSpec {
         Ok(())
     }
 
-    pub(crate) fn actions_mut(&mut self) -> &mut [Option<Vec<String>>; 3] {
-        &mut self.actions
-    }
-
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
@@ -519,10 +515,6 @@ impl CompositeAlarmSpec {
         Ok(())
     }
 
-    pub(crate) fn actions_mut(&mut self) -> &mut [Option<Vec<String>>; 3] {
-        &mut self.actions
-    }
-
     pub(crate) fn name(&self) -> &str {
         &self.name
     }
@@ -575,10 +567,19 @@ fn validate_common(
         if list.len() > 5 {
             return err(format!("`{key}` has {} actions; AWS allows at most 5", list.len()));
         }
-        for a in list {
-            if !a.starts_with("arn:") && normalize::topic_ref_name(a).is_none() {
-                return err(format!(
-                    "`{key}` holds `{a}`, which is neither an ARN nor an `sns:<topic name>` reference"
+    }
+    check_action_arns(rtype, name, actions)
+}
+
+/// Every action is an ARN. A topic of the configuration arrives as its ARN (the engine resolves
+/// the link); anything else is refused before a request, at plan (validation) and at write.
+fn check_action_arns(rtype: &str, name: &str, actions: &[Option<Vec<String>>; 3]) -> Result<()> {
+    for (key, list) in ACTION_LISTS.iter().zip(actions) {
+        for a in list.iter().flatten() {
+            if !a.starts_with("arn:") {
+                return Err(wire::invalid(
+                    rtype,
+                    format!("alarm `{name}`: `{key}` holds `{a}`, which is not an ARN"),
                 ));
             }
         }
@@ -717,26 +718,26 @@ pub(crate) fn composite_alarm_json(a: &CompositeAlarm) -> Value {
     Value::Object(m)
 }
 
-fn metric_live(p: &CloudWatchProvider, a: &MetricAlarm) -> Option<LiveObject> {
+fn metric_live(a: &MetricAlarm) -> Option<LiveObject> {
     let name = a.alarm_name()?.to_string();
     let (owned, marker) = marker::from_text(a.alarm_description().unwrap_or(""));
     Some(LiveObject {
         id: name,
         resource_type: METRIC_TYPE.to_string(),
-        attrs: normalize::metric_alarm(&metric_alarm_json(a), p.region()),
+        attrs: normalize::metric_alarm(&metric_alarm_json(a)),
         modified: wire::rfc3339(a.alarm_configuration_updated_timestamp()),
         marker,
         owned,
     })
 }
 
-fn composite_live(p: &CloudWatchProvider, a: &CompositeAlarm) -> Option<LiveObject> {
+fn composite_live(a: &CompositeAlarm) -> Option<LiveObject> {
     let name = a.alarm_name()?.to_string();
     let (owned, marker) = marker::from_text(a.alarm_description().unwrap_or(""));
     Some(LiveObject {
         id: name,
         resource_type: COMPOSITE_TYPE.to_string(),
-        attrs: normalize::composite_alarm(&composite_alarm_json(a), p.region()),
+        attrs: normalize::composite_alarm(&composite_alarm_json(a)),
         modified: wire::rfc3339(a.alarm_configuration_updated_timestamp()),
         marker,
         owned,
@@ -767,10 +768,8 @@ pub(crate) async fn list(
             .await
             .map_err(|e| map_error(Service::CloudWatch, "DescribeAlarms", e, &[]))?;
         let objects: Vec<LiveObject> = match kind {
-            AlarmKind::Metric => page.metric_alarms().iter().filter_map(|a| metric_live(p, a)).collect(),
-            AlarmKind::Composite => {
-                page.composite_alarms().iter().filter_map(|a| composite_live(p, a)).collect()
-            }
+            AlarmKind::Metric => page.metric_alarms().iter().filter_map(metric_live).collect(),
+            AlarmKind::Composite => page.composite_alarms().iter().filter_map(composite_live).collect(),
         };
         out.extend(objects.into_iter().filter(|o| !owned_only || o.owned));
         match page.next_token() {
@@ -796,11 +795,11 @@ async fn find(p: &CloudWatchProvider, name: &str) -> Result<Option<(AlarmKind, O
         .map_err(|e| map_error(Service::CloudWatch, "DescribeAlarms", e, &[]))?;
     if let Some(a) = page.metric_alarms().iter().find(|a| a.alarm_name() == Some(name)) {
         let arn = a.alarm_arn().map(str::to_string);
-        return Ok(metric_live(p, a).map(|live| (AlarmKind::Metric, arn, live)));
+        return Ok(metric_live(a).map(|live| (AlarmKind::Metric, arn, live)));
     }
     if let Some(a) = page.composite_alarms().iter().find(|a| a.alarm_name() == Some(name)) {
         let arn = a.alarm_arn().map(str::to_string);
-        return Ok(composite_live(p, a).map(|live| (AlarmKind::Composite, arn, live)));
+        return Ok(composite_live(a).map(|live| (AlarmKind::Composite, arn, live)));
     }
     Ok(None)
 }
@@ -862,22 +861,6 @@ async fn check_collision(
     })
 }
 
-/// Resolves `sns:<name>` actions to topic ARNs.
-async fn resolve_actions(
-    p: &CloudWatchProvider,
-    rtype: &str,
-    actions: &mut [Option<Vec<String>>; 3],
-) -> Result<()> {
-    for list in actions.iter_mut().flatten() {
-        for action in list.iter_mut() {
-            if let Some(topic) = normalize::topic_ref_name(action) {
-                *action = p.topics.resolve(p, rtype, topic).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
 pub(crate) async fn create(p: &CloudWatchProvider, kind: AlarmKind, attrs: &Value) -> Result<LiveObject> {
     let marker = marker::from_attr_tags(attrs);
     write(p, kind, None, attrs, marker.as_deref(), true).await
@@ -918,8 +901,8 @@ async fn write(
     }
     let name = match kind {
         AlarmKind::Metric => {
-            let mut spec = MetricAlarmSpec::parse(&attrs)?;
-            resolve_actions(p, rtype, spec.actions_mut()).await?;
+            let spec = MetricAlarmSpec::parse(&attrs)?;
+            check_action_arns(rtype, spec.name(), &spec.actions)?;
             let name = spec.name().to_string();
             if check {
                 check_collision(p, kind, &name, marker).await?;
@@ -928,8 +911,8 @@ async fn write(
             name
         }
         AlarmKind::Composite => {
-            let mut spec = CompositeAlarmSpec::parse(&attrs)?;
-            resolve_actions(p, rtype, spec.actions_mut()).await?;
+            let spec = CompositeAlarmSpec::parse(&attrs)?;
+            check_action_arns(rtype, spec.name(), &spec.actions)?;
             let name = spec.name().to_string();
             if check {
                 check_collision(p, kind, &name, marker).await?;
@@ -1066,11 +1049,13 @@ mod tests {
                 with(cpu(), json!({ "EvaluateLowSampleCountPercentile": "ignore" })),
                 "applies only to percentile",
             ),
-            (with(cpu(), json!({ "AlarmActions": ["ops"] })), "neither an ARN nor an `sns:<topic name>`"),
+            (with(cpu(), json!({ "AlarmActions": ["ops"] })), "holds `ops`, which is not an ARN"),
+            // A link placeholder never reaches the provider; were one to, it is no ARN.
+            (with(cpu(), json!({ "AlarmActions": ["ref:route.oncall.sns_topic"] })), "which is not an ARN"),
             (
                 with(
                     cpu(),
-                    json!({ "AlarmActions": ["sns:a", "sns:b", "sns:c", "sns:d", "sns:e", "sns:f"] }),
+                    json!({ "AlarmActions": (["a", "b", "c", "d", "e", "f"].map(|t| format!("arn:aws:sns:us-east-1:1:{t}"))) }),
                 ),
                 "at most 5",
             ),
@@ -1107,7 +1092,7 @@ mod tests {
 
     #[test]
     fn composite_rules() {
-        let ok = json!({ "AlarmName": "c", "AlarmRule": "ALARM(a)", "AlarmActions": ["sns:ops"] });
+        let ok = json!({ "AlarmName": "c", "AlarmRule": "ALARM(a)", "AlarmActions": ["arn:aws:sns:us-east-1:1:ops"] });
         CompositeAlarmSpec::parse(&ok).unwrap().validate().unwrap();
         let err = CompositeAlarmSpec::parse(&json!({ "AlarmName": "c" })).unwrap_err().to_string();
         assert!(err.contains("`AlarmRule` is required"), "{err}");

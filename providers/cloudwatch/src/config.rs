@@ -135,7 +135,7 @@ impl CloudWatchConfig {
         })
     }
 
-    /// The AWS region every request goes to (and whose SNS topic ARNs become `sns:<name>`).
+    /// The AWS region every request goes to.
     pub fn region(&self) -> &str {
         &self.region
     }

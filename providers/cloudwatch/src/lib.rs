@@ -17,8 +17,7 @@
 //! }
 //! ```
 //!
-//! * `region` is required (here or in the environment); its SNS topic ARNs are written
-//!   `sns:<name>` (see below).
+//! * `region` is required (here or in the environment).
 //! * `endpoint_url` is `http(s)://host[:port]`. Without it the SDK's own handling applies
 //!   (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL_SNS`, else AWS).
 //! * Credentials are never read from HCL. `profile` (or `$AWS_PROFILE`) selects a profile; else
@@ -79,10 +78,12 @@
 //! `DatapointsToAlarm ≤ EvaluationPeriods`; the comparison operators and `TreatMissingData`
 //! values AWS knows; one returning query in metric math; at most 5 actions per list.
 //!
-//! **Topic references.** Where an alarm action or a subscription's `TopicArn` names a topic, it
-//! may be written `sns:<TopicName>`: the account id is not known when planning. Before writing,
-//! the provider resolves it to the ARN of that topic in the provider's region (ListTopics,
-//! cached; topics it creates are added); an unknown name is an error.
+//! **Topic references.** Alarm actions and a subscription's `TopicArn` are ARNs here. The engine
+//! links a topic of the configuration to what names it (compiled routes, and `sns:<TopicName>`
+//! in raw resources, which names a declared `sns_topic`) and puts that topic's ARN there, from
+//! state or from its create earlier in the same apply
+//! (the engine resolves every link, for every vendor); the provider keeps no
+//! name → ARN cache and lists no topics to resolve names.
 //!
 //! ## Ownership marker
 //!
@@ -138,9 +139,8 @@
 //!    `ActionsSuppressedReason`; and `Tags` (see above).
 //! 2. `null` and `""` values are removed (unset).
 //! 3. `ActionsEnabled = true` (the default) is removed.
-//! 4. In `AlarmActions`, `OKActions` and `InsufficientDataActions`, every
-//!    `arn:<partition>:sns:<provider region>:<any account>:<name>` becomes `sns:<name>`; the lists
-//!    are sorted and de-duplicated; an empty list is removed.
+//! 4. `AlarmActions`, `OKActions` and `InsufficientDataActions` (ARNs, kept as they are) are
+//!    sorted and de-duplicated; an empty list is removed.
 //!
 //! **Metric alarms**, in addition
 //! 5. `Dimensions` are sorted by `Name` (then `Value`) and an empty list is removed — also inside
@@ -165,7 +165,7 @@
 //!    `LiveObject::owned`/`marker`); the rest are sorted by `Key`; an empty list is removed.
 //!
 //! **Subscriptions**
-//! 1. `TopicArn` becomes `sns:<name>` as for alarm actions; `Protocol` is lowercased.
+//! 1. `TopicArn` stays the ARN; `Protocol` is lowercased.
 //! 2. `RawMessageDelivery` becomes a boolean (SNS returns `"true"`/`"false"`); `false`, the
 //!    default, is removed.
 //! 3. `FilterPolicy` given as a string (as SNS returns it) is parsed; an empty one is removed.
@@ -248,7 +248,6 @@ impl watchkeep_provider::ProviderFactory for CloudWatchFactory {
 /// A configured CloudWatch + SNS provider. The SDK clients are built on first use.
 pub struct CloudWatchProvider {
     aws: client::Aws,
-    topics: topic::TopicCache,
 }
 
 impl std::fmt::Debug for CloudWatchProvider {
@@ -271,7 +270,7 @@ impl CloudWatchProvider {
     /// Keeps the configuration; makes no request and loads nothing (the AWS configuration and
     /// credentials are loaded on the first call).
     pub fn new(config: CloudWatchConfig) -> Result<Self> {
-        Ok(CloudWatchProvider { aws: client::Aws::new(config), topics: topic::TopicCache::default() })
+        Ok(CloudWatchProvider { aws: client::Aws::new(config) })
     }
 
     /// [`CloudWatchConfig::from_block`] followed by [`CloudWatchProvider::new`].
@@ -330,13 +329,12 @@ impl CloudWatchProvider {
     }
 
     pub(crate) fn normalize_attrs(&self, resource_type: &str, attrs: &Value) -> Value {
-        let region = self.region();
         match resource_type {
-            alarm::METRIC_TYPE => normalize::metric_alarm(attrs, region),
-            alarm::COMPOSITE_TYPE => normalize::composite_alarm(attrs, region),
+            alarm::METRIC_TYPE => normalize::metric_alarm(attrs),
+            alarm::COMPOSITE_TYPE => normalize::composite_alarm(attrs),
             dashboard::TYPE => normalize::dashboard(attrs),
             topic::TYPE => normalize::topic(attrs),
-            subscription::TYPE => normalize::subscription(attrs, region),
+            subscription::TYPE => normalize::subscription(attrs),
             _ => attrs.clone(),
         }
     }

@@ -27,14 +27,14 @@ pub fn writable(resource_type: &str) -> Option<&'static Writable> {
 }
 
 /// The canonical form of an object of `resource_type` (`None` for a type that is not this
-/// provider's). `region` is the provider's (see [`metric_alarm`]).
-pub fn normalize_type(resource_type: &str, attrs: &Value, region: &str) -> Option<Value> {
+/// provider's).
+pub fn normalize_type(resource_type: &str, attrs: &Value) -> Option<Value> {
     Some(match resource_type {
-        "cloudwatch_metric_alarm" => metric_alarm(attrs, region),
-        "cloudwatch_composite_alarm" => composite_alarm(attrs, region),
+        "cloudwatch_metric_alarm" => metric_alarm(attrs),
+        "cloudwatch_composite_alarm" => composite_alarm(attrs),
         "cloudwatch_dashboard" => dashboard(attrs),
         "sns_topic" => topic(attrs),
-        "sns_subscription" => subscription(attrs, region),
+        "sns_subscription" => subscription(attrs),
         _ => return None,
     })
 }
@@ -67,13 +67,13 @@ pub const DASHBOARD_READ_ONLY: &[&str] = &["DashboardArn", "LastModified", "Size
 /// The three action lists of an alarm.
 pub const ACTION_LISTS: &[&str] = &["AlarmActions", "OKActions", "InsufficientDataActions"];
 
-/// Canonical form of a `cloudwatch_metric_alarm` (desired or live). `region` is the provider's:
-/// SNS topic ARNs in it become `sns:<name>`.
-pub fn metric_alarm(attrs: &Value, region: &str) -> Value {
+/// Canonical form of a `cloudwatch_metric_alarm` (desired or live). Topic ARNs in the action
+/// lists stay ARNs: the engine puts a linked topic's ARN in the desired side.
+pub fn metric_alarm(attrs: &Value) -> Value {
     let Value::Object(input) = attrs else {
         return attrs.clone();
     };
-    let mut m = alarm_common(input, region);
+    let mut m = alarm_common(input);
     normalize_dimensions(&mut m);
     if let Some(Value::Array(metrics)) = m.get_mut("Metrics") {
         for query in metrics.iter_mut() {
@@ -110,11 +110,11 @@ pub fn metric_alarm(attrs: &Value, region: &str) -> Value {
 }
 
 /// Canonical form of a `cloudwatch_composite_alarm` (desired or live).
-pub fn composite_alarm(attrs: &Value, region: &str) -> Value {
+pub fn composite_alarm(attrs: &Value) -> Value {
     let Value::Object(input) = attrs else {
         return attrs.clone();
     };
-    let mut m = alarm_common(input, region);
+    let mut m = alarm_common(input);
     // Without a suppressor alarm the wait and extension periods mean nothing (AWS may report 0).
     if !m.contains_key("ActionsSuppressor") {
         m.remove("ActionsSuppressorWaitPeriod");
@@ -124,7 +124,7 @@ pub fn composite_alarm(attrs: &Value, region: &str) -> Value {
 }
 
 /// Rules shared by both alarm kinds.
-fn alarm_common(input: &Map<String, Value>, region: &str) -> Map<String, Value> {
+fn alarm_common(input: &Map<String, Value>) -> Map<String, Value> {
     let mut m = input.clone();
     for key in ALARM_READ_ONLY {
         m.remove(*key);
@@ -139,13 +139,6 @@ fn alarm_common(input: &Map<String, Value>, region: &str) -> Map<String, Value> 
     }
     for key in ACTION_LISTS {
         if let Some(Value::Array(actions)) = m.get_mut(*key) {
-            for a in actions.iter_mut() {
-                if let Value::String(s) = a {
-                    if let Some(short) = topic_ref(s, region) {
-                        *s = short;
-                    }
-                }
-            }
             sort_dedup(actions);
             if actions.is_empty() {
                 m.remove(*key);
@@ -221,21 +214,16 @@ pub fn topic(attrs: &Value) -> Value {
     managed_only("sns_topic", canonical(Value::Object(t)))
 }
 
-/// Canonical form of an `sns_subscription`: `TopicArn` in `sns:<name>` form, `Protocol`
+/// Canonical form of an `sns_subscription`: `TopicArn` as written (an ARN), `Protocol`
 /// lowercased, `RawMessageDelivery` a boolean (`false`, the default, is unset), `FilterPolicy` a
 /// JSON object (AWS stores a string).
-pub fn subscription(attrs: &Value, region: &str) -> Value {
+pub fn subscription(attrs: &Value) -> Value {
     let Value::Object(input) = attrs else {
         return attrs.clone();
     };
     let mut s = input.clone();
     s.remove("SubscriptionArn");
     s.retain(|_, v| !v.is_null());
-    if let Some(Value::String(arn)) = s.get_mut("TopicArn") {
-        if let Some(short) = topic_ref(arn, region) {
-            *arn = short;
-        }
-    }
     if let Some(Value::String(p)) = s.get_mut("Protocol") {
         *p = p.to_ascii_lowercase();
     }
@@ -265,28 +253,6 @@ pub fn subscription(attrs: &Value, region: &str) -> Value {
     managed_only("sns_subscription", canonical(Value::Object(s)))
 }
 
-/// `sns:<name>` for an SNS topic ARN in `region` (`arn:<partition>:sns:<region>:<account>:<name>`),
-/// whatever the account; `None` for anything else.
-pub fn topic_ref(arn: &str, region: &str) -> Option<String> {
-    let mut parts = arn.splitn(6, ':');
-    let (Some("arn"), Some(partition), Some("sns"), Some(r), Some(account), Some(name)) =
-        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let ok = !partition.is_empty()
-        && r == region
-        && !account.is_empty()
-        && !name.is_empty()
-        && !name.contains(':');
-    ok.then(|| format!("sns:{name}"))
-}
-
-/// The topic name of an `sns:<name>` reference.
-pub fn topic_ref_name(value: &str) -> Option<&str> {
-    value.strip_prefix("sns:").filter(|n| !n.is_empty() && !n.contains(':'))
-}
-
 /// Sorts a set-like array (strings first, by value) and removes duplicates.
 fn sort_dedup(items: &mut Vec<Value>) {
     items.sort_by_cached_key(|v| match v {
@@ -303,8 +269,6 @@ pub use watchkeep_provider::canonical;
 mod tests {
     use super::*;
     use serde_json::json;
-
-    const R: &str = "us-east-1";
 
     fn assert_idempotent(f: impl Fn(&Value) -> Value, v: &Value) {
         let once = f(v);
@@ -325,8 +289,8 @@ mod tests {
             "AlarmName": "cpu",
             "AlarmDescription": "CPU high",
             "ActionsEnabled": true,
-            "AlarmActions": ["arn:aws:sns:us-east-1:111111111111:ops", "sns:pager", "sns:ops",
-                             "arn:aws:sns:eu-west-1:111111111111:far"],
+            "AlarmActions": ["arn:aws:sns:us-east-1:111111111111:ops", "arn:aws:sns:us-east-1:111111111111:pager",
+                             "arn:aws:sns:us-east-1:111111111111:ops", "arn:aws:sns:eu-west-1:111111111111:far"],
             "OKActions": [],
             "Namespace": "AWS/EC2",
             "MetricName": "CPUUtilization",
@@ -339,13 +303,14 @@ mod tests {
             "Tags": [{ "Key": "team", "Value": "web" }],
             "Unit": null,
         });
-        let n = metric_alarm(&desired, R);
+        let n = metric_alarm(&desired);
         assert_eq!(
             n,
             json!({
                 "AlarmName": "cpu",
                 "AlarmDescription": "CPU high",
-                "AlarmActions": ["arn:aws:sns:eu-west-1:111111111111:far", "sns:ops", "sns:pager"],
+                "AlarmActions": ["arn:aws:sns:eu-west-1:111111111111:far", "arn:aws:sns:us-east-1:111111111111:ops",
+                                 "arn:aws:sns:us-east-1:111111111111:pager"],
                 "Namespace": "AWS/EC2",
                 "MetricName": "CPUUtilization",
                 "Statistic": "Average",
@@ -359,7 +324,7 @@ mod tests {
             })
         );
         assert_eq!(n["Threshold"].as_i64(), Some(85), "85.0 became an integer");
-        assert_idempotent(|v| metric_alarm(v, R), &desired);
+        assert_idempotent(metric_alarm, &desired);
     }
 
     #[test]
@@ -379,13 +344,13 @@ mod tests {
             "AlarmName": "a", "MetricName": "M", "Namespace": "N", "Statistic": "Sum", "Period": 60,
             "EvaluationPeriods": 2, "Threshold": 1.5, "ComparisonOperator": "LessThanThreshold",
         });
-        assert_eq!(metric_alarm(&live, R), metric_alarm(&desired, R));
-        assert_eq!(metric_alarm(&live, R)["Threshold"], json!(1.5));
-        assert_idempotent(|v| metric_alarm(v, R), &live);
+        assert_eq!(metric_alarm(&live), metric_alarm(&desired));
+        assert_eq!(metric_alarm(&live)["Threshold"], json!(1.5));
+        assert_idempotent(metric_alarm, &live);
         // Explicit values that differ from the defaults stay.
         let explicit = json!({ "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "TreatMissingData": "breaching",
                                "ActionsEnabled": false });
-        let n = metric_alarm(&explicit, R);
+        let n = metric_alarm(&explicit);
         assert_eq!(n["DatapointsToAlarm"], 2);
         assert_eq!(n["TreatMissingData"], "breaching");
         assert_eq!(n["ActionsEnabled"], false);
@@ -409,7 +374,7 @@ mod tests {
                     "Unit": null } },
             ],
         });
-        let n = metric_alarm(&desired, R);
+        let n = metric_alarm(&desired);
         assert_eq!(n["Metrics"][0], json!({ "Id": "e1", "Expression": "100*m1/m2", "Label": "Error rate" }));
         assert_eq!(
             n["Metrics"][1]["MetricStat"]["Metric"]["Dimensions"],
@@ -419,7 +384,7 @@ mod tests {
         assert_eq!(n["Metrics"][1]["ReturnData"], json!(false));
         assert!(n["Metrics"][2]["MetricStat"]["Metric"].get("Dimensions").is_none());
         assert!(n["Metrics"][2]["MetricStat"].get("Unit").is_none());
-        assert_idempotent(|v| metric_alarm(v, R), &desired);
+        assert_idempotent(metric_alarm, &desired);
     }
 
     #[test]
@@ -430,16 +395,13 @@ mod tests {
             "ActionsSuppressorWaitPeriod": 0, "ActionsSuppressorExtensionPeriod": 0,
             "ActionsSuppressedBy": "None", "StateValue": "OK",
         });
-        let desired = json!({ "AlarmName": "c", "AlarmRule": "ALARM(a) OR ALARM(b)", "AlarmActions": ["sns:ops"],
+        let desired = json!({ "AlarmName": "c", "AlarmRule": "ALARM(a) OR ALARM(b)", "AlarmActions": ["arn:aws:sns:us-east-1:123456789012:ops"],
                               "Tags": [{ "Key": "k", "Value": "v" }] });
-        assert_eq!(composite_alarm(&live, R), composite_alarm(&desired, R));
-        assert!(
-            composite_alarm(&live, R).get("TreatMissingData").is_none(),
-            "metric-alarm default not applied"
-        );
+        assert_eq!(composite_alarm(&live), composite_alarm(&desired));
+        assert!(composite_alarm(&live).get("TreatMissingData").is_none(), "metric-alarm default not applied");
         let suppressed = json!({ "ActionsSuppressor": "maint", "ActionsSuppressorWaitPeriod": 60.0 });
-        assert_eq!(composite_alarm(&suppressed, R)["ActionsSuppressorWaitPeriod"], 60);
-        assert_idempotent(|v| composite_alarm(v, R), &live);
+        assert_eq!(composite_alarm(&suppressed)["ActionsSuppressorWaitPeriod"], 60);
+        assert_idempotent(composite_alarm, &live);
     }
 
     #[test]
@@ -476,27 +438,18 @@ mod tests {
             "Endpoint": "https://example.com/hook", "RawMessageDelivery": "false",
             "FilterPolicy": "{\"severity\": [\"high\", \"critical\"]}",
         });
-        let desired = json!({ "TopicArn": "sns:ops", "Protocol": "HTTPS", "Endpoint": "https://example.com/hook",
+        let desired = json!({ "TopicArn": "arn:aws:sns:us-east-1:123456789012:ops", "Protocol": "HTTPS", "Endpoint": "https://example.com/hook",
                               "RawMessageDelivery": false,
                               "FilterPolicy": { "severity": ["high", "critical"] } });
-        assert_eq!(subscription(&live, R), subscription(&desired, R));
-        assert_eq!(subscription(&live, R)["TopicArn"], "sns:ops");
+        assert_eq!(subscription(&live), subscription(&desired));
+        assert_eq!(
+            subscription(&live)["TopicArn"],
+            "arn:aws:sns:us-east-1:123456789012:ops",
+            "ARNs stay ARNs"
+        );
         let raw = json!({ "RawMessageDelivery": "true", "FilterPolicy": "" });
-        assert_eq!(subscription(&raw, R), json!({ "RawMessageDelivery": true }));
-        assert_idempotent(|v| subscription(v, R), &live);
-    }
-
-    #[test]
-    fn topic_refs() {
-        assert_eq!(topic_ref("arn:aws:sns:us-east-1:123456789012:ops", R).as_deref(), Some("sns:ops"));
-        assert_eq!(topic_ref("arn:aws-us-gov:sns:us-east-1:1:ops", R).as_deref(), Some("sns:ops"));
-        assert_eq!(topic_ref("arn:aws:sns:eu-west-1:123456789012:ops", R), None, "other region");
-        assert_eq!(topic_ref("arn:aws:sns:us-east-1:123456789012:ops:sub-id", R), None, "a subscription");
-        assert_eq!(topic_ref("arn:aws:automate:us-east-1:ec2:stop", R), None);
-        assert_eq!(topic_ref("sns:ops", R), None);
-        assert_eq!(topic_ref_name("sns:ops"), Some("ops"));
-        assert_eq!(topic_ref_name("sns:"), None);
-        assert_eq!(topic_ref_name("arn:aws:sns:us-east-1:1:ops"), None);
+        assert_eq!(subscription(&raw), json!({ "RawMessageDelivery": true }));
+        assert_idempotent(subscription, &live);
     }
 
     #[test]

@@ -78,8 +78,8 @@ impl SubscriptionSpec {
                 ),
             ));
         }
-        if topic::name_of(&self.topic).is_none() && normalize::topic_ref_name(&self.topic).is_none() {
-            return Err(wire::invalid(TYPE, "`TopicArn` must be a topic ARN or `sns:<topic name>`"));
+        if topic::name_of(&self.topic).is_none() {
+            return Err(wire::invalid(TYPE, "`TopicArn` must be a topic ARN"));
         }
         if self.raw == Some(true) && !RAW_PROTOCOLS.contains(&self.protocol.as_str()) {
             return Err(wire::invalid(
@@ -150,7 +150,7 @@ async fn read_with(p: &CloudWatchProvider, arn: &str, owned: Option<bool>) -> Re
     Ok(Some(LiveObject {
         id: arn.to_string(),
         resource_type: TYPE.to_string(),
-        attrs: normalize::subscription(&attrs_json(&attributes), p.region()),
+        attrs: normalize::subscription(&attrs_json(&attributes)),
         modified: None,
         marker: None,
         owned,
@@ -219,16 +219,13 @@ pub(crate) async fn list(p: &CloudWatchProvider, owned_only: bool) -> Result<Vec
     Ok(found.into_iter().flatten().collect())
 }
 
-async fn resolve_topic(p: &CloudWatchProvider, topic: &str) -> Result<String> {
-    match normalize::topic_ref_name(topic) {
-        Some(name) => p.topics.resolve(p, TYPE, name).await,
-        None => Ok(topic.to_string()),
-    }
-}
-
 pub(crate) async fn create(p: &CloudWatchProvider, attrs: &Value) -> Result<LiveObject> {
     let spec = SubscriptionSpec::parse(attrs)?;
-    let topic_arn = resolve_topic(p, &spec.topic).await?;
+    // A topic of the configuration arrives as its ARN (the engine resolves the link).
+    if topic::name_of(&spec.topic).is_none() {
+        return Err(wire::invalid(TYPE, "`TopicArn` must be a topic ARN"));
+    }
+    let topic_arn = spec.topic.clone();
     let mut req = p
         .aws
         .sns()
@@ -315,7 +312,7 @@ async fn read_back(
     Ok(LiveObject {
         id: arn.to_string(),
         resource_type: TYPE.to_string(),
-        attrs: normalize::subscription(&Value::Object(m), p.region()),
+        attrs: normalize::subscription(&Value::Object(m)),
         modified: None,
         marker: None,
         owned,
@@ -343,10 +340,11 @@ mod tests {
     #[test]
     fn validation_never_echoes_the_endpoint() {
         let secret = "https://hooks.example.com/services/T000/B000/s3cr3t";
-        let ok = json!({ "TopicArn": "sns:ops", "Protocol": "HTTPS", "Endpoint": secret, "RawMessageDelivery": true,
+        let ok = json!({ "TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "HTTPS", "Endpoint": secret, "RawMessageDelivery": true,
                          "FilterPolicy": { "severity": ["high"] } });
         SubscriptionSpec::parse(&ok).unwrap().validate().unwrap();
-        let bad = json!({ "TopicArn": "sns:ops", "Protocol": "http", "Endpoint": secret });
+        let bad =
+            json!({ "TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "http", "Endpoint": secret });
         let msg = SubscriptionSpec::parse(&bad).unwrap().validate().unwrap_err().to_string();
         assert!(msg.contains("does not fit protocol `http`") && !msg.contains("s3cr3t"), "{msg}");
         let msg =
@@ -356,15 +354,16 @@ mod tests {
                 .unwrap_err()
                 .to_string();
         assert!(msg.contains("`TopicArn` must be"), "{msg}");
-        let msg =
-            SubscriptionSpec::parse(&json!({ "TopicArn": "sns:ops", "Protocol": "pigeon", "Endpoint": "x" }))
-                .unwrap()
-                .validate()
-                .unwrap_err()
-                .to_string();
+        let msg = SubscriptionSpec::parse(
+            &json!({ "TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "pigeon", "Endpoint": "x" }),
+        )
+        .unwrap()
+        .validate()
+        .unwrap_err()
+        .to_string();
         assert!(msg.contains("`Protocol` must be one of"), "{msg}");
         let msg = SubscriptionSpec::parse(
-            &json!({ "TopicArn": "sns:ops", "Protocol": "email", "Endpoint": "a@b.c",
+            &json!({ "TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "email", "Endpoint": "a@b.c",
                                                    "RawMessageDelivery": true }),
         )
         .unwrap()
@@ -373,7 +372,7 @@ mod tests {
         .to_string();
         assert!(msg.contains("`RawMessageDelivery` applies only"), "{msg}");
         let msg = SubscriptionSpec::parse(
-            &json!({ "TopicArn": "sns:ops", "Protocol": "email", "Endpoint": "a@b.c",
+            &json!({ "TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "email", "Endpoint": "a@b.c",
                                                    "FilterPolicy": "{nope" }),
         )
         .unwrap_err()

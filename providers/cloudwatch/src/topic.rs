@@ -3,10 +3,8 @@
 //!
 //! CreateTopic returns the existing topic when one of that name exists, so `create` first looks
 //! the name up (ListTopics) and refuses to adopt a topic watchkeep does not own for this address.
-//! Topic names resolve `sns:<name>` references; the name → ARN map is cached in the provider.
-
-use std::collections::HashMap;
-use std::sync::Mutex;
+//! Alarms and subscriptions name topics by ARN: the engine links them to the topic's address and
+//! puts its ARN (its id in state) there, so nothing here maps names to ARNs.
 
 use aws_sdk_sns::types::Tag;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -26,54 +24,6 @@ pub const ATTRIBUTES: &[&str] = &["Name", "DisplayName", "Tags"];
 
 /// Requests in flight while reading topics or subscriptions in full.
 pub(crate) const READ_CONCURRENCY: usize = 8;
-
-/// Topic name → ARN, for `sns:<name>` references. `None` until first loaded.
-#[derive(Debug, Default)]
-pub(crate) struct TopicCache(Mutex<Option<HashMap<String, String>>>);
-
-impl TopicCache {
-    fn get(&self, name: &str) -> Option<String> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).as_ref()?.get(name).cloned()
-    }
-
-    fn replace(&self, arns: &[String]) {
-        let map = arns.iter().filter_map(|arn| Some((name_of(arn)?.to_string(), arn.clone()))).collect();
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(map);
-    }
-
-    fn insert(&self, arn: &str) {
-        if let (Some(name), Some(map)) =
-            (name_of(arn), self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut())
-        {
-            map.insert(name.to_string(), arn.to_string());
-        }
-    }
-
-    fn remove(&self, arn: &str) {
-        if let Some(map) = self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
-            map.retain(|_, a| a != arn);
-        }
-    }
-
-    /// The ARN of topic `name` (`sns:<name>` in `rtype`'s attributes): from the cache, else after
-    /// listing the topics again.
-    pub(crate) async fn resolve(&self, p: &CloudWatchProvider, rtype: &str, name: &str) -> Result<String> {
-        if let Some(arn) = self.get(name) {
-            return Ok(arn);
-        }
-        list_arns(p).await?;
-        self.get(name).ok_or_else(|| {
-            wire::invalid(
-                rtype,
-                format!(
-                    "`sns:{name}` names no SNS topic in {}\nhint: declare an `sns_topic` named `{name}` (and make \
-                     this resource depend on it), or use the topic's ARN",
-                    p.region()
-                ),
-            )
-        })
-    }
-}
 
 /// The name part of a topic ARN (`arn:aws:sns:<region>:<account>:<name>`).
 pub(crate) fn name_of(arn: &str) -> Option<&str> {
@@ -139,7 +89,7 @@ fn sdk_tags(pairs: &[(String, String)]) -> Result<Vec<Tag>> {
         .collect()
 }
 
-/// Every topic ARN (ListTopics, following `NextToken`); refreshes the name cache.
+/// Every topic ARN (ListTopics, following `NextToken`).
 pub(crate) async fn list_arns(p: &CloudWatchProvider) -> Result<Vec<String>> {
     let mut arns = Vec::new();
     let mut token: Option<String> = None;
@@ -159,7 +109,6 @@ pub(crate) async fn list_arns(p: &CloudWatchProvider) -> Result<Vec<String>> {
             _ => break,
         }
     }
-    p.topics.replace(&arns);
     Ok(arns)
 }
 
@@ -226,8 +175,8 @@ pub(crate) async fn read(p: &CloudWatchProvider, arn: &str) -> Result<Option<Liv
 pub(crate) async fn create(p: &CloudWatchProvider, attrs: &Value) -> Result<LiveObject> {
     let spec = TopicSpec::parse(attrs)?;
     let own_marker = marker::from_attr_tags(attrs);
-    list_arns(p).await?;
-    if let Some(existing) = p.topics.get(&spec.name) {
+    let existing = list_arns(p).await?.into_iter().find(|arn| name_of(arn) == Some(spec.name.as_str()));
+    if let Some(existing) = existing {
         let tags = tags_of(p, &existing).await?.unwrap_or_default();
         let (owned, found) = ownership(&tags);
         if !(owned && own_marker.is_some() && found == own_marker) {
@@ -264,7 +213,6 @@ pub(crate) async fn create(p: &CloudWatchProvider, attrs: &Value) -> Result<Live
         .topic_arn()
         .ok_or_else(|| ProviderError::Decode { message: "CreateTopic returned no TopicArn".into() })?
         .to_string();
-    p.topics.insert(&arn);
     read_back(p, &arn, attrs).await
 }
 
@@ -360,7 +308,6 @@ pub(crate) async fn delete(p: &CloudWatchProvider, arn: &str) -> Result<()> {
             e => return Err(e),
         },
     }
-    p.topics.remove(arn);
     Ok(())
 }
 

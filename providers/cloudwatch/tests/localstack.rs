@@ -85,7 +85,8 @@ async fn an_alarm_fires_reaches_an_http_subscriber_and_is_in_the_history() {
 
     let topic = marked(&p, "sns_topic", json!({ "Name": "wk-ls-alerts" }), "resource.sns_topic.alerts");
     let topic = p.create("sns_topic", &topic).await.expect("create topic");
-    let sub = json!({ "TopicArn": "sns:wk-ls-alerts", "Protocol": "http", "Endpoint": subscriber });
+    // The engine links the subscription and the alarm to the topic: they are sent its ARN.
+    let sub = json!({ "TopicArn": topic.id, "Protocol": "http", "Endpoint": subscriber });
     let sub = p.create("sns_subscription", &sub).await.expect("create subscription");
     assert!(sub.owned);
 
@@ -103,13 +104,13 @@ async fn an_alarm_fires_reaches_an_http_subscriber_and_is_in_the_history() {
             "EvaluationPeriods": 1,
             "Threshold": 50,
             "ComparisonOperator": "GreaterThanThreshold",
-            "AlarmActions": ["sns:wk-ls-alerts"],
+            "AlarmActions": [topic.id],
         }),
         "resource.cloudwatch_metric_alarm.queue_depth",
     );
     p.validate_remote("cloudwatch_metric_alarm", &alarm).await.expect("valid");
     let created = p.create("cloudwatch_metric_alarm", &alarm).await.expect("create alarm");
-    assert_eq!(created.attrs["AlarmActions"], json!(["sns:wk-ls-alerts"]));
+    assert_eq!(created.attrs["AlarmActions"], json!([topic.id]));
 
     // Feed the metric above the threshold until the notification arrives (LocalStack evaluates
     // a 10 s alarm about every 10 s).

@@ -58,7 +58,8 @@ async fn metric_alarm_create_read_list_update_delete() {
     let topic_arn = create_topic(&p, "wk-lifecycle-ops").await;
     let address = r#"resource.cloudwatch_metric_alarm.cpu["web"]"#;
     let mut desired = cpu_alarm("wk-lifecycle-cpu");
-    desired["AlarmActions"] = json!(["sns:wk-lifecycle-ops"]);
+    // The engine links the alarm to the topic: it is sent the topic's ARN.
+    desired["AlarmActions"] = json!([topic_arn.clone()]);
     desired["OKActions"] = json!([topic_arn.clone()]);
     let desired = marked(&p, ALARM, desired, address);
 
@@ -71,11 +72,11 @@ async fn metric_alarm_create_read_list_update_delete() {
     assert_eq!(created.marker.as_deref(), Some("resource.cloudwatch_metric_alarm.cpu.web"));
     assert!(created.modified.is_some(), "AlarmConfigurationUpdatedTimestamp");
     assert_no_diff(&p, ALARM, &created, &desired);
-    // Both forms of the topic compare as `sns:<name>`.
-    assert_eq!(created.attrs["AlarmActions"], json!(["sns:wk-lifecycle-ops"]));
-    assert_eq!(created.attrs["OKActions"], json!(["sns:wk-lifecycle-ops"]));
+    // Live ARNs stay ARNs.
+    assert_eq!(created.attrs["AlarmActions"], json!([topic_arn.clone()]));
+    assert_eq!(created.attrs["OKActions"], json!([topic_arn.clone()]));
 
-    // AWS holds the resolved ARN and the tags.
+    // AWS holds the ARN and the tags.
     let cw = cw_client(&moto().endpoint_url(), "us-east-1");
     let raw = cw.describe_alarms().alarm_names("wk-lifecycle-cpu").send().await.unwrap();
     let a = &raw.metric_alarms()[0];
@@ -251,13 +252,17 @@ async fn a_retried_create_adopts_our_own_alarm() {
 }
 
 #[tokio::test]
-async fn unknown_topic_names_and_attributes_are_errors_before_writing() {
+async fn non_arn_actions_and_unknown_attributes_are_errors_before_writing() {
     let p = p("us-east-1");
+    // A topic name is no ARN: the provider looks nothing up (the engine turns a raw resource's
+    // `sns:<name>` of a declared topic into a link, and refuses any other at compile time).
     let mut desired = cpu_alarm("wk-unknown-topic");
     desired["AlarmActions"] = json!(["sns:wk-no-such-topic"]);
     let desired = marked(&p, ALARM, desired, "resource.cloudwatch_metric_alarm.unknown");
+    let calls = p.api_calls();
     let err = p.create(ALARM, &desired).await.unwrap_err().to_string();
-    assert!(err.contains("`sns:wk-no-such-topic` names no SNS topic in us-east-1"), "{err}");
+    assert!(err.contains("`AlarmActions` holds `sns:wk-no-such-topic`, which is not an ARN"), "{err}");
+    assert_eq!(p.api_calls(), calls, "no request for a local error");
     assert_eq!(p.read(ALARM, "wk-unknown-topic").await.unwrap(), None, "nothing written");
 
     let mut typo = cpu_alarm("wk-typo");
@@ -404,12 +409,12 @@ async fn subscriptions_of_every_kind() {
     let topic_arn = create_topic(&p, "wk-subs-alerts").await;
     let account = topic_arn.split(':').nth(4).unwrap().to_string();
     let subs = [
-        json!({ "TopicArn": "sns:wk-subs-alerts", "Protocol": "email", "Endpoint": "oncall@example.com" }),
-        json!({ "TopicArn": "sns:wk-subs-alerts", "Protocol": "HTTPS", "Endpoint": "https://hooks.example.com/T0/B0/s3cr3t",
+        json!({ "TopicArn": topic_arn.clone(), "Protocol": "email", "Endpoint": "oncall@example.com" }),
+        json!({ "TopicArn": topic_arn.clone(), "Protocol": "HTTPS", "Endpoint": "https://hooks.example.com/T0/B0/s3cr3t",
                 "RawMessageDelivery": true, "FilterPolicy": { "severity": ["critical", "high"] } }),
         json!({ "TopicArn": topic_arn.clone(), "Protocol": "sqs",
                 "Endpoint": format!("arn:aws:sqs:eu-central-1:{account}:alerts-queue"), "RawMessageDelivery": false }),
-        json!({ "TopicArn": "sns:wk-subs-alerts", "Protocol": "lambda",
+        json!({ "TopicArn": topic_arn.clone(), "Protocol": "lambda",
                 "Endpoint": format!("arn:aws:lambda:eu-central-1:{account}:function:page-oncall") }),
     ];
     let mut ids = Vec::new();
@@ -422,7 +427,7 @@ async fn subscriptions_of_every_kind() {
         assert!(created.owned, "its topic is ours");
         assert_eq!(created.marker, None);
         assert_no_diff(&p, SUBSCRIPTION, &created, &desired);
-        assert_eq!(created.attrs["TopicArn"], "sns:wk-subs-alerts");
+        assert_eq!(created.attrs["TopicArn"], json!(topic_arn), "ARNs stay ARNs");
         ids.push(created.id);
     }
     assert!(p.find_by_marker(SUBSCRIPTION, "resource.sns_subscription.s[0]").await.unwrap().is_empty());
@@ -432,12 +437,12 @@ async fn subscriptions_of_every_kind() {
     }
 
     // In place: filter policy changed, raw delivery off.
-    let changed = json!({ "TopicArn": "sns:wk-subs-alerts", "Protocol": "https",
+    let changed = json!({ "TopicArn": topic_arn.clone(), "Protocol": "https",
                           "Endpoint": "https://hooks.example.com/T0/B0/s3cr3t",
                           "FilterPolicy": { "severity": ["critical"] } });
     let updated = p.update(SUBSCRIPTION, &ids[1], &changed).await.expect("update");
     assert_no_diff(&p, SUBSCRIPTION, &updated, &changed);
-    let without_policy = json!({ "TopicArn": "sns:wk-subs-alerts", "Protocol": "https",
+    let without_policy = json!({ "TopicArn": topic_arn.clone(), "Protocol": "https",
                                  "Endpoint": "https://hooks.example.com/T0/B0/s3cr3t" });
     let updated = p.update(SUBSCRIPTION, &ids[1], &without_policy).await.expect("remove the filter policy");
     assert_no_diff(&p, SUBSCRIPTION, &updated, &without_policy);

@@ -34,7 +34,11 @@ async fn list_follows_next_token_through_250_alarms_in_3_requests() {
     assert!(first.owned);
     assert_eq!(first.marker.as_deref(), Some("fleet.7"));
     assert_eq!(first.modified.as_deref(), Some("2026-01-15T09:30:00Z"));
-    assert_eq!(first.attrs["AlarmActions"], json!(["sns:ops"]));
+    assert_eq!(
+        first.attrs["AlarmActions"],
+        json!(["arn:aws:sns:us-east-1:123456789012:ops"]),
+        "ARNs stay ARNs"
+    );
     assert_eq!(first.attrs["Threshold"], json!(80));
     assert!(first.attrs.get("StateValue").is_none());
     assert!(!find(&all, &foreign[3]).owned);
@@ -74,7 +78,11 @@ async fn composite_alarm_lifecycle_collision_and_adoption() {
     assert!(created.owned);
     assert_eq!(created.marker.as_deref(), Some(address));
     assert_no_diff(&p, COMPOSITE, &created, &desired);
-    assert_eq!(created.attrs["AlarmActions"], json!(["sns:ops", "sns:pager"]));
+    // Live ARNs stay ARNs (sorted).
+    assert_eq!(
+        created.attrs["AlarmActions"],
+        json!(["arn:aws:sns:us-east-1:123456789012:ops", "arn:aws:sns:us-east-1:123456789012:pager"])
+    );
     let tags = s.alarm_tags("web-down").unwrap();
     assert!(tags.contains(&("managed-by".into(), "watchkeep".into())), "{tags:?}");
     assert!(tags.contains(&("watchkeep-address".into(), address.into())), "{tags:?}");

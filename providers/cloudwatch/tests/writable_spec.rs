@@ -51,8 +51,8 @@ const TYPES: &[Type] = &[
         operation: "PutMetricAlarm",
         attributes: &[],
         attribute_docs: &[],
-        note: "SNS topic ARNs of the provider's region in the action lists are written `sns:<name>` \
-               (same field names). `Tags` is writable on create only and not compared.",
+        note: "The action lists hold ARNs (a topic of the configuration is a link the engine \
+               resolves to its ARN). `Tags` is writable on create only and not compared.",
     },
     Type {
         rtype: "cloudwatch_composite_alarm",
@@ -60,8 +60,8 @@ const TYPES: &[Type] = &[
         operation: "PutCompositeAlarm",
         attributes: &[],
         attribute_docs: &[],
-        note: "SNS topic ARNs of the provider's region in the action lists are written `sns:<name>` \
-               (same field names). `Tags` is writable on create only and not compared.",
+        note: "The action lists hold ARNs (a topic of the configuration is a link the engine \
+               resolves to its ARN). `Tags` is writable on create only and not compared.",
     },
     Type {
         rtype: "cloudwatch_dashboard",
@@ -93,8 +93,8 @@ const TYPES: &[Type] = &[
         ],
         note: "`Attributes` (a map) is replaced by the subscription attributes the provider \
                manages, as top-level fields: `FilterPolicy` (a JSON object in the canonical form) \
-               and `RawMessageDelivery` (a boolean). `TopicArn` is written `sns:<name>` for a topic \
-               of the provider's region (same field name).",
+               and `RawMessageDelivery` (a boolean). `TopicArn` is the topic's ARN (a link the engine \
+               resolves for a topic of the configuration).",
     },
 ];
 
@@ -315,8 +315,8 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
             "cloudwatch_metric_alarm",
             json!({
                 "AlarmName": "cpu", "AlarmDescription": "d", "ActionsEnabled": false,
-                "AlarmActions": ["sns:ops"], "OKActions": ["arn:aws:sns:us-east-1:1:ok"],
-                "InsufficientDataActions": ["sns:x"], "MetricName": "CPU", "Namespace": "AWS/EC2",
+                "AlarmActions": ["arn:aws:sns:us-east-1:1:ops"], "OKActions": ["arn:aws:sns:us-east-1:1:ok"],
+                "InsufficientDataActions": ["arn:aws:sns:us-east-1:1:x"], "MetricName": "CPU", "Namespace": "AWS/EC2",
                 "Statistic": "Average", "Dimensions": [{"Name": "i", "Value": "1"}], "Period": 60,
                 "Unit": "Percent", "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "Threshold": 85,
                 "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "breaching",
@@ -337,7 +337,8 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
             "cloudwatch_composite_alarm",
             json!({
                 "AlarmName": "c", "AlarmRule": "ALARM(a)", "AlarmDescription": "d", "ActionsEnabled": false,
-                "AlarmActions": ["sns:ops"], "OKActions": ["sns:ok"], "InsufficientDataActions": ["sns:i"],
+                "AlarmActions": ["arn:aws:sns:us-east-1:1:ops"], "OKActions": ["arn:aws:sns:us-east-1:1:ok"],
+                "InsufficientDataActions": ["arn:aws:sns:us-east-1:1:i"],
                 "ActionsSuppressor": "maint", "ActionsSuppressorWaitPeriod": 60,
                 "ActionsSuppressorExtensionPeriod": 120, "Tags": [{"Key": "k", "Value": "v"}],
             }),
@@ -376,7 +377,7 @@ fn every_field_the_normalisers_emit_is_a_managed_field() {
     let mut seen = BTreeSet::new();
     for (rtype, obj) in maximal_objects() {
         let w = &table[rtype];
-        let norm = n::normalize_type(rtype, &obj, REGION).unwrap();
+        let norm = n::normalize_type(rtype, &obj).unwrap();
         // Nothing the user writes is projected away: each key survives unless a rule drops it.
         for (k, v) in obj.as_object().unwrap() {
             if dropped_by_rules(rtype, k, v) {
@@ -450,9 +451,9 @@ fn with_vendor_fields(rtype: &str, obj: &Value, variant: u32) -> Value {
 #[test]
 fn unknown_and_read_only_fields_never_change_the_canonical_form() {
     for (rtype, obj) in maximal_objects() {
-        let plain = n::normalize_type(rtype, &obj, REGION).unwrap();
-        let a = n::normalize_type(rtype, &with_vendor_fields(rtype, &obj, 1), REGION).unwrap();
-        let b = n::normalize_type(rtype, &with_vendor_fields(rtype, &obj, 2), REGION).unwrap();
+        let plain = n::normalize_type(rtype, &obj).unwrap();
+        let a = n::normalize_type(rtype, &with_vendor_fields(rtype, &obj, 1)).unwrap();
+        let b = n::normalize_type(rtype, &with_vendor_fields(rtype, &obj, 2)).unwrap();
         assert_eq!(a, plain, "{rtype}: read-only or unknown fields changed the canonical form");
         assert_eq!(b, plain, "{rtype}: changed read-only fields changed the canonical form");
     }

@@ -213,13 +213,6 @@ pub trait Provider: Send + Sync {
         None
     }
 
-    /// Whether the engine resolves `ref:<address>` tokens in this type's attributes (to the id of
-    /// the object at that address, from state or from an earlier create of the same apply) before
-    /// planning and sending. Providers that resolve references themselves say `false`.
-    fn engine_resolves_refs(&self, _resource_type: &str) -> bool {
-        false
-    }
-
     /// Whether changing `attr` (a top-level attribute name) needs a replace.
     fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind;
 

@@ -266,10 +266,6 @@ impl Provider for DatadogProvider {
         normalize::writable(resource_type)
     }
 
-    fn engine_resolves_refs(&self, _resource_type: &str) -> bool {
-        true
-    }
-
     fn mark(&self, resource_type: &str, attrs: &mut Value, address: &str) {
         match resource_type {
             monitor::TYPE => monitor::mark(attrs, address),

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{json, Value};
 use watchkeep_provider::{AlertEvent, Result};
 
-use crate::normalize::id_text;
+use crate::ids::id_text;
 
 /// How far back the log reaches when no `since` is given.
 pub(crate) const DEFAULT_LOOKBACK: Duration = Duration::from_secs(30 * 24 * 60 * 60);

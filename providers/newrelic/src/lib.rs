@@ -33,8 +33,7 @@
 //!   (only `STATIC` conditions are listed), `aiNotifications.destinations` / `channels`,
 //!   `aiWorkflows.workflows`, and for dashboards `actor.entitySearch` (type `DASHBOARD`, pages of
 //!   a dashboard excluded) followed by `actor.entities(guids)` 25 at a time. Listing conditions
-//!   also lists policies, channels lists destinations, workflows lists channels and policies, to
-//!   turn references back into `ref:`s (below). `read` lists the type and picks the id.
+//!   also lists policies (to search conditions per policy). `read` lists the type and picks the id.
 //! * Writes: `alertsPolicyCreate/Update/Delete`, `alertsNrqlConditionStaticCreate/Update`,
 //!   `alertsConditionDelete`, `aiNotificationsCreate/Update/DeleteDestination` and `...Channel`,
 //!   `aiWorkflowsCreate/Update/DeleteWorkflow` (always with `deleteChannels: false` /
@@ -97,20 +96,19 @@
 //!   (`taggingAddTagsToEntity`) is not available here, so — as a last resort — the name ends with
 //!   ` [wk:<hash>]`, the first 12 hex digits of SHA-256 of the marker (a full marker would not
 //!   fit New Relic's 64-character policy names). A hash cannot be turned back into a marker, so
-//!   the provider learns hash → marker from every address it marks, every `ref:` it normalises
-//!   or resolves, and every `find_by_marker`; an owned policy whose hash it has not learnt is
-//!   reported `owned` with no marker. The suffix takes 18 of the 64 characters.
+//!   the provider learns hash → marker from every address it marks and every `find_by_marker`;
+//!   an owned policy whose hash it has not learnt is reported `owned` with no marker. The suffix takes 18 of the 64 characters.
 //!
 //! ## References between objects
 //!
 //! `policyId` (conditions), `destinationId` (channels), `channelId` (workflow destination
-//! configurations) and the values of workflow predicates on `labels.policyIds` may be written
-//! `ref:<watchkeep address>`. Normalisation writes them `ref:<address_marker(address)>` on both
-//! sides: desired `ref:<address>` becomes `ref:<marker>`; in live objects an id of a
-//! watchkeep-owned object whose marker is known becomes `ref:<its marker>`, any other id stays
-//! as it is. On create/update a `ref:` is resolved to the id of the owned object of the right
-//! type carrying that marker, from a cache filled by lists and creates (one list of the type on a
-//! miss); an unknown reference is `NotFound`.
+//! configurations), the values of workflow predicates on `labels.policyIds` and of muting rule
+//! conditions on `policyId` / `conditionId` are vendor ids, on both sides: the engine links them
+//! in the plan (`ref:<address>` in the configuration is a typed link it resolves to the id of
+//! the object at that address, from state or from the create earlier in the same apply, before
+//! anything is sent, as for every vendor). The provider keeps no reference cache and makes no look-up for them: live objects
+//! carry the ids NerdGraph returns, normalisation only trims them, and a write sends them as
+//! given.
 //!
 //! ## Secrets of destinations
 //!
@@ -161,6 +159,7 @@
 mod client;
 mod config;
 mod history;
+mod ids;
 mod muting;
 pub mod normalize;
 mod provider;

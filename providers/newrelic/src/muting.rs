@@ -5,14 +5,14 @@
 //!
 //! Attributes are the input's: `name`, `description` (carries the ownership marker line, as
 //! conditions do), `enabled`, `actionOnMutingRuleWindowEnded`, `condition` (`{operator,
-//! conditions: [{attribute, operator, values}]}`; `conditionId` and `policyId` values may be
-//! `ref:<address>`) and `schedule` (`AlertsMutingRuleScheduleInput`: `startTime`/`endTime`/
+//! conditions: [{attribute, operator, values}]}`; `conditionId` and `policyId` values are ids,
+//! linked by the engine) and `schedule` (`AlertsMutingRuleScheduleInput`: `startTime`/`endTime`/
 //! `endRepeat` as local `NaiveDateTime`s in `timeZone`, `repeat`, `weeklyRepeatDays`,
 //! `repeatCount`).
 
 use serde_json::{json, Map, Value};
 
-use crate::normalize::{id_text, normalize_ref};
+use crate::ids::{id_text, linked_id};
 
 pub(crate) const FIELDS: &str = "id name description enabled actionOnMutingRuleWindowEnded updatedAt \
 condition { operator conditions { attribute operator values } } schedule { startTime endTime endRepeat \
@@ -42,8 +42,8 @@ pub(crate) fn update_document() -> String {
 pub(crate) const DELETE: &str = "mutation WkMutingRuleDelete($accountId: Int!, $id: ID!) { \
 alertsMutingRuleDelete(accountId: $accountId, id: $id) { id } }";
 
-/// Condition attributes whose values are ids of objects watchkeep may own (and so may be
-/// `ref:`s): NRQL conditions and alert policies.
+/// Condition attributes whose values are ids of objects watchkeep may own (links the engine
+/// resolves): NRQL conditions and alert policies.
 pub(crate) const CONDITION_ID_ATTRIBUTE: &str = "conditionId";
 pub(crate) const POLICY_ID_ATTRIBUTE: &str = "policyId";
 
@@ -72,7 +72,7 @@ fn local(v: &Value) -> Option<String> {
 /// 2. `null`s and defaults go: `enabled = true`, `actionOnMutingRuleWindowEnded =
 ///    CLOSE_ISSUES_ON_INACTIVE`, an empty `description`;
 /// 3. schedule times become local `YYYY-MM-DDTHH:MM:SS`; `weeklyRepeatDays` and each
-///    condition's `values` are sets (sorted); `ref:`s are normalised to markers.
+///    condition's `values` are sets (sorted) of trimmed ids.
 pub fn normalize(v: &Value) -> Value {
     let mut out = Map::new();
     if let Some(name) = v["name"].as_str().map(str::trim).filter(|s| !s.is_empty()) {
@@ -98,7 +98,7 @@ pub fn normalize(v: &Value) -> Value {
                     .into_iter()
                     .flatten()
                     .filter_map(id_text)
-                    .map(|s| normalize_ref(&s))
+                    .map(|s| linked_id(&s))
                     .collect();
                 values.sort();
                 values.dedup();
@@ -168,7 +168,7 @@ mod tests {
             "name": "watchkeep maintenance.patch", "description": "Weekly\nmanaged-by:watchkeep watchkeep-address:m",
             "enabled": true,
             "condition": {"operator": "OR", "conditions": [{"attribute": "conditionId", "operator": "IN",
-                           "values": ["ref:alert.cpu[\"web-2\"]", "ref:baseline.soc2[\"web-2\"].cpu"]}]},
+                           "values": ["77", " 5"]}]},
             "schedule": {"startTime": "2026-12-05T02:00:00", "endTime": "2026-12-05T04:00:00",
                          "timeZone": "Europe/Berlin", "repeat": "WEEKLY", "weeklyRepeatDays": ["SATURDAY"]},
         });
@@ -176,7 +176,7 @@ mod tests {
             "id": "12", "name": "watchkeep maintenance.patch", "description": "Weekly\nmanaged-by:watchkeep watchkeep-address:m",
             "enabled": true, "actionOnMutingRuleWindowEnded": "CLOSE_ISSUES_ON_INACTIVE", "status": "SCHEDULED",
             "condition": {"operator": "OR", "conditions": [{"attribute": "conditionId", "operator": "IN",
-                           "values": ["ref:baseline.soc2.web-2.cpu", "ref:alert.cpu.web-2"]}]},
+                           "values": ["5", 77]}]},
             "schedule": {"startTime": "2026-12-05T02:00:00+01:00", "endTime": "2026-12-05T04:00:00+01:00",
                          "nextStartTime": "x", "timeZone": "Europe/Berlin", "repeat": "WEEKLY",
                          "weeklyRepeatDays": ["SATURDAY"], "repeatCount": null, "endRepeat": null},

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use watchkeep_provider::managed::{self, Writable};
-use watchkeep_provider::{address_marker, ADDRESS_TAG_KEY, OWNER_TAG};
+use watchkeep_provider::{ADDRESS_TAG_KEY, OWNER_TAG};
 
 /// The fields watchkeep manages per resource type: the fields of the NerdGraph input types the
 /// provider's mutations send (`writable.json`, derived from and checked against the SDL by
@@ -31,8 +31,6 @@ pub const MARKER_PROPERTY: &str = "watchkeep";
 pub const SECRET_HASH_PROPERTY: &str = "watchkeep-secret-sha256";
 /// Normalised attribute holding the same hash.
 pub const SECRET_HASH_ATTR: &str = "secretSha256";
-/// Prefix of a reference to another watchkeep object.
-pub const REF_PREFIX: &str = "ref:";
 
 /// `managed-by:watchkeep watchkeep-address:<marker>`.
 pub fn marker_line(marker: &str) -> String {
@@ -100,27 +98,7 @@ pub fn strip_policy_suffix(name: &str) -> &str {
     }
 }
 
-/// `ref:<address or marker>` → `ref:<marker>`; other values unchanged.
-pub fn normalize_ref(v: &str) -> String {
-    match v.strip_prefix(REF_PREFIX) {
-        Some(target) => format!("{REF_PREFIX}{}", address_marker(target.trim())),
-        None => v.trim().to_string(),
-    }
-}
-
-/// The marker a `ref:` value points at.
-pub fn ref_marker(v: &str) -> Option<String> {
-    v.strip_prefix(REF_PREFIX).map(|t| address_marker(t.trim()))
-}
-
-/// An id as text (ids are strings or numbers on the wire).
-pub fn id_text(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+pub use crate::ids::{id_text, linked_id};
 
 fn text(v: &Value) -> Option<String> {
     v.as_str().map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
@@ -234,7 +212,7 @@ fn priority_rank(p: &str) -> u8 {
 
 pub fn condition(v: &Value) -> Value {
     let mut out = Map::new();
-    put(&mut out, "policyId", id_text(&v["policyId"]).map(|p| normalize_ref(&p)));
+    put(&mut out, "policyId", id_text(&v["policyId"]).map(|p| linked_id(&p)));
     put(&mut out, "name", text(&v["name"]));
     put(
         &mut out,
@@ -497,7 +475,7 @@ pub fn channel(v: &Value) -> Value {
     put(&mut out, "name", text(&v["name"]));
     put(&mut out, "type", upper(&v["type"]));
     out.insert("product".into(), json!(upper(&v["product"]).unwrap_or("IINT".into())));
-    put(&mut out, "destinationId", id_text(&v["destinationId"]).map(|d| normalize_ref(&d)));
+    put(&mut out, "destinationId", id_text(&v["destinationId"]).map(|d| linked_id(&d)));
     out.insert("properties".into(), Value::Array(properties(&v["properties"])));
     if v["active"] == json!(false) {
         out.insert("active".into(), json!(false));
@@ -507,7 +485,7 @@ pub fn channel(v: &Value) -> Value {
 
 // ---- workflows ----
 
-/// Predicate attributes whose values are alert policy ids (and so may be `ref:`s).
+/// Predicate attributes whose values are alert policy ids (links the engine resolves).
 pub const POLICY_ID_ATTRIBUTES: &[&str] = &["labels.policyIds"];
 
 pub fn workflow(v: &Value) -> Value {
@@ -532,7 +510,7 @@ pub fn workflow(v: &Value) -> Value {
                 .map(|p| {
                     let values: Vec<Value> = p["values"]
                         .as_array()
-                        .map(|vs| vs.iter().filter_map(id_text).map(|s| json!(normalize_ref(&s))).collect())
+                        .map(|vs| vs.iter().filter_map(id_text).map(|s| json!(linked_id(&s))).collect())
                         .unwrap_or_default();
                     json!({
                         "attribute": p["attribute"].as_str().unwrap_or_default().trim(),
@@ -551,7 +529,7 @@ pub fn workflow(v: &Value) -> Value {
             dcs.iter()
                 .map(|d| {
                     let mut o = Map::new();
-                    put(&mut o, "channelId", id_text(&d["channelId"]).map(|c| normalize_ref(&c)));
+                    put(&mut o, "channelId", id_text(&d["channelId"]).map(|c| linked_id(&c)));
                     if let Some(ts) = d["notificationTriggers"].as_array() {
                         let mut ts: Vec<String> = ts.iter().filter_map(upper).collect();
                         ts.sort();
@@ -674,10 +652,10 @@ mod tests {
     }
 
     #[test]
-    fn refs() {
-        assert_eq!(normalize_ref(r#"ref:route.oncall["A b"]"#), "ref:route.oncall.a_b");
-        assert_eq!(normalize_ref("ref:route.oncall.a_b"), "ref:route.oncall.a_b");
-        assert_eq!(normalize_ref("12345"), "12345");
+    fn linked_ids_are_ids() {
+        assert_eq!(linked_id(" 12345 "), "12345");
+        assert_eq!(id_text(&json!(12345)), Some("12345".into()));
+        assert_eq!(id_text(&json!("")), None);
     }
 
     #[test]
@@ -691,7 +669,7 @@ mod tests {
     #[test]
     fn condition_rules() {
         let desired = json!({
-            "policyId": "ref:route.Oncall",
+            "policyId": "4242 ",
             "name": "cpu",
             "nrql": {"query": " SELECT 1 FROM T "},
             "terms": [
@@ -700,7 +678,7 @@ mod tests {
             ],
         });
         let live = json!({
-            "id": "9", "policyId": "ref:route.oncall", "name": "cpu", "enabled": true, "description": null,
+            "id": "9", "policyId": 4242, "name": "cpu", "enabled": true, "description": null,
             "runbookUrl": null, "titleTemplate": null, "valueFunction": "SINGLE_VALUE",
             "violationTimeLimitSeconds": 259200, "violationTimeLimit": "NON_MATCHABLE_LIMIT_VALUE",
             "nrql": {"query": "SELECT 1 FROM T", "dataAccountId": null, "evaluationOffset": null},
@@ -772,22 +750,22 @@ mod tests {
     fn channel_and_workflow_rules() {
         let c = idempotent(
             channel,
-            &json!({"name": "c", "type": "webhook", "destinationId": "ref:a.B", "properties": [{"key": "z", "value": "1"}, {"key": "a", "value": "2"}]}),
+            &json!({"name": "c", "type": "webhook", "destinationId": " d-1 ", "properties": [{"key": "z", "value": "1"}, {"key": "a", "value": "2"}]}),
         );
         assert_eq!(c["product"], "IINT");
-        assert_eq!(c["destinationId"], "ref:a.b");
+        assert_eq!(c["destinationId"], "d-1");
         assert_eq!(c["properties"][0]["key"], "a");
         let w = idempotent(
             workflow,
             &json!({
                 "name": "w", "enabled": false,
-                "issuesFilter": {"type": "filter", "predicates": [{"attribute": "labels.policyIds", "operator": "exactly_matches", "values": ["ref:p.One", "7"]}]},
-                "destinationConfigurations": [{"channelId": "ref:c.b"}, {"channelId": "ref:c.a", "notificationTriggers": ["closed", "activated"]}],
+                "issuesFilter": {"type": "filter", "predicates": [{"attribute": "labels.policyIds", "operator": "exactly_matches", "values": [" 8", 7]}]},
+                "destinationConfigurations": [{"channelId": "c-b"}, {"channelId": "c-a", "notificationTriggers": ["closed", "activated"]}],
             }),
         );
         assert_eq!(w["workflowEnabled"], false);
         assert_eq!(w["mutingRulesHandling"], "NOTIFY_ALL_ISSUES");
-        assert_eq!(w["issuesFilter"]["predicates"][0]["values"], json!(["ref:p.one", "7"]));
+        assert_eq!(w["issuesFilter"]["predicates"][0]["values"], json!(["8", "7"]));
         assert_eq!(w["destinationConfigurations"][0]["notificationTriggers"], json!(["ACTIVATED", "CLOSED"]));
     }
 

@@ -1,4 +1,4 @@
-//! The provider: reads, writes and reference resolution per resource type.
+//! The provider: reads and writes per resource type.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,7 @@ use watchkeep_provider::{
 use crate::client::{payload_errors, Client};
 use crate::config::NewRelicConfig;
 use crate::history::AlertLog;
-use crate::normalize::{self as n, id_text, ref_marker, REF_PREFIX};
+use crate::normalize::{self as n, id_text};
 use crate::{muting, wire};
 
 /// Resource types this provider manages.
@@ -72,24 +72,18 @@ impl Kind {
     }
 }
 
-/// id → marker of the watchkeep-owned objects of one type (to turn ids back into `ref:`s).
-type Markers = HashMap<String, String>;
-
 /// A configured New Relic provider: key resolved, one HTTP client built.
 pub struct NewRelicProvider {
     config: NewRelicConfig,
     client: Client,
-    /// (kind, lookup key) → id of owned objects, filled by lists and creates. The key is the
-    /// marker, or `#<hash>` for policies (which carry only the hash of their marker).
-    refs: Mutex<HashMap<(Kind, String), String>>,
-    /// Policy marker hash → marker, learnt from `mark`, `normalize` and reference resolution.
+    /// Policy marker hash → marker, learnt from `mark` and `find_by_marker` (a policy carries
+    /// only the hash of its marker in its name).
     policy_markers: Mutex<HashMap<String, String>>,
     /// The last scan of the account's incidents (the alert log; see `history.rs`).
     alert_log: AlertLog,
-    /// Lists of the kinds others refer to (policies, destinations, channels), shared by the
-    /// lists that need them: one refresh lists policies for themselves, for conditions and for
-    /// workflows. Each kind's lock is held while it is read, so concurrent lists wait for one
-    /// read; any write of that kind clears it.
+    /// Lists of policies, destinations and channels, shared until a write: one refresh lists
+    /// policies for themselves and to search conditions per policy. Each kind's lock is held
+    /// while it is read, so concurrent lists wait for one read; any write of that kind clears it.
     shared_lists: [tokio::sync::Mutex<Option<Arc<Vec<Value>>>>; 3],
 }
 
@@ -114,13 +108,6 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     path.iter().fold(v, |v, k| &v[*k])
 }
 
-fn lookup_key(kind: Kind, marker: &str) -> String {
-    match kind {
-        Kind::Policy => format!("#{}", n::policy_hash(marker)),
-        _ => marker.to_string(),
-    }
-}
-
 /// A millisecond epoch or a date-time string as RFC 3339.
 fn modified(v: &Value) -> Option<String> {
     match v {
@@ -140,7 +127,6 @@ impl NewRelicProvider {
         Ok(NewRelicProvider {
             config,
             client,
-            refs: Mutex::new(HashMap::new()),
             policy_markers: Mutex::new(HashMap::new()),
             alert_log: AlertLog::default(),
             shared_lists: Default::default(),
@@ -182,33 +168,6 @@ impl NewRelicProvider {
         lock(&self.policy_markers).insert(n::policy_hash(marker), marker.to_string());
     }
 
-    /// Remembers the policy markers that `ref:`s in (desired) attributes point at.
-    fn learn_refs(&self, kind: Kind, attrs: &Value) {
-        let mut learn = |v: &Value| {
-            if let Some(m) = v.as_str().and_then(ref_marker) {
-                self.learn_policy_marker(&m);
-            }
-        };
-        match kind {
-            Kind::Condition => learn(&attrs["policyId"]),
-            Kind::Workflow => {
-                for p in attrs["issuesFilter"]["predicates"].as_array().into_iter().flatten() {
-                    if n::POLICY_ID_ATTRIBUTES.contains(&p["attribute"].as_str().unwrap_or_default()) {
-                        p["values"].as_array().into_iter().flatten().for_each(&mut learn);
-                    }
-                }
-            }
-            Kind::MutingRule => {
-                for c in attrs["condition"]["conditions"].as_array().into_iter().flatten() {
-                    if c["attribute"].as_str() == Some(muting::POLICY_ID_ATTRIBUTE) {
-                        c["values"].as_array().into_iter().flatten().for_each(&mut learn);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-
     /// `(owned, marker)` of a raw object as NerdGraph returned it.
     fn ownership(&self, kind: Kind, raw: &Value) -> (bool, Option<String>) {
         match kind {
@@ -222,31 +181,6 @@ impl NewRelicProvider {
             Kind::Destination | Kind::Channel => n::property_marker(raw),
             Kind::Workflow => n::marker_in_text(raw["issuesFilter"]["name"].as_str().unwrap_or_default()),
         }
-    }
-
-    /// Records the owned objects of a raw list in the reference cache; returns id → marker.
-    fn index(&self, kind: Kind, raws: &[Value]) -> Markers {
-        let mut markers = Markers::new();
-        let mut refs = lock(&self.refs);
-        refs.retain(|(k, _), _| *k != kind);
-        for raw in raws {
-            let Some(id) = id_text(&raw["id"]).or_else(|| id_text(&raw["guid"])) else { continue };
-            let (owned, marker) = self.ownership(kind, raw);
-            if !owned {
-                continue;
-            }
-            if kind == Kind::Policy {
-                if let Some(hash) = n::policy_name_hash(raw["name"].as_str().unwrap_or_default()) {
-                    refs.insert((kind, format!("#{hash}")), id.clone());
-                }
-            } else if let Some(m) = &marker {
-                refs.insert((kind, m.clone()), id.clone());
-            }
-            if let Some(m) = marker {
-                markers.insert(id, m);
-            }
-        }
-        markers
     }
 
     // ---- reading ----
@@ -454,102 +388,17 @@ impl NewRelicProvider {
         Ok(out)
     }
 
-    /// id → marker maps of the types a kind refers to, read fresh.
-    async fn referents(&self, kind: Kind) -> Result<HashMap<Kind, Markers>> {
-        let targets: &[Kind] = match kind {
-            Kind::Condition => &[Kind::Policy],
-            Kind::Channel => &[Kind::Destination],
-            Kind::Workflow => &[Kind::Channel, Kind::Policy],
-            Kind::MutingRule => &[Kind::Condition],
-            _ => &[],
-        };
-        let mut out = HashMap::new();
-        for t in targets {
-            let raws = self.fetch_all(*t).await?;
-            out.insert(*t, self.index(*t, &raws));
-        }
-        Ok(out)
-    }
-
-    /// [`Self::referents`]; for muting rules only the kinds their conditions name by id
-    /// (`conditionId` → conditions, `policyId` → policies): reading every NRQL condition of the
-    /// account to map none would double a drift run's reads.
-    async fn referents_for(&self, kind: Kind, raws: &[Value]) -> Result<HashMap<Kind, Markers>> {
-        if kind != Kind::MutingRule {
-            return self.referents(kind).await;
-        }
-        let names = |attribute: &str| {
-            raws.iter().any(|r| {
-                r["condition"]["conditions"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .any(|c| c["attribute"].as_str() == Some(attribute))
-            })
-        };
-        let mut out = HashMap::new();
-        for (attribute, target) in
-            [(muting::CONDITION_ID_ATTRIBUTE, Kind::Condition), (muting::POLICY_ID_ATTRIBUTE, Kind::Policy)]
-        {
-            if names(attribute) {
-                let listed = self.fetch_all(target).await?;
-                out.insert(target, self.index(target, &listed));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Turns referenced ids of watchkeep-owned objects into `ref:<marker>`, then normalises.
-    fn to_live(&self, kind: Kind, raw: &Value, referents: &HashMap<Kind, Markers>) -> Result<LiveObject> {
+    /// A raw object as a live object: owned or not, its marker, its normalised attributes. Ids
+    /// of the objects it refers to stay ids (the engine puts ids in desired attributes too).
+    fn to_live(&self, kind: Kind, raw: &Value) -> Result<LiveObject> {
         let id = id_text(&raw["id"])
             .or_else(|| id_text(&raw["guid"]))
             .ok_or_else(|| decode(kind.resource_type(), "an object without an id"))?;
         let (owned, marker) = self.ownership(kind, raw);
-        let mut attrs = raw.clone();
-        let map = |target: Kind, v: &mut Value| {
-            if let Some(m) = id_text(v).and_then(|i| referents.get(&target).and_then(|ms| ms.get(&i))) {
-                *v = json!(format!("{REF_PREFIX}{m}"));
-            }
-        };
-        match kind {
-            Kind::Condition => map(Kind::Policy, &mut attrs["policyId"]),
-            Kind::Channel => map(Kind::Destination, &mut attrs["destinationId"]),
-            Kind::Workflow => {
-                if let Some(dcs) = attrs["destinationConfigurations"].as_array_mut() {
-                    for dc in dcs {
-                        map(Kind::Channel, &mut dc["channelId"]);
-                    }
-                }
-                if let Some(ps) = attrs["issuesFilter"]["predicates"].as_array_mut() {
-                    for p in ps {
-                        if n::POLICY_ID_ATTRIBUTES.contains(&p["attribute"].as_str().unwrap_or_default()) {
-                            if let Some(vs) = p["values"].as_array_mut() {
-                                vs.iter_mut().for_each(|v| map(Kind::Policy, v));
-                            }
-                        }
-                    }
-                }
-            }
-            Kind::MutingRule => {
-                if let Some(cs) = attrs["condition"]["conditions"].as_array_mut() {
-                    for c in cs {
-                        let target = match c["attribute"].as_str() {
-                            Some(muting::CONDITION_ID_ATTRIBUTE) => Kind::Condition,
-                            Some(muting::POLICY_ID_ATTRIBUTE) => Kind::Policy,
-                            _ => continue,
-                        };
-                        if let Some(vs) = c["values"].as_array_mut() {
-                            vs.iter_mut().for_each(|v| map(target, v));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
         Ok(LiveObject {
             id,
             resource_type: kind.resource_type().to_string(),
-            attrs: normalize(kind, &attrs),
+            attrs: normalize(kind, raw),
             modified: modified(&raw["updatedAt"]),
             marker,
             owned,
@@ -558,55 +407,10 @@ impl NewRelicProvider {
 
     async fn list_kind(&self, kind: Kind, owned_only: bool) -> Result<Vec<LiveObject>> {
         let raws = self.fetch_all(kind).await?;
-        self.index(kind, &raws);
-        let referents = self.referents_for(kind, &raws).await?;
         raws.iter()
-            .map(|r| self.to_live(kind, r, &referents))
+            .map(|r| self.to_live(kind, r))
             .filter(|o| !owned_only || o.as_ref().is_ok_and(|o| o.owned) || o.is_err())
             .collect()
-    }
-
-    // ---- references ----
-
-    /// The id a `ref:<address>` names (by the owned object of `kind` carrying its marker);
-    /// other values are ids already. Lists the kind once when the cache does not know it.
-    async fn resolve(&self, kind: Kind, value: &Value) -> Result<(String, Option<String>)> {
-        let text = id_text(value).ok_or_else(|| ProviderError::InvalidConfig {
-            message: format!("a reference to a {} must be an id or `ref:<address>`", kind.resource_type()),
-        })?;
-        let Some(marker) = ref_marker(&text) else { return Ok((text, None)) };
-        if kind == Kind::Policy {
-            self.learn_policy_marker(&marker);
-        }
-        let key = (kind, lookup_key(kind, &marker));
-        if let Some(id) = lock(&self.refs).get(&key).cloned() {
-            return Ok((id, Some(marker)));
-        }
-        let raws = self.fetch(kind, Value::Null).await?;
-        self.index(kind, &raws);
-        match lock(&self.refs).get(&key).cloned() {
-            Some(id) => Ok((id, Some(marker))),
-            None => Err(ProviderError::NotFound {
-                what: format!(
-                    "{text}: no {} managed by watchkeep carries the marker `{marker}` (create it first)",
-                    kind.resource_type()
-                ),
-            }),
-        }
-    }
-
-    fn remember(&self, kind: Kind, live: &LiveObject) {
-        if kind == Kind::Policy {
-            if let Some(hash) = n::policy_name_hash(live.attrs["name"].as_str().unwrap_or_default()) {
-                lock(&self.refs).insert((kind, format!("#{hash}")), live.id.clone());
-            }
-        } else if let (true, Some(m)) = (live.owned, &live.marker) {
-            lock(&self.refs).insert((kind, m.clone()), live.id.clone());
-        }
-    }
-
-    fn forget(&self, kind: Kind, id: &str) {
-        lock(&self.refs).retain(|(k, _), v| !(*k == kind && v == id));
     }
 
     // ---- writing ----
@@ -641,12 +445,6 @@ impl NewRelicProvider {
     async fn write_now(&self, kind: Kind, id: Option<&str>, attrs: &Value) -> Result<LiveObject> {
         let norm = normalize(kind, attrs);
         let account = self.account();
-        let mut referents: HashMap<Kind, Markers> = HashMap::new();
-        let mut note = |k: Kind, id: &str, marker: Option<String>| {
-            if let Some(m) = marker {
-                referents.entry(k).or_default().insert(id.to_string(), m);
-            }
-        };
         let raw = match kind {
             Kind::Policy => {
                 let input = json!({"name": norm["name"], "incidentPreference": norm["incidentPreference"]});
@@ -669,9 +467,7 @@ impl NewRelicProvider {
                 let policy = input.as_object_mut().and_then(|m| m.remove("policyId"));
                 let (what, doc, vars) = match id {
                     None => {
-                        let (policy_id, marker) =
-                            self.resolve(Kind::Policy, &policy.unwrap_or(Value::Null)).await?;
-                        note(Kind::Policy, &policy_id, marker);
+                        let policy_id = linked_id(Kind::Policy, &policy.unwrap_or(Value::Null))?;
                         (
                             "alertsNrqlConditionStaticCreate",
                             wire::condition_create(),
@@ -679,11 +475,7 @@ impl NewRelicProvider {
                         )
                     }
                     Some(id) => {
-                        if let Some(p) = &policy {
-                            // Not sent (a policy change replaces), but needed to map it back.
-                            let (policy_id, marker) = self.resolve(Kind::Policy, p).await?;
-                            note(Kind::Policy, &policy_id, marker);
-                        }
+                        // `policyId` is not sent: a policy change replaces the condition.
                         clear_absent_condition_fields(&mut input);
                         (
                             "alertsNrqlConditionStaticUpdate",
@@ -735,8 +527,7 @@ impl NewRelicProvider {
                 let mut input = json!({"name": norm["name"], "properties": norm["properties"]});
                 let (what, doc, vars) = match id {
                     None => {
-                        let (dest, marker) = self.resolve(Kind::Destination, &norm["destinationId"]).await?;
-                        note(Kind::Destination, &dest, marker);
+                        let dest = linked_id(Kind::Destination, &norm["destinationId"])?;
                         input["type"] = norm["type"].clone();
                         input["product"] = norm["product"].clone();
                         input["destinationId"] = json!(dest);
@@ -747,11 +538,7 @@ impl NewRelicProvider {
                         )
                     }
                     Some(id) => {
-                        if !norm["destinationId"].is_null() {
-                            let (dest, marker) =
-                                self.resolve(Kind::Destination, &norm["destinationId"]).await?;
-                            note(Kind::Destination, &dest, marker);
-                        }
+                        // `destinationId` is not sent: a destination change replaces the channel.
                         input["active"] = json!(norm["active"] != json!(false));
                         (
                             "aiNotificationsUpdateChannel",
@@ -766,9 +553,7 @@ impl NewRelicProvider {
                 let mut input = norm.clone();
                 if let Some(dcs) = input["destinationConfigurations"].as_array_mut() {
                     for dc in dcs.iter_mut() {
-                        let (cid, marker) = self.resolve(Kind::Channel, &dc["channelId"]).await?;
-                        note(Kind::Channel, &cid, marker);
-                        dc["channelId"] = json!(cid);
+                        dc["channelId"] = json!(linked_id(Kind::Channel, &dc["channelId"])?);
                     }
                 }
                 if let Some(ps) = input["issuesFilter"]["predicates"].as_array_mut() {
@@ -778,9 +563,7 @@ impl NewRelicProvider {
                         }
                         if let Some(vs) = p["values"].as_array_mut() {
                             for v in vs.iter_mut() {
-                                let (pid, marker) = self.resolve(Kind::Policy, v).await?;
-                                note(Kind::Policy, &pid, marker);
-                                *v = json!(pid);
+                                *v = json!(linked_id(Kind::Policy, v)?);
                             }
                         }
                     }
@@ -821,9 +604,7 @@ impl NewRelicProvider {
                         };
                         if let Some(vs) = c["values"].as_array_mut() {
                             for v in vs.iter_mut() {
-                                let (id, marker) = self.resolve(target, v).await?;
-                                note(target, &id, marker);
-                                *v = json!(id);
+                                *v = json!(linked_id(target, v)?);
                             }
                         }
                     }
@@ -860,9 +641,7 @@ impl NewRelicProvider {
                 e
             }
         };
-        let live = self.to_live(kind, &raw, &referents)?;
-        self.remember(kind, &live);
-        Ok(live)
+        self.to_live(kind, &raw)
     }
 
     async fn exists(&self, kind: Kind, id: &str) -> Result<bool> {
@@ -909,7 +688,6 @@ impl NewRelicProvider {
             }
         };
         let result = self.mutate(what, doc, vars).await;
-        self.forget(kind, id);
         match result {
             Ok(payload) if kind == Kind::Dashboard && payload["status"] == json!("FAILURE") => {
                 let not_found = payload["errors"]
@@ -936,6 +714,13 @@ impl NewRelicProvider {
             Err(e) => Err(e),
         }
     }
+}
+
+/// The id another object is linked by (the engine resolves links to ids before anything is sent).
+fn linked_id(kind: Kind, value: &Value) -> Result<String> {
+    id_text(value).ok_or_else(|| ProviderError::InvalidConfig {
+        message: format!("a reference to a {} must be its id, not {value}", kind.resource_type()),
+    })
 }
 
 /// An update merges what it is sent; fields the desired condition no longer has are sent as
@@ -996,8 +781,7 @@ impl Provider for NewRelicProvider {
         let Some(raw) = raws.iter().find(|r| id_text(&r["id"]).as_deref() == Some(id)) else {
             return Ok(None);
         };
-        let referents = self.referents_for(kind, std::slice::from_ref(raw)).await?;
-        self.to_live(kind, raw, &referents).map(Some)
+        self.to_live(kind, raw).map(Some)
     }
 
     async fn find_by_marker(&self, resource_type: &str, address: &str) -> Result<Vec<LiveObject>> {
@@ -1016,10 +800,7 @@ impl Provider for NewRelicProvider {
 
     fn normalize(&self, resource_type: &str, attrs: &Value) -> Value {
         match Kind::of(resource_type) {
-            Ok(kind) => {
-                self.learn_refs(kind, attrs);
-                normalize(kind, attrs)
-            }
+            Ok(kind) => normalize(kind, attrs),
             Err(_) => attrs.clone(),
         }
     }

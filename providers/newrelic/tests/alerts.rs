@@ -13,19 +13,20 @@ async fn policy_and_condition_lifecycle_with_reference() {
     let nr = start(NewRelicOptions::default());
     let p = provider(&nr);
     let (pol_attrs, pol_norm) = prepare(&p, POLICY, "route.oncall", json!({"name": "Oncall"}));
+    let policy = p.create(POLICY, &pol_attrs).await.unwrap();
+    // The engine links the condition to the policy: it is sent with the policy's id.
     let (cond_attrs, cond_norm) = prepare(
         &p,
         COND,
         "route.oncall.cpu",
         json!({
-            "policyId": "ref:route.oncall",
+            "policyId": policy.id,
             "name": "CPU high",
             "nrql": {"query": "SELECT average(cpuPercent) FROM SystemSample"},
             "terms": [{"threshold": 90.0, "thresholdDuration": 300, "thresholdOccurrences": "all", "operator": "above", "priority": "critical"}],
         }),
     );
 
-    let policy = p.create(POLICY, &pol_attrs).await.unwrap();
     assert!(policy.owned);
     assert_eq!(policy.marker.as_deref(), Some("route.oncall"));
     assert_eq!(policy.attrs, pol_norm);
@@ -45,7 +46,7 @@ async fn policy_and_condition_lifecycle_with_reference() {
     assert_eq!(lp.marker.as_deref(), Some("route.oncall"));
     let lc = listed(&p2, COND, &cond.id).await;
     assert_eq!(lc.attrs, cond_norm2);
-    assert_eq!(lc.attrs["policyId"], json!("ref:route.oncall"));
+    assert_eq!(lc.attrs["policyId"], json!(policy.id), "live objects keep vendor ids");
     assert_eq!(p2.read(COND, &cond.id).await.unwrap().unwrap().attrs, cond_norm2);
     let found = p2.find_by_marker(POLICY, "route.oncall").await.unwrap();
     assert_eq!(found.len(), 1);
@@ -83,14 +84,14 @@ async fn policy_and_condition_lifecycle_with_reference() {
 }
 
 #[tokio::test]
-async fn unknown_reference_is_not_found() {
+async fn a_condition_naming_an_unknown_policy_is_not_found() {
     let nr = start(NewRelicOptions::default());
     let p = provider(&nr);
     let (attrs, _) = prepare(
         &p,
         COND,
         "c",
-        json!({"policyId": "ref:nope", "name": "x", "nrql": {"query": "SELECT 1 FROM T"},
+        json!({"policyId": "424242", "name": "x", "nrql": {"query": "SELECT 1 FROM T"},
                "terms": [{"threshold": 1, "thresholdDuration": 60, "operator": "ABOVE"}]}),
     );
     let err = p.create(COND, &attrs).await.unwrap_err();
@@ -103,7 +104,7 @@ async fn many_conditions_over_several_pages() {
     let nr = start(NewRelicOptions { page_sizes: PageSizes::all(25), ..NewRelicOptions::default() });
     let p = provider(&nr);
     let (pol, _) = prepare(&p, POLICY, "pages.policy", json!({"name": "Pages"}));
-    p.create(POLICY, &pol).await.unwrap();
+    let policy = p.create(POLICY, &pol).await.unwrap();
     let mut wanted = Vec::new();
     for i in 0..120 {
         let address = format!("pages.c[{i}]");
@@ -111,7 +112,7 @@ async fn many_conditions_over_several_pages() {
             &p,
             COND,
             &address,
-            json!({"policyId": "ref:pages.policy", "name": format!("c{i}"), "nrql": {"query": format!("SELECT count(*) FROM T{i}")},
+            json!({"policyId": policy.id, "name": format!("c{i}"), "nrql": {"query": format!("SELECT count(*) FROM T{i}")},
                    "terms": [{"threshold": i, "thresholdDuration": 60, "operator": "ABOVE"}]}),
         );
         let live = p.create(COND, &attrs).await.unwrap();
@@ -120,7 +121,8 @@ async fn many_conditions_over_several_pages() {
     let before = nr.requests_for("actor");
     let all = p.list(COND, true).await.unwrap();
     assert_eq!(all.len(), 120);
-    // 120 conditions in pages of 25 → 5 pages, plus 1 page of policies for the references.
+    // 120 conditions in pages of 25 → 5 pages, plus 1 page of policies (one policy: the
+    // conditions are searched without a per-policy split).
     assert_eq!(nr.requests_for("actor") - before, 6);
     for (id, marker, norm) in wanted {
         let o = all.iter().find(|o| o.id == id).unwrap();
@@ -136,13 +138,12 @@ async fn lowercase_condition_without_signal_gets_server_defaults_and_no_diff() {
     let p = provider(&nr);
     let (pol, _) = prepare(&p, POLICY, "d.p", json!({"name": "Defaults"}));
     let policy = p.create(POLICY, &pol).await.unwrap();
-    // Raw policy id (not a ref) also works and stays an id... but the policy is owned, so the
-    // live side names it by ref; write it as ref for equality, and check a raw id separately.
+    // The policy is owned and linked by the engine: its id is sent, and listed back as the id.
     let (attrs, norm) = prepare(
         &p,
         COND,
         "d.c",
-        json!({"policyId": "ref:d.p", "name": "lower", "enabled": true, "nrql": {"query": "SELECT 1 FROM T"},
+        json!({"policyId": policy.id, "name": "lower", "enabled": true, "nrql": {"query": "SELECT 1 FROM T"},
                "terms": [{"threshold": 1.5, "thresholdDuration": 120, "thresholdOccurrences": "at_least_once", "operator": "below_or_equals"}]}),
     );
     let c = p.create(COND, &attrs).await.unwrap();
@@ -163,7 +164,6 @@ async fn lowercase_condition_without_signal_gets_server_defaults_and_no_diff() {
     );
     let rc = p.create(COND, &raw_attrs).await.unwrap();
     assert_eq!(listed(&p, COND, &rc.id).await.attrs, raw_norm);
-    let _ = policy;
     assert_all_valid(&nr);
 }
 
@@ -176,13 +176,13 @@ async fn conditions_of_several_policies_are_searched_per_policy_and_checked_agai
     let mut ids = Vec::new();
     for pol in 0..3 {
         let (attrs, _) = prepare(&p, POLICY, &format!("per.p{pol}"), json!({"name": format!("P{pol}")}));
-        p.create(POLICY, &attrs).await.unwrap();
+        let policy = p.create(POLICY, &attrs).await.unwrap();
         for i in 0..25 {
             let (attrs, _) = prepare(
                 &p,
                 COND,
                 &format!("per.p{pol}.c[{i}]"),
-                json!({"policyId": format!("ref:per.p{pol}"), "name": format!("p{pol} c{i}"),
+                json!({"policyId": policy.id, "name": format!("p{pol} c{i}"),
                        "nrql": {"query": format!("SELECT count(*) FROM T{i}")},
                        "terms": [{"threshold": i, "thresholdDuration": 60, "operator": "ABOVE"}]}),
             );
@@ -200,7 +200,7 @@ async fn conditions_of_several_policies_are_searched_per_policy_and_checked_agai
     let before = nr.requests_for("actor");
     let all = p.list(COND, false).await.unwrap();
     assert_eq!(listed_ids(&all), ids);
-    // 1 page of policies (shared with the references), 1 count, 3 policies × 3 pages of 10.
+    // 1 page of policies, 1 count, 3 policies × 3 pages of 10.
     assert_eq!(nr.requests_for("actor") - before, 11);
 
     // A condition the policy searches cannot see (its policy is not listed) makes the sum fall

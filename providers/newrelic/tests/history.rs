@@ -30,14 +30,14 @@ fn now_ms() -> i64 {
 /// A policy and `n` conditions made through the provider; the conditions' ids.
 async fn conditions(p: &NewRelicProvider, n: usize) -> Vec<String> {
     let (pol, _) = prepare(p, POLICY, "log.policy", json!({"name": "Log"}));
-    p.create(POLICY, &pol).await.unwrap();
+    let policy = p.create(POLICY, &pol).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..n {
         let (attrs, _) = prepare(
             p,
             COND,
             &format!("log.c[{i}]"),
-            json!({"policyId": "ref:log.policy", "name": format!("CPU high {i}"),
+            json!({"policyId": policy.id, "name": format!("CPU high {i}"),
                    "nrql": {"query": format!("SELECT average(cpuPercent) FROM SystemSample WHERE n = {i}")},
                    "terms": [{"threshold": 90, "thresholdDuration": 300, "operator": "ABOVE"}]}),
         );

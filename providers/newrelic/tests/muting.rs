@@ -1,5 +1,6 @@
 //! `newrelic_muting_rule` against the NerdGraph stand-in (which validates every document
-//! against the SDL): create with `ref:`s to NRQL conditions, list without a diff, update
+//! against the SDL): create naming NRQL conditions by id (as the engine sends links), list
+//! without a diff, update
 //! (schedule fields removed take effect), delete.
 
 mod common;
@@ -18,13 +19,13 @@ async fn muting_rule_lifecycle_with_condition_refs() {
     let nr = start(NewRelicOptions::default());
     let p = provider(&nr);
     let (pol, _) = prepare(&p, POLICY, "alert.cpu.newrelic_policy", json!({"name": "watchkeep alert.cpu"}));
-    p.create(POLICY, &pol).await.unwrap();
+    let policy = p.create(POLICY, &pol).await.unwrap();
     let (cond, _) = prepare(
         &p,
         COND,
         r#"alert.cpu["web-2"]"#,
         json!({
-            "policyId": "ref:alert.cpu.newrelic_policy",
+            "policyId": policy.id,
             "name": "web-2 cpu",
             "nrql": {"query": "SELECT average(cpuPercent) FROM SystemSample WHERE hostname = 'web-2'"},
             "terms": [{"threshold": 90.0, "thresholdDuration": 300, "thresholdOccurrences": "all", "operator": "above", "priority": "critical"}],
@@ -38,7 +39,7 @@ async fn muting_rule_lifecycle_with_condition_refs() {
         "description": "Weekly patching",
         "enabled": true,
         "condition": {"operator": "OR", "conditions": [
-            {"attribute": "conditionId", "operator": "IN", "values": [r#"ref:alert.cpu["web-2"]"#]}]},
+            {"attribute": "conditionId", "operator": "IN", "values": [condition.id]}]},
         "schedule": {"startTime": "2026-12-05T02:00:00", "endTime": "2026-12-05T04:00:00",
                      "timeZone": "Europe/Berlin", "repeat": "WEEKLY", "weeklyRepeatDays": ["SATURDAY"]},
     });
@@ -49,12 +50,12 @@ async fn muting_rule_lifecycle_with_condition_refs() {
     assert!(rule.owned);
     assert_eq!(rule.marker.as_deref(), Some("maintenance.patch.newrelic"));
 
-    // A fresh provider lists it with the condition id turned back into its ref.
+    // A fresh provider lists it with the condition's id, as the engine's link resolves it.
     let p2 = provider(&nr);
     let (_, norm2) = prepare(&p2, RULE, "maintenance.patch.newrelic", desired.clone());
     let listed = listed(&p2, RULE, &rule.id).await;
     assert_eq!(listed.attrs, norm2, "plan after apply is clean");
-    assert_eq!(listed.attrs["condition"]["conditions"][0]["values"], json!([r#"ref:alert.cpu.web-2"#]));
+    assert_eq!(listed.attrs["condition"]["conditions"][0]["values"], json!([condition.id]));
     assert_eq!(p2.read(RULE, &rule.id).await.unwrap().unwrap().attrs, norm2);
 
     // One-time now: the repeat fields must go away on the vendor too.
@@ -69,7 +70,6 @@ async fn muting_rule_lifecycle_with_condition_refs() {
     p2.delete(RULE, &rule.id).await.expect("delete");
     assert!(p2.read(RULE, &rule.id).await.unwrap().is_none());
     p2.delete(RULE, &rule.id).await.expect("deleting twice succeeds");
-    let _ = condition;
     assert_all_valid(&nr);
 }
 
@@ -132,21 +132,21 @@ async fn a_rule_can_mute_a_whole_policy_by_ref() {
         "name": "watchkeep maintenance.all",
         "enabled": true,
         "condition": {"operator": "OR", "conditions": [
-            {"attribute": "policyId", "operator": "IN", "values": ["ref:baseline.soc2.newrelic_policy"]}]},
+            {"attribute": "policyId", "operator": "IN", "values": [policy.id]}]},
         "schedule": {"startTime": "2026-12-06T02:00:00", "endTime": "2026-12-06T03:00:00", "timeZone": "UTC"},
     });
     let (attrs, norm) = prepare(&p, RULE, "maintenance.all.newrelic", desired.clone());
     let rule = p.create(RULE, &attrs).await.unwrap();
     assert_eq!(rule.attrs, norm);
-    // The vendor holds the real policy id, not the ref.
+    // The vendor holds the policy id it was sent.
     let stored = vendor_rules(&nr).await;
     assert_eq!(stored[0]["condition"]["conditions"][0]["values"], json!([policy.id]));
     let p2 = provider(&nr);
     let (_, norm2) = prepare(&p2, RULE, "maintenance.all.newrelic", desired);
     let before = p2.api_calls();
     let live = listed(&p2, RULE, &rule.id).await;
-    assert_eq!(live.attrs, norm2, "the policy id reads back as its ref");
-    assert_eq!(p2.api_calls() - before, 2, "mutingRules + policies, no condition search");
+    assert_eq!(live.attrs, norm2, "the policy id reads back as the id");
+    assert_eq!(p2.api_calls() - before, 1, "mutingRules only: ids stay ids, nothing else is read");
     assert_all_valid(&nr);
 }
 

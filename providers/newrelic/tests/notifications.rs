@@ -25,26 +25,27 @@ async fn destination_channel_workflow_with_references_and_secrets() {
         json!({"name": "PagerDuty", "type": "PAGERDUTY_SERVICE_INTEGRATION", "properties": [],
                "auth": {"type": "TOKEN", "token": {"token": SECRET}}}),
     );
+    // The engine links objects by sending the ids of the ones created before them.
+    let policy = p.create(POLICY, &pol).await.unwrap();
+    let d = p.create(DEST, &dest).await.unwrap();
     let (chan, chan_norm) = prepare(
         &p,
         CHAN,
         "route.oncall.channel",
-        json!({"name": "pd channel", "type": "PAGERDUTY_SERVICE_INTEGRATION", "destinationId": "ref:route.oncall.pd",
+        json!({"name": "pd channel", "type": "PAGERDUTY_SERVICE_INTEGRATION", "destinationId": d.id,
                "properties": [{"key": "summary", "value": "{{ annotations.title }}"}]}),
     );
+    let c = p.create(CHAN, &chan).await.unwrap();
     let (wf, wf_norm) = prepare(
         &p,
         WF,
         "route.oncall.workflow",
         json!({"name": "Oncall workflow", "enabled": true, "mutingRulesHandling": "DONT_NOTIFY_FULLY_MUTED_ISSUES",
-               "issuesFilter": {"type": "FILTER", "predicates": [{"attribute": "labels.policyIds", "operator": "EXACTLY_MATCHES", "values": ["ref:route.oncall"]}]},
-               "destinationConfigurations": [{"channelId": "ref:route.oncall.channel", "notificationTriggers": ["ACTIVATED", "CLOSED"]}]}),
+               "issuesFilter": {"type": "FILTER", "predicates": [{"attribute": "labels.policyIds", "operator": "EXACTLY_MATCHES", "values": [policy.id]}]},
+               "destinationConfigurations": [{"channelId": c.id, "notificationTriggers": ["ACTIVATED", "CLOSED"]}]}),
     );
     assert!(!dest_norm.to_string().contains(SECRET));
 
-    let policy = p.create(POLICY, &pol).await.unwrap();
-    let d = p.create(DEST, &dest).await.unwrap();
-    let c = p.create(CHAN, &chan).await.unwrap();
     let w = p.create(WF, &wf).await.unwrap();
     assert_eq!(
         (d.attrs.clone(), c.attrs.clone(), w.attrs.clone()),

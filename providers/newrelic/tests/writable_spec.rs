@@ -65,7 +65,7 @@ const TYPES: &[(&str, Inputs, &str)] = &[
             ("AiNotificationsChannelInput", "aiNotificationsCreateChannel(channel:)"),
             ("AiNotificationsChannelUpdate", "aiNotificationsUpdateChannel(channel:)"),
         ],
-        "`destinationId` may be a `ref:<address>`, resolved by the provider.",
+        "`destinationId` is the destination's id (a link the engine resolves).",
     ),
     (
         "newrelic_workflow",
@@ -87,8 +87,8 @@ const TYPES: &[(&str, Inputs, &str)] = &[
             ("AlertsMutingRuleInput", "alertsMutingRuleCreate(rule:)"),
             ("AlertsMutingRuleUpdateInput", "alertsMutingRuleUpdate(rule:)"),
         ],
-        "`condition.conditions[].values` may hold `ref:<address>` of conditions or policies, \
-         resolved by the provider. The description carries the ownership marker.",
+        "`condition.conditions[].values` may hold ids of conditions or policies (links the engine \
+         resolves). The description carries the ownership marker.",
     ),
 ];
 
@@ -311,7 +311,7 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
         (
             "newrelic_nrql_condition",
             json!({
-                "policyId": "ref:a.p", "name": "c", "description": format!("d\n{marker}"), "enabled": false,
+                "policyId": "41", "name": "c", "description": format!("d\n{marker}"), "enabled": false,
                 "runbookUrl": "https://r", "titleTemplate": "t", "valueFunction": "sum",
                 "violationTimeLimitSeconds": 3600,
                 "nrql": {"query": "SELECT 1 FROM T", "dataAccountId": 2, "evaluationOffset": 3},
@@ -328,7 +328,7 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
         ),
         (
             "newrelic_notification_channel",
-            json!({"name": "c", "type": "webhook", "product": "iint", "destinationId": "ref:a.d", "active": false,
+            json!({"name": "c", "type": "webhook", "product": "iint", "destinationId": "d-1", "active": false,
                    "properties": [{"key": "k", "value": "v", "label": "l", "displayValue": "dv"}]}),
         ),
         (
@@ -336,7 +336,7 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
             json!({"name": "w", "workflowEnabled": false, "destinationsEnabled": false, "enrichmentsEnabled": false,
                    "mutingRulesHandling": "dont_notify_fully_muted_issues",
                    "issuesFilter": {"name": marker, "type": "filter", "predicates": [{"attribute": "a", "operator": "equal", "values": ["x"]}]},
-                   "destinationConfigurations": [{"channelId": "ref:a.c", "notificationTriggers": ["activated"], "updateOriginalMessage": true}]}),
+                   "destinationConfigurations": [{"channelId": "c-1", "notificationTriggers": ["activated"], "updateOriginalMessage": true}]}),
         ),
         (
             "newrelic_dashboard",
@@ -349,7 +349,7 @@ fn maximal_objects() -> Vec<(&'static str, Value)> {
         "newrelic_muting_rule",
         json!({"name": "m", "description": format!("d\n{marker}"), "enabled": false,
                "actionOnMutingRuleWindowEnded": "DO_NOTHING",
-               "condition": {"operator": "OR", "conditions": [{"attribute": "policyId", "operator": "IN", "values": ["ref:a.p"]}]},
+               "condition": {"operator": "OR", "conditions": [{"attribute": "policyId", "operator": "IN", "values": ["41"]}]},
                "schedule": {"startTime": "2026-12-06T02:00:00", "endTime": "2026-12-06T04:00:00", "timeZone": "Europe/Berlin",
                             "repeat": "WEEKLY", "endRepeat": "2027-12-06T02:00:00", "weeklyRepeatDays": ["SATURDAY"]}}),
     ));

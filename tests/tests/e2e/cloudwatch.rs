@@ -139,6 +139,89 @@ fn mixed_inventory_applies_then_plans_clean_on_moto() {
     assert!(alarm_names(&moto().endpoint_url(), region).is_empty());
 }
 
+/// Raw resources naming a topic declared beside them `sns:<name>`: the alarm and the subscription
+/// are linked to the topic and sent its ARN, created in the same apply; a renamed topic is
+/// replaced and what links to it follows; a name no topic declares is refused at plan.
+fn raw_topics(topic: &str, alarm_topic: &str) -> String {
+    format!(
+        r#"
+variable "endpoint" {{ type = string }}
+provider "cloudwatch" {{
+  region       = "sa-east-1"
+  endpoint_url = var.endpoint
+}}
+resource "sns_topic" "ops" {{
+  Name = "{topic}"
+}}
+resource "sns_subscription" "mail" {{
+  TopicArn = "sns:{topic}"
+  Protocol = "email"
+  Endpoint = "ops@example.com"
+}}
+resource "cloudwatch_metric_alarm" "cpu" {{
+  AlarmName          = "wk-raw-cpu"
+  Namespace          = "AWS/EC2"
+  MetricName         = "CPUUtilization"
+  Dimensions         = [{{ Name = "InstanceId", Value = "i-0raw" }}]
+  Statistic          = "Average"
+  Period             = 300
+  EvaluationPeriods  = 2
+  Threshold          = 80
+  ComparisonOperator = "GreaterThanThreshold"
+  AlarmActions       = ["sns:{alarm_topic}"]
+}}
+"#
+    )
+}
+
+#[test]
+fn raw_resources_link_to_a_declared_topic_by_name_on_moto() {
+    let region = "sa-east-1";
+    let endpoint = moto().endpoint_url();
+    let ws = Workspace::new("cw-raw-topics").env("WATCHKEEP_VAR_endpoint", &endpoint);
+    ws.write("main.hcl", &raw_topics("wk-raw-ops", "wk-raw-ops"));
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    apply.expect_code(0);
+    let arn = ws.state_resource("sns_topic.ops")["id"].as_str().expect("topic ARN").to_string();
+    assert!(arn.starts_with("arn:aws:sns:sa-east-1:") && arn.ends_with(":wk-raw-ops"), "{arn}");
+    let alarm = describe_alarm(&endpoint, region, "wk-raw-cpu");
+    assert!(alarm.contains(&format!("<member>{arn}</member>")), "{alarm}");
+    let sub = ws.state_resource("sns_subscription.mail");
+    assert_eq!(sub["attrs"]["TopicArn"], json!(arn), "{sub}");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+
+    // Renamed: the topic is replaced (a new ARN); the alarm and the subscription follow.
+    ws.write("main.hcl", &raw_topics("wk-raw-ops2", "wk-raw-ops2"));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let arn2 = ws.state_resource("sns_topic.ops")["id"].as_str().expect("topic ARN").to_string();
+    assert!(arn2.ends_with(":wk-raw-ops2"), "{arn2}");
+    let alarm = describe_alarm(&endpoint, region, "wk-raw-cpu");
+    assert!(
+        alarm.contains(&format!("<member>{arn2}</member>"))
+            && !alarm.contains(&format!("<member>{arn}</member>")),
+        "{alarm}"
+    );
+    assert_eq!(ws.state_resource("sns_subscription.mail")["attrs"]["TopicArn"], json!(arn2));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+
+    // A name no topic of the configuration declares.
+    ws.write("main.hcl", &raw_topics("wk-raw-ops2", "wk-nowhere"));
+    let plan = ws.run(&["plan"]);
+    plan.expect_code(1);
+    assert!(
+        plan.stderr().contains(
+            "`AlarmActions` names `sns:wk-nowhere`, but no SNS topic named `wk-nowhere` is declared"
+        ) && plan.stderr().contains("declare an sns_topic named `wk-nowhere` or use the topic's ARN"),
+        "{}",
+        plan.stderr()
+    );
+
+    ws.write("main.hcl", &raw_topics("wk-raw-ops2", "wk-raw-ops2"));
+    ws.run(&["destroy", "-auto-approve"]).expect_code(0);
+    assert!(alarm_names(&endpoint, region).is_empty());
+}
+
 #[test]
 fn drift_on_moto_is_detected_and_restored() {
     let region = "eu-west-1";

@@ -255,7 +255,7 @@ fn drift_in_new_relic_is_detected_and_restored() {
 }
 
 /// The escape hatch: NerdGraph's own field names in raw `resource` blocks, referring to each
-/// other by `.id` (resolved by the provider once the object exists).
+/// other by `.id` (links the engine resolves to the ids of objects created earlier in the same apply).
 #[test]
 fn raw_resources_apply_plan_clean_and_destroy() {
     let (ws, key) = Workspace::on_newrelic("nr-raw");
@@ -319,6 +319,51 @@ resource "newrelic_workflow" "checkout" {
     );
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
     assert!(!ws.all_written_text().contains(HOOK_SECRET) && !apply.stdout().contains(HOOK_SECRET));
+
+    // State written before links were typed held them as `ref:<ownership marker>`; it reads as
+    // the ids the vendor returns: no drift, no change.
+    let mut state = ws.state();
+    let mut legacy = 0;
+    for r in state["resources"].as_array_mut().expect("resources") {
+        let text = r["attrs"].to_string();
+        let mut rewritten = text.clone();
+        for (id, target) in [
+            (policy.clone(), "newrelic_alert_policy.checkout"),
+            (
+                state_id(&ws, "newrelic_notification_destination.hook"),
+                "newrelic_notification_destination.hook",
+            ),
+            (state_id(&ws, "newrelic_notification_channel.hook"), "newrelic_notification_channel.hook"),
+        ] {
+            rewritten = rewritten.replace(&format!("\"{id}\""), &format!("\"ref:{target}\""));
+        }
+        if rewritten != text {
+            legacy += 1;
+            r["attrs"] = serde_json::from_str(&rewritten).expect("JSON");
+        }
+    }
+    assert_eq!(legacy, 3, "condition, channel and workflow hold links");
+    ws.write(".watchkeep/state.json", &serde_json::to_string_pretty(&state).expect("JSON"));
+    let drift = ws.run(&["drift"]);
+    drift.expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode", "-refresh=false"]).expect_code(0);
+
+    // The channel deleted in the UI is created again with a new id: the workflow linked to it
+    // changes too (state's old id would read unchanged), and is sent the new id.
+    let old_channel = state_id(&ws, "newrelic_notification_channel.hook");
+    assert!(newrelic().remove(&key, ObjectKind::Channel, &old_channel));
+    let plan = ws.run(&["plan", "-detailed-exitcode"]);
+    plan.expect_code(2);
+    assert!(plan.stdout().contains("1 to create, 1 to update"), "{}", plan.stdout());
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let new_channel = state_id(&ws, "newrelic_notification_channel.hook");
+    assert_ne!(new_channel, old_channel);
+    let workflow =
+        newrelic().object(&key, ObjectKind::Workflow, &state_id(&ws, "newrelic_workflow.checkout")).unwrap();
+    assert_eq!(workflow["destinationConfigurations"][0]["channelId"], json!(new_channel), "{workflow:#}");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+
     ws.run(&["destroy", "-auto-approve"]).expect_code(0);
     assert_eq!(count(&key, ObjectKind::Destination), 0);
     assert_eq!(count(&key, ObjectKind::Policy), 0);
