@@ -68,11 +68,11 @@ pub fn provider_of(resource_type: &str) -> Option<&'static str> {
     owner_of(resource_type).map(|f| f.name())
 }
 
-/// Whether `<type>.<name>.id` may be used before apply. It stands for `ref:<address>`, which
-/// becomes the vendor id once the object exists: the New Relic provider resolves it itself; for
-/// Datadog (a composite monitor's query names other monitors' ids) the engine does, from state or
-/// from the create earlier in the same apply (`plan::links`). CloudWatch names its objects, so
-/// references there use names. See [`ProviderFactory::resolves_id_refs`].
+/// Whether `<type>.<name>.id` may be used before apply. It compiles to a typed link
+/// (`plan::links`) that the engine fills with the vendor id from state or from the create earlier
+/// in the same apply. CloudWatch names its objects, so references there use names (a raw
+/// `sns:<name>` of a declared topic is linked the same way). See
+/// [`ProviderFactory::resolves_id_refs`].
 pub fn resolves_id_refs(resource_type: &str) -> bool {
     owner_of(resource_type).is_some_and(|f| f.resolves_id_refs())
 }

@@ -200,8 +200,8 @@ impl watchkeep_provider::ProviderFactory for NewRelicFactory {
     }
 
     fn resolves_id_refs(&self) -> bool {
-        // Entity ids are assigned by New Relic at create time; the provider resolves
-        // `<type>.<name>.id` (a condition's `policy_id`, …) once the object exists.
+        // Entity ids are assigned by New Relic at create time; `<type>.<name>.id` (a condition's
+        // `policyId`, …) is a typed link the engine fills once the object exists.
         true
     }
 

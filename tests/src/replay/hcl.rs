@@ -67,14 +67,14 @@ pub fn corpus_monitors(cassettes: &[Cassette]) -> Vec<CorpusMonitor> {
 }
 
 /// Composite monitors name other monitors by id in their query (`12345 && 67890`): the ids of
-/// another recording, which watchkeep cannot know; a configuration would write
-/// `${datadog_monitor.a.id}`, which the engine resolves for New Relic only
-/// (`engine/src/config/schema.rs` `resolves_id_refs`). The 2.62.0 corpus records no composite
-/// create; this keeps one, if a later corpus has it, listed and marked.
+/// another recording, which watchkeep cannot know (a configuration writes
+/// `${datadog_monitor.a.id}`, a link the engine fills with ids of its own objects, never the
+/// recording's). The 2.62.0 corpus records no composite create; this keeps one, if a later corpus
+/// has it, listed and marked.
 fn expected_failure(request: &Value) -> Option<String> {
     (request.get("type").and_then(Value::as_str) == Some("composite")).then(|| {
         "a composite monitor names the ids of monitors from its own recording; the engine does not \
-         resolve `datadog_monitor.<name>.id` in a query yet"
+         replay them (it links `datadog_monitor.<name>.id` to its own monitors)"
             .to_string()
     })
 }
