@@ -3,8 +3,7 @@
 //! monitoring-validation record beside the state (SOC 2 "periodic validation").
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::Value;
 
@@ -143,31 +142,27 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
         in_sync,
         stats: stats(ws, &providers),
     };
-    let record = write_validation_record(&backend.state_path().with_file_name("validations"), &report);
+    let found = report.edited.len() + report.deleted.len() + report.unmanaged.len();
+    let summary = if found == 0 {
+        format!("no drift: {} objects in sync", report.in_sync)
+    } else {
+        format!(
+            "drift: {} edited, {} deleted outside watchkeep, {} unmanaged",
+            report.edited.len(),
+            report.deleted.len(),
+            report.unmanaged.len()
+        )
+    };
+    let record = super::validations::append(
+        &super::validations::dir_of(backend.state_path()),
+        "drift",
+        found == 0,
+        &summary,
+        &report,
+    );
     Ok(DriftRun { report, record })
 }
 
 fn num_key(id: &str) -> (usize, &str) {
     (id.len(), id)
-}
-
-fn write_validation_record(dir: &Path, report: &DriftReport) -> std::io::Result<PathBuf> {
-    std::fs::create_dir_all(dir)?;
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string().replace('.', "");
-    // Records are immutable: never overwrite one, pick the next free name instead.
-    let mut n = 0;
-    let (path, mut f) = loop {
-        let name = if n == 0 { format!("{stamp}-drift.json") } else { format!("{stamp}-{n}-drift.json") };
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(f) => break (path, f),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
-            Err(e) => return Err(e),
-        }
-    };
-    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
-    f.write_all(text.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()?;
-    Ok(path)
 }

@@ -25,6 +25,7 @@ pub mod show;
 pub mod state;
 pub mod timing;
 pub mod validate;
+pub mod validations;
 pub mod version;
 pub mod workspace;
 

@@ -7,6 +7,7 @@
 //! Objects cross the boundary as JSON ([`serde_json::Value`]) shaped the way the vendor API names
 //! its fields, so raw `resource` blocks and compiled high-level blocks share one path.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -159,6 +160,96 @@ pub struct AlertEvent {
     pub summary: String,
 }
 
+/// A component of the configuration, as `coverage --live` asks a vendor about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentProbe {
+    /// Component name (`web-1`).
+    pub name: String,
+    /// `server | database | container | cloud_service | custom`.
+    pub kind: String,
+    /// How the vendor identifies it (`host = "web-1"`, `InstanceId = "i-…"`, `hostname = "…"`).
+    pub identifier: BTreeMap<String, String>,
+}
+
+/// Whether one probed component reports data to the vendor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComponentReport {
+    /// [`ComponentProbe::name`].
+    pub component: String,
+    /// The vendor has data from it within the window asked for.
+    pub reporting: bool,
+    /// When it last reported (RFC 3339, UTC), when the vendor says.
+    pub last_reported: Option<String>,
+    /// What was asked and answered, in a few words ("GET /api/v1/hosts: last reported …").
+    pub detail: String,
+}
+
+/// Something the vendor sees reporting (a host, an instance, an entity), whether or not the
+/// inventory has it; `coverage --live` names those the inventory lacks (CC7.1 "unknown
+/// components").
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenEntity {
+    /// The vendor's name for it (host name, instance id, entity name).
+    pub name: String,
+    /// The component kind it would be (`server`, `database`, …), when the vendor says.
+    pub kind: Option<String>,
+    /// The identifier an inventory row would carry to match it (`host = "web-3"`).
+    pub identifier: BTreeMap<String, String>,
+    /// When it last reported (RFC 3339, UTC), when the vendor says.
+    pub last_reported: Option<String>,
+}
+
+/// A managed alert object the vendor reports in "No Data" (Datadog `overall_state: "No Data"`,
+/// CloudWatch `INSUFFICIENT_DATA`, …): it alerts on nothing until data comes back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoDataAlert {
+    pub resource_type: String,
+    pub id: String,
+    /// The vendor's state as it says it.
+    pub state: String,
+    /// Since when, when the vendor says (RFC 3339, UTC).
+    pub since: Option<String>,
+}
+
+/// What a vendor says about the components and alerts of one configuration (`coverage --live`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Observation {
+    /// One entry per probed component, in the order asked.
+    pub components: Vec<ComponentReport>,
+    /// Everything the vendor sees reporting within the window (the engine subtracts the inventory).
+    pub seen: Vec<SeenEntity>,
+    /// Managed alert objects (of the ids asked about) in No Data.
+    pub no_data: Vec<NoDataAlert>,
+    /// Vendor API calls this observation made.
+    pub api_calls: u64,
+}
+
+/// How one test delivery through a vendor-side notification object went (`routes test`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// The channel accepted the test (and the resolve, where it has one).
+    Delivered,
+    /// The channel refused it, or could not be reached.
+    Failed,
+    /// The channel exists but cannot deliver yet (an SNS subscription pending confirmation).
+    NotDelivering,
+}
+
+/// One test notification sent through a vendor-side object of a route: an SNS topic's
+/// subscriptions, a New Relic destination or channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// What was tested, secrets redacted ("SNS topic watchkeep-oncall → email o***@example.com").
+    pub target: String,
+    pub status: DeliveryStatus,
+    /// The vendor's answer, short (message id, error string).
+    pub answer: String,
+    /// The key that ties the test and its resolve together, when the channel has one.
+    pub dedup_key: Option<String>,
+    /// Whether a resolve was sent and accepted (`None`: the channel has no resolve).
+    pub resolved: Option<bool>,
+}
+
 /// A configured provider: credentials resolved, one HTTP client built.
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
@@ -240,6 +331,31 @@ pub trait Provider: Send + Sync {
         _id: &str,
         _since: Option<std::time::SystemTime>,
     ) -> Result<Option<Vec<AlertEvent>>> {
+        Ok(None)
+    }
+
+    /// `coverage --live`: whether each component reports data within `window`, what else the
+    /// vendor sees reporting, and which of `alerts` (managed alert objects: resource type and
+    /// vendor id) it reports in No Data. `Ok(None)`: this provider cannot tell.
+    async fn observe(
+        &self,
+        _components: &[ComponentProbe],
+        _alerts: &[(String, String)],
+        _window: Duration,
+    ) -> Result<Option<Observation>> {
+        Ok(None)
+    }
+
+    /// `routes test`: sends one test notification through a vendor-side notification object a
+    /// route compiled to (`attrs` as in state), marked as a test, and resolves it where the
+    /// channel has a resolve. `Ok(None)`: objects of this type deliver nothing themselves
+    /// (the engine tests the route's direct targets instead).
+    async fn test_delivery(
+        &self,
+        _resource_type: &str,
+        _id: &str,
+        _attrs: &Value,
+    ) -> Result<Option<Vec<Delivery>>> {
         Ok(None)
     }
 
