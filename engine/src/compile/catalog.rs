@@ -299,6 +299,41 @@ pub const CATALOG: &[CatalogEntry] = &[
     nr("container", "uptime",      "Container not reporting", "", "SELECT count(*) FROM ContainerSample WHERE $scope",                                                                false, 1.0,              "2m").severity("critical").loss_of_signal(),
 ];
 
+/// A core metric that does not exist for a component kind on a vendor, and why (e.g. a load
+/// balancer has no disk). Coverage reports these cells as "not applicable", not as missing.
+#[derive(Debug, Clone, Copy)]
+pub struct NotApplicable {
+    pub vendor: &'static str,
+    pub kind: &'static str,
+    pub metric: &'static str,
+    pub reason: &'static str,
+}
+
+/// Cells (vendor × kind × metric) with no row, each with its reason.
+pub const NOT_APPLICABLE: &[NotApplicable] = &[];
+
+/// What the catalog says about a metric of a kind on a vendor.
+#[derive(Debug, Clone, Copy)]
+pub enum Applicability {
+    /// A row: how the vendor watches it.
+    Row(&'static CatalogEntry),
+    /// The metric does not exist there, for this reason.
+    NotApplicable(&'static str),
+    /// The catalog has nothing for it (a gap in the catalog, or a metric it does not know).
+    Unknown,
+}
+
+/// The catalog's answer for one cell.
+pub fn applicability(metric: &str, kind: &str, vendor: &str) -> Applicability {
+    if let Some(row) = lookup(metric, kind, vendor) {
+        return Applicability::Row(row);
+    }
+    match NOT_APPLICABLE.iter().find(|n| n.vendor == vendor && n.kind == kind && n.metric == metric) {
+        Some(n) => Applicability::NotApplicable(n.reason),
+        None => Applicability::Unknown,
+    }
+}
+
 /// The rows of one vendor, in table order.
 pub fn rows(vendor: &str) -> impl Iterator<Item = &'static CatalogEntry> + '_ {
     CATALOG.iter().filter(move |e| e.vendor() == vendor)
