@@ -20,6 +20,7 @@ pub mod schema;
 pub mod show;
 pub mod state;
 pub mod validate;
+pub mod validations;
 pub mod version;
 
 use std::path::PathBuf;
@@ -220,6 +221,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the validation records (drift, coverage, route tests) and check their hash chain
+    /// (exit 2 when a record was edited or removed).
+    Validations {
+        /// Print as JSON (schema: schema/validations.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the version.
     Version {
         #[arg(long)]
@@ -371,6 +379,7 @@ pub fn run(args: Vec<String>) -> i32 {
                 alerts::run(&ctx, vars, since.as_deref(), targets, *json, *parallelism).await
             }
             Command::ForceUnlock { lock_id, force, json } => force_unlock::run(&ctx, lock_id, *force, *json),
+            Command::Validations { json } => validations::run(&ctx, *json),
             Command::Version { json } => version::run(*json),
             Command::Schema { dir } => schema::run(dir),
         }

@@ -416,6 +416,38 @@ pub fn version(v: &VersionOutput) -> String {
     )
 }
 
+/// The validation records and the state of their hash chain.
+pub fn validations(r: &crate::run::report::ChainReport) -> String {
+    let mut out = String::new();
+    if r.records.is_empty() {
+        out.push_str(&format!("No validation records yet in {}.\n", r.dir));
+    } else {
+        out.push_str(&format!(
+            "{:<8} {:<25} {:<12} {:<8} summary\n",
+            "record", "recorded at", "kind", "outcome"
+        ));
+        for rec in &r.records {
+            out.push_str(&format!(
+                "{:<8} {:<25} {:<12} {:<8} {}\n",
+                rec.sequence.map(|s| format!("{s:06}")).unwrap_or_else(|| "legacy".into()),
+                rec.recorded_at.as_deref().unwrap_or("-"),
+                rec.kind,
+                rec.outcome,
+                rec.summary
+            ));
+        }
+    }
+    if r.chain_intact {
+        out.push_str(&format!("\nChain intact: {} records in {}.\n", r.records.len(), r.dir));
+    } else {
+        out.push_str(&format!("\nChain BROKEN in {}:\n", r.dir));
+        for p in &r.problems {
+            out.push_str(&format!("  - {p}\n"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::plan::Plan;
 use crate::run::report::{
-    AlertLog, ApplyOutput, DriftReport, FmtOutput, ForceUnlockOutput, GraphOutput, PlanOutput, StateListItem,
-    StateRmOutput, ValidateOutput, VersionOutput,
+    AlertLog, ApplyOutput, ChainReport, DriftReport, FmtOutput, ForceUnlockOutput, GraphOutput, PlanOutput,
+    StateListItem, StateRmOutput, ValidateOutput, VersionOutput,
 };
 use crate::run::Error;
 use crate::state::{HistoryEntry, LockInfo, ResourceState, State};
@@ -41,6 +41,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("graph.schema.json", v(schema_for!(GraphOutput))),
         ("force-unlock.schema.json", v(schema_for!(ForceUnlockOutput))),
         ("state-rm.schema.json", v(schema_for!(StateRmOutput))),
+        ("validations.schema.json", v(schema_for!(ChainReport))),
     ]
 }
 

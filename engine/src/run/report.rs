@@ -195,3 +195,28 @@ pub struct StateRmOutput {
     /// History version recorded for the removal.
     pub history_version: u64,
 }
+
+/// One record as `validations` lists it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RecordSummary {
+    /// `null` for records written before the chain existed.
+    pub sequence: Option<u64>,
+    pub file: String,
+    pub kind: String,
+    pub recorded_at: Option<String>,
+    /// `pass`, `fail`, or `unknown` for records that cannot be read.
+    pub outcome: String,
+    pub summary: String,
+    pub sha256: String,
+}
+
+/// The records of a state's validations folder and whether their chain holds.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ChainReport {
+    pub dir: String,
+    pub records: Vec<RecordSummary>,
+    /// `true` when every record links to the one before it and `HEAD` names the newest.
+    pub chain_intact: bool,
+    /// What breaks the chain, one line each, naming the record.
+    pub problems: Vec<String>,
+}

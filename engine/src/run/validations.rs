@@ -18,6 +18,9 @@ use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+use super::report::{ChainReport, RecordSummary};
+use super::{Error, Workspace};
 use sha2::{Digest, Sha256};
 
 /// Format version of a record (`watchkeep_validation_record`).
@@ -168,31 +171,6 @@ fn scan(dir: &Path) -> std::io::Result<Files> {
     Ok(Files { chained, legacy })
 }
 
-/// One record as `validations` lists it.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct RecordSummary {
-    /// `null` for records written before the chain existed.
-    pub sequence: Option<u64>,
-    pub file: String,
-    pub kind: String,
-    pub recorded_at: Option<String>,
-    /// `pass`, `fail`, or `unknown` for records that cannot be read.
-    pub outcome: String,
-    pub summary: String,
-    pub sha256: String,
-}
-
-/// The records of a state's validations folder and whether their chain holds.
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ChainReport {
-    pub dir: String,
-    pub records: Vec<RecordSummary>,
-    /// `true` when every record links to the one before it and `HEAD` names the newest.
-    pub chain_intact: bool,
-    /// What breaks the chain, one line each, naming the record.
-    pub problems: Vec<String>,
-}
-
 /// Reads every record of `dir` and checks the chain.
 pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
     let files = scan(dir)?;
@@ -298,6 +276,13 @@ pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
         Err(e) => return Err(e),
     }
     Ok(ChainReport { dir: dir.display().to_string(), records, chain_intact: problems.is_empty(), problems })
+}
+
+/// `watchkeep validations`: the records of the workspace's state and whether their chain holds.
+pub fn list(ws: &Workspace) -> Result<ChainReport, Error> {
+    let dir = dir_of(ws.backend_quiet().state_path());
+    check(&dir)
+        .map_err(|e| Error::msg(format!("cannot read the validation records in {}: {e}", dir.display())))
 }
 
 fn short(sha: &str) -> &str {

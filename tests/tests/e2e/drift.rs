@@ -143,3 +143,46 @@ fn vendor_chosen_values_are_left_alone_by_plan_and_reported_by_drift() {
     let (_, live) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{id}"), None);
     assert!(live["priority"].is_null(), "{live:#}");
 }
+
+/// Every drift run is a hash-chained validation record; `validations` lists them and shows an
+/// edited or removed record (exit 2), naming it.
+#[test]
+fn validations_list_the_records_and_show_an_edited_one() {
+    let ws = Workspace::example("quickstart");
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    for _ in 0..3 {
+        ws.run(&["drift"]).expect_code(0);
+    }
+    let listed = ws.run(&["validations", "--json"]);
+    listed.expect_code(0);
+    let v = listed.json();
+    assert_matches_schema("validations.schema.json", &v);
+    assert_eq!(v["chain_intact"], true, "{v}");
+    let records = v["records"].as_array().expect("records");
+    assert_eq!(records.len(), 3, "{v}");
+    assert!(records.iter().all(|r| r["kind"] == "drift" && r["outcome"] == "pass"), "{v}");
+    let human = ws.run(&["validations"]);
+    human.expect_code(0);
+    assert!(human.stdout().contains("Chain intact: 3 records"), "{}", human.stdout());
+
+    // Someone turns a failed run into a passed one, or rewrites its summary, after the fact.
+    let dir = ws.path().join(".watchkeep/validations");
+    let second = dir.join("000002.json");
+    let text = std::fs::read_to_string(&second).expect("record 2");
+    std::fs::write(&second, text.replace("no drift", "no drift at all")).expect("edit");
+    let broken = ws.run(&["validations"]);
+    broken.expect_code(2);
+    let out = broken.stdout();
+    assert!(out.contains("Chain BROKEN"), "{out}");
+    assert!(out.contains("000003.json") && out.contains("edited or removed"), "{out}");
+
+    // Restored, then the newest record removed: HEAD still names it.
+    std::fs::write(&second, text).expect("restore");
+    ws.run(&["validations"]).expect_code(0);
+    std::fs::remove_file(dir.join("000003.json")).expect("remove");
+    let removed = ws.run(&["validations", "--json"]);
+    removed.expect_code(2);
+    let v = removed.json();
+    assert_eq!(v["chain_intact"], false);
+    assert!(v["problems"].to_string().contains("000003"), "{v}");
+}
