@@ -224,6 +224,31 @@ fn catalog_watch(
         }
         return None;
     };
+    let missing: Vec<&str> =
+        c.dimensions[1..c.required.max(1)].iter().copied().filter(|d| !comp.identifier.contains_key(*d)).collect();
+    if !missing.is_empty() {
+        let msg = format!(
+            "component `{}` ({} on cloudwatch) has no {} in its identifier, so it gets no `{}` alarm ({} is published per {} only)",
+            comp.name,
+            comp.kind,
+            missing.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", "),
+            e.metric,
+            c.metric_names.join(" + "),
+            c.dimensions[..c.required].join(" and "),
+        );
+        if !diags.0.iter().any(|d| d.summary == msg) {
+            diags.push(super::warning(
+                msg,
+                Some(comp.span.clone()),
+                format!(
+                    "add {} to the identifier (CloudWatch dimensions), or disable the metric with override \"{}\" {{ enabled = false }}",
+                    missing.iter().map(|d| format!("{d} = \"...\"")).collect::<Vec<_>>().join(", "),
+                    e.metric
+                ),
+            ));
+        }
+        return None;
+    }
     let mut dimensions = vec![(first.to_string(), v.clone())];
     for d in &c.dimensions[1..] {
         if let Some(v) = comp.identifier.get(*d) {
@@ -574,6 +599,9 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
         for comp in &comps {
             for (e, c) in catalog::rows(PROVIDER).filter(|e| e.kind == comp.kind).filter_map(row) {
                 let Some(first) = comp.identifier.get(c.dimensions[0]) else { continue };
+                if c.dimensions[..c.required.max(1)].iter().any(|d| !comp.identifier.contains_key(*d)) {
+                    continue;
+                }
                 let mut dims: Vec<Value> = vec![json!(c.dimensions[0]), json!(first)];
                 for d in &c.dimensions[1..] {
                     if let Some(v) = comp.identifier.get(*d) {

@@ -787,8 +787,9 @@ dashboard "infra" { scope = inventory.prod }
     fn inventory_compiles_to_policies_conditions_routes_and_a_dashboard() {
         let objs = compiled(INVENTORY);
         assert!(objs.iter().all(|o| o.provider == "newrelic"));
-        // baseline: server 4 (network disabled) + database 4 + container 3; alert: 1.
-        assert_eq!(count(&objs, CONDITION), 12);
+        // baseline (network disabled): server 4 + database 5 (with connections and uptime) +
+        // container 3 (cpu, memory, uptime; disk is not applicable); alert: 1.
+        assert_eq!(count(&objs, CONDITION), 13);
         assert_eq!(count(&objs, "newrelic_alert_policy"), 2);
         // oncall: email + pagerduty; chat: slack.
         assert_eq!(count(&objs, "newrelic_notification_destination"), 3);
@@ -881,8 +882,8 @@ dashboard "infra" { scope = inventory.prod }
             "Monitoring dashboard for 3 components of inventory prod (reviewed 2026-11-01 by lead@example.com)."
         );
         let widgets = d["pages"][0]["widgets"].as_array().unwrap();
-        // The header and 5 + 4 + 3 charts.
-        assert_eq!(widgets.len(), 13);
+        // The header and 5 + 6 + 4 charts (server; database with connections; container without disk).
+        assert_eq!(widgets.len(), 16);
         assert_eq!(widgets[0]["visualization"]["id"], "viz.markdown");
         let cpu = widgets.iter().find(|w| w["title"] == "web-1: CPU usage").unwrap();
         assert_eq!(
