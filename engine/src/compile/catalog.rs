@@ -204,7 +204,12 @@ const fn dd(
 }
 
 /// A Datadog "stopped reporting" row ([`DatadogCheck::NoData`]).
-const fn dd_no_data(kind: &'static str, title: &'static str, expr: &'static str, for_duration: &'static str) -> CatalogEntry {
+const fn dd_no_data(
+    kind: &'static str,
+    title: &'static str,
+    expr: &'static str,
+    for_duration: &'static str,
+) -> CatalogEntry {
     CatalogEntry {
         metric: "uptime",
         kind,
@@ -434,13 +439,19 @@ pub struct NotApplicable {
     pub reason: &'static str,
 }
 
-const fn na(vendor: &'static str, kind: &'static str, metric: &'static str, reason: &'static str) -> NotApplicable {
+const fn na(
+    vendor: &'static str,
+    kind: &'static str,
+    metric: &'static str,
+    reason: &'static str,
+) -> NotApplicable {
     NotApplicable { vendor, kind, metric, reason }
 }
 
 /// Why a managed load balancer has no CPU, memory or disk metric on any vendor: AWS runs and
 /// scales it (the ALB metric lists cited at the rows have none; capacity shows as consumed LCUs).
-const MANAGED_LB: &str = "a managed load balancer has none: AWS runs and scales it (capacity shows as consumed LCUs)";
+const MANAGED_LB: &str =
+    "a managed load balancer has none: AWS runs and scales it (capacity shows as consumed LCUs)";
 
 /// Cells (vendor × kind × core metric) with no row, each with its reason. Every core cell is a
 /// row or here, never both and never neither (tested below).
@@ -519,8 +530,12 @@ pub fn source(e: &CatalogEntry) -> String {
     };
     match &e.check {
         VendorCheck::Datadog(DatadogCheck::Metric { expr, .. }) => format!("`{}`", dd_names(expr)),
-        VendorCheck::Datadog(DatadogCheck::ServiceCheck { check, .. }) => format!("`{check}` (service check)"),
-        VendorCheck::Datadog(DatadogCheck::NoData { expr }) => format!("`{}` stops (no data)", dd_names(expr)),
+        VendorCheck::Datadog(DatadogCheck::ServiceCheck { check, .. }) => {
+            format!("`{check}` (service check)")
+        }
+        VendorCheck::Datadog(DatadogCheck::NoData { expr }) => {
+            format!("`{}` stops (no data)", dd_names(expr))
+        }
         VendorCheck::CloudWatch(c) => {
             let mut out = format!("`{} {}`", c.namespace, c.metric_names.join(" + "));
             if c.treat_missing == "breaching" {
@@ -623,9 +638,16 @@ mod tests {
                     assert!(
                         row != (na.len() == 1),
                         "{vendor} {kind} {metric}: {}",
-                        if row { "both a row and not applicable" } else { "neither a row nor not applicable" }
+                        if row {
+                            "both a row and not applicable"
+                        } else {
+                            "neither a row nor not applicable"
+                        }
                     );
-                    assert!(na.iter().all(|n| !n.reason.trim().is_empty()), "{vendor} {kind} {metric}: no reason");
+                    assert!(
+                        na.iter().all(|n| !n.reason.trim().is_empty()),
+                        "{vendor} {kind} {metric}: no reason"
+                    );
                     cells += 1;
                 }
             }
@@ -633,9 +655,17 @@ mod tests {
         assert_eq!(cells, 3 * 4 * 5);
         for n in NOT_APPLICABLE {
             assert!(crate::vendors::names().contains(&n.vendor), "{}", n.vendor);
-            assert!(CATALOG_KINDS.contains(&n.kind) && CORE_METRICS.contains(&n.metric), "{} {}", n.kind, n.metric);
+            assert!(
+                CATALOG_KINDS.contains(&n.kind) && CORE_METRICS.contains(&n.metric),
+                "{} {}",
+                n.kind,
+                n.metric
+            );
         }
-        assert!(matches!(applicability("disk", "cloud_service", "cloudwatch"), Applicability::NotApplicable(_)));
+        assert!(matches!(
+            applicability("disk", "cloud_service", "cloudwatch"),
+            Applicability::NotApplicable(_)
+        ));
         assert!(matches!(applicability("uptime", "database", "datadog"), Applicability::Row(_)));
         assert!(matches!(applicability("uptime", "custom", "datadog"), Applicability::Unknown));
     }
@@ -647,8 +677,10 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
         let readme = std::fs::read_to_string(&path).expect("README.md");
         let (start, end) = ("<!-- catalog-table:start -->\n", "<!-- catalog-table:end -->");
-        let from = readme.find(start).map(|i| i + start.len()).expect("README.md has no catalog-table:start marker");
-        let to = readme[from..].find(end).map(|i| from + i).expect("README.md has no catalog-table:end marker");
+        let from =
+            readme.find(start).map(|i| i + start.len()).expect("README.md has no catalog-table:start marker");
+        let to =
+            readme[from..].find(end).map(|i| from + i).expect("README.md has no catalog-table:end marker");
         let table = markdown_table();
         if std::env::var_os("WATCHKEEP_WRITE_README").is_some() {
             let updated = format!("{}{table}{}", &readme[..from], &readme[to..]);

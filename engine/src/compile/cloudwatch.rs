@@ -62,7 +62,7 @@ impl VendorCompiler for CloudWatch {
                     .and_then(row)
                     .and_then(|(e, c)| Some((catalog_watch(e, c, comp, diags)?, Some(e.defaults))))
             } else {
-                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+                resolve_watch(cfg, inst.metric, comp, diags)
             };
             let Some((watch, defaults)) = resolved else { continue };
             emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags, &mut used);
@@ -135,7 +135,6 @@ fn resolve_watch(
     cfg: &Config,
     metric: &str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<(Watch, Option<Defaults>)> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -187,19 +186,8 @@ fn resolve_watch(
     }
     match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
         Some((e, c)) => catalog_watch(e, c, comp, diags).map(|w| (w, Some(e.defaults))),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, PROVIDER);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on cloudwatch", comp.kind),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block that has a `cloudwatch { }` mapping".to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
+        // Reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+        None => None,
     }
 }
 
@@ -224,8 +212,11 @@ fn catalog_watch(
         }
         return None;
     };
-    let missing: Vec<&str> =
-        c.dimensions[1..c.required.max(1)].iter().copied().filter(|d| !comp.identifier.contains_key(*d)).collect();
+    let missing: Vec<&str> = c.dimensions[1..c.required.max(1)]
+        .iter()
+        .copied()
+        .filter(|d| !comp.identifier.contains_key(*d))
+        .collect();
     if !missing.is_empty() {
         let msg = format!(
             "component `{}` ({} on cloudwatch) has no {} in its identifier, so it gets no `{}` alarm ({} is published per {} only)",

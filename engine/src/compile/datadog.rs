@@ -28,7 +28,7 @@ impl VendorCompiler for Datadog {
             let check = if inst.from_catalog {
                 catalog::lookup(inst.metric, &comp.kind, PROVIDER).and_then(catalog_check)
             } else {
-                resolve_check(cfg, inst.metric, comp, inst.span, diags)
+                resolve_check(cfg, inst.metric, comp, diags)
             };
             let Some(check) = check else { continue };
             let Some(resolved) = resolve_threshold(&check, &inst.threshold, inst.threshold_span, diags)
@@ -178,7 +178,6 @@ fn resolve_check<'a>(
     cfg: &'a Config,
     metric: &'a str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<Check<'a>> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -196,22 +195,8 @@ fn resolve_check<'a>(
             }
         };
     }
-    match catalog::lookup(metric, &comp.kind, &comp.provider).and_then(catalog_check) {
-        Some(check) => Some(check),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, &comp.provider);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on {}", comp.kind, comp.provider),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block".to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
-    }
+    // No row: reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+    catalog::lookup(metric, &comp.kind, &comp.provider).and_then(catalog_check)
 }
 
 fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diagnostics) -> Option<Resolved> {

@@ -69,7 +69,7 @@ impl VendorCompiler for NewRelic {
                     .and_then(row)
                     .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
             } else {
-                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+                resolve_watch(cfg, inst.metric, comp, diags)
             };
             let Some((watch, defaults)) = resolved else { continue };
             if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
@@ -252,7 +252,6 @@ fn resolve_watch(
     cfg: &Config,
     metric: &str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<(Watch, Option<Defaults>)> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -276,23 +275,10 @@ fn resolve_watch(
         };
         return Some((watch, None));
     }
-    match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
-        Some((e, c)) => Some((catalog_watch(e, c, comp), Some(e.defaults))),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, PROVIDER);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on newrelic", comp.kind),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block that has a `newrelic { nrql = ... }` mapping"
-                        .to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
-    }
+    // No row: reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+    catalog::lookup(metric, &comp.kind, PROVIDER)
+        .and_then(row)
+        .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
 }
 
 // The arguments are what a condition is made of.
