@@ -125,6 +125,12 @@ fn every_kind_on_every_vendor_applies_and_the_next_plan_is_empty() {
         query_of("baseline.soc2[\"dd-lb\"].uptime"),
         "min(last_5m):sum:aws.applicationelb.healthy_host_count{loadbalancer:app/edge/50dc6c495c0c9188} < 1"
     );
+    let metric_monitors: Vec<&Value> = monitors.iter().filter(|m| m["type"] == "query alert").collect();
+    assert_eq!(metric_monitors.len(), 15, "all but the host service check");
+    for m in metric_monitors {
+        let q = m["query"].as_str().unwrap();
+        assert!(classic_metric_query(q), "not in the recorded monitor grammar: {q}");
+    }
     // New Relic: one condition per New Relic cell (5 + 6 with connections + 4 + 2).
     let conditions = newrelic().objects(&nr_key, ObjectKind::NrqlCondition);
     assert_eq!(conditions.len(), 17, "{conditions:#?}");
@@ -191,4 +197,63 @@ baseline "soc2" {
     assert_matches_schema("plan.schema.json", &out);
     // And on stderr, for whoever reads the JSON from stdout.
     assert!(pj.stderr().contains(needle), "{}", pj.stderr());
+}
+
+/// Whether `q` has the shape of the classic metric monitor queries in the recorded cassettes
+/// (PyPI `datadog-api-client` 2.62.0, `tests/*/cassettes/test_scenarios/`):
+/// `avg(last_5m):sum:system.net.bytes_rcvd{host:host0} > 100`
+/// (v2 `test_update_a_monitor_user_template_to_a_new_version_returns_ok_response.yaml`),
+/// `avg(last_30m):avg:synthetics.pl.worker.remaining_slots{*} by {location_id} < 1.5` (v1
+/// `test_monitors_search_returns_ok_response.yaml`), metrics with `.as_count()` (v1
+/// `test_get_all_slos_returns_ok_response.yaml`; `.as_rate()` is its documented sibling, not
+/// recorded), and arithmetic between terms as the server rows already send
+/// (`100 - avg:system.cpu.idle{…}`).
+fn classic_metric_query(q: &str) -> bool {
+    let aggs = ["avg", "min", "max", "sum"];
+    let Some((head, rest)) = q.split_once("):") else { return false };
+    let Some((agg, window)) = head.split_once("(last_") else { return false };
+    let unit_ok = window.len() > 1
+        && window[..window.len() - 1].chars().all(|c| c.is_ascii_digit())
+        && window.ends_with(['m', 'h', 'd']);
+    if !aggs.contains(&agg) || !unit_ok {
+        return false;
+    }
+    let Some((expr, threshold)) = rest.rsplit_once(' ') else { return false };
+    let Some((expr, op)) = expr.rsplit_once(' ') else { return false };
+    if threshold.parse::<f64>().is_err() || !["<", ">", "<=", ">="].contains(&op) {
+        return false;
+    }
+    let expr = match expr.split_once(" by {") {
+        Some((e, group)) if group.ends_with('}') && !group.contains(' ') => e,
+        Some(_) => return false,
+        None => expr,
+    };
+    let term = |t: &str| -> bool {
+        if t.parse::<f64>().is_ok() {
+            return true;
+        }
+        let t = t.strip_suffix(".as_rate()").or_else(|| t.strip_suffix(".as_count()")).unwrap_or(t);
+        let Some((agg, metric)) = t.split_once(':') else { return false };
+        let Some((name, scope)) = metric.split_once('{') else { return false };
+        aggs.contains(&agg)
+            && !name.is_empty()
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
+            && scope.ends_with('}')
+            && !scope[..scope.len() - 1].contains(['{', '}', ' '])
+    };
+    expr.split(' ')
+        .enumerate()
+        .all(|(i, t)| if i % 2 == 0 { term(t) } else { ["+", "-", "*", "/"].contains(&t) })
+}
+
+#[test]
+fn the_grammar_check_refuses_what_datadog_would() {
+    assert!(classic_metric_query("avg(last_5m):sum:system.net.bytes_rcvd{host:host0} > 100"));
+    assert!(classic_metric_query(
+        "avg(last_30m):avg:synthetics.pl.worker.remaining_slots{*} by {location_id} < 1.5"
+    ));
+    assert!(!classic_metric_query("avg(last_5m):sum:system.net.bytes_rcvd{host:host0}"));
+    assert!(!classic_metric_query("avg(last_5x):sum:system.net.bytes_rcvd{host:host0} > 1"));
+    assert!(!classic_metric_query("avg(last_5m):system.net.bytes_rcvd{host:host0} > 1"));
+    assert!(!classic_metric_query("avg(last_5m):sum:a{x} ^ sum:b{y} > 1"));
 }
