@@ -134,6 +134,17 @@ fn every_kind_on_every_vendor_applies_and_the_next_plan_is_empty() {
     // New Relic: one condition per New Relic cell (5 + 6 with connections + 4 + 2).
     let conditions = newrelic().objects(&nr_key, ObjectKind::NrqlCondition);
     assert_eq!(conditions.len(), 17, "{conditions:#?}");
+    // Every NerdGraph document (each condition's NRQL included) passed the stand-in's schema
+    // validation.
+    let docs: Vec<_> = newrelic().documents().into_iter().filter(|d| d.api_key == nr_key).collect();
+    assert!(!docs.is_empty());
+    let bad: Vec<_> = docs.iter().filter(|d| !d.valid).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+    let nrql: Vec<&str> = conditions.iter().filter_map(|c| c["nrql"]["query"].as_str()).collect();
+    assert!(
+        nrql.contains(&"SELECT min(provider.healthyHostCount.Minimum) FROM LoadBalancerSample WHERE provider = 'AlbTargetGroup' AND `provider.loadBalancerName` = 'edge'"),
+        "{nrql:#?}"
+    );
 
     let again = ws.run(&["plan", "-detailed-exitcode", "--json"]);
     again.expect_code(0);
