@@ -954,6 +954,49 @@ alert "deep" {
         assert_eq!(hook.attrs["Protocol"], "http");
     }
 
+    /// `HealthyHostCount` is published per target group only: with `TargetGroup` in the
+    /// identifier the load balancer gets its uptime alarm on both dimensions; without, a warning
+    /// names the missing dimension and no alarm is made (rather than one that never has data).
+    #[test]
+    fn load_balancer_uptime_needs_the_target_group() {
+        let src = |identifier: &str| {
+            format!(
+                r#"
+provider "cloudwatch" {{ region = "us-east-1" }}
+component "edge" {{
+  kind       = "cloud_service"
+  provider   = "cloudwatch"
+  identifier = {identifier}
+}}
+baseline "soc2" {{}}
+"#
+            )
+        };
+        let with = compiled(&src(r#"{ LoadBalancer = "app/edge/1", TargetGroup = "targetgroup/web/2" }"#));
+        let up = &get(&with, r#"baseline.soc2["edge"].uptime"#).attrs;
+        assert_eq!(
+            up["Dimensions"],
+            json!([{"Name": "LoadBalancer", "Value": "app/edge/1"}, {"Name": "TargetGroup", "Value": "targetgroup/web/2"}])
+        );
+        assert_eq!(
+            (up["MetricName"].as_str(), up["Statistic"].as_str(), up["ComparisonOperator"].as_str()),
+            (Some("HealthyHostCount"), Some("Minimum"), Some("LessThanThreshold"))
+        );
+        let net = &get(&with, r#"baseline.soc2["edge"].network"#).attrs;
+        assert_eq!(net["Metrics"][0]["MetricStat"]["Metric"]["MetricName"], "ProcessedBytes");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src(r#"{ LoadBalancer = "app/edge/1" }"#)).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap();
+        let (objs, warnings) =
+            crate::compile::compile_with_warnings(&cfg).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(!objs.iter().any(|o| o.address == r#"baseline.soc2["edge"].uptime"#));
+        assert!(objs.iter().any(|o| o.address == r#"baseline.soc2["edge"].network"#));
+        assert_eq!(warnings.0.len(), 1, "{warnings:?}");
+        assert!(warnings.0[0].summary.contains("has no `TargetGroup` in its identifier"), "{warnings:?}");
+        assert!(warnings.0[0].hint.as_deref().unwrap().contains("TargetGroup = \"...\""), "{warnings:?}");
+    }
+
     #[test]
     fn durations_become_periods() {
         assert_eq!(periods(10), Ok((10, 1)));

@@ -110,13 +110,18 @@ fn every_kind_on_every_vendor_applies_and_the_next_plan_is_empty() {
     // load balancer 2), each accepted by its query validation.
     let monitors = ws.monitors();
     assert_eq!(monitors.len(), 16, "{monitors:#?}");
-    let query_of = |addr_part: &str| -> String {
+    let monitor_of = |addr_part: &str| -> &Value {
         monitors
             .iter()
             .find(|m| m["message"].as_str().is_some_and(|t| t.contains(addr_part)))
-            .and_then(|m| m["query"].as_str().map(String::from))
             .unwrap_or_else(|| panic!("no monitor for {addr_part}"))
     };
+    let query_of = |addr_part: &str| monitor_of(addr_part)["query"].as_str().unwrap_or_default().to_string();
+    // "Stopped reporting": alerts on no data after the `for` duration, never on a value.
+    let rds_up = monitor_of("baseline.soc2[\"dd-db\"].uptime");
+    assert_eq!(rds_up["options"]["notify_no_data"], true, "{rds_up:#}");
+    assert_eq!(rds_up["options"]["no_data_timeframe"], 30, "{rds_up:#}");
+    assert_eq!(rds_up["name"], "dd-db: RDS metrics not reporting for 30m", "{rds_up:#}");
     assert_eq!(
         query_of("baseline.soc2[\"dd-db\"].uptime"),
         "avg(last_30m):avg:aws.rds.cpuutilization{dbinstanceidentifier:orders-prod} < 0"
