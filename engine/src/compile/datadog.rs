@@ -74,7 +74,7 @@ impl VendorCompiler for Datadog {
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
         super::warning(
             format!(
-                "`{origin}`: the catalog has no core metrics for kind `{}` on {} yet, so `{}` gets no monitors",
+                "`{origin}`: the catalog has no core metrics for kind `{}` on {}, so `{}` gets no monitors",
                 comp.kind, comp.provider, comp.name
             ),
             Some(comp.span.clone()),
