@@ -49,6 +49,11 @@ pub enum DatadogCheck {
     /// A service check monitor counting `check` over the last N runs (N from the duration, one
     /// run per minute). It always alerts on no data (the host stopped reporting).
     ServiceCheck { check: &'static str, group_by: &'static str },
+    /// "Stopped reporting": a metric monitor on `expr` that alerts only on no data (the query's
+    /// comparison, `< 0`, never holds for the metrics used), for integrations that have no
+    /// service check (e.g. RDS through the AWS integration). The `for` duration is the no-data
+    /// timeframe; thresholds are not used.
+    NoData { expr: &'static str },
 }
 
 /// How a CloudWatch alarm for one catalog metric is built.
@@ -66,6 +71,10 @@ pub struct CloudWatchCheck {
     pub dimensions: &'static [&'static str],
     /// `TreatMissingData`: `breaching` where silence itself is the incident (status checks).
     pub treat_missing: &'static str,
+    /// How many of `dimensions` (from the first) the identifier must have: the metric is not
+    /// published without them (e.g. `HealthyHostCount` exists per `TargetGroup` only). A
+    /// component lacking one gets a warning and no alarm for this row.
+    pub required: usize,
 }
 
 /// How a New Relic NRQL condition for one catalog metric is built. `$scope` in `nrql` becomes
@@ -107,6 +116,15 @@ impl CatalogEntry {
         match &mut self.check {
             VendorCheck::CloudWatch(c) => c.treat_missing = treat_missing,
             _ => panic!("treat_missing is for CloudWatch rows"),
+        }
+        self
+    }
+
+    /// A CloudWatch row whose first `n` dimensions must all be in the identifier.
+    const fn requires(mut self, n: usize) -> Self {
+        match &mut self.check {
+            VendorCheck::CloudWatch(c) => c.required = n,
+            _ => panic!("requires is for CloudWatch rows"),
         }
         self
     }
@@ -163,6 +181,47 @@ const fn dd_service_check(
 
 // One catalog row per call: the arguments are the table columns.
 #[allow(clippy::too_many_arguments)]
+const fn dd(
+    kind: &'static str,
+    metric: &'static str,
+    title: &'static str,
+    unit: &'static str,
+    aggregation: &'static str,
+    expr: &'static str,
+    above: bool,
+    critical: f64,
+    warning: Option<f64>,
+    for_duration: &'static str,
+) -> CatalogEntry {
+    CatalogEntry {
+        metric,
+        kind,
+        title,
+        unit,
+        defaults: Defaults { above, critical, warning, for_duration, severity: "high" },
+        check: VendorCheck::Datadog(DatadogCheck::Metric { aggregation, expr, notify_no_data: false }),
+    }
+}
+
+/// A Datadog "stopped reporting" row ([`DatadogCheck::NoData`]).
+const fn dd_no_data(
+    kind: &'static str,
+    title: &'static str,
+    expr: &'static str,
+    for_duration: &'static str,
+) -> CatalogEntry {
+    CatalogEntry {
+        metric: "uptime",
+        kind,
+        title,
+        unit: "",
+        defaults: Defaults { above: false, critical: 0.0, warning: None, for_duration, severity: "critical" },
+        check: VendorCheck::Datadog(DatadogCheck::NoData { expr }),
+    }
+}
+
+// One catalog row per call: the arguments are the table columns.
+#[allow(clippy::too_many_arguments)]
 const fn cw(
     kind: &'static str,
     metric: &'static str,
@@ -189,6 +248,7 @@ const fn cw(
             per_second: false,
             dimensions,
             treat_missing: "missing",
+            required: 1,
         }),
     }
 }
@@ -220,6 +280,7 @@ const CWAGENT_DISK: &[&str] = &["InstanceId", "path", "device", "fstype"];
 const RDS: &[&str] = &["DBInstanceIdentifier"];
 const ECS: &[&str] = &["ClusterName", "ServiceName"];
 const ALB: &[&str] = &["LoadBalancer"];
+const ALB_TARGETS: &[&str] = &["LoadBalancer", "TargetGroup"];
 
 /// Every row, vendor by vendor.
 ///
@@ -264,6 +325,38 @@ pub const CATALOG: &[CatalogEntry] = &[
         "10m",
     ),
     dd_service_check("uptime", "Host up", "datadog.agent.up", "host", 2.0, "2m").severity("critical"),
+    // Databases: Amazon RDS through Datadog's AWS integration, tagged `dbinstanceidentifier`
+    // (identifier = { dbinstanceidentifier = "orders-prod" }). Metric names from Datadog's
+    // "Amazon RDS" integration page, Metrics section (https://docs.datadoghq.com/integrations/amazon_rds/):
+    // aws.rds.cpuutilization, aws.rds.freeable_memory, aws.rds.free_storage_space,
+    // aws.rds.network_receive_throughput, aws.rds.network_transmit_throughput. The integration
+    // has no service check for an instance being up: uptime is "stopped reporting" on
+    // aws.rds.cpuutilization (a proxy; 30 minutes because the AWS integration crawls CloudWatch
+    // with a delay of about 10 minutes).
+    //  kind             metric     title                 unit      agg    query                                                                                                                 above  critical          warning                  for
+    dd("database",      "cpu",     "CPU usage",          "%",      "avg", "avg:aws.rds.cpuutilization{{scope}}",                                                                                true,  85.0,             Some(70.0),              "5m"),
+    dd("database",      "memory",  "Freeable memory",    " bytes", "avg", "avg:aws.rds.freeable_memory{{scope}}",                                                                               false, 268_435_456.0,    None,                    "10m"),
+    dd("database",      "disk",    "Free storage",       " bytes", "min", "min:aws.rds.free_storage_space{{scope}}",                                                                            false, 10_737_418_240.0, None,                    "10m"),
+    dd("database",      "network", "Network throughput", " B/s",   "avg", "avg:aws.rds.network_receive_throughput{{scope}} + avg:aws.rds.network_transmit_throughput{{scope}}",                 true,  125_000_000.0,    Some(100_000_000.0),     "10m"),
+    dd_no_data("database", "RDS metrics", "avg:aws.rds.cpuutilization{{scope}}", "30m"),
+    // Containers: the Agent's `container` check (any runtime), tagged e.g. `container_name`,
+    // `kube_deployment`, `ecs_container_name`. Names and units from the check's metadata
+    // (DataDog/integrations-core, container/metadata.csv; docs.datadoghq.com/integrations/container):
+    // container.cpu.usage and container.cpu.limit in nanocores, container.memory.usage and
+    // container.memory.limit in bytes, container.net.rcvd / container.net.sent in bytes per
+    // second, container.uptime in seconds (reported while the container runs).
+    dd("container",     "cpu",     "CPU usage",          "%",      "avg", "100 * avg:container.cpu.usage{{scope}} / avg:container.cpu.limit{{scope}}",                                         true,  85.0,             Some(70.0),              "5m"),
+    dd("container",     "memory",  "Memory usage",       "%",      "avg", "100 * avg:container.memory.usage{{scope}} / avg:container.memory.limit{{scope}}",                                   true,  90.0,             Some(80.0),              "5m"),
+    dd("container",     "network", "Network throughput", " B/s",   "avg", "avg:container.net.rcvd{{scope}} + avg:container.net.sent{{scope}}",                                                 true,  125_000_000.0,    Some(100_000_000.0),     "10m"),
+    dd_no_data("container", "Container metrics", "avg:container.uptime{{scope}}", "5m"),
+    // Cloud services: AWS Application Load Balancers through Datadog's AWS integration, tagged
+    // `loadbalancer` (and `targetgroup`). Names from Datadog's "Amazon Elastic Load Balancing"
+    // integration page, Metrics section (https://docs.datadoghq.com/integrations/amazon_elb/):
+    // aws.applicationelb.processed_bytes (a count per CloudWatch period: `.as_rate()` makes it
+    // bytes per second) and aws.applicationelb.healthy_host_count (summed over the balancer's
+    // target groups and zones: below 1 means no target can serve).
+    dd("cloud_service", "network", "Processed bytes",    " B/s",   "avg", "sum:aws.applicationelb.processed_bytes{{scope}}.as_rate()",                                                         true,  125_000_000.0,    Some(100_000_000.0),     "10m"),
+    dd("cloud_service", "uptime",  "Healthy targets",    "",       "min", "sum:aws.applicationelb.healthy_host_count{{scope}}",                                                                 false, 1.0,              None,                    "5m").severity("critical"),
 
     // CloudWatch
     //  kind            metric         title                       unit       namespace                metric(s)                                                    statistic  dimensions    above  critical          for
@@ -282,6 +375,23 @@ pub const CATALOG: &[CatalogEntry] = &[
     cw("container",     "uptime",      "Running tasks",            "",        "ECS/ContainerInsights", &["RunningTaskCount"],                                       "Minimum", ECS,          false, 1.0,              "2m").severity("critical").treat_missing("breaching"),
     cw("cloud_service", "errors",      "5xx responses",            "",        "AWS/ApplicationELB",    &["HTTPCode_ELB_5XX_Count"],                                 "Sum",     ALB,          true,  10.0,             "5m").treat_missing("notBreaching"),
     cw("cloud_service", "latency",     "p99 target response time", " s",      "AWS/ApplicationELB",    &["TargetResponseTime"],                                     "p99",     ALB,          true,  2.0,              "5m"),
+    // Added for the full catalog (names from the AWS docs pages cited):
+    // * RDS has no "instance up" metric ("Amazon CloudWatch metrics for Amazon RDS",
+    //   https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/rds-metrics.html): uptime is a
+    //   proxy, CPUUtilization datapoints stopping (SampleCount below 1, missing data breaching).
+    // * Containers: Container Insights for ECS, dimensions ClusterName and ServiceName
+    //   ("Amazon ECS Container Insights metrics", https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Container-Insights-metrics-ECS.html):
+    //   EphemeralStorageUtilized (GB, Fargate platform 1.4+; 18 GB of the default 20 GiB) and
+    //   NetworkRxBytes + NetworkTxBytes (bytes per second).
+    // * Load balancers: "CloudWatch metrics for your Application Load Balancer"
+    //   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-cloudwatch-metrics.html):
+    //   ProcessedBytes (Sum per period, per LoadBalancer) and HealthyHostCount, published per
+    //   TargetGroup and LoadBalancer only, so that row needs both in the identifier.
+    cw("database",      "uptime",      "CPUUtilization datapoints", "",       "AWS/RDS",               &["CPUUtilization"],                                         "SampleCount", RDS,       false, 1.0,              "5m").severity("critical").treat_missing("breaching"),
+    cw("container",     "disk",        "Ephemeral storage used",   " GB",     "ECS/ContainerInsights", &["EphemeralStorageUtilized"],                               "Maximum", ECS,          true,  18.0,             "10m"),
+    cw("container",     "network",     "Network throughput",       " B/s",    "ECS/ContainerInsights", &["NetworkRxBytes", "NetworkTxBytes"],                       "Average", ECS,          true,  125_000_000.0,    "10m"),
+    cw("cloud_service", "network",     "Processed bytes",          " B/s",    "AWS/ApplicationELB",    &["ProcessedBytes"],                                         "Sum",     ALB,          true,  125_000_000.0,    "10m").per_second(),
+    cw("cloud_service", "uptime",      "Healthy targets",          "",        "AWS/ApplicationELB",    &["HealthyHostCount"],                                       "Minimum", ALB_TARGETS,  false, 1.0,              "2m").severity("critical").treat_missing("breaching").requires(2),
 
     // New Relic
     //  kind        metric         title                 unit      nrql                                                                                                                above  critical          for
@@ -297,6 +407,26 @@ pub const CATALOG: &[CatalogEntry] = &[
     nr("container", "cpu",         "CPU usage",          "%",      "SELECT average(cpuPercent) FROM ContainerSample WHERE $scope",                                                     true,  85.0,             "5m"),
     nr("container", "memory",      "Memory usage",       "%",      "SELECT average(memoryUsageLimitPercent) FROM ContainerSample WHERE $scope",                                        true,  90.0,             "5m"),
     nr("container", "uptime",      "Container not reporting", "", "SELECT count(*) FROM ContainerSample WHERE $scope",                                                                false, 1.0,              "2m").severity("critical").loss_of_signal(),
+    // Added for the full catalog:
+    // * Databases: the AWS RDS integration's DatastoreSample ("Amazon RDS monitoring
+    //   integration", https://docs.newrelic.com/docs/infrastructure/amazon-integrations/aws-integrations-list/aws-rds-monitoring-integration/):
+    //   provider.networkReceiveThroughput / provider.networkTransmitThroughput (bytes per
+    //   second); uptime is the samples stopping (a proxy: the integration polls every 5 minutes,
+    //   hence 15 minutes).
+    // * Containers: ContainerSample of the Docker integration ("Docker container monitoring
+    //   integration", https://docs.newrelic.com/docs/infrastructure/host-integrations/host-integrations-list/docker-container-monitoring-integration):
+    //   networkRxBytesPerSecond + networkTxBytesPerSecond.
+    // * Cloud services: the AWS ALB/NLB integration's LoadBalancerSample ("AWS ALB/NLB monitoring
+    //   integration", https://docs.newrelic.com/docs/infrastructure/amazon-integrations/aws-integrations-list/aws-albnlb-monitoring-integration/):
+    //   load balancers have `provider = 'Alb'`, target groups `provider = 'AlbTargetGroup'`.
+    //   ProcessedBytes is CloudWatch's Sum per 1-minute datapoint, so / 60 is bytes per second;
+    //   healthyHostCount is reported for target groups, so the component's identifier must name
+    //   attributes those samples carry (a guess from the docs' attribute list, not recorded).
+    nr("database",  "network",     "Network throughput", " B/s",   "SELECT average(provider.networkReceiveThroughput.Average) + average(provider.networkTransmitThroughput.Average) FROM DatastoreSample WHERE $scope", true, 125_000_000.0, "10m"),
+    nr("database",  "uptime",      "Database not reporting", "",   "SELECT count(*) FROM DatastoreSample WHERE $scope",                                                                false, 1.0,              "15m").severity("critical").loss_of_signal(),
+    nr("container", "network",     "Network throughput", " B/s",   "SELECT average(networkRxBytesPerSecond) + average(networkTxBytesPerSecond) FROM ContainerSample WHERE $scope",    true,  125_000_000.0,    "10m"),
+    nr("cloud_service", "network", "Processed bytes",    " B/s",   "SELECT average(provider.processedBytes.Sum) / 60 FROM LoadBalancerSample WHERE provider = 'Alb' AND $scope",      true,  125_000_000.0,    "10m"),
+    nr("cloud_service", "uptime",  "Healthy targets",    "",       "SELECT min(provider.healthyHostCount.Minimum) FROM LoadBalancerSample WHERE provider = 'AlbTargetGroup' AND $scope", false, 1.0,          "10m").severity("critical"),
 ];
 
 /// A core metric that does not exist for a component kind on a vendor, and why (e.g. a load
@@ -309,8 +439,40 @@ pub struct NotApplicable {
     pub reason: &'static str,
 }
 
-/// Cells (vendor × kind × metric) with no row, each with its reason.
-pub const NOT_APPLICABLE: &[NotApplicable] = &[];
+const fn na(
+    vendor: &'static str,
+    kind: &'static str,
+    metric: &'static str,
+    reason: &'static str,
+) -> NotApplicable {
+    NotApplicable { vendor, kind, metric, reason }
+}
+
+/// Why a managed load balancer has no CPU, memory or disk metric on any vendor: AWS runs and
+/// scales it (the ALB metric lists cited at the rows have none; capacity shows as consumed LCUs).
+const MANAGED_LB: &str =
+    "a managed load balancer has none: AWS runs and scales it (capacity shows as consumed LCUs)";
+
+/// Cells (vendor × kind × core metric) with no row, each with its reason. Every core cell is a
+/// row or here, never both and never neither (tested below).
+#[rustfmt::skip]
+pub const NOT_APPLICABLE: &[NotApplicable] = &[
+    // The Agent's container check reports disk I/O (container.io.read/write, bytes per second),
+    // not space used (DataDog/integrations-core container/metadata.csv).
+    na("datadog", "container", "disk", "the Agent's container check reports disk I/O (container.io.*), not space used: watch the host's or the volume's disk"),
+    na("datadog", "cloud_service", "cpu", MANAGED_LB),
+    na("datadog", "cloud_service", "memory", MANAGED_LB),
+    na("datadog", "cloud_service", "disk", MANAGED_LB),
+    na("cloudwatch", "cloud_service", "cpu", MANAGED_LB),
+    na("cloudwatch", "cloud_service", "memory", MANAGED_LB),
+    na("cloudwatch", "cloud_service", "disk", MANAGED_LB),
+    // ContainerSample's storage attributes (storageDataUsagePercent …) exist only under Docker's
+    // deprecated devicemapper storage driver (New Relic's attribute dictionary, ContainerSample).
+    na("newrelic", "container", "disk", "ContainerSample reports storage space only under Docker's deprecated devicemapper driver: watch the host's disk (SystemSample)"),
+    na("newrelic", "cloud_service", "cpu", MANAGED_LB),
+    na("newrelic", "cloud_service", "memory", MANAGED_LB),
+    na("newrelic", "cloud_service", "disk", MANAGED_LB),
+];
 
 /// What the catalog says about a metric of a kind on a vendor.
 #[derive(Debug, Clone, Copy)]
@@ -346,6 +508,77 @@ pub fn all_metric_names() -> Vec<&'static str> {
         if !out.contains(&m) {
             out.push(m);
         }
+    }
+    out
+}
+
+/// The component kinds the catalog covers (every kind but `custom`, which has only user metrics).
+pub const CATALOG_KINDS: &[&str] = &["server", "database", "container", "cloud_service"];
+
+/// What a row watches, in the vendor's words, for the README table: Datadog metric names (or
+/// the service check), CloudWatch namespace and metric names, New Relic event type and
+/// aggregate.
+pub fn source(e: &CatalogEntry) -> String {
+    let dd_names = |expr: &str| -> String {
+        expr.split_whitespace()
+            .filter_map(|t| {
+                let (_, rest) = t.split_once(':')?;
+                Some(rest.split('{').next()?.to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(" / ")
+    };
+    match &e.check {
+        VendorCheck::Datadog(DatadogCheck::Metric { expr, .. }) => format!("`{}`", dd_names(expr)),
+        VendorCheck::Datadog(DatadogCheck::ServiceCheck { check, .. }) => {
+            format!("`{check}` (service check)")
+        }
+        VendorCheck::Datadog(DatadogCheck::NoData { expr }) => {
+            format!("`{}` stops (no data)", dd_names(expr))
+        }
+        VendorCheck::CloudWatch(c) => {
+            let mut out = format!("`{} {}`", c.namespace, c.metric_names.join(" + "));
+            if c.treat_missing == "breaching" {
+                out.push_str(" (missing = breaching)");
+            }
+            out
+        }
+        VendorCheck::NewRelic(c) => {
+            let select = c.nrql.split(" FROM ").next().unwrap_or("").trim_start_matches("SELECT ");
+            let from = c.nrql.split(" FROM ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or("");
+            let mut out = format!("`{from}` `{select}`");
+            if c.loss_of_signal {
+                out.push_str(" (loss of signal)");
+            }
+            out
+        }
+    }
+}
+
+/// The README's catalog table (between `<!-- catalog-table:start -->` and `<!-- catalog-table:end -->`):
+/// a row per kind, a column per vendor, each cell the five core metrics as `✓ source` or
+/// `n/a: reason`, then the kind's further catalog metrics. Generated from [`CATALOG`] and
+/// [`NOT_APPLICABLE`]; a test keeps README.md equal to it.
+pub fn markdown_table() -> String {
+    let vendors = ["datadog", "cloudwatch", "newrelic"];
+    let mut out = String::from("| kind | Datadog | CloudWatch | New Relic |\n|---|---|---|---|\n");
+    for kind in CATALOG_KINDS {
+        let mut cells = vec![format!("`{kind}`")];
+        for vendor in vendors {
+            let mut lines: Vec<String> = CORE_METRICS
+                .iter()
+                .map(|m| match applicability(m, kind, vendor) {
+                    Applicability::Row(e) => format!("**{m}** ✓ {}", source(e)),
+                    Applicability::NotApplicable(why) => format!("**{m}** n/a: {why}"),
+                    Applicability::Unknown => format!("**{m}** missing"),
+                })
+                .collect();
+            for e in rows(vendor).filter(|e| e.kind == *kind && !CORE_METRICS.contains(&e.metric)) {
+                lines.push(format!("+ **{}** {}", e.metric, source(e)));
+            }
+            cells.push(lines.join("<br>"));
+        }
+        out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
     out
 }
@@ -386,6 +619,80 @@ mod tests {
         for kind in ["database", "container", "cloud_service"] {
             assert!(!metrics_for(kind, "cloudwatch").is_empty(), "{kind}");
         }
+    }
+
+    /// Every cell (vendor × catalog kind × core metric) is exactly one of: a row, or a
+    /// not-applicable entry with a reason.
+    #[test]
+    fn every_core_cell_is_a_row_or_not_applicable() {
+        let mut cells = 0;
+        for vendor in crate::vendors::names() {
+            for kind in CATALOG_KINDS {
+                for metric in CORE_METRICS {
+                    let row = lookup(metric, kind, vendor).is_some();
+                    let na: Vec<&NotApplicable> = NOT_APPLICABLE
+                        .iter()
+                        .filter(|n| n.vendor == *vendor && n.kind == *kind && n.metric == *metric)
+                        .collect();
+                    assert!(na.len() <= 1, "{vendor} {kind} {metric}: not applicable twice");
+                    assert!(
+                        row != (na.len() == 1),
+                        "{vendor} {kind} {metric}: {}",
+                        if row {
+                            "both a row and not applicable"
+                        } else {
+                            "neither a row nor not applicable"
+                        }
+                    );
+                    assert!(
+                        na.iter().all(|n| !n.reason.trim().is_empty()),
+                        "{vendor} {kind} {metric}: no reason"
+                    );
+                    cells += 1;
+                }
+            }
+        }
+        assert_eq!(cells, 3 * 4 * 5);
+        for n in NOT_APPLICABLE {
+            assert!(crate::vendors::names().contains(&n.vendor), "{}", n.vendor);
+            assert!(
+                CATALOG_KINDS.contains(&n.kind) && CORE_METRICS.contains(&n.metric),
+                "{} {}",
+                n.kind,
+                n.metric
+            );
+        }
+        assert!(matches!(
+            applicability("disk", "cloud_service", "cloudwatch"),
+            Applicability::NotApplicable(_)
+        ));
+        assert!(matches!(applicability("uptime", "database", "datadog"), Applicability::Row(_)));
+        assert!(matches!(applicability("uptime", "custom", "datadog"), Applicability::Unknown));
+    }
+
+    /// README.md holds [`markdown_table`] between its markers. With `WATCHKEEP_WRITE_README=1`
+    /// the test writes the table there instead (the regeneration its failure message names).
+    #[test]
+    fn readme_catalog_table_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).expect("README.md");
+        let (start, end) = ("<!-- catalog-table:start -->\n", "<!-- catalog-table:end -->");
+        let from =
+            readme.find(start).map(|i| i + start.len()).expect("README.md has no catalog-table:start marker");
+        let to =
+            readme[from..].find(end).map(|i| from + i).expect("README.md has no catalog-table:end marker");
+        let table = markdown_table();
+        if std::env::var_os("WATCHKEEP_WRITE_README").is_some() {
+            let updated = format!("{}{table}{}", &readme[..from], &readme[to..]);
+            std::fs::write(&path, updated).expect("write README.md");
+            return;
+        }
+        assert!(
+            readme[from..to] == table,
+            "README.md's catalog table differs from compile::catalog::markdown_table(): regenerate it with\n  \
+             WATCHKEEP_WRITE_README=1 cargo test -p watchkeep --lib readme_catalog_table_is_current\n\
+             expected:\n{table}"
+        );
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl VendorCompiler for CloudWatch {
                     .and_then(row)
                     .and_then(|(e, c)| Some((catalog_watch(e, c, comp, diags)?, Some(e.defaults))))
             } else {
-                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+                resolve_watch(cfg, inst.metric, comp, diags)
             };
             let Some((watch, defaults)) = resolved else { continue };
             emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags, &mut used);
@@ -135,7 +135,6 @@ fn resolve_watch(
     cfg: &Config,
     metric: &str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<(Watch, Option<Defaults>)> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -187,19 +186,8 @@ fn resolve_watch(
     }
     match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
         Some((e, c)) => catalog_watch(e, c, comp, diags).map(|w| (w, Some(e.defaults))),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, PROVIDER);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on cloudwatch", comp.kind),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block that has a `cloudwatch { }` mapping".to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
+        // Reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+        None => None,
     }
 }
 
@@ -224,6 +212,34 @@ fn catalog_watch(
         }
         return None;
     };
+    let missing: Vec<&str> = c.dimensions[1..c.required.max(1)]
+        .iter()
+        .copied()
+        .filter(|d| !comp.identifier.contains_key(*d))
+        .collect();
+    if !missing.is_empty() {
+        let msg = format!(
+            "component `{}` ({} on cloudwatch) has no {} in its identifier, so it gets no `{}` alarm ({} is published per {} only)",
+            comp.name,
+            comp.kind,
+            missing.iter().map(|d| format!("`{d}`")).collect::<Vec<_>>().join(", "),
+            e.metric,
+            c.metric_names.join(" + "),
+            c.dimensions[..c.required].join(" and "),
+        );
+        if !diags.0.iter().any(|d| d.summary == msg) {
+            diags.push(super::warning(
+                msg,
+                Some(comp.span.clone()),
+                format!(
+                    "add {} to the identifier (CloudWatch dimensions), or disable the metric with override \"{}\" {{ enabled = false }}",
+                    missing.iter().map(|d| format!("{d} = \"...\"")).collect::<Vec<_>>().join(", "),
+                    e.metric
+                ),
+            ));
+        }
+        return None;
+    }
     let mut dimensions = vec![(first.to_string(), v.clone())];
     for d in &c.dimensions[1..] {
         if let Some(v) = comp.identifier.get(*d) {
@@ -574,6 +590,9 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
         for comp in &comps {
             for (e, c) in catalog::rows(PROVIDER).filter(|e| e.kind == comp.kind).filter_map(row) {
                 let Some(first) = comp.identifier.get(c.dimensions[0]) else { continue };
+                if c.dimensions[..c.required.max(1)].iter().any(|d| !comp.identifier.contains_key(*d)) {
+                    continue;
+                }
                 let mut dims: Vec<Value> = vec![json!(c.dimensions[0]), json!(first)];
                 for d in &c.dimensions[1..] {
                     if let Some(v) = comp.identifier.get(*d) {
@@ -933,6 +952,49 @@ alert "deep" {
         assert_eq!(a["Statistic"], "Maximum");
         let hook = get(&objs, "route.hook.webhook[0]");
         assert_eq!(hook.attrs["Protocol"], "http");
+    }
+
+    /// `HealthyHostCount` is published per target group only: with `TargetGroup` in the
+    /// identifier the load balancer gets its uptime alarm on both dimensions; without, a warning
+    /// names the missing dimension and no alarm is made (rather than one that never has data).
+    #[test]
+    fn load_balancer_uptime_needs_the_target_group() {
+        let src = |identifier: &str| {
+            format!(
+                r#"
+provider "cloudwatch" {{ region = "us-east-1" }}
+component "edge" {{
+  kind       = "cloud_service"
+  provider   = "cloudwatch"
+  identifier = {identifier}
+}}
+baseline "soc2" {{}}
+"#
+            )
+        };
+        let with = compiled(&src(r#"{ LoadBalancer = "app/edge/1", TargetGroup = "targetgroup/web/2" }"#));
+        let up = &get(&with, r#"baseline.soc2["edge"].uptime"#).attrs;
+        assert_eq!(
+            up["Dimensions"],
+            json!([{"Name": "LoadBalancer", "Value": "app/edge/1"}, {"Name": "TargetGroup", "Value": "targetgroup/web/2"}])
+        );
+        assert_eq!(
+            (up["MetricName"].as_str(), up["Statistic"].as_str(), up["ComparisonOperator"].as_str()),
+            (Some("HealthyHostCount"), Some("Minimum"), Some("LessThanThreshold"))
+        );
+        let net = &get(&with, r#"baseline.soc2["edge"].network"#).attrs;
+        assert_eq!(net["Metrics"][0]["MetricStat"]["Metric"]["MetricName"], "ProcessedBytes");
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src(r#"{ LoadBalancer = "app/edge/1" }"#)).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap();
+        let (objs, warnings) =
+            crate::compile::compile_with_warnings(&cfg).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(!objs.iter().any(|o| o.address == r#"baseline.soc2["edge"].uptime"#));
+        assert!(objs.iter().any(|o| o.address == r#"baseline.soc2["edge"].network"#));
+        assert_eq!(warnings.0.len(), 1, "{warnings:?}");
+        assert!(warnings.0[0].summary.contains("has no `TargetGroup` in its identifier"), "{warnings:?}");
+        assert!(warnings.0[0].hint.as_deref().unwrap().contains("TargetGroup = \"...\""), "{warnings:?}");
     }
 
     #[test]

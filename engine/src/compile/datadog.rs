@@ -28,7 +28,7 @@ impl VendorCompiler for Datadog {
             let check = if inst.from_catalog {
                 catalog::lookup(inst.metric, &comp.kind, PROVIDER).and_then(catalog_check)
             } else {
-                resolve_check(cfg, inst.metric, comp, inst.span, diags)
+                resolve_check(cfg, inst.metric, comp, diags)
             };
             let Some(check) = check else { continue };
             let Some(resolved) = resolve_threshold(&check, &inst.threshold, inst.threshold_span, diags)
@@ -74,7 +74,7 @@ impl VendorCompiler for Datadog {
     fn no_catalog_rows(&self, origin: &str, comp: &Component) -> Diagnostic {
         super::warning(
             format!(
-                "`{origin}`: the catalog has no core metrics for kind `{}` on {} yet, so `{}` gets no monitors",
+                "`{origin}`: the catalog has no core metrics for kind `{}` on {}, so `{}` gets no monitors",
                 comp.kind, comp.provider, comp.name
             ),
             Some(comp.span.clone()),
@@ -132,6 +132,11 @@ fn compile_dashboards(cfg: &Config, out: &mut Vec<DesiredObject>) {
                         "title": format!("{} ({})", entry.title, entry.unit.trim()).replace(" ()", ""),
                         "requests": [{"q": expr.replace("{{scope}}", &format!("{{{scope}}}")), "display_type": "line"}],
                     }})),
+                    DatadogCheck::NoData { expr } => widgets.push(json!({"definition": {
+                        "type": "timeseries",
+                        "title": entry.title,
+                        "requests": [{"q": expr.replace("{{scope}}", &format!("{{{scope}}}")), "display_type": "line"}],
+                    }})),
                     DatadogCheck::ServiceCheck { check, .. } => widgets.push(json!({"definition": {
                         "type": "check_status",
                         "title": entry.title,
@@ -173,7 +178,6 @@ fn resolve_check<'a>(
     cfg: &'a Config,
     metric: &'a str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<Check<'a>> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -191,22 +195,8 @@ fn resolve_check<'a>(
             }
         };
     }
-    match catalog::lookup(metric, &comp.kind, &comp.provider).and_then(catalog_check) {
-        Some(check) => Some(check),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, &comp.provider);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on {}", comp.kind, comp.provider),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block".to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
-    }
+    // No row: reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+    catalog::lookup(metric, &comp.kind, &comp.provider).and_then(catalog_check)
 }
 
 fn resolve_threshold(check: &Check, t: &Threshold, span: &Span, diags: &mut Diagnostics) -> Option<Resolved> {
@@ -425,6 +415,18 @@ fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> Desire
                 format!("\"{check}\".over({over}).by(\"{group_by}\").last({}).count_by_status()", runs + 1),
             )
         }
+        Check::Catalog(_, DatadogCheck::NoData { expr }) => {
+            // Alerts only when the metric stops: `< 0` never holds for the metrics these rows
+            // use (utilisation, uptime seconds). `no_data_timeframe` (minutes) is the `for`
+            // duration; the evaluation window is the same, so a recovery shows as soon as data
+            // returns. Datadog requires a critical threshold matching the query's (the stand-in
+            // enforces it, tests/src/datadog/normalize.rs `check_and_fill_thresholds`).
+            thresholds.insert("critical".into(), json!(0));
+            options.insert("notify_no_data".into(), json!(true));
+            options.insert("no_data_timeframe".into(), json!(r.minutes.max(2)));
+            let expr = expr.replace("{{scope}}", &format!("{{{scope}}}"));
+            ("query alert", format!("avg({}):{expr} < 0", window(r.minutes)))
+        }
         Check::Catalog(_, DatadogCheck::Metric { aggregation, expr, notify_no_data }) => {
             thresholds.insert("critical".into(), json_number(r.critical));
             if let Some(w) = r.warning {
@@ -453,14 +455,22 @@ fn monitor(cfg: &Config, inst: &Instance, check: &Check, r: &Resolved) -> Desire
     options.insert("require_full_window".into(), json!(false));
 
     let direction = if r.above { "above" } else { "below" };
+    let no_data = matches!(check, Check::Catalog(_, DatadogCheck::NoData { .. }));
     let name = if monitor_type == "service check" {
         format!("{}: host not reporting for {}", comp.name, r.for_duration)
+    } else if no_data {
+        format!("{}: {title} not reporting for {}", comp.name, r.for_duration)
     } else {
         format!("{}: {title} {direction} {}{unit} for {}", comp.name, number(r.critical), r.for_duration)
     };
 
     let mut msg = String::new();
-    if monitor_type == "service check" {
+    if no_data {
+        msg.push_str(&format!(
+            "{{{{#is_alert}}}}{} has not reported {title} for {}.{{{{/is_alert}}}}\n",
+            comp.name, r.for_duration
+        ));
+    } else if monitor_type == "service check" {
         msg.push_str(&format!(
             "{{{{#is_alert}}}}{} has not reported for {}.{{{{/is_alert}}}}\n",
             comp.name, r.for_duration

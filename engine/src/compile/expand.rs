@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::catalog::{self, Defaults};
 use super::{error, warning, VendorCompiler, COMPILED_PROVIDERS};
-use crate::config::{Component, Config, Dashboard, Span, Threshold};
-use crate::diag::Diagnostics;
+use crate::config::{Alert, Component, Config, Dashboard, Span, Threshold};
+use crate::diag::{Diagnostic, Diagnostics};
 
 /// Components in `scope` (an inventory), of one of `kinds`, named in `components` (empty: any).
 pub(crate) fn matching<'a>(
@@ -40,6 +40,7 @@ pub(crate) fn check_blocks(cfg: &Config, diags: &mut Diagnostics) {
                 "check its scope, kinds and components",
             ));
         }
+        check_alert_metric(cfg, alert, &targets, diags);
         targets.into_iter().for_each(|c| check_compiled(c, diags));
     }
     for base in cfg.baselines.values() {
@@ -64,6 +65,115 @@ pub(crate) fn check_blocks(cfg: &Config, diags: &mut Diagnostics) {
         }
         targets.into_iter().for_each(|c| check_compiled(c, diags));
     }
+}
+
+/// An alert's `metric` that is neither a user `metric` block nor a catalog row for every
+/// (kind, vendor) of the components it matches: ONE error per alert, at the `metric` value, with
+/// the closest names ("did you mean `cpu`?") and the metrics the catalog has for the kinds in
+/// scope. The vendor compilers skip those components silently (no copy per component).
+fn check_alert_metric(cfg: &Config, alert: &Alert, targets: &[&Component], diags: &mut Diagnostics) {
+    let metric = alert.metric.as_str();
+    if cfg.metrics.contains_key(metric) {
+        return;
+    }
+    let compiled: Vec<&Component> =
+        targets.iter().copied().filter(|c| COMPILED_PROVIDERS.contains(&c.provider.as_str())).collect();
+    // (kind, vendor) cells without a row, in first-seen order, with their components.
+    let mut cells: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    for c in &compiled {
+        if catalog::lookup(metric, &c.kind, &c.provider).is_some() {
+            continue;
+        }
+        match cells.iter_mut().find(|(k, v, _)| *k == c.kind && *v == c.provider) {
+            Some(cell) => cell.2.push(&c.name),
+            None => cells.push((&c.kind, &c.provider, vec![&c.name])),
+        }
+    }
+    if cells.is_empty() {
+        return;
+    }
+    // What the catalog has for the kinds in scope (over their vendors), kind by kind.
+    let mut kinds: Vec<&str> = Vec::new();
+    for c in &compiled {
+        if !kinds.contains(&c.kind.as_str()) {
+            kinds.push(&c.kind);
+        }
+    }
+    kinds.sort_by_key(|k| catalog::CATALOG_KINDS.iter().position(|c| c == k).unwrap_or(usize::MAX));
+    let known_for = |kind: &str| -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for c in compiled.iter().filter(|c| c.kind == kind) {
+            for m in catalog::metrics_for(kind, &c.provider) {
+                if !out.contains(&m) {
+                    out.push(m);
+                }
+            }
+        }
+        // Core metrics first, in their order, then the others as the catalog lists them.
+        let order = catalog::all_metric_names();
+        out.sort_by_key(|m| order.iter().position(|o| o == m));
+        out
+    };
+    let known: Vec<String> = kinds
+        .iter()
+        .map(|k| {
+            let ms = known_for(k);
+            format!(
+                "{k}: {}",
+                if ms.is_empty() { "none (user metrics only)".to_string() } else { ms.join(", ") }
+            )
+        })
+        .collect();
+    let user: Vec<&str> = cfg.metrics.keys().map(String::as_str).collect();
+    let origin = format!("alert.{}", alert.name);
+    let components = |names: &[&str]| {
+        let mut v: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+        if v.len() > 5 {
+            let more = v.len() - 5;
+            v.truncate(5);
+            v.push(format!("{more} more"));
+        }
+        v.join(", ")
+    };
+    let all = catalog::all_metric_names();
+    let diag = if !all.contains(&metric) {
+        let mut hint = String::new();
+        let candidates: Vec<&str> = all.iter().copied().chain(user.iter().copied()).collect();
+        if let Some(s) = crate::config::suggest::closest(metric, candidates) {
+            hint.push_str(&format!("did you mean `{s}`? "));
+        }
+        hint.push_str(&format!("catalog metrics for the kinds in scope: {}", known.join("; ")));
+        if !user.is_empty() {
+            hint.push_str(&format!("; user metrics: {}", user.join(", ")));
+        }
+        hint.push_str("; or declare a `metric` block and write metric = metric.<name>");
+        error(format!("unknown metric `{metric}` in `{origin}`"), Some(alert.metric_span.clone()), hint)
+    } else {
+        // A catalog metric some kinds in scope lack (or for which it does not apply).
+        let mut lines = Vec::new();
+        for (kind, vendor, names) in &cells {
+            let why = match catalog::applicability(metric, kind, vendor) {
+                catalog::Applicability::NotApplicable(reason) => format!(": not applicable ({reason})"),
+                _ => String::new(),
+            };
+            lines.push(format!("kind `{kind}` on {vendor} ({}){why}", components(names)));
+        }
+        Diagnostic {
+            detail: Some(format!("no catalog row for: {}", lines.join("; "))),
+            ..error(
+                format!(
+                    "no metric `{metric}` for {} in `{origin}`",
+                    cells.iter().map(|(k, v, _)| format!("kind `{k}` on {v}")).collect::<Vec<_>>().join(", ")
+                ),
+                Some(alert.metric_span.clone()),
+                format!(
+                    "catalog metrics for the kinds in scope: {}; narrow `kinds`/`components`, or declare a `metric` block",
+                    known.join("; ")
+                ),
+            )
+        }
+    };
+    diags.push(diag);
 }
 
 /// A component on a vendor no compiler handles yet is an error (once per component).
@@ -321,6 +431,157 @@ pub(crate) fn instances<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{load, LoadOptions};
+    use crate::diag::Severity;
+
+    /// One component of every catalog kind on every vendor (identifiers as each row needs).
+    const EVERY_CELL: &str = r#"
+provider "datadog" {}
+provider "cloudwatch" { region = "us-east-1" }
+provider "newrelic" { account_id = 1 }
+component "dd-web" {
+  kind     = "server"
+  provider = "datadog"
+}
+component "dd-db" {
+  kind       = "database"
+  provider   = "datadog"
+  identifier = { dbinstanceidentifier = "orders" }
+}
+component "dd-app" {
+  kind       = "container"
+  provider   = "datadog"
+  identifier = { container_name = "app" }
+}
+component "dd-lb" {
+  kind       = "cloud_service"
+  provider   = "datadog"
+  identifier = { loadbalancer = "app/edge/1" }
+}
+component "cw-web" {
+  kind       = "server"
+  provider   = "cloudwatch"
+  identifier = { InstanceId = "i-1" }
+}
+component "cw-db" {
+  kind       = "database"
+  provider   = "cloudwatch"
+  identifier = { DBInstanceIdentifier = "orders" }
+}
+component "cw-app" {
+  kind       = "container"
+  provider   = "cloudwatch"
+  identifier = { ClusterName = "prod", ServiceName = "app" }
+}
+component "cw-lb" {
+  kind       = "cloud_service"
+  provider   = "cloudwatch"
+  identifier = { LoadBalancer = "app/edge/1", TargetGroup = "targetgroup/web/1" }
+}
+component "nr-web" {
+  kind     = "server"
+  provider = "newrelic"
+}
+component "nr-db" {
+  kind       = "database"
+  provider   = "newrelic"
+  identifier = { displayName = "orders" }
+}
+component "nr-app" {
+  kind       = "container"
+  provider   = "newrelic"
+  identifier = { containerName = "app" }
+}
+component "nr-lb" {
+  kind       = "cloud_service"
+  provider   = "newrelic"
+  identifier = { "provider.loadBalancerName" = "edge" }
+}
+"#;
+
+    fn compile_src(src: &str) -> Result<(Vec<super::super::DesiredObject>, Diagnostics), Diagnostics> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), src).unwrap();
+        let (cfg, _) = load(&LoadOptions::new(dir.path())).unwrap_or_else(|d| panic!("{d:?}"));
+        super::super::compile_with_warnings(&cfg)
+    }
+
+    #[test]
+    fn an_unknown_alert_metric_is_one_error_at_the_attribute_with_the_closest_name() {
+        let src = format!("{EVERY_CELL}alert \"typo\" {{\n  metric = \"memroy\"\n  above  = 1\n}}\n");
+        let diags = compile_src(&src).expect_err("an unknown metric must not compile");
+        let errors: Vec<_> = diags.0.iter().filter(|d| d.severity == Severity::Error).collect();
+        // One error for the 12 components it matches, not one per component or vendor.
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let e = errors[0];
+        assert_eq!(e.summary, "unknown metric `memroy` in `alert.typo`");
+        // At the attribute's value (`"memroy"`), not the block header.
+        let line = src.lines().position(|l| l.contains("\"memroy\"")).unwrap() + 1;
+        let span = e.span.as_ref().unwrap();
+        assert_eq!((span.line, span.col), (line, 12), "{span:?}");
+        assert_eq!(&src[span.start..span.end], "\"memroy\"");
+        let hint = e.hint.as_deref().unwrap();
+        assert!(hint.starts_with("did you mean `memory`?"), "{hint}");
+        for kind in [
+            "server: cpu, memory, disk, network, uptime",
+            "database: cpu, memory, disk, network, uptime, connections",
+            "container: cpu, memory, disk, network, uptime",
+            "cloud_service: network, uptime, errors, latency",
+        ] {
+            assert!(hint.contains(kind), "{kind} not in {hint}");
+        }
+    }
+
+    #[test]
+    fn a_catalog_metric_that_does_not_apply_to_a_kind_says_why_once() {
+        let src = format!(
+            "{EVERY_CELL}alert \"lb_disk\" {{\n  kinds  = [\"cloud_service\"]\n  metric = \"disk\"\n  above  = 1\n}}\n"
+        );
+        let diags = compile_src(&src).expect_err("disk does not apply to load balancers");
+        let errors: Vec<_> = diags.0.iter().filter(|d| d.severity == Severity::Error).collect();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        let e = errors[0];
+        assert_eq!(
+            e.summary,
+            "no metric `disk` for kind `cloud_service` on cloudwatch, kind `cloud_service` on datadog, kind `cloud_service` on newrelic in `alert.lb_disk`"
+        );
+        let detail = e.detail.as_deref().unwrap();
+        assert!(
+            detail.contains("`cw-lb`") && detail.contains("not applicable (a managed load balancer"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn a_baseline_on_every_cell_compiles_the_five_core_metrics_or_their_not_applicable() {
+        let src = format!("{EVERY_CELL}baseline \"soc2\" {{}}\n");
+        let (objects, warnings) = compile_src(&src).unwrap_or_else(|d| panic!("{d:?}"));
+        assert!(warnings.0.is_empty(), "{warnings:?}");
+        for vendor in crate::vendors::names() {
+            for kind in catalog::CATALOG_KINDS {
+                let prefix = match *vendor {
+                    "datadog" => "dd",
+                    "cloudwatch" => "cw",
+                    _ => "nr",
+                };
+                let name = match *kind {
+                    "server" => "web",
+                    "database" => "db",
+                    "container" => "app",
+                    _ => "lb",
+                };
+                for metric in catalog::CORE_METRICS {
+                    let address = format!("baseline.soc2[\"{prefix}-{name}\"].{metric}");
+                    let made = objects.iter().any(|o| o.address == address);
+                    let applies = matches!(
+                        catalog::applicability(metric, kind, vendor),
+                        catalog::Applicability::Row(_)
+                    );
+                    assert_eq!(made, applies, "{address}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn durations() {

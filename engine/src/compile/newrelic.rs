@@ -69,7 +69,7 @@ impl VendorCompiler for NewRelic {
                     .and_then(row)
                     .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
             } else {
-                resolve_watch(cfg, inst.metric, comp, inst.span, diags)
+                resolve_watch(cfg, inst.metric, comp, diags)
             };
             let Some((watch, defaults)) = resolved else { continue };
             if emit(cfg, &inst, &watch, defaults, &inst.threshold, inst.threshold_span, out, diags) {
@@ -252,7 +252,6 @@ fn resolve_watch(
     cfg: &Config,
     metric: &str,
     comp: &Component,
-    span: &Span,
     diags: &mut Diagnostics,
 ) -> Option<(Watch, Option<Defaults>)> {
     if let Some(user) = cfg.metrics.get(metric) {
@@ -276,23 +275,10 @@ fn resolve_watch(
         };
         return Some((watch, None));
     }
-    match catalog::lookup(metric, &comp.kind, PROVIDER).and_then(row) {
-        Some((e, c)) => Some((catalog_watch(e, c, comp), Some(e.defaults))),
-        None => {
-            let known = catalog::metrics_for(&comp.kind, PROVIDER);
-            diags.push(error(
-                format!("no metric `{metric}` for kind `{}` on newrelic", comp.kind),
-                Some(span.clone()),
-                if known.is_empty() {
-                    "declare it with a `metric` block that has a `newrelic { nrql = ... }` mapping"
-                        .to_string()
-                } else {
-                    format!("catalog metrics here are {}; or declare a `metric` block", known.join(", "))
-                },
-            ));
-            None
-        }
-    }
+    // No row: reported once per alert, at its `metric`, by `expand::check_alert_metric`.
+    catalog::lookup(metric, &comp.kind, PROVIDER)
+        .and_then(row)
+        .map(|(e, c)| (catalog_watch(e, c, comp), Some(e.defaults)))
 }
 
 // The arguments are what a condition is made of.
@@ -787,8 +773,9 @@ dashboard "infra" { scope = inventory.prod }
     fn inventory_compiles_to_policies_conditions_routes_and_a_dashboard() {
         let objs = compiled(INVENTORY);
         assert!(objs.iter().all(|o| o.provider == "newrelic"));
-        // baseline: server 4 (network disabled) + database 4 + container 3; alert: 1.
-        assert_eq!(count(&objs, CONDITION), 12);
+        // baseline (network disabled): server 4 + database 5 (with connections and uptime) +
+        // container 3 (cpu, memory, uptime; disk is not applicable); alert: 1.
+        assert_eq!(count(&objs, CONDITION), 13);
         assert_eq!(count(&objs, "newrelic_alert_policy"), 2);
         // oncall: email + pagerduty; chat: slack.
         assert_eq!(count(&objs, "newrelic_notification_destination"), 3);
@@ -881,8 +868,8 @@ dashboard "infra" { scope = inventory.prod }
             "Monitoring dashboard for 3 components of inventory prod (reviewed 2026-11-01 by lead@example.com)."
         );
         let widgets = d["pages"][0]["widgets"].as_array().unwrap();
-        // The header and 5 + 4 + 3 charts.
-        assert_eq!(widgets.len(), 13);
+        // The header and 5 + 6 + 4 charts (server; database with connections; container without disk).
+        assert_eq!(widgets.len(), 16);
         assert_eq!(widgets[0]["visualization"]["id"], "viz.markdown");
         let cpu = widgets.iter().find(|w| w["title"] == "web-1: CPU usage").unwrap();
         assert_eq!(

@@ -162,6 +162,8 @@ pub struct Alert {
     pub components: Vec<String>,
     /// Catalog metric name (`cpu`) or user metric (`metric.queue_depth` → `queue_depth`).
     pub metric: String,
+    /// Where `metric` is written (its value), for errors about the metric itself.
+    pub metric_span: Span,
     pub threshold: Threshold,
     /// Route names.
     pub routes: Vec<String>,

@@ -184,7 +184,7 @@ pub async fn prepare(ws: &Workspace, input: &ApplyInput) -> Result<PreparedApply
 /// history entry (when anything changed).
 pub async fn execute(ws: &Workspace, prepared: PreparedApply) -> Result<ApplyReport, Error> {
     let PreparedApply { lock, state, planned, operation, parallelism, lines_to_stderr, .. } = prepared;
-    let Planned { exec, providers, redactor } = planned;
+    let Planned { exec, providers, redactor, .. } = planned;
     let lock = Arc::new(lock);
     let opts = ApplyOptions { parallelism, lines_to_stderr, ..Default::default() };
     let mut outcome = apply::apply(exec.jobs(), &providers, lock.clone(), state, &redactor, &opts).await?;

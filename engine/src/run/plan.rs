@@ -75,6 +75,8 @@ pub(crate) struct Planned {
     pub exec: ExecutablePlan,
     pub providers: Providers,
     pub redactor: Redactor,
+    /// The warnings of loading and compiling (already printed on stderr), for `--json`.
+    pub warnings: crate::diag::Diagnostics,
 }
 
 /// How to plan, beyond [`PlanInput`].
@@ -105,7 +107,14 @@ pub async fn plan(ws: &Workspace, input: &PlanInput) -> Result<PlanOutput, Error
         for_apply: false,
     };
     let run = make_plan(ws, &spec, &state, loaded).await?;
-    Ok(PlanOutput { stats: stats(ws, &run.providers), plan: run.exec.plan })
+    let warnings: Vec<Value> =
+        run.warnings.0.iter().map(|d| serde_json::to_value(d).unwrap_or_default()).collect();
+    Ok(PlanOutput {
+        stats: stats(ws, &run.providers),
+        plan: run.exec.plan,
+        warning_count: warnings.len(),
+        warnings,
+    })
 }
 
 /// Saves `plan` for `watchkeep apply FILE`.
@@ -256,7 +265,12 @@ pub(crate) async fn make_plan(
     }
     let depends_on = if spec.for_apply { dependencies(&desired, &links_by, state) } else { BTreeMap::new() };
     let links = if spec.for_apply { links_by } else { BTreeMap::new() };
-    Ok(Planned { exec: ExecutablePlan { plan, bodies: marked, depends_on, links }, providers, redactor })
+    Ok(Planned {
+        exec: ExecutablePlan { plan, bodies: marked, depends_on, links },
+        providers,
+        redactor,
+        warnings,
+    })
 }
 
 /// What each change waits for, by address: the configuration's references and the targets of its

@@ -29,6 +29,13 @@ pub struct PlanOutput {
     #[serde(flatten)]
     pub plan: Plan,
     pub stats: Stats,
+    /// Warnings of loading and compiling the configuration (also printed on stderr), e.g. a
+    /// component whose kind has no catalog metrics on its vendor.
+    #[serde(default)]
+    pub warning_count: usize,
+    /// The warnings themselves, as `validate --json` lists diagnostics.
+    #[serde(default)]
+    pub warnings: Vec<serde_json::Value>,
 }
 
 /// `apply --json` output.

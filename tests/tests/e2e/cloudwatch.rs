@@ -96,14 +96,15 @@ fn mixed_inventory_applies_then_plans_clean_on_moto() {
     let ws = aws_workspace("cw-mixed", region);
     let apply = ws.run(&["apply", "-auto-approve"]);
     apply.expect_code(0);
-    // 5 server + 5 database + 3 container alarms, one topic, two subscriptions, one dashboard.
+    // 5 server + 6 database (with connections and uptime) + 5 container alarms, one topic,
+    // two subscriptions, one dashboard.
     assert!(
-        apply.stdout().contains("17 created") || apply.stdout().contains("17 added"),
+        apply.stdout().contains("20 created") || apply.stdout().contains("20 added"),
         "{}",
         apply.stdout()
     );
     let names = alarm_names(&moto().endpoint_url(), region);
-    assert_eq!(names.len(), 13, "{names:?}");
+    assert_eq!(names.len(), 16, "{names:?}");
     assert!(names.contains(&"orders-db Freeable memory (baseline.soc2)".to_string()), "{names:?}");
 
     let plan = ws.run(&["plan", "-detailed-exitcode"]);

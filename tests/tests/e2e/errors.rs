@@ -118,3 +118,35 @@ fn a_raw_field_outside_the_vendors_writable_schema_is_named() {
         run.stderr()
     );
 }
+
+/// An unknown metric in an `alert` over several components: one error, at the `metric`
+/// attribute's value (not the block header), with the closest name and the kinds' metrics.
+#[test]
+fn an_unknown_alert_metric_is_one_error_at_the_attribute() {
+    let text = format!(
+        "{HEADER}\ninventory \"prod\" {{\n  component \"web-1\" {{\n    kind = \"server\"\n    provider = \"datadog\"\n  }}\n  component \"web-2\" {{\n    kind = \"server\"\n    provider = \"datadog\"\n  }}\n}}\nalert \"mem\" {{\n  scope  = inventory.prod\n  metric = \"memroy\"\n  above  = 90\n}}\n"
+    );
+    let ws = Workspace::new("errors");
+    ws.write("main.hcl", &text);
+    for args in [&["validate"][..], &["plan"][..]] {
+        let run = ws.run(args);
+        run.expect_code(1);
+        let err = run.stderr();
+        assert_eq!(err.matches("error:").count(), 1, "{args:?}: one error expected:\n{err}");
+        for needle in [
+            "error: unknown metric `memroy` in `alert.mem`",
+            "--> main.hcl:16:12",
+            "did you mean `memory`?",
+            "server: cpu, memory, disk, network, uptime",
+        ] {
+            assert!(err.contains(needle), "{args:?}: stderr lacks {needle:?}:\n{err}");
+        }
+    }
+    let json = ws.run(&["validate", "--json"]);
+    json.expect_code(1);
+    let out = json.json();
+    assert_eq!(out["error_count"], 1, "{out:#}");
+    assert_eq!(out["diagnostics"][0]["line"], 16, "{out:#}");
+    assert_eq!(out["diagnostics"][0]["col"], 12, "{out:#}");
+    assert!(!ws.path().join(".watchkeep/state.json").exists());
+}

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod catalog;
 mod cli;
 mod cloudwatch;
 mod core_loop;

@@ -110,11 +110,12 @@ fn inventory_applies_then_plans_clean_and_a_rotated_secret_is_an_update() {
     let (ws, key) = workspace("nr-inventory");
     let apply = ws.run(&["apply", "-auto-approve"]);
     apply.expect_code(0);
-    // 5 server + 4 database + 3 container conditions, a policy, three destination/channel
-    // pairs, a workflow and a dashboard.
-    assert!(apply.stdout().contains("21 created"), "{}", apply.stdout());
+    // 5 server + 6 database (with connections and uptime) + 4 container (no disk: not
+    // applicable) conditions, a policy, three destination/channel pairs, a workflow and a
+    // dashboard.
+    assert!(apply.stdout().contains("24 created"), "{}", apply.stdout());
     assert_eq!(count(&key, ObjectKind::Policy), 1);
-    assert_eq!(count(&key, ObjectKind::NrqlCondition), 12);
+    assert_eq!(count(&key, ObjectKind::NrqlCondition), 15);
     assert_eq!(count(&key, ObjectKind::Destination), 3);
     assert_eq!(count(&key, ObjectKind::Channel), 3);
     assert_eq!(count(&key, ObjectKind::Workflow), 1);
@@ -153,7 +154,7 @@ fn inventory_applies_then_plans_clean_and_a_rotated_secret_is_an_update() {
         .iter()
         .filter_map(|w| w.pointer("/rawConfiguration/nrqlQueries/0"))
         .collect();
-    assert_eq!(charts.len(), 12, "{dash:#}");
+    assert_eq!(charts.len(), 15, "{dash:#}");
     let account = newrelic().account_id(&key);
     assert!(charts.iter().all(|q| q["accountIds"] == json!([account])), "{dash:#}");
 
@@ -393,7 +394,7 @@ fn transient_nerdgraph_errors_are_retried_without_duplicates() {
     assert!(nr.injected_count() >= 6, "{} faults injected", nr.injected_count());
     let objects = |kind| nr.objects(&key, kind).len();
     assert_eq!(objects(ObjectKind::Policy), 1, "one policy despite the acted-then-failed create");
-    assert_eq!(objects(ObjectKind::NrqlCondition), 12);
+    assert_eq!(objects(ObjectKind::NrqlCondition), 15);
     assert_eq!(objects(ObjectKind::Channel), 3);
     assert_eq!(objects(ObjectKind::Workflow), 1, "one workflow despite the acted-then-failed create");
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
@@ -457,12 +458,12 @@ fn alert_log_lists_the_incidents_of_new_relic_conditions() {
             .collect()
     };
     let conditions = of_type("newrelic_nrql_condition");
-    assert_eq!(conditions.len(), 12);
+    assert_eq!(conditions.len(), 15);
     assert!(conditions.iter().all(|c| !not_covered.contains(&c.as_str())), "{not_covered:#?}");
     assert!(not_covered.contains(&"route.oncall.newrelic_workflow"), "{not_covered:#?}");
     assert!(not_covered.contains(&"baseline.soc2.newrelic_policy"), "{not_covered:#?}");
 
-    // Twelve conditions, one incidents query.
+    // Fifteen conditions, one incidents query.
     let scans = newrelic()
         .documents()
         .into_iter()

@@ -850,9 +850,9 @@ impl<'a> Evaluator<'a> {
         let kinds = take_vec(&mut ok, self.list_one_of(d, body, "kinds", KINDS));
         let components = take_vec(&mut ok, self.references(d, body, "components", "component"));
         let metric = match self.value(d, body, "metric") {
-            Ok(Some((Value::String(s), _))) => Some(s),
+            Ok(Some((Value::String(s), span))) => Some((s, span)),
             Ok(Some((Value::Object(o), span))) => match o.get("name").and_then(Value::as_str) {
-                Some(n) => Some(n.to_string()),
+                Some(n) => Some((n.to_string(), span)),
                 None => {
                     self.type_error(
                         "metric",
@@ -878,7 +878,9 @@ impl<'a> Evaluator<'a> {
         let routes = take_vec(&mut ok, self.routes(d, body));
         let runbook = take(&mut ok, self.string(d, body, "runbook"));
         let message = take(&mut ok, self.string(d, body, "message"));
-        let (Some(metric), Ok(threshold), true) = (metric, threshold, ok) else { return false };
+        let (Some((metric, metric_span)), Ok(threshold), true) = (metric, threshold, ok) else {
+            return false;
+        };
         let full = self.full_name(d);
         let m = self.decls[d].module;
         let local = self.decls[d].name.clone();
@@ -891,6 +893,7 @@ impl<'a> Evaluator<'a> {
                 kinds,
                 components,
                 metric,
+                metric_span,
                 threshold,
                 routes,
                 runbook,

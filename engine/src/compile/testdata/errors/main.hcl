@@ -57,3 +57,7 @@ alert "unknown_metric" {
   metric = "latency"
   above  = 1
 }
+alert "typo" {
+  metric = "memroy"
+  above  = 1
+}
