@@ -10,6 +10,7 @@
 //! The language itself is described in `docs/language.md`; [`schema`] is the one list of blocks
 //! and attributes the loader accepts.
 
+mod coverage;
 mod fmt;
 mod functions;
 mod inventory;
@@ -21,7 +22,7 @@ pub mod rrule;
 pub mod schema;
 mod source;
 mod subst;
-mod suggest;
+pub(crate) mod suggest;
 mod values;
 mod variables;
 
