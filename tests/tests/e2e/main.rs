@@ -9,6 +9,7 @@ mod support;
 mod cli;
 mod cloudwatch;
 mod core_loop;
+mod coverage;
 mod drift;
 mod errors;
 mod faults;
