@@ -247,3 +247,111 @@ impl Evaluator<'_> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load, Config, LoadOptions};
+    use crate::diag::Diagnostics;
+
+    fn load_text(main: &str) -> Result<Config, Diagnostics> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), main).unwrap();
+        load(&LoadOptions::new(dir.path())).map(|(c, _)| c)
+    }
+
+    fn errors(main: &str) -> Vec<(String, Option<String>, Option<usize>)> {
+        match load_text(main) {
+            Ok(_) => panic!("expected errors"),
+            Err(d) => d
+                .iter()
+                .map(|x| (x.summary.clone(), x.hint.clone(), x.span.as_ref().map(|s| s.line)))
+                .collect(),
+        }
+    }
+
+    const ROUTE: &str = r#"
+route "oncall" {
+  owner = "lead@example.com"
+  email {
+    to = ["oncall@example.com"]
+  }
+  escalation {
+    after    = "0m"
+    rotation = "primary"
+  }
+  escalation {
+    after  = "15m"
+    people = ["alice@example.com", "bob@example.com"]
+  }
+}
+"#;
+
+    #[test]
+    fn coverage_block_and_contact_list_decode() {
+        let cfg = load_text(&format!(
+            "{ROUTE}\ncoverage {{\n  review_interval = \"30d\"\n  max_threshold = {{ cpu = 95, free_storage = 1e9 }}\n  max_window = \"15m\"\n  severities = [\"critical\", \"high\"]\n  require \"database\" {{\n    metrics = [\"cpu\", \"disk\"]\n  }}\n}}\n"
+        ))
+        .unwrap();
+        let cov = cfg.coverage.expect("coverage");
+        assert_eq!(cov.review_interval, "30d");
+        assert_eq!(cov.review_interval_seconds, 30 * 86_400);
+        assert_eq!(cov.max_threshold.get("cpu"), Some(&95.0));
+        assert_eq!(cov.max_window, Some(("15m".to_string(), 900)));
+        assert_eq!(cov.severities, ["critical", "high"]);
+        assert_eq!(cov.require.get("database").unwrap(), &["cpu", "disk"]);
+        assert_eq!(cov.require_spans.get("database").map(|s| s.line), Some(23));
+        let r = &cfg.routes["oncall"];
+        assert_eq!(r.owner.as_deref(), Some("lead@example.com"));
+        assert_eq!(r.escalation.len(), 2);
+        assert_eq!(
+            (r.escalation[0].after_seconds, r.escalation[0].rotation.as_deref()),
+            (0, Some("primary"))
+        );
+        assert_eq!(r.escalation[1].after_seconds, 900);
+        assert_eq!(r.escalation[1].people, ["alice@example.com", "bob@example.com"]);
+        // Without the block: no settings (coverage uses the defaults).
+        assert!(load_text(ROUTE).unwrap().coverage.is_none());
+    }
+
+    #[test]
+    fn coverage_values_are_checked_where_written() {
+        let e = errors(
+            "coverage {\n  review_interval = \"soon\"\n  severities = [\"urgent\"]\n  max_threshold = [95]\n  require \"sever\" {\n    metrics = [\"cpu\"]\n  }\n  require \"server\" {\n    metrics = [\"cpu\", \"cpu\"]\n  }\n}\n",
+        );
+        let find = |needle: &str| {
+            e.iter()
+                .find(|(s, _, _)| s.contains(needle))
+                .unwrap_or_else(|| panic!("no `{needle}` in {e:#?}"))
+                .clone()
+        };
+        assert_eq!(find("invalid duration \"soon\" for `review_interval`").2, Some(2));
+        assert_eq!(find("invalid value `urgent` in `severities`").2, Some(3));
+        assert_eq!(find("`max_threshold` must be a map of numbers").2, Some(4));
+        let kind = find("unknown component kind `sever` in `require`");
+        assert_eq!(kind.2, Some(5));
+        assert!(kind.1.unwrap().starts_with("did you mean `server`?"));
+        assert_eq!(find("metric `cpu` is listed twice").2, Some(9));
+
+        let twice = errors("coverage {}\ncoverage {}\n");
+        assert_eq!(twice[0].0, "more than one `coverage` block");
+        assert_eq!(twice[0].2, Some(2));
+    }
+
+    #[test]
+    fn escalation_levels_need_someone_and_ascending_after() {
+        let order = errors(&ROUTE.replace("\"15m\"", "\"10m\"").replace("\"0m\"", "\"20m\""));
+        assert_eq!(order.len(), 1, "{order:#?}");
+        assert!(order[0].0.starts_with("escalation levels out of order"), "{order:#?}");
+        assert_eq!(order[0].2, Some(11));
+
+        let nobody = errors(&ROUTE.replace("    rotation = \"primary\"\n", ""));
+        assert_eq!(nobody[0].0, "an escalation level reaches no one");
+        assert_eq!(nobody[0].2, Some(7));
+
+        let bad_after = errors(&ROUTE.replace("\"15m\"", "\"later\""));
+        assert!(bad_after[0].0.contains("invalid duration \"later\" for `after`"), "{bad_after:#?}");
+
+        let missing_after = errors(&ROUTE.replace("    after    = \"0m\"\n", ""));
+        assert!(missing_after.iter().any(|(s, _, _)| s.contains("after")), "{missing_after:#?}");
+    }
+}

@@ -791,4 +791,115 @@ mod tests {
         assert_eq!(none.status, "cannot_tell");
         assert!(live_gaps(&LiveCoverage { window: "1h".into(), vendors: vec![none] }).is_empty());
     }
+
+    fn report(main: &str, today: &str) -> CoverageReport {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("main.hcl"), main).unwrap();
+        let (cfg, _) = crate::config::load(&crate::config::LoadOptions::new(dir.path())).expect("loads");
+        let compiled =
+            crate::compile::compile(&cfg).expect("compiles").into_iter().map(|o| o.address).collect();
+        from_config(&cfg, &compiled, chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap())
+    }
+
+    const BASE: &str = r#"
+inventory "prod" {
+  reviewed_on = "2026-11-01"
+  component "web-1" {
+    kind       = "server"
+    provider   = "datadog"
+    identifier = { host = "web-1" }
+  }
+}
+component "loose-1" {
+  kind       = "server"
+  provider   = "datadog"
+  identifier = { host = "loose-1" }
+}
+route "oncall" {
+  owner = "lead@example.com"
+  email {
+    to = ["oncall@example.com"]
+  }
+  escalation {
+    after    = "0m"
+    rotation = "primary"
+  }
+}
+"#;
+
+    fn cell<'r>(r: &'r CoverageReport, comp: &str, metric: &str) -> &'r MetricCoverage {
+        r.components
+            .iter()
+            .find(|c| c.name == comp)
+            .and_then(|c| c.metrics.iter().find(|m| m.metric == metric))
+            .unwrap_or_else(|| panic!("{comp} {metric}"))
+    }
+
+    #[test]
+    fn baselines_cover_their_scope_and_disabled_metrics_are_gaps() {
+        let r = report(
+            &format!(
+                "{BASE}\nbaseline \"soc2\" {{\n  scope = inventory.prod\n  route = route.oncall\n  override \"disk\" {{\n    enabled = false\n  }}\n  override \"cpu\" {{\n    above = 80\n    for = \"15m\"\n  }}\n}}\n"
+            ),
+            "2026-12-01",
+        );
+        let cpu = cell(&r, "web-1", "cpu");
+        assert_eq!(cpu.status, "covered");
+        let c = &cpu.covered_by[0];
+        assert_eq!(c.address, "baseline.soc2[\"web-1\"].cpu");
+        assert_eq!((c.threshold, c.threshold_source.as_str()), (80.0, "explicit"));
+        assert_eq!((c.window.as_str(), c.window_source.as_str()), ("15m", "explicit"));
+        assert_eq!(c.severity_source, "catalog default");
+        assert_eq!(cell(&r, "web-1", "memory").covered_by[0].threshold_source, "catalog default");
+        assert_eq!(cell(&r, "web-1", "disk").status, "gap");
+        // A component in no inventory is listed, and a baseline scoped to one does not cover it.
+        let loose = r.components.iter().find(|c| c.name == "loose-1").unwrap();
+        assert_eq!(loose.inventory, None);
+        assert!(loose.metrics.iter().all(|m| m.status == "gap"));
+        let named: Vec<(&str, Option<&str>)> =
+            r.gaps.iter().map(|g| (g.subject.as_str(), g.metric.as_deref())).collect();
+        assert!(named.contains(&("web-1", Some("disk"))), "{named:?}");
+        assert_eq!(named.iter().filter(|(s, _)| *s == "loose-1").count(), 5, "{named:?}");
+        assert!(!r.passed);
+        assert_eq!(r.inventories[0].age_days, Some(30));
+        assert!(r.inventories[0].current);
+        assert_eq!(r.contacts[0].used_by, ["baseline.soc2"]);
+    }
+
+    #[test]
+    fn required_metrics_and_review_interval_come_from_the_coverage_block() {
+        let r = report(
+            &format!(
+                "{BASE}\ncoverage {{\n  review_interval = \"7d\"\n  require \"server\" {{\n    metrics = [\"cpu\"]\n  }}\n}}\nalert \"cpu\" {{\n  metric = \"cpu\"\n  above = 90\n  route = route.oncall\n}}\n"
+            ),
+            "2026-11-09",
+        );
+        assert_eq!(r.components.iter().map(|c| c.metrics.len()).sum::<usize>(), 2);
+        // The alert has no scope: it covers the component outside any inventory too.
+        assert_eq!(cell(&r, "loose-1", "cpu").status, "covered");
+        assert_eq!(cell(&r, "loose-1", "cpu").covered_by[0].window_source, "catalog default");
+        let cats: Vec<&str> = r.gaps.iter().map(|g| g.category.as_str()).collect();
+        assert_eq!(cats, ["review"]);
+        assert_eq!(r.inventories[0].age_days, Some(8));
+        assert_eq!(r.requirements.metrics.get("server").unwrap(), &["cpu"]);
+    }
+
+    #[test]
+    fn a_kind_the_catalog_does_not_know_for_a_vendor_is_a_gap_unless_an_alert_covers_it() {
+        // `custom` components have no catalog rows on any vendor: only a custom alert covers them.
+        let main = format!(
+            "{BASE}\ncomponent \"queue\" {{\n  kind = \"custom\"\n  provider = \"datadog\"\n  identifier = {{ host = \"queue\" }}\n}}\nmetric \"depth\" {{\n  datadog {{\n    query = \"avg:rabbitmq.queue.messages{{$scope}}\"\n  }}\n}}\ncoverage {{\n  require \"custom\" {{\n    metrics = [\"cpu\", \"depth\"]\n  }}\n}}\nalert \"depth\" {{\n  components = [component.queue]\n  metric = metric.depth\n  above = 1000\n  route = route.oncall\n}}\n"
+        );
+        let r = report(&main, "2026-11-02");
+        let cpu = cell(&r, "queue", "cpu");
+        assert_eq!(cpu.status, "gap");
+        assert!(
+            cpu.reasons[0].contains("the catalog has no cpu check for custom on datadog"),
+            "{:?}",
+            cpu.reasons
+        );
+        let depth = cell(&r, "queue", "depth");
+        assert_eq!(depth.status, "covered");
+        assert_eq!(depth.covered_by[0].window_source, "engine default");
+    }
 }
