@@ -111,12 +111,12 @@ pub fn human(r: &CoverageReport) -> String {
         out.push_str("\nContacts:\n");
         for c in &r.contacts {
             let owner = c.owner.as_deref().unwrap_or("(no owner)");
-            let used = if c.used_by.is_empty() { "unused".to_string() } else { c.used_by.join(", ") };
-            out.push_str(&format!(
-                "  route.{}: owner {owner}; {}; used by {used}\n",
-                c.route,
-                c.targets.join(", ")
-            ));
+            let used = if c.used_by.is_empty() {
+                "used by no alert".to_string()
+            } else {
+                format!("used by {}", c.used_by.join(", "))
+            };
+            out.push_str(&format!("  route.{}: owner {owner}; {}; {used}\n", c.route, c.targets.join(", ")));
             for (n, l) in c.escalation.iter().enumerate() {
                 let mut who = Vec::new();
                 if let Some(rot) = &l.rotation {
@@ -153,7 +153,8 @@ pub fn human(r: &CoverageReport) -> String {
 }
 
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    // `<` would open an HTML tag in a pull-request comment.
+    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;")
 }
 
 pub fn markdown(r: &CoverageReport) -> String {

@@ -502,7 +502,7 @@ fn contacts(cfg: &Config, gaps: &mut Vec<CoverageGap>) -> Vec<RouteContact> {
                     metric: None,
                     vendor: None,
                     message: format!(
-                        "route `{}` (used by {}) has no contact list: add escalation {{ after = \"0m\" rotation = \"…\" }} levels",
+                        "route `{}` (used by {}) has no contact list: add `escalation` blocks, each with `after` and a `rotation` or `people`",
                         route.name,
                         used_by.join(", ")
                     ),

@@ -305,3 +305,48 @@ fn a_misspelt_metric_in_the_coverage_block_is_an_error_with_the_closest_name() {
     v.expect_code(1);
     assert!(v.stderr().contains("unknown metric `memroy`"), "{}", v.stderr());
 }
+
+/// What people read: the human table and the Markdown comment, pinned (the review date, which
+/// moves with the clock, is replaced by a placeholder).
+#[test]
+fn snapshots_of_the_human_and_markdown_reports() {
+    let ws = Workspace::new("coverage-snapshot");
+    small(
+        &ws,
+        &days_ago(120),
+        r#"alert "cpu" {
+  scope    = inventory.prod
+  metric   = "cpu"
+  above    = 99
+  severity = "critical"
+  route    = route.pager
+}
+
+route "pager" {
+  pagerduty {
+    service = "platform-oncall"
+  }
+}
+
+component "batch-1" {
+  kind       = "server"
+  provider   = "datadog"
+  identifier = { host = "batch-1" }
+}
+"#,
+    );
+    let text = std::fs::read_to_string(ws.path().join("main.hcl"))
+        .unwrap()
+        .replace("coverage {\n", "coverage {\n  max_threshold = { cpu = 95 }\n");
+    ws.write("main.hcl", &text);
+    let date = days_ago(120);
+    for (name, args) in [
+        ("coverage_human", &["coverage"][..]),
+        ("coverage_markdown", &["coverage", "--format", "markdown"][..]),
+    ] {
+        let run = ws.run(args);
+        run.expect_code(2);
+        let out = run.stdout().replace(&date, "<reviewed_on>");
+        insta::assert_snapshot!(name, out);
+    }
+}
