@@ -84,12 +84,20 @@ pub fn human(r: &CoverageReport) -> String {
         out.push_str(&format!("  {}\n", component_line(c)));
         let width = c.metrics.iter().map(|m| m.metric.len()).max().unwrap_or(0);
         for m in &c.metrics {
-            out.push_str(&format!(
-                "    {:<4} {:<width$}  {}\n",
-                status_word(&m.status),
-                m.metric,
+            // Gaps are spelt out above; the table names their kind only.
+            let detail = if m.status == "gap" {
+                let mut cats: Vec<&str> = r
+                    .gaps
+                    .iter()
+                    .filter(|g| g.subject == c.name && g.metric.as_deref() == Some(m.metric.as_str()))
+                    .map(|g| g.category.as_str())
+                    .collect();
+                cats.dedup();
+                format!("{} (see above)", cats.join(", "))
+            } else {
                 cell_detail(m)
-            ));
+            };
+            out.push_str(&format!("    {:<4} {:<width$}  {detail}\n", status_word(&m.status), m.metric));
         }
     }
     if !r.inventories.is_empty() {

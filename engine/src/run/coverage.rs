@@ -67,7 +67,10 @@ pub async fn coverage(ws: &Workspace, input: &CoverageInput) -> Result<CoverageR
     if problems.has_errors() {
         return Err(Error::Diagnostics(problems, cfg.files.clone()));
     }
-    let compiled = crate::compile::compile(&cfg).map_err(|d| Error::Diagnostics(d, cfg.files.clone()))?;
+    let (compiled, compile_warnings) =
+        crate::compile::compile_with_warnings(&cfg).map_err(|d| Error::Diagnostics(d, cfg.files.clone()))?;
+    // A baseline that compiles to nothing on some kind is said here too, not only as gaps.
+    ws.print_warnings(&compile_warnings, &cfg.files);
     let addresses: BTreeSet<String> = compiled.into_iter().map(|o| o.address).collect();
     let today = input.today.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let mut report = from_config(&cfg, &addresses, today);
@@ -322,8 +325,8 @@ fn cell(
             Applicability::Unknown => (
                 "gap",
                 vec![format!(
-                    "no alert covers {metric} of {} and the catalog has no {metric} check for {} on {} (write an `alert` with a `metric` block, or mark the requirement off with `require \"{}\"`)",
-                    comp.name, comp.kind, comp.provider, comp.kind
+                    "no alert covers {metric} of {} and the catalog has no {metric} check for {} on {}: write an `alert` on a `metric` block for it, or set what a {} needs with coverage {{ require \"{}\" {{ metrics = [...] }} }}",
+                    comp.name, comp.kind, comp.provider, comp.kind, comp.kind
                 )],
             ),
         }
