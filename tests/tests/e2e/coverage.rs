@@ -350,3 +350,47 @@ component "batch-1" {
         insta::assert_snapshot!(name, out);
     }
 }
+
+#[test]
+fn sensitive_values_stay_out_of_the_report_and_the_record() {
+    let ws = Workspace::new("coverage-sensitive");
+    small(
+        &ws,
+        &days_ago(1),
+        r#"variable "team_email" {
+  type      = string
+  sensitive = true
+  default   = "hidden-team@example.com"
+}
+
+route "team" {
+  owner = var.team_email
+  email {
+    to = [var.team_email]
+  }
+  escalation {
+    after  = "0m"
+    people = [var.team_email]
+  }
+}
+
+alert "cpu" {
+  scope  = inventory.prod
+  metric = "cpu"
+  above  = 90
+  route  = route.team
+}
+"#,
+    );
+    for args in [&["coverage", "--json"][..], &["coverage"][..], &["coverage", "--format", "markdown"][..]] {
+        let run = ws.run(args);
+        run.expect_code(0);
+        assert!(!run.stdout().contains("hidden-team"), "{args:?}:\n{}", run.stdout());
+    }
+    let v = ws.run(&["coverage", "--json"]).json();
+    let team = v["contacts"].as_array().unwrap().iter().find(|c| c["route"] == "team").expect("team");
+    assert!(team["owner"].as_str().unwrap().starts_with("(sensitive"), "{team:#}");
+    for r in validation_records(&ws) {
+        assert!(!r.to_string().contains("hidden-team"), "{r:#}");
+    }
+}
