@@ -81,7 +81,7 @@ pub async fn coverage(ws: &Workspace, input: &CoverageInput) -> Result<CoverageR
     let state = if input.live {
         backend.load()?.unwrap_or_else(State::new)
     } else {
-        backend.load().ok().flatten().unwrap_or_else(State::new)
+        backend.load().ok().flatten().unwrap_or_default()
     };
     if input.live {
         let vendors: BTreeSet<String> = cfg
