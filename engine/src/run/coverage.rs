@@ -199,9 +199,9 @@ pub fn from_config(cfg: &Config, compiled: &BTreeSet<String>, today: chrono::Nai
         for metric in required(cov, &comp.kind) {
             let cell = cell(cfg, cov, comp, metric, compiled);
             if cell.status == "gap" {
-                for r in &cell.reasons {
+                for (r, category) in cell.reasons.iter().zip(gap_categories(&cell)) {
                     gaps.push(CoverageGap {
-                        category: gap_category(&cell, r),
+                        category: category.to_string(),
                         subject: comp.name.clone(),
                         metric: Some(metric.to_string()),
                         vendor: Some(comp.provider.clone()),
@@ -249,23 +249,24 @@ pub fn from_config(cfg: &Config, compiled: &BTreeSet<String>, today: chrono::Nai
     }
 }
 
-/// The category of one reason a cell is a gap (the reasons carry their category as a prefix
-/// word the renderers do not show: see [`problem`]).
-fn gap_category(cell: &MetricCoverage, reason: &str) -> String {
+/// The category of each reason a gap cell gives, in the same order as its `reasons`: read from
+/// the covering instances' own problems (never from the text around them, which holds block
+/// names).
+fn gap_categories(cell: &MetricCoverage) -> Vec<&'static str> {
     if cell.covered_by.is_empty() {
-        return "missing".to_string();
+        return cell.reasons.iter().map(|_| "missing").collect();
     }
-    for (cat, marker) in [
-        ("unrouted", "alerts no one"),
-        ("threshold", "threshold"),
-        ("window", "window"),
-        ("severity", "severity"),
-    ] {
-        if reason.contains(marker) {
-            return cat.to_string();
-        }
-    }
-    "missing".to_string()
+    cell.covered_by
+        .iter()
+        .flat_map(|c| c.problems.iter())
+        .map(|p| match p {
+            p if p.starts_with("alerts no one") => "unrouted",
+            p if p.starts_with("threshold ") || p.starts_with("has no threshold") => "threshold",
+            p if p.starts_with("evaluation window ") => "window",
+            p if p.starts_with("severity ") => "severity",
+            _ => "missing",
+        })
+        .collect()
 }
 
 fn problem(origin_address: &str, what: String) -> String {
@@ -918,5 +919,27 @@ route "oncall" {
         let depth = cell(&r, "queue", "depth");
         assert_eq!(depth.status, "covered");
         assert_eq!(depth.covered_by[0].window_source, "engine default");
+    }
+
+    #[test]
+    fn gap_categories_come_from_the_problem_not_the_block_name() {
+        let r = report(
+            &format!(
+                "{BASE}\ncoverage {{\n  max_window = \"10m\"\n  require \"server\" {{\n    metrics = [\"cpu\"]\n  }}\n}}\nalert \"severity_window_threshold\" {{\n  scope = inventory.prod\n  metric = \"cpu\"\n  above = 90\n  for = \"30m\"\n}}\n"
+            ),
+            "2026-11-02",
+        );
+        let cats: Vec<(&str, &str)> = r
+            .gaps
+            .iter()
+            .filter(|g| g.subject == "web-1")
+            .map(|g| (g.category.as_str(), g.message.as_str()))
+            .collect();
+        assert_eq!(cats.len(), 2, "{cats:#?}");
+        assert_eq!(cats[0].0, "window", "{cats:#?}");
+        assert_eq!(cats[1].0, "unrouted", "{cats:#?}");
+        assert!(cats[0]
+            .1
+            .starts_with("alert.severity_window_threshold[\"web-1\"]: evaluation window 30m (explicit)"));
     }
 }
