@@ -452,9 +452,14 @@ fn review(
     let date = inv.reviewed_on.as_deref().and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
     let age_days = date.map(|d| (today - d).num_days());
     let max_days = cov.review_interval_seconds.div_ceil(86_400) as i64;
-    let current = age_days.is_some_and(|a| a <= max_days);
+    // A review dated after today is not evidence of a review.
+    let current = age_days.is_some_and(|a| (0..=max_days).contains(&a));
     if !current {
         let message = match (&inv.reviewed_on, age_days) {
+            (Some(d), Some(a)) if a < 0 => format!(
+                "inventory `{}` has reviewed_on = \"{d}\", {} day(s) in the future: record the day it was actually reviewed",
+                inv.name, -a
+            ),
             (Some(d), Some(a)) => format!(
                 "inventory `{}` was last reviewed on {d}, {a} days ago: longer than the review interval {}; review it and update `reviewed_on`",
                 inv.name, cov.review_interval
@@ -900,6 +905,11 @@ route "oncall" {
         assert_eq!(cats, ["review"]);
         assert_eq!(r.inventories[0].age_days, Some(8));
         assert_eq!(r.requirements.metrics.get("server").unwrap(), &["cpu"]);
+        // Reviewed "tomorrow": not evidence of a review.
+        let ahead = report(&BASE.replace("2026-11-01", "2026-11-10"), "2026-11-09");
+        let review: Vec<&CoverageGap> = ahead.gaps.iter().filter(|g| g.category == "review").collect();
+        assert_eq!(review.len(), 1);
+        assert!(review[0].message.contains("1 day(s) in the future"), "{}", review[0].message);
     }
 
     #[test]
