@@ -43,6 +43,7 @@ inventory "production" {
 }
 
 route "oncall" {
+  owner = "platform-lead@example.com"
   pagerduty {
     service     = "platform-oncall"
     routing_key = var.pagerduty_routing_key
@@ -51,11 +52,26 @@ route "oncall" {
     channel     = "#ops-alerts"
     webhook_url = var.slack_webhook_url
   }
+
+  # The contact list, in order: who is reached, and when (read by `watchkeep coverage`).
+  escalation {
+    after    = "0m"
+    rotation = "platform-primary"
+  }
+  escalation {
+    after  = "15m"
+    people = ["alice@example.com", "bob@example.com"]
+  }
 }
 
 route "platform_team" {
+  owner = "platform-lead@example.com"
   email {
     to = ["platform-team@example.com"]
+  }
+  escalation {
+    after  = "0m"
+    people = ["platform-team@example.com"]
   }
 }
 

@@ -10,6 +10,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod coverage;
 pub mod drift;
 pub mod fmt;
 pub mod force_unlock;
@@ -236,6 +237,24 @@ pub enum Command {
     /// Write the JSON Schemas of the configuration, state and every --json output to DIR.
     #[command(hide = true)]
     Schema { dir: PathBuf },
+    /// SOC 2 coverage: every in-scope component × required metric has an alert that is tight
+    /// enough and routed to someone; inventories reviewed; routes owned (exit 2 on any gap).
+    Coverage {
+        #[command(flatten)]
+        vars: VarArgs,
+        /// Print the report as JSON (schema: schema/coverage.schema.json).
+        #[arg(long)]
+        json: bool,
+        /// Output format: human (default), json, markdown (for pull-request comments).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Also ask the vendors: components not reporting, hosts no inventory lists, alerts in No Data.
+        #[arg(long)]
+        live: bool,
+        /// With --live: how far back "reporting" looks.
+        #[arg(long, default_value = "1h", value_name = "DURATION")]
+        window: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -284,6 +303,8 @@ const LONG_FLAGS: &[&str] = &[
     "var",
     "var-file",
     "version",
+    "live",
+    "window",
 ];
 
 /// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.
@@ -382,6 +403,9 @@ pub fn run(args: Vec<String>) -> i32 {
             Command::Validations { json } => validations::run(&ctx, *json),
             Command::Version { json } => version::run(*json),
             Command::Schema { dir } => schema::run(dir),
+            Command::Coverage { vars, json, format, live, window } => {
+                coverage::run(&ctx, vars, *json, *format, *live, window).await
+            }
         }
     });
     match result {

@@ -10,6 +10,7 @@
 //! The language itself is described in `docs/language.md`; [`schema`] is the one list of blocks
 //! and attributes the loader accepts.
 
+mod coverage;
 mod fmt;
 mod functions;
 mod inventory;

@@ -42,6 +42,8 @@ pub struct Config {
     /// `component.web-1`, `datadog_monitor.x["k"]`, `module.team.route.oncall`) with its source
     /// span: the nodes of the dependency graph (added by the loader).
     pub addresses: BTreeMap<String, Span>,
+    /// The `coverage { ... }` block (at most one), if written: what `watchkeep coverage` requires.
+    pub coverage: Option<CoverageSettings>,
 }
 
 /// `watchkeep { ... }` settings.
@@ -106,6 +108,24 @@ pub struct Route {
     pub slack: Vec<SlackTarget>,
     pub email: Vec<EmailTarget>,
     pub webhook: Vec<WebhookTarget>,
+    pub span: Span,
+    /// `owner = "…"`: who answers for this route (coverage reports a used route without one).
+    pub owner: Option<String>,
+    /// The `escalation { ... }` blocks in order: the route's on-call contact list.
+    pub escalation: Vec<EscalationLevel>,
+}
+
+/// One `escalation { after = "15m" rotation = "…" | people = [...] }` level of a route.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EscalationLevel {
+    /// How long after the alert opens this level is reached, as written (`"0m"`, `"15m"`).
+    pub after: String,
+    /// The same, in seconds.
+    pub after_seconds: u64,
+    /// An on-call rotation (schedule) name.
+    pub rotation: Option<String>,
+    /// People reached directly (email addresses or handles).
+    pub people: Vec<String>,
     pub span: Span,
 }
 
@@ -264,4 +284,44 @@ pub struct Edge {
     pub from: String,
     pub to: String,
     pub span: Span,
+}
+
+/// `coverage { ... }`: what `watchkeep coverage` requires of every in-scope component. Every
+/// field has a default, so a configuration without the block is checked against the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoverageSettings {
+    /// `review_interval`, as written (`"90d"`), and in seconds.
+    pub review_interval: String,
+    pub review_interval_seconds: u64,
+    /// `require "<kind>" { metrics = [...] }`, keyed by kind; a kind not named requires the five
+    /// core metrics.
+    pub require: BTreeMap<String, Vec<String>>,
+    /// `max_threshold = { cpu = 95 }`: the loosest critical threshold allowed per metric (the
+    /// highest for an `above` alert, the lowest for a `below` one).
+    pub max_threshold: BTreeMap<String, f64>,
+    /// `max_window`, as written and in seconds: the longest evaluation window allowed.
+    pub max_window: Option<(String, u64)>,
+    /// Allowed severities; empty allows every severity.
+    pub severities: Vec<String>,
+    pub span: Option<Span>,
+    /// Where each `require "<kind>"` block and each `max_threshold` key is written (for located
+    /// errors about metric names, which only the catalog knows).
+    pub require_spans: BTreeMap<String, Span>,
+    pub max_threshold_span: Option<Span>,
+}
+
+impl Default for CoverageSettings {
+    fn default() -> Self {
+        CoverageSettings {
+            review_interval: "90d".to_string(),
+            review_interval_seconds: 90 * 86_400,
+            require: BTreeMap::new(),
+            max_threshold: BTreeMap::new(),
+            max_window: None,
+            severities: Vec::new(),
+            span: None,
+            require_spans: BTreeMap::new(),
+            max_threshold_span: None,
+        }
+    }
 }

@@ -43,6 +43,8 @@ pub(crate) enum Ty {
     Count,
     /// A list of block addresses, not evaluated.
     DependsOn,
+    /// A map of numbers: `{ cpu = 95, disk = 90 }`.
+    NumberMap,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -285,12 +287,28 @@ pub(crate) static WEBHOOK: BlockDef = BlockDef {
     open: false,
 };
 
+pub(crate) static ESCALATION: BlockDef = BlockDef {
+    ident: "escalation",
+    labels: &[],
+    doc: "One level of the route's on-call contact list, in order: whom it reaches and when. Read by `watchkeep coverage` only; vendors' notification objects do not change.",
+    attrs: &[
+        required("after", Ty::Duration, "When this level is reached after the alert opens: \"0m\", \"15m\" (not earlier than the level before)."),
+        attr("rotation", Ty::String, "An on-call rotation (schedule) reached at this level, e.g. \"platform-primary\"."),
+        attr("people", Ty::StringList, "People reached at this level: [\"alice@example.com\"]. A level needs `rotation` or `people`."),
+    ],
+    blocks: &[],
+    open: false,
+};
+
 pub(crate) static ROUTE: BlockDef = BlockDef {
     ident: "route",
     labels: &["name"],
     doc: "Where alerts go, vendor-neutral. Needs at least one target block.",
-    attrs: &[DESCRIPTION],
-    blocks: &[many(&PAGERDUTY), many(&SLACK), many(&EMAIL), many(&WEBHOOK)],
+    attrs: &[
+        DESCRIPTION,
+        attr("owner", Ty::String, "Who answers for this route (a person or team address). `watchkeep coverage` reports a route alerts use without one."),
+    ],
+    blocks: &[many(&PAGERDUTY), many(&SLACK), many(&EMAIL), many(&WEBHOOK), many(&ESCALATION)],
     open: false,
 };
 
@@ -467,6 +485,30 @@ pub(crate) static OUTPUT: BlockDef = BlockDef {
     open: false,
 };
 
+pub(crate) static COVERAGE_REQUIRE: BlockDef = BlockDef {
+    ident: "require",
+    labels: &["kind"],
+    doc: "The metrics every component of this kind must have an alert for (default: cpu, memory, disk, network, uptime).",
+    attrs: &[required("metrics", Ty::StringList, "Catalog metric names or user metric names: [\"cpu\", \"memory\"].")],
+    blocks: &[],
+    open: false,
+};
+
+pub(crate) static COVERAGE: BlockDef = BlockDef {
+    ident: "coverage",
+    labels: &[],
+    doc: "What `watchkeep coverage` requires of every in-scope component (at most one block, root module only). Without it, every component needs the five core metrics and inventories a review every 90 days.",
+    attrs: &[
+        attr("review_interval", Ty::Duration, "Longest time since an inventory's `reviewed_on` (default \"90d\")."),
+        attr("max_threshold", Ty::NumberMap, "Loosest critical threshold allowed per metric: { cpu = 95, disk = 95 }. For an `above` alert the highest allowed value, for a `below` alert (e.g. free storage) the lowest."),
+        attr("max_window", Ty::Duration, "Longest evaluation window (`for`) allowed: \"15m\"."),
+        attr("severities", Ty::ListOneOf(SEVERITIES), "Severities the covering alert may have: [\"critical\", \"high\"]; omit to allow any."),
+        DESCRIPTION,
+    ],
+    blocks: &[many(&COVERAGE_REQUIRE)],
+    open: false,
+};
+
 /// Every top-level block type, in documentation order.
 pub(crate) static TOP_LEVEL: &[&BlockDef] = &[
     &WATCHKEEP,
@@ -484,6 +526,7 @@ pub(crate) static TOP_LEVEL: &[&BlockDef] = &[
     &RESOURCE,
     &MODULE,
     &OUTPUT,
+    &COVERAGE,
 ];
 
 pub(crate) fn top_level(ident: &str) -> Option<&'static BlockDef> {
@@ -512,6 +555,7 @@ fn ty_schema(ty: Ty) -> Value {
         Ty::ForEach => json!({"anyOf": [{"type": "object"}, {"type": "array", "items": {"type": "string"}}]}),
         Ty::Count => json!({"type": "integer", "minimum": 0}),
         Ty::DependsOn => json!({"type": "array", "items": {"type": "string"}}),
+        Ty::NumberMap => json!({"type": "object", "additionalProperties": {"type": "number"}}),
     }
 }
 

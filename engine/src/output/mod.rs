@@ -5,6 +5,7 @@
 //! May import: the run layer's report types (`run::report`, and `run::Error` for write
 //! failures), `plan` and `state`. Never `cli`.
 
+pub mod coverage;
 pub mod human;
 pub mod markdown;
 pub mod schema;

@@ -42,6 +42,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("force-unlock.schema.json", v(schema_for!(ForceUnlockOutput))),
         ("state-rm.schema.json", v(schema_for!(StateRmOutput))),
         ("validations.schema.json", v(schema_for!(ChainReport))),
+        ("coverage.schema.json", v(schema_for!(crate::run::report::CoverageReport))),
     ]
 }
 

@@ -12,6 +12,7 @@
 
 pub mod alerts;
 pub mod apply;
+pub mod coverage;
 pub mod drift;
 pub mod fmt;
 pub mod graph;

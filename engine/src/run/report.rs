@@ -227,3 +227,175 @@ pub struct ChainReport {
     /// What breaks the chain, one line each, naming the record.
     pub problems: Vec<String>,
 }
+/// `coverage --json` output, also written as the validation record: every in-scope component ×
+/// required metric, the inventories' reviews, the routes' contact lists and (with `--live`) what
+/// the vendors say.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct CoverageReport {
+    pub format_version: u32,
+    pub checked_at: String,
+    /// No gap anywhere (the command exits 0; otherwise 2).
+    pub passed: bool,
+    /// What was required (from the `coverage` block, or the defaults).
+    pub requirements: CoverageRequirements,
+    /// Every gap, in the order the human output lists them.
+    pub gaps: Vec<CoverageGap>,
+    /// One entry per component (every component of every inventory, and those in none), by name.
+    pub components: Vec<ComponentCoverage>,
+    pub inventories: Vec<InventoryReview>,
+    /// The contact list: every route, whom it reaches and in which order.
+    pub contacts: Vec<RouteContact>,
+    /// What the vendors say (`--live`); null without it.
+    pub live: Option<LiveCoverage>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct CoverageRequirements {
+    pub review_interval: String,
+    /// Metrics required per kind; a kind not listed requires `default_metrics`.
+    pub metrics: std::collections::BTreeMap<String, Vec<String>>,
+    pub default_metrics: Vec<String>,
+    /// Loosest critical threshold per metric (highest for `above`, lowest for `below`).
+    pub max_threshold: std::collections::BTreeMap<String, f64>,
+    pub max_window: Option<String>,
+    /// Allowed severities; empty allows any.
+    pub severities: Vec<String>,
+}
+
+/// One gap: what is missing or wrong, named.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct CoverageGap {
+    /// `missing`, `threshold`, `window`, `severity`, `unrouted`, `review`, `route_owner`,
+    /// `route_contact`, `not_reporting`, `unknown_component` or `no_data`.
+    pub category: String,
+    /// What it is about: a component name, `inventory.<name>`, `route.<name>`, a state address,
+    /// or a vendor's name for an entity.
+    pub subject: String,
+    pub metric: Option<String>,
+    pub vendor: Option<String>,
+    /// Why, in a sentence.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ComponentCoverage {
+    pub name: String,
+    pub kind: String,
+    pub provider: String,
+    /// The inventory it belongs to; null for a component in none.
+    pub inventory: Option<String>,
+    /// One cell per required metric, in the order required.
+    pub metrics: Vec<MetricCoverage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct MetricCoverage {
+    pub metric: String,
+    /// `covered`, `gap` or `not_applicable`.
+    pub status: String,
+    /// Why it is a gap or not applicable.
+    pub reasons: Vec<String>,
+    /// The alerts and baselines that watch this metric of this component.
+    pub covered_by: Vec<CoveringAlert>,
+}
+
+/// An `alert` or `baseline` instance watching one metric of one component, as it compiles.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct CoveringAlert {
+    /// `alert.cpu_saturated` or `baseline.soc2`.
+    pub origin: String,
+    /// The compiled object's address: `baseline.soc2["web-1"].cpu`.
+    pub address: String,
+    /// `above` or `below`.
+    pub direction: String,
+    pub threshold: f64,
+    /// `explicit` (written in the block or override) or `catalog default`.
+    pub threshold_source: String,
+    /// Evaluation window (`for`), and where it comes from (`explicit`, `catalog default`, or
+    /// `engine default` for a metric the catalog has no row for).
+    pub window: String,
+    pub window_source: String,
+    pub severity: String,
+    pub severity_source: String,
+    /// Routes it notifies.
+    pub routes: Vec<String>,
+    /// What keeps it from covering the cell (empty: it covers it).
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct InventoryReview {
+    pub name: String,
+    pub reviewed_on: Option<String>,
+    pub reviewed_by: Option<String>,
+    /// Days since `reviewed_on`.
+    pub age_days: Option<i64>,
+    /// Reviewed within the interval.
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct RouteContact {
+    pub route: String,
+    pub owner: Option<String>,
+    /// Where it notifies, secrets left out: `pagerduty service platform-oncall`, `slack #ops`.
+    pub targets: Vec<String>,
+    /// Escalation levels in order.
+    pub escalation: Vec<EscalationContact>,
+    /// The `alert` and `baseline` blocks that notify it.
+    pub used_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct EscalationContact {
+    pub after: String,
+    pub rotation: Option<String>,
+    pub people: Vec<String>,
+}
+
+/// `coverage --live`: what each vendor in play says.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LiveCoverage {
+    /// How far back "reporting" looks (`--window`).
+    pub window: String,
+    pub vendors: Vec<VendorObservation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct VendorObservation {
+    pub vendor: String,
+    /// `observed`, or `cannot_tell` when this vendor's provider cannot say (not a gap).
+    pub status: String,
+    pub components: Vec<ComponentLiveness>,
+    /// Entities the vendor sees that no inventory component matches (CC7.1 unknown components).
+    pub unknown: Vec<UnknownEntity>,
+    /// Managed alerts the vendor reports in No Data.
+    pub no_data: Vec<NoDataEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct ComponentLiveness {
+    pub component: String,
+    pub reporting: bool,
+    pub last_reported: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct UnknownEntity {
+    pub name: String,
+    pub kind: Option<String>,
+    pub identifier: std::collections::BTreeMap<String, String>,
+    pub last_reported: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct NoDataEntry {
+    /// The state address of the alert, when state has it.
+    pub address: Option<String>,
+    pub resource_type: String,
+    pub id: String,
+    pub state: String,
+    pub since: Option<String>,
+}

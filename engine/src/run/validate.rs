@@ -16,8 +16,14 @@ pub struct ValidateRun {
 pub fn validate(ws: &Workspace, vars: &Vars) -> Result<ValidateRun, Error> {
     let (diags, objects, files): (Vec<Diagnostic>, usize, Vec<SourceFile>) = match ws.load(vars) {
         Ok((cfg, warnings)) => match crate::compile::compile_with_warnings(&cfg) {
-            Ok((objs, more)) => (warnings.0.into_iter().chain(more.0).collect(), objs.len(), cfg.files),
-            Err(d) => (warnings.0.into_iter().chain(d.0).collect(), 0, cfg.files),
+            Ok((objs, more)) => {
+                let cov = super::coverage::check(&cfg).0;
+                (warnings.0.into_iter().chain(more.0).chain(cov).collect(), objs.len(), cfg.files)
+            }
+            Err(d) => {
+                let cov = super::coverage::check(&cfg).0;
+                (warnings.0.into_iter().chain(d.0).chain(cov).collect(), 0, cfg.files)
+            }
         },
         Err(Error::Diagnostics(d, files)) => (d.0, 0, files),
         Err(other) => return Err(other),

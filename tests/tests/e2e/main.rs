@@ -10,6 +10,7 @@ mod catalog;
 mod cli;
 mod cloudwatch;
 mod core_loop;
+mod coverage;
 mod drift;
 mod errors;
 mod faults;

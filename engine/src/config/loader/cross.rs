@@ -123,7 +123,7 @@ impl Linker<'_> {
         let mut seen: HashSet<(String, String)> = HashSet::new();
         for d in 0..self.decls.len() {
             let froms = self.instances.get(&d).cloned().unwrap_or_else(|| vec![self.addr(d)]);
-            if self.decls[d].kind == Kind::Settings {
+            if matches!(self.decls[d].kind, Kind::Settings | Kind::Coverage) {
                 continue;
             }
             let m = self.decls[d].module;

@@ -307,6 +307,24 @@ impl<'a> Collector<'a, '_> {
             "output" => {
                 self.push_decl(mk(Kind::Output, "output", labels[0]));
             }
+            "coverage" => {
+                if module > 0 {
+                    self.error(root_only("coverage"));
+                    return;
+                }
+                let key = (module, "coverage.settings".to_string());
+                if let Some(&first) = self.index.get(&key) {
+                    let first_span = self.header_span(first);
+                    self.error(
+                        Diagnostic::error("more than one `coverage` block")
+                            .with_span(span)
+                            .with_detail(format!("the first is at {first_span}"))
+                            .with_hint("merge them into one `coverage { ... }` block"),
+                    );
+                    return;
+                }
+                self.push_decl(mk(Kind::Coverage, "coverage", "settings"));
+            }
             _ => {}
         }
     }

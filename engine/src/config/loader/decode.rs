@@ -723,8 +723,19 @@ impl<'a> Evaluator<'a> {
                     let url = take(&mut ok, self.string(d, body, "url"));
                     route.webhook.push(WebhookTarget { name, url });
                 }
+                "escalation" => {
+                    let header = self.span(d, Some(super::header_range(b)));
+                    match self.escalation_level(d, body, header) {
+                        Some(level) => route.escalation.push(level),
+                        None => ok = false,
+                    }
+                }
                 _ => {}
             }
+        }
+        route.owner = take(&mut ok, self.string(d, &block.body, "owner"));
+        if ok && !self.check_escalation_order(&route.escalation) {
+            ok = false;
         }
         if ok
             && route.pagerduty.is_empty()

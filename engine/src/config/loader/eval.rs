@@ -268,6 +268,7 @@ impl<'a> Evaluator<'a> {
             Kind::Resource => self.eval_resource(d),
             Kind::Module => self.eval_module(d),
             Kind::Output => self.eval_output(d),
+            Kind::Coverage => self.eval_coverage(d),
         }
     }
 

@@ -135,6 +135,7 @@ pub(crate) enum Kind {
     Resource,
     Module,
     Output,
+    Coverage,
 }
 
 pub(crate) struct Decl<'a> {

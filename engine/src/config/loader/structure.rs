@@ -67,6 +67,7 @@ impl Checker<'_, '_> {
                 Kind::Resource => &schema::RESOURCE,
                 Kind::Module => &schema::MODULE,
                 Kind::Output => &schema::OUTPUT,
+                Kind::Coverage => &schema::COVERAGE,
             };
             let Some(block) = self.decls[d].block else { continue };
             let what = self.what(d);
@@ -112,6 +113,7 @@ impl Checker<'_, '_> {
         let decl = &self.decls[d];
         match decl.kind {
             Kind::Settings => "the `watchkeep` block".to_string(),
+            Kind::Coverage => "the `coverage` block".to_string(),
             Kind::Resource => format!("resource \"{}\" \"{}\"", decl.root, decl.name),
             _ => format!("{} \"{}\"", decl.block.map_or("block", |b| b.ident.as_str()), decl.name),
         }
