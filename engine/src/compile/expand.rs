@@ -5,6 +5,8 @@
 //! vendor (a block that matches nothing, an override naming no catalog metric, a component on a
 //! vendor no compiler handles) run here once, before the vendor compilers.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::catalog::{self, Defaults};
@@ -56,6 +58,7 @@ pub(crate) fn check_blocks(cfg: &Config, diags: &mut Diagnostics) {
             }
         }
         let targets = matching(cfg, base.scope.as_deref(), &base.kinds, &[]);
+        check_override_directions(&origin, base, &targets, diags);
         if targets.is_empty() {
             diags.push(warning(
                 format!("`{origin}` matches no component"),
@@ -64,6 +67,72 @@ pub(crate) fn check_blocks(cfg: &Config, diags: &mut Diagnostics) {
             ));
         }
         targets.into_iter().for_each(|c| check_compiled(c, diags));
+    }
+}
+
+/// An override's `above`/`below` means one direction in one unit (`above = 90`: a percentage);
+/// where the catalog watches that metric of a kind the other way (a database's disk is free
+/// storage in bytes, alerting below), the override's thresholds are not applied to those
+/// components (see [`override_threshold`]), and this says so once per kind and vendor.
+fn check_override_directions(
+    origin: &str,
+    base: &crate::config::Baseline,
+    targets: &[&Component],
+    diags: &mut Diagnostics,
+) {
+    for (metric, ov) in &base.overrides {
+        let Some(above) = written_direction(&ov.threshold) else { continue };
+        let mut cells: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+        for c in targets {
+            if let Some(row) = catalog::lookup(metric, &c.kind, &c.provider) {
+                if row.defaults.above != above {
+                    cells.entry((c.kind.as_str(), c.provider.as_str())).or_default().push(&c.name);
+                }
+            }
+        }
+        for ((kind, vendor), names) in cells {
+            let Some(row) = catalog::lookup(metric, kind, vendor) else { continue };
+            let (way, other) = if row.defaults.above { ("above", "below") } else { ("below", "above") };
+            diags.push(warning(
+                format!(
+                    "`override \"{metric}\"` in `{origin}` sets `{other}`, but for {kind} components on {vendor} the catalog's {metric} is {} ({}), watched {way} a threshold: its thresholds are not applied to {}",
+                    row.title,
+                    row.unit.trim(),
+                    names.join(", ")
+                ),
+                Some(ov.span.clone()),
+                format!(
+                    "they keep the catalog default ({way} {}{}); to change it, write an `alert` with `kinds = [\"{kind}\"]` and `metric = \"{metric}\"`",
+                    row.defaults.critical,
+                    row.unit
+                ),
+            ));
+        }
+    }
+}
+
+/// `Some(true)` when a threshold writes `above`, `Some(false)` for `below`.
+fn written_direction(t: &Threshold) -> Option<bool> {
+    match (t.above, t.below) {
+        (Some(_), None) => Some(true),
+        (None, Some(_)) => Some(false),
+        _ => None,
+    }
+}
+
+/// The part of a baseline override that applies to a catalog row: all of it, unless it sets the
+/// opposite direction to the row's (then only `for` and `severity`, which mean the same for every
+/// row; [`check_override_directions`] warns).
+fn override_threshold(t: &Threshold, row: Option<&catalog::CatalogEntry>) -> Threshold {
+    match (written_direction(t), row) {
+        (Some(above), Some(row)) if above != row.defaults.above => Threshold {
+            above: None,
+            below: None,
+            warning: None,
+            for_duration: t.for_duration.clone(),
+            severity: t.severity.clone(),
+        },
+        _ => t.clone(),
     }
 }
 
@@ -415,7 +484,11 @@ pub(crate) fn instances<'a>(
                     component: comp,
                     metric,
                     from_catalog: true,
-                    threshold: ov.map(|o| o.threshold.clone()).unwrap_or_default(),
+                    threshold: ov
+                        .map(|o| {
+                            override_threshold(&o.threshold, catalog::lookup(metric, &comp.kind, provider))
+                        })
+                        .unwrap_or_default(),
                     threshold_span: ov.map(|o| &o.span).unwrap_or(&base.span),
                     routes: &base.routes,
                     runbook: base.runbook.as_deref(),
@@ -530,6 +603,42 @@ component "nr-lb" {
         ] {
             assert!(hint.contains(kind), "{kind} not in {hint}");
         }
+    }
+
+    #[test]
+    fn an_override_in_the_other_direction_keeps_the_catalog_default_and_says_so() {
+        let src = format!(
+            "{EVERY_CELL}baseline \"soc2\" {{\n  override \"disk\" {{\n    above = 80\n    for   = \"20m\"\n  }}\n}}\n"
+        );
+        let (objects, diags) = compile_src(&src).expect("compiles");
+        let warnings: Vec<_> = diags.0.iter().filter(|d| d.severity == Severity::Warning).collect();
+        // Databases watch free storage below a threshold on every vendor: one warning per vendor.
+        let db: Vec<_> = warnings.iter().filter(|w| w.summary.contains("for database components")).collect();
+        assert_eq!(db.len(), 3, "{warnings:#?}");
+        assert!(db.iter().any(|w| w.summary.ends_with("not applied to nr-db")), "{db:#?}");
+        let body = |addr: &str| {
+            objects
+                .iter()
+                .find(|o| o.address == addr)
+                .map(|o| o.attrs.to_string())
+                .unwrap_or_else(|| panic!("{addr}"))
+        };
+        // The server's disk takes the override; the database's keeps 10 GiB free storage, but
+        // takes the override's `for` (it means the same for every row).
+        assert!(
+            body("baseline.soc2[\"cw-web\"].disk").contains("\"Threshold\":80"),
+            "{}",
+            body("baseline.soc2[\"cw-web\"].disk")
+        );
+        let db_alarm = body("baseline.soc2[\"cw-db\"].disk");
+        assert!(
+            db_alarm.contains("\"Threshold\":10737418240") && db_alarm.contains("LessThanThreshold"),
+            "{db_alarm}"
+        );
+        assert!(
+            db_alarm.contains("bytes for 20m") && db_alarm.contains("\"EvaluationPeriods\":4"),
+            "{db_alarm}"
+        );
     }
 
     #[test]
