@@ -614,6 +614,21 @@ mod tests {
         }
     }
 
+    #[test]
+    fn sns_calls_of_route_tests_are_paced_at_the_published_quotas() {
+        let rate = |region: &str, family: &str| {
+            let p = provider(json!({ "region": region }));
+            p.rate_budget().unwrap().rates.into_iter().find(|(f, _)| f == family).map(|(_, r)| r)
+        };
+        let near = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() < 1e-3 * want);
+        // 95 % of the quota (the budget's target fraction), within the nanosecond rounding of the interval.
+        assert!(near(rate("us-east-1", "sns:Publish"), 30_000.0 * 0.95));
+        assert!(near(rate("us-west-2", "sns:Publish"), 9_000.0 * 0.95));
+        assert!(near(rate("eu-west-1", "sns:Publish"), 9_000.0 * 0.95));
+        assert!(near(rate("ap-south-1", "sns:Publish"), 300.0 * 0.95));
+        assert!(near(rate("us-east-1", "sns:ListSubscriptionsByTopic"), 30.0 * 0.95));
+    }
+
     #[tokio::test]
     async fn unknown_resource_type_is_an_error_without_a_request() {
         let p = provider(json!({ "endpoint_url": "http://127.0.0.1:9" }));
