@@ -54,6 +54,16 @@ struct Sub {
     protocol: String,
     endpoint: String,
     pending: bool,
+    /// What SNS lists instead of an ARN when it is neither an ARN nor `PendingConfirmation`
+    /// (e.g. `Deleted` while an unsubscribe completes): it receives nothing either.
+    listed_as: Option<String>,
+}
+
+/// Whether a listed `SubscriptionArn` is SNS's pending marker (`PendingConfirmation`; LocalStack's
+/// Subscribe answers `pending confirmation`).
+fn is_pending_marker(arn: &str) -> bool {
+    let a: String = arn.chars().filter(|c| !c.is_whitespace()).collect();
+    a.eq_ignore_ascii_case("PendingConfirmation")
 }
 
 /// `routes test` for one topic (`topic_arn`: its id in state; `attrs`: its state attributes).
@@ -72,6 +82,19 @@ pub(crate) async fn test_topic(
         })?;
     let subs = subscriptions(p, topic_arn).await?;
     let mut out = Vec::new();
+    for s in subs.iter().filter(|s| s.listed_as.is_some()) {
+        let who = redact_endpoint(&s.protocol, &s.endpoint);
+        out.push(Delivery {
+            target: format!("SNS topic {name} → {} {who}", s.protocol),
+            status: DeliveryStatus::NotDelivering,
+            answer: format!(
+                "SNS lists this subscription as `{}`, not by ARN: nothing is delivered to {who}",
+                s.listed_as.as_deref().unwrap_or_default()
+            ),
+            dedup_key: None,
+            resolved: None,
+        });
+    }
     for s in subs.iter().filter(|s| s.pending) {
         let who = redact_endpoint(&s.protocol, &s.endpoint);
         out.push(Delivery {
@@ -85,7 +108,7 @@ pub(crate) async fn test_topic(
             resolved: None,
         });
     }
-    let confirmed: Vec<&Sub> = subs.iter().filter(|s| !s.pending).collect();
+    let confirmed: Vec<&Sub> = subs.iter().filter(|s| !s.pending && s.listed_as.is_none()).collect();
     let test_id = test_id();
     let alarm_name = truncate(&format!("watchkeep route test {name} {test_id}"), 255);
     let trigger = publish(p, topic_arn, &name, &alarm_name, &test_id, "ALARM").await?;
@@ -163,7 +186,8 @@ async fn subscriptions(p: &CloudWatchProvider, topic_arn: &str) -> Result<Vec<Su
         for s in page.subscriptions() {
             let arn = s.subscription_arn().unwrap_or_default().to_string();
             listed.push(Sub {
-                pending: !arn.starts_with("arn:"),
+                pending: is_pending_marker(&arn),
+                listed_as: (!arn.starts_with("arn:") && !is_pending_marker(&arn)).then(|| arn.clone()),
                 arn,
                 protocol: s.protocol().unwrap_or_default().to_ascii_lowercase(),
                 endpoint: s.endpoint().unwrap_or_default().to_string(),
@@ -176,7 +200,7 @@ async fn subscriptions(p: &CloudWatchProvider, topic_arn: &str) -> Result<Vec<Su
     }
     let checked: Vec<Option<Sub>> = stream::iter(listed)
         .map(|mut s| async move {
-            if s.pending {
+            if !s.arn.starts_with("arn:") {
                 return Ok(Some(s));
             }
             match sns.get_subscription_attributes().subscription_arn(&s.arn).send().await {
@@ -341,6 +365,14 @@ mod tests {
                 assert!(!redact_endpoint(p, e).contains(secret), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn pending_markers() {
+        assert!(is_pending_marker("PendingConfirmation"));
+        assert!(is_pending_marker("pending confirmation"));
+        assert!(!is_pending_marker("Deleted"));
+        assert!(!is_pending_marker("arn:aws:sns:us-east-1:1:t:abc"));
     }
 
     #[test]
