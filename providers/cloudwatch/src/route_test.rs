@@ -57,6 +57,9 @@ struct Sub {
     /// What SNS lists instead of an ARN when it is neither an ARN nor `PendingConfirmation`
     /// (e.g. `Deleted` while an unsubscribe completes): it receives nothing either.
     listed_as: Option<String>,
+    /// It has a filter policy: SNS delivers only the messages the policy matches, and a policy
+    /// can drop the test (and real alarm notifications too, which carry no attributes).
+    filtered: bool,
 }
 
 /// Whether a listed `SubscriptionArn` is SNS's pending marker (`PendingConfirmation`; LocalStack's
@@ -124,7 +127,10 @@ pub(crate) async fn test_topic(
         let shown: Vec<String> = confirmed
             .iter()
             .take(5)
-            .map(|s| format!("{} {}", s.protocol, redact_endpoint(&s.protocol, &s.endpoint)))
+            .map(|s| {
+                let filter = if s.filtered { " (filter policy)" } else { "" };
+                format!("{} {}{filter}", s.protocol, redact_endpoint(&s.protocol, &s.endpoint))
+            })
             .collect();
         let more = confirmed.len().saturating_sub(shown.len());
         format!(
@@ -149,7 +155,10 @@ pub(crate) async fn test_topic(
         Some(Ok(resolved_id)) => Delivery {
             target,
             status: DeliveryStatus::Delivered,
-            answer: format!("MessageId {trigger} (ALARM), resolve MessageId {resolved_id} (OK)"),
+            answer: format!(
+                "MessageId {trigger} (ALARM), resolve MessageId {resolved_id} (OK){}",
+                filter_note(&confirmed)
+            ),
             dedup_key: Some(test_id),
             resolved: Some(true),
         },
@@ -188,6 +197,7 @@ async fn subscriptions(p: &CloudWatchProvider, topic_arn: &str) -> Result<Vec<Su
             listed.push(Sub {
                 pending: is_pending_marker(&arn),
                 listed_as: (!arn.starts_with("arn:") && !is_pending_marker(&arn)).then(|| arn.clone()),
+                filtered: false,
                 arn,
                 protocol: s.protocol().unwrap_or_default().to_ascii_lowercase(),
                 endpoint: s.endpoint().unwrap_or_default().to_string(),
@@ -208,6 +218,8 @@ async fn subscriptions(p: &CloudWatchProvider, topic_arn: &str) -> Result<Vec<Su
                     let attrs = a.attributes().cloned().unwrap_or_default();
                     s.pending =
                         attrs.get("PendingConfirmation").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+                    s.filtered =
+                        attrs.get("FilterPolicy").is_some_and(|f| !f.trim().is_empty() && f.trim() != "{}");
                     Ok(Some(s))
                 }
                 Err(e) => match map_error(Service::Sns, "GetSubscriptionAttributes", e, &[&s.endpoint]) {
@@ -221,6 +233,24 @@ async fn subscriptions(p: &CloudWatchProvider, topic_arn: &str) -> Result<Vec<Su
         .try_collect()
         .await?;
     Ok(checked.into_iter().flatten().collect())
+}
+
+/// A warning when confirmed subscriptions filter messages (SNS tells the publisher nothing
+/// about what a filter policy dropped).
+fn filter_note(confirmed: &[&Sub]) -> String {
+    let n = confirmed.iter().filter(|s| s.filtered).count();
+    match n {
+        0 => String::new(),
+        n if n == confirmed.len() => {
+            "; every confirmed subscription has a filter policy, which may drop the test \
+                                      (and alarm notifications): check that the endpoints received it"
+                .to_string()
+        }
+        n => format!(
+            "; {n} of {} confirmed subscriptions have a filter policy, which may drop the test",
+            confirmed.len()
+        ),
+    }
 }
 
 /// One Publish of the test (`state` `ALARM`) or its resolve (`OK`); the MessageId.

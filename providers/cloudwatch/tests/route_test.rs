@@ -91,6 +91,14 @@ async fn a_confirmed_http_subscription_receives_one_test_and_one_resolve_on_moto
     let topic = p.create("sns_topic", &topic).await.expect("create topic");
     let http = json!({ "TopicArn": topic.id, "Protocol": "http", "Endpoint": url });
     let http = p.create("sns_subscription", &http).await.expect("subscribe http");
+    // A subscription whose filter policy drops the test (moto applies filter policies).
+    let (filtered_url, filtered_inbox) = {
+        let inbox = Arc::new(Mutex::new(Inbox::default()));
+        (subscriber(Arc::clone(&inbox), true).await, inbox)
+    };
+    let filtered = json!({ "TopicArn": topic.id, "Protocol": "http", "Endpoint": filtered_url.replace("key=abc", "key=def"),
+                           "FilterPolicy": { "severity": ["critical"] } });
+    p.create("sns_subscription", &filtered).await.expect("subscribe filtered http");
     // moto confirms email subscriptions at once; SNS would keep this one pending (see above).
     let email = json!({ "TopicArn": topic.id, "Protocol": "email", "Endpoint": "oncall@example.com" });
     p.create("sns_subscription", &email).await.expect("subscribe email");
@@ -99,14 +107,17 @@ async fn a_confirmed_http_subscription_receives_one_test_and_one_resolve_on_moto
     let deliveries =
         p.test_delivery("sns_topic", &topic.id, &topic.attrs).await.expect("test").expect("topics deliver");
     // One ListSubscriptionsByTopic, one GetSubscriptionAttributes per subscription, two Publish.
-    assert_eq!(p.api_calls() - calls, 1 + 2 + 2);
+    assert_eq!(p.api_calls() - calls, 1 + 3 + 2);
     assert_eq!(deliveries.len(), 1, "{deliveries:#?}");
     let d = &deliveries[0];
     assert_eq!(d.status, DeliveryStatus::Delivered, "{d:#?}");
     assert_eq!(d.resolved, Some(true));
     let test_id = d.dedup_key.clone().expect("a test id ties the test and its resolve");
+    assert!(d.target.contains("(filter policy)"), "{}", d.target);
+    assert!(d.answer.contains("1 of 3 confirmed subscriptions have a filter policy"), "{}", d.answer);
+    assert!(filtered_inbox.lock().unwrap().notifications.is_empty(), "moto applied the filter policy");
     assert!(
-        d.target.contains("wk-rt-oncall") && d.target.contains("2 confirmed subscriptions"),
+        d.target.contains("wk-rt-oncall") && d.target.contains("3 confirmed subscriptions"),
         "{}",
         d.target
     );
