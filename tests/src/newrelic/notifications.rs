@@ -752,7 +752,19 @@ fn post_blocking(
             }
         })
     };
-    std::thread::spawn(run).join().unwrap_or_else(|_| Posted::Unreachable("stand-in thread panicked".into()))
+    let join = move || {
+        std::thread::spawn(run)
+            .join()
+            .unwrap_or_else(|_| Posted::Unreachable("stand-in thread panicked".into()))
+    };
+    // On a multi-threaded runtime, let it move its other tasks (a receiver served by the same
+    // process, as in `watchkeep-sandbox`) off this worker while the POST runs.
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(join)
+        }
+        _ => join(),
+    }
 }
 
 /// Sends a test through a stored destination (with `props` in place of its properties);

@@ -1488,3 +1488,47 @@ async fn destination_tests_post_to_the_secure_url_with_the_destination_auth() {
     assert!(!bad.errors().is_empty() && bad.body["data"].is_null(), "{:#}", bad.body);
     assert_eq!(got.lock().expect("lock").len(), 1, "only the first test sent anything");
 }
+
+/// As in `watchkeep-sandbox`: the stand-in and the webhook receiver are served by one process on
+/// one runtime (here with a single worker), so the stand-in's POST must not hold the only worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_destination_test_reaches_a_receiver_served_by_the_same_runtime() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&hits);
+    let app = NewRelicStandIn::sandbox_router(NewRelicOptions::default(), 0).expect("router").route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = std::sync::Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: reqwest::Client::new(),
+        url: format!("http://{addr}/graphql"),
+        key: Some(KEY.to_owned()),
+    };
+    let accounts = c.ok("{ actor { accounts { id } } }", json!({})).await;
+    let account = accounts["actor"]["accounts"][0]["id"].as_i64().expect("account");
+    let created = c
+        .ok(
+            CREATE_DESTINATION,
+            json!({"a": account, "d": {"name": "same-process hook", "type": "WEBHOOK",
+                   "properties": [{"key": "url", "value": format!("http://{addr}/hook")}]}}),
+        )
+        .await;
+    let id =
+        created["aiNotificationsCreateDestination"]["destination"]["id"].as_str().expect("id").to_owned();
+    let started = Instant::now();
+    let r = c.ok(TEST_DESTINATION, json!({"a": account, "id": id})).await;
+    assert_eq!(r["aiNotificationsTestDestinationById"]["result"], "SUCCESS", "{r:#}");
+    assert!(started.elapsed() < Duration::from_secs(5), "answered by the receiver, not by the 10 s timeout");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
