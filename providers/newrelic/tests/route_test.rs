@@ -94,11 +94,13 @@ async fn a_webhook_destination_test_reaches_the_receiver_once_and_a_failing_rece
     let p = provider(&nr);
     let (url, got) = receiver(200);
     let d = p.create(DEST, &webhook(&p, "ops hook", &url, "route.ops.webhook")).await.unwrap();
+    let calls = p.api_calls();
     let out = p
         .test_delivery(DEST, &d.id, &d.attrs)
         .await
         .unwrap()
         .expect("a destination no channel uses is tested");
+    assert_eq!(p.api_calls() - calls, 2, "the channels read and one aiNotificationsTestDestinationById");
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].status, DeliveryStatus::Delivered, "{out:#?}");
     assert_eq!(out[0].resolved, None, "New Relic has no resolve for a test");
@@ -157,10 +159,14 @@ async fn a_channel_test_sends_its_rendered_message_once_marked_as_a_test() {
     let c = p.create(CHAN, &chan).await.unwrap();
 
     // The destination is tested through its channel: nothing is sent for it.
+    let calls = p.api_calls();
     assert!(p.test_delivery(DEST, &d.id, &d.attrs).await.unwrap().is_none());
+    assert_eq!(p.api_calls() - calls, 1, "one channels(filters: {{destinationId}}) read");
     assert!(got.lock().unwrap().is_empty());
 
+    let calls = p.api_calls();
     let out = p.test_delivery(CHAN, &c.id, &c.attrs).await.unwrap().expect("channels are tested");
+    assert_eq!(p.api_calls() - calls, 1, "one aiNotificationsTestChannelById");
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].status, DeliveryStatus::Delivered, "{out:#?}");
     let test_id = out[0].dedup_key.clone().expect("the test id");
