@@ -91,6 +91,11 @@ impl Aws {
         for (operation, rate) in config.quotas().iter() {
             budget.set_fixed_rate(&format!("cloudwatch:{operation}"), rate);
         }
+        // SNS calls of `routes test` (see `quota`).
+        budget.set_fixed_rate("sns:Publish", crate::quota::sns_publish_rate(config.region()));
+        for (operation, rate) in crate::quota::SNS_QUOTAS {
+            budget.set_fixed_rate(&format!("sns:{operation}"), *rate);
+        }
         Aws { config, clients: OnceCell::new(), calls: Arc::new(CallCounter::default()), budget }
     }
 

@@ -118,6 +118,15 @@
 //! both alarm kinds, following `NextToken`; the state changes are the `StateUpdate` items, their
 //! states taken from `HistoryData` (`oldState` / `newState`) or else the summary.
 //!
+//! ## Route tests
+//!
+//! `test_delivery` (`watchkeep routes test`) on an `sns_topic`: subscriptions still pending
+//! confirmation are reported as not delivering, then one test message (subject
+//! `[watchkeep route test] …`, message attribute `watchkeep_test=true`, shaped like a CloudWatch
+//! alarm notification in `ALARM`) and its resolve (`OK`) are published; endpoints are redacted.
+//! Subscriptions, alarms and dashboards answer `Ok(None)` (the topic's test covers its
+//! subscriptions). Details and sources in [`route_test`].
+//!
 //! ## Changes that replace
 //!
 //! Changing `AlarmName`, `DashboardName`, a topic's `Name`, or a subscription's `TopicArn`,
@@ -178,12 +187,13 @@ mod history;
 mod marker;
 pub mod normalize;
 pub mod quota;
+pub mod route_test;
 mod subscription;
 mod topic;
 mod wire;
 
 use serde_json::Value;
-use watchkeep_provider::{AlertEvent, LiveObject, Provider, Result, UpdateKind};
+use watchkeep_provider::{AlertEvent, Delivery, LiveObject, Provider, Result, UpdateKind};
 
 pub use alarm::{
     COMPARISON_OPERATORS, COMPOSITE_ATTRIBUTES, METRIC_ATTRIBUTES, STATISTICS, TREAT_MISSING_DATA,
@@ -473,6 +483,22 @@ impl Provider for CloudWatchProvider {
         }
     }
 
+    /// `routes test`: an `sns_topic` gets one test Publish and its resolve, after its pending
+    /// subscriptions are reported as not delivering (see [`route_test`]). Subscriptions are
+    /// covered by their topic's test (`Ok(None)`, so nothing is published twice); alarms and
+    /// dashboards deliver nothing themselves.
+    async fn test_delivery(
+        &self,
+        resource_type: &str,
+        id: &str,
+        attrs: &Value,
+    ) -> Result<Option<Vec<Delivery>>> {
+        match Self::kind(resource_type)? {
+            Kind::Topic => route_test::test_topic(self, id, attrs).await.map(Some),
+            _ => Ok(None),
+        }
+    }
+
     fn api_calls(&self) -> u64 {
         self.aws.calls()
     }
@@ -586,6 +612,21 @@ mod tests {
         ] {
             assert_eq!(p.update_kind(t, a), UpdateKind::InPlace, "{t}.{a}");
         }
+    }
+
+    #[test]
+    fn sns_calls_of_route_tests_are_paced_at_the_published_quotas() {
+        let rate = |region: &str, family: &str| {
+            let p = provider(json!({ "region": region }));
+            p.rate_budget().unwrap().rates.into_iter().find(|(f, _)| f == family).map(|(_, r)| r)
+        };
+        let near = |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() < 1e-3 * want);
+        // 95 % of the quota (the budget's target fraction), within the nanosecond rounding of the interval.
+        assert!(near(rate("us-east-1", "sns:Publish"), 30_000.0 * 0.95));
+        assert!(near(rate("us-west-2", "sns:Publish"), 9_000.0 * 0.95));
+        assert!(near(rate("eu-west-1", "sns:Publish"), 9_000.0 * 0.95));
+        assert!(near(rate("ap-south-1", "sns:Publish"), 300.0 * 0.95));
+        assert!(near(rate("us-east-1", "sns:ListSubscriptionsByTopic"), 30.0 * 0.95));
     }
 
     #[tokio::test]

@@ -28,11 +28,16 @@
 //! they are paced conservatively at 3 TPS, the lowest alarm-write quota (PutMetricAlarm's), and
 //! may be raised in the provider block if the account is known to allow more.
 //!
-//! SNS (topics and subscriptions) is not paced: its per-API throttling quotas are published in
-//! AWS's general reference ("Amazon Simple Notification Service endpoints and quotas"), but the
-//! figures could not be retrieved and checked for this change, and an alarm apply makes at most
-//! a few SNS calls (topic ARNs are cached). SNS throttling still blocks the operation's family
-//! and maps to `RateLimited`, so the engine retries.
+//! SNS: the calls `routes test` makes are paced ([`SNS_QUOTAS`], [`sns_publish_rate`]), from the
+//! "API throttling" table of "Amazon Simple Notification Service endpoints and quotas"
+//! (<https://docs.aws.amazon.com/general/latest/gr/sns.html>): Publish 30,000 per second in
+//! us-east-1 and 9,000 in us-west-2 and eu-west-1 (region-dependent, lower elsewhere);
+//! ListSubscriptionsByTopic 30 per second. The page could not be fetched while this was written;
+//! the figures are the ones the brief for this change quotes from it. For every other region
+//! Publish is paced at 300 per second, the lowest tier of that table as remembered, on purpose
+//! conservative: a route test publishes two messages per topic. The other SNS calls (topics and
+//! subscriptions in an apply, a few per route) are not paced; SNS throttling still blocks the
+//! operation's family and maps to `RateLimited`, so the engine retries.
 
 use std::collections::BTreeMap;
 
@@ -71,6 +76,20 @@ pub const QUOTAS: &[(&str, f64, bool)] = &[
     ("UntagResource", UNPUBLISHED_DEFAULT, true),
     ("PutCompositeAlarm", UNPUBLISHED_DEFAULT, true),
 ];
+
+/// SNS operations with a published per-account, per-region rate (requests per second), other
+/// than Publish (see [`sns_publish_rate`]).
+pub const SNS_QUOTAS: &[(&str, f64)] = &[("ListSubscriptionsByTopic", 30.0)];
+
+/// Publish's rate in `region` (see the module comment for the source and the conservative
+/// default).
+pub fn sns_publish_rate(region: &str) -> f64 {
+    match region {
+        "us-east-1" => 30_000.0,
+        "us-west-2" | "eu-west-1" => 9_000.0,
+        _ => 300.0,
+    }
+}
 
 /// The rate each CloudWatch operation is paced to (before the target fraction): the published
 /// defaults with the block's overrides applied.

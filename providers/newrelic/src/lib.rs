@@ -120,6 +120,16 @@
 //! the auth, while the secret itself is never read, stored in a `LiveObject` or printed. The
 //! hash of a weak secret could be brute-forced from the property; tokens and keys are not weak.
 //!
+//! ## Route tests
+//!
+//! `test_delivery` (`watchkeep routes test`): a channel is tested with
+//! `aiNotificationsTestChannelById` (its message, rendered with example values, goes through its
+//! destination; `issueTitle` `[watchkeep route test] …` and `issueId` mark the test); a
+//! destination no channel uses with `aiNotificationsTestDestinationById`. `SUCCESS` is
+//! delivered, `FAIL` failed with the error; an id New Relic no longer has is `NotFound`. Targets
+//! and answers show a webhook's host only and email addresses redacted. Details: the
+//! `provider::route_test` module.
+//!
 //! ## Changes that replace
 //!
 //! A condition's `policyId`, a destination's `type`, and a channel's `type`, `destinationId` and

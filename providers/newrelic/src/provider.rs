@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 use watchkeep_provider::{
-    address_marker, AlertEvent, LiveObject, Provider, ProviderError, Result, UpdateKind,
+    address_marker, AlertEvent, Delivery, LiveObject, Provider, ProviderError, Result, UpdateKind,
 };
 
 use crate::client::{payload_errors, Client};
@@ -13,6 +13,8 @@ use crate::config::NewRelicConfig;
 use crate::history::AlertLog;
 use crate::normalize::{self as n, id_text};
 use crate::{muting, wire};
+
+mod route_test;
 
 /// Resource types this provider manages.
 pub const RESOURCE_TYPES: &[&str] = &[
@@ -893,6 +895,18 @@ impl Provider for NewRelicProvider {
                 .map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// `routes test` for destinations and channels: NerdGraph's test mutations (see
+    /// `provider/route_test.rs`); `Ok(None)` for the other types, and for a destination a
+    /// channel uses (the channel's test goes through it).
+    async fn test_delivery(
+        &self,
+        resource_type: &str,
+        id: &str,
+        attrs: &Value,
+    ) -> Result<Option<Vec<Delivery>>> {
+        self.test_notification(Kind::of(resource_type)?, id, attrs).await
     }
 
     fn api_calls(&self) -> u64 {

@@ -292,6 +292,8 @@ fn mutation(cx: &Cx<'_>, field: &str, args: &Map<String, Value>) -> Option<Resol
         "aiNotificationsCreateChannel" => notifications::channel_create(cx, args),
         "aiNotificationsUpdateChannel" => notifications::channel_update(cx, args),
         "aiNotificationsDeleteChannel" => notifications::channel_delete(cx, args),
+        "aiNotificationsTestDestinationById" => notifications::destination_test(cx, args),
+        "aiNotificationsTestChannelById" => notifications::channel_test(cx, args),
         "aiWorkflowsCreateWorkflow" => workflows::create(cx, args),
         "aiWorkflowsUpdateWorkflow" => workflows::update(cx, args),
         "aiWorkflowsDeleteWorkflow" => workflows::delete(cx, args),
@@ -328,6 +330,8 @@ pub const SUPPORTED_ROOT_FIELDS: &[&str] = &[
     "dashboardUpdate",
     "dashboardDelete",
     "dashboardCreateSnapshotUrl",
+    "aiNotificationsTestDestinationById",
+    "aiNotificationsTestChannelById",
 ];
 
 /// Helpers for reading coerced arguments.

@@ -30,7 +30,9 @@
 //! incidents } }`, `entity(guid)`, `entities(guids)`, `entitySearch`. Any other field of a valid
 //! document is answered with an error naming it (`errorClass` `STAND_IN_NOT_IMPLEMENTED`), never
 //! a silent `null`. Server-side defaults and business rules: [`alerts`], [`notifications`],
-//! [`workflows`], [`entities`], [`incidents`].
+//! [`workflows`], [`entities`], [`incidents`]. The test mutations
+//! (`aiNotificationsTestDestinationById`, `aiNotificationsTestChannelById`) really POST to
+//! webhook destinations (see [`notifications`]).
 //!
 //! # Keys and accounts
 //!

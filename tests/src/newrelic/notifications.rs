@@ -612,6 +612,348 @@ pub(crate) fn channels(cx: &Cx<'_>, account_id: i64, args: &Map<String, Value>) 
     list_response(cx, items, args, "channels")
 }
 
+// ---- test notifications (`aiNotificationsTestDestinationById`, `aiNotificationsTestChannelById`) ----
+//
+// Schema (`shared/specs/newrelic-nerdgraph.graphql`): both take `accountId: Int!` and the id
+// (`destinationId: ID!` / `channelId: ID!`); the destination test also takes an optional
+// `update: AiNotificationsDestinationUpdate` (properties that override the stored ones for the
+// test), the channel test optional `variables: [AiNotificationsDynamicVariable!]` (example
+// values for the template's variables). They answer `AiNotificationsDestinationTestResponse`
+// / `AiNotificationsChannelTestResponse`: `result` (`SUCCESS` | `FAIL`), `error` and `errors`
+// (`AiNotificationsError`), `details`, and for channels `evidence`.
+//
+// What New Relic does on "test" (docs.newrelic.com, "Notification integrations" → webhook:
+// "Send test notification" posts the channel's rendered payload to the destination's URL with
+// example values; NerdGraph tutorial "Notifications: destinations" → "Test a destination"):
+// for a `WEBHOOK` destination the stand-in really POSTs to the URL, with the destination's
+// auth, and answers `FAIL` with the receiver's HTTP status when it is not 2xx. Guessed where
+// the docs say nothing: the error `type` (`EXTERNAL_SERVER_ERROR` for a non-2xx answer,
+// `INVALID_CREDENTIALS` for 401/403, `CONNECTION_ERROR` / `TIMEOUT_ERROR` when the receiver
+// cannot be reached), the destination test's body (`TEST_PAYLOAD_TEMPLATE` rendered with the
+// example values) and the example values themselves. Unknown ids answer like the update and
+// delete mutations do: `INVALID_PARAMETER` "… not found" inside `data`.
+//
+// Types the stand-in cannot reach: `EMAIL` answers `SUCCESS` (New Relic queues the test email
+// to the validated addresses; the stand-in sends none), a PagerDuty destination `SUCCESS` when
+// its integration key has the 32 characters PagerDuty's keys have and `FAIL`
+// `INVALID_CREDENTIALS` otherwise (what PagerDuty's Events API answers an unknown key with,
+// `400 Invalid routing key`, guessed as New Relic's mapping). Any other type is a field error
+// saying the stand-in does not implement it, never a made-up success.
+
+/// The body of a destination test (a webhook destination has no template of its own).
+const TEST_PAYLOAD_TEMPLATE: &str = "{\"id\": {{ json issueId }}, \"issueTitle\": {{ json issueTitle }}, \
+\"state\": {{ json state }}, \"priority\": {{ json priority }}, \"issuePageUrl\": {{ json issuePageUrl }}, \
+\"test\": true}";
+
+/// Example values a test renders templates with (guessed; see above).
+fn example_values() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("issueId".into(), json!("00000000-0000-0000-0000-000000000000"));
+    m.insert("issueTitle".into(), json!("Test notification from New Relic"));
+    m.insert("state".into(), json!("ACTIVATED"));
+    m.insert("priority".into(), json!("CRITICAL"));
+    m.insert("issuePageUrl".into(), json!("https://one.newrelic.com/alerts-ai/issues/test"));
+    m.insert("createdAt".into(), json!(chrono::Utc::now().timestamp_millis()));
+    m
+}
+
+/// Renders the Handlebars subset watchkeep's channel templates use: `{{ json name }}` (the
+/// value as JSON) and `{{ name }}` (the value as text); an unknown name is `null` / empty.
+pub(crate) fn render(template: &str, values: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find("}}") else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = rest[start + 2..start + end].trim();
+        let (as_json, name) = match inner.strip_prefix("json ") {
+            Some(n) => (true, n.trim()),
+            None => (false, inner),
+        };
+        let v = values.get(name).cloned().unwrap_or(Value::Null);
+        if as_json {
+            out.push_str(&v.to_string());
+        } else {
+            match v {
+                Value::String(s) => out.push_str(&s),
+                Value::Null => {}
+                other => out.push_str(&other.to_string()),
+            }
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `{result: FAIL, error, errors, details}` (+ `evidence` for channels).
+fn test_failed(error: Value, channel: bool) -> Value {
+    let mut v = json!({ "result": "FAIL", "error": error.clone(), "errors": [error], "details": null });
+    if channel {
+        v["evidence"] = Value::Null;
+    }
+    v
+}
+
+fn test_succeeded(details: String, channel: bool) -> Value {
+    let mut v = json!({ "result": "SUCCESS", "error": null, "errors": [], "details": details });
+    if channel {
+        v["evidence"] = Value::Null;
+    }
+    v
+}
+
+/// How a webhook POST went.
+enum Posted {
+    Status(u16),
+    Unreachable(String),
+    TimedOut,
+}
+
+/// POSTs `body` to `url` with `headers`, waiting at most 10 s. Resolvers run synchronously
+/// under the tenant's lock, so the request runs on a thread of its own with its own runtime
+/// (the stand-in's runtime may be single-threaded, and the receiver may live on it).
+fn post_blocking(
+    url: &str,
+    headers: Vec<(String, String)>,
+    basic: Option<(String, String)>,
+    body: String,
+) -> Posted {
+    let url = url.to_owned();
+    let run = move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => return Posted::Unreachable(format!("stand-in could not start a runtime: {e}")),
+        };
+        rt.block_on(async move {
+            let client = match reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()
+            {
+                Ok(c) => c,
+                Err(e) => return Posted::Unreachable(e.to_string()),
+            };
+            let mut req = client.post(&url).header("content-type", "application/json").body(body);
+            for (k, v) in headers {
+                req = req.header(k, v);
+            }
+            if let Some((user, password)) = basic {
+                req = req.basic_auth(user, Some(password));
+            }
+            match req.send().await {
+                Ok(r) => Posted::Status(r.status().as_u16()),
+                Err(e) if e.is_timeout() => Posted::TimedOut,
+                Err(e) => Posted::Unreachable(if e.is_connect() {
+                    "connection refused".into()
+                } else {
+                    e.to_string()
+                }),
+            }
+        })
+    };
+    let join = move || {
+        std::thread::spawn(run)
+            .join()
+            .unwrap_or_else(|_| Posted::Unreachable("stand-in thread panicked".into()))
+    };
+    // On a multi-threaded runtime, let it move its other tasks (a receiver served by the same
+    // process, as in `watchkeep-sandbox`) off this worker while the POST runs.
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(join)
+        }
+        _ => join(),
+    }
+}
+
+/// Sends a test through a stored destination (with `props` in place of its properties);
+/// `payload` is the rendered body for webhooks.
+fn send_test(dest: &Value, props: &[Value], secret: &Value, payload: String, channel: bool) -> Value {
+    let kind = dest["type"].as_str().unwrap_or_default();
+    match kind {
+        "WEBHOOK" => {
+            let url = match property(props, "url") {
+                Some(u) => u.to_owned(),
+                None => format!(
+                    "{}{}",
+                    dest["secureUrl"]["prefix"].as_str().unwrap_or_default(),
+                    secret["secureUrl"]["secureSuffix"].as_str().unwrap_or_default()
+                ),
+            };
+            let mut headers = Vec::new();
+            let mut basic = None;
+            match dest["auth"]["authType"].as_str() {
+                Some("BASIC") => {
+                    basic = Some((
+                        dest["auth"]["user"].as_str().unwrap_or_default().to_owned(),
+                        secret["auth"]["password"].as_str().unwrap_or_default().to_owned(),
+                    ))
+                }
+                Some("TOKEN") => {
+                    let prefix =
+                        dest["auth"]["prefix"].as_str().filter(|p| !p.is_empty()).unwrap_or("Bearer");
+                    let token = secret["auth"]["token"].as_str().unwrap_or_default();
+                    headers.push(("authorization".to_owned(), format!("{prefix} {token}")));
+                }
+                Some("CUSTOM_HEADERS") => {
+                    for h in secret["auth"]["customHeaders"].as_array().into_iter().flatten() {
+                        if let (Some(k), Some(v)) = (h["key"].as_str(), h["value"].as_str()) {
+                            headers.push((k.to_owned(), v.to_owned()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+            // Never the URL in an answer: its path may be a token.
+            let host =
+                url.split("://").nth(1).and_then(|r| r.split(['/', '?']).next()).unwrap_or("?").to_owned();
+            match post_blocking(&url, headers, basic, payload) {
+                Posted::Status(code) if (200..300).contains(&code) => {
+                    test_succeeded(format!("The webhook at {host} answered HTTP {code}"), channel)
+                }
+                Posted::Status(code) => {
+                    let kind = if matches!(code, 401 | 403) {
+                        "INVALID_CREDENTIALS"
+                    } else {
+                        "EXTERNAL_SERVER_ERROR"
+                    };
+                    test_failed(
+                        response_error(kind, format!("The webhook at {host} answered HTTP {code}")),
+                        channel,
+                    )
+                }
+                Posted::TimedOut => test_failed(
+                    response_error(
+                        "TIMEOUT_ERROR",
+                        format!("The webhook at {host} did not answer within 10 seconds"),
+                    ),
+                    channel,
+                ),
+                Posted::Unreachable(why) => test_failed(
+                    response_error(
+                        "CONNECTION_ERROR",
+                        format!("Could not connect to the webhook at {host}: {why}"),
+                    ),
+                    channel,
+                ),
+            }
+        }
+        "EMAIL" => {
+            let n =
+                property(props, "email").map_or(0, |e| e.split(',').filter(|a| !a.trim().is_empty()).count());
+            test_succeeded(format!("Test email sent to {n} recipient(s)"), channel)
+        }
+        "PAGERDUTY_SERVICE_INTEGRATION" | "PAGERDUTY_ACCOUNT_INTEGRATION" => {
+            let key = secret["auth"]["token"].as_str().unwrap_or_default();
+            if key.len() == 32 && key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                test_succeeded("Test event accepted by PagerDuty".to_owned(), channel)
+            } else {
+                test_failed(
+                    response_error("INVALID_CREDENTIALS", "PagerDuty rejected the integration key"),
+                    channel,
+                )
+            }
+        }
+        _ => Value::Null,
+    }
+}
+
+pub(crate) fn destination_test(cx: &Cx<'_>, args: &Map<String, Value>) -> Resolved {
+    let account_id = int(args, "accountId");
+    let dest_id = id(args, "destinationId");
+    let tenant = cx.tenant.borrow();
+    let Some(account) = tenant.account(account_id) else {
+        return Ok(test_failed(unauthorized(account_id), false));
+    };
+    let Some(dest) = account.destinations.get(&dest_id) else {
+        return Ok(test_failed(
+            response_error("INVALID_PARAMETER", format!("destination {dest_id} not found")),
+            false,
+        ));
+    };
+    let mut props: Vec<Value> = dest["properties"].as_array().cloned().unwrap_or_default();
+    if let Some(update) = given(args, "update").and_then(Value::as_object) {
+        if let Some(other) = update.keys().find(|k| *k != "properties" && !update[*k].is_null()) {
+            return Err(cx.fail(
+                super::exec::NOT_IMPLEMENTED,
+                format!("The New Relic stand-in does not implement `update.{other}` in a destination test; only `properties`"),
+            ));
+        }
+        if given(update, "properties").is_some() {
+            props = properties(update);
+        }
+    }
+    let secret = account.secrets.get(&dest_id).cloned().unwrap_or_else(|| json!({}));
+    let payload = render(TEST_PAYLOAD_TEMPLATE, &example_values());
+    let answer = send_test(dest, &props, &secret, payload, false);
+    if answer.is_null() {
+        return Err(cx.fail(
+            super::exec::NOT_IMPLEMENTED,
+            format!(
+                "The New Relic stand-in cannot test {} destinations",
+                dest["type"].as_str().unwrap_or("?")
+            ),
+        ));
+    }
+    Ok(answer)
+}
+
+pub(crate) fn channel_test(cx: &Cx<'_>, args: &Map<String, Value>) -> Resolved {
+    let account_id = int(args, "accountId");
+    let channel_id = id(args, "channelId");
+    let tenant = cx.tenant.borrow();
+    let Some(account) = tenant.account(account_id) else {
+        return Ok(test_failed(unauthorized(account_id), true));
+    };
+    let Some(channel) = account.channels.get(&channel_id) else {
+        return Ok(test_failed(
+            response_error("INVALID_PARAMETER", format!("channel {channel_id} not found")),
+            true,
+        ));
+    };
+    let dest_id = channel["destinationId"].as_str().unwrap_or_default();
+    let Some(dest) = account.destinations.get(dest_id) else {
+        return Ok(test_failed(
+            response_error(
+                "INVALID_PARAMETER",
+                format!("destination {dest_id} of channel {channel_id} not found"),
+            ),
+            true,
+        ));
+    };
+    let mut values = example_values();
+    for v in args.get("variables").and_then(Value::as_array).into_iter().flatten() {
+        if let (Some(name), Some(example)) = (v["name"].as_str(), v["exampleValue"].as_object()) {
+            let text = example.get("example").and_then(Value::as_str).unwrap_or_default();
+            let value = match example.get("type").and_then(Value::as_str) {
+                Some("STRING") | None => json!(text),
+                // NUMBER, BOOLEAN, LIST, OBJECT: the example is their JSON text.
+                Some(_) => serde_json::from_str(text).unwrap_or_else(|_| json!(text)),
+            };
+            values.insert(name.to_owned(), value);
+        }
+    }
+    let channel_props: Vec<Value> = channel["properties"].as_array().cloned().unwrap_or_default();
+    let payload = match property(&channel_props, "payload") {
+        Some(t) => render(t, &values),
+        None => render(TEST_PAYLOAD_TEMPLATE, &values),
+    };
+    let dest_props: Vec<Value> = dest["properties"].as_array().cloned().unwrap_or_default();
+    let secret = account.secrets.get(dest_id).cloned().unwrap_or_else(|| json!({}));
+    let answer = send_test(dest, &dest_props, &secret, payload, true);
+    if answer.is_null() {
+        return Err(cx.fail(
+            super::exec::NOT_IMPLEMENTED,
+            format!(
+                "The New Relic stand-in cannot test {} channels",
+                channel["type"].as_str().unwrap_or("?")
+            ),
+        ));
+    }
+    Ok(answer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -629,5 +971,18 @@ mod tests {
         assert!(!looks_like_email("ops@example"));
         assert!(!looks_like_email("@example.com"));
         assert!(!looks_like_email("o ps@example.com"));
+    }
+
+    #[test]
+    fn templates_render_json_and_text() {
+        let mut v = Map::new();
+        v.insert("issueTitle".into(), json!(r#"CPU "high""#));
+        v.insert("n".into(), json!(3));
+        let out = render(
+            r#"{"issue": {{ json issueTitle }}, "n": {{n}}, "x": {{ json missing }}, "t": "{{ issueTitle }}"}"#,
+            &v,
+        );
+        assert_eq!(out, r#"{"issue": "CPU \"high\"", "n": 3, "x": null, "t": "CPU "high""}"#);
+        assert_eq!(render("no vars {{ unclosed", &v), "no vars {{ unclosed");
     }
 }

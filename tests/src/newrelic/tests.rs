@@ -1405,3 +1405,130 @@ async fn incidents_resolve_as_an_interface() {
     assert_eq!(other_ns.error_classes(), ["STAND_IN_NOT_IMPLEMENTED"]);
     assert_eq!(server.invalid_documents().len(), 4, "the two bad fields and the two bad variables");
 }
+
+const TEST_DESTINATION: &str = "mutation($a: Int!, $id: ID!, $u: AiNotificationsDestinationUpdate) {
+  aiNotificationsTestDestinationById(accountId: $a, destinationId: $id, update: $u) {
+    result details
+    error { __typename ... on AiNotificationsResponseError { type description details } }
+    errors { __typename ... on AiNotificationsResponseError { type } }
+  }
+}";
+
+/// A receiver on 127.0.0.1:0 recording `(path and query, headers, body)` of every POST.
+async fn recording_receiver(
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<(String, Vec<(String, String)>, String)>>>) {
+    use axum::extract::Request;
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&got);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().fallback(move |req: Request| {
+        let seen = std::sync::Arc::clone(&seen);
+        async move {
+            let uri = req.uri().to_string();
+            let headers: Vec<(String, String)> = req
+                .headers()
+                .iter()
+                .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
+                .collect();
+            let body = axum::body::to_bytes(req.into_body(), 1 << 20).await.unwrap_or_default();
+            seen.lock().expect("lock").push((uri, headers, String::from_utf8_lossy(&body).into_owned()));
+            "ok"
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (format!("http://{addr}"), got)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destination_tests_post_to_the_secure_url_with_the_destination_auth() {
+    let server = start();
+    let c = Client::new(&server, KEY);
+    let account = server.account_id(KEY);
+    let (base, got) = recording_receiver().await;
+    let created = c
+        .ok(
+            CREATE_DESTINATION,
+            json!({"a": account, "d": {"name": "hook", "type": "WEBHOOK", "properties": [],
+                   "secureUrl": {"prefix": format!("{base}/in/"), "secureSuffix": "path-s3cret"},
+                   "auth": {"type": "CUSTOM_HEADERS", "customHeaders": {"customHeaders": [{"key": "X-Api-Key", "value": "header-s3cret"}]}}}}),
+        )
+        .await;
+    let id =
+        created["aiNotificationsCreateDestination"]["destination"]["id"].as_str().expect("id").to_owned();
+    let a = c.gql(TEST_DESTINATION, json!({"a": account, "id": id})).await;
+    let r = &a.data()["aiNotificationsTestDestinationById"];
+    assert_eq!(r["result"], "SUCCESS", "{r:#}");
+    assert!(!a.text.contains("s3cret"), "{}", a.text);
+    {
+        let seen = got.lock().expect("lock");
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].0, "/in/path-s3cret");
+        assert!(seen[0].1.iter().any(|(k, v)| k == "x-api-key" && v == "header-s3cret"), "{:?}", seen[0].1);
+    }
+
+    // Another account, an unknown id: failures inside data, nothing sent.
+    let foreign = c.ok(TEST_DESTINATION, json!({"a": account + 1, "id": id})).await;
+    assert_eq!(foreign["aiNotificationsTestDestinationById"]["error"]["type"], "UNAUTHORIZED_ACCOUNT");
+    assert_eq!(foreign["aiNotificationsTestDestinationById"]["result"], "FAIL");
+    let unknown = c.ok(TEST_DESTINATION, json!({"a": account, "id": "nope"})).await;
+    assert_eq!(unknown["aiNotificationsTestDestinationById"]["error"]["type"], "INVALID_PARAMETER");
+    // An override the stand-in does not apply is said, never ignored.
+    let u = c.gql(TEST_DESTINATION, json!({"a": account, "id": id, "u": {"name": "renamed"}})).await;
+    assert_eq!(u.error_classes(), ["STAND_IN_NOT_IMPLEMENTED"]);
+    // The schema is enforced: `channelId` is required.
+    let bad = c
+        .gql(
+            "mutation($a: Int!) { aiNotificationsTestChannelById(accountId: $a) { result } }",
+            json!({"a": account}),
+        )
+        .await;
+    assert!(!bad.errors().is_empty() && bad.body["data"].is_null(), "{:#}", bad.body);
+    assert_eq!(got.lock().expect("lock").len(), 1, "only the first test sent anything");
+}
+
+/// As in `watchkeep-sandbox`: the stand-in and the webhook receiver are served by one process on
+/// one runtime (here with a single worker), so the stand-in's POST must not hold the only worker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_destination_test_reaches_a_receiver_served_by_the_same_runtime() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = std::sync::Arc::clone(&hits);
+    let app = NewRelicStandIn::sandbox_router(NewRelicOptions::default(), 0).expect("router").route(
+        "/hook",
+        axum::routing::post(move || {
+            let counted = std::sync::Arc::clone(&counted);
+            async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: reqwest::Client::new(),
+        url: format!("http://{addr}/graphql"),
+        key: Some(KEY.to_owned()),
+    };
+    let accounts = c.ok("{ actor { accounts { id } } }", json!({})).await;
+    let account = accounts["actor"]["accounts"][0]["id"].as_i64().expect("account");
+    let created = c
+        .ok(
+            CREATE_DESTINATION,
+            json!({"a": account, "d": {"name": "same-process hook", "type": "WEBHOOK",
+                   "properties": [{"key": "url", "value": format!("http://{addr}/hook")}]}}),
+        )
+        .await;
+    let id =
+        created["aiNotificationsCreateDestination"]["destination"]["id"].as_str().expect("id").to_owned();
+    let started = Instant::now();
+    let r = c.ok(TEST_DESTINATION, json!({"a": account, "id": id})).await;
+    assert_eq!(r["aiNotificationsTestDestinationById"]["result"], "SUCCESS", "{r:#}");
+    assert!(started.elapsed() < Duration::from_secs(5), "answered by the receiver, not by the 10 s timeout");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
