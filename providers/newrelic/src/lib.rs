@@ -162,6 +162,7 @@ mod history;
 mod ids;
 mod muting;
 pub mod normalize;
+mod observe;
 mod provider;
 mod wire;
 

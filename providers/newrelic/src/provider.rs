@@ -147,6 +147,10 @@ impl NewRelicProvider {
         self.config.account_id()
     }
 
+    pub(crate) fn client_calls(&self) -> u64 {
+        self.client.calls()
+    }
+
     /// The raw incidents of the account active between `start` and `end` (epoch milliseconds),
     /// every page: what the alert log (`history.rs`) indexes.
     async fn incidents(&self, start: i64, end: i64) -> Result<Vec<Value>> {
@@ -893,6 +897,16 @@ impl Provider for NewRelicProvider {
                 .map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// `coverage --live`: the account's infrastructure entities (see `observe.rs`).
+    async fn observe(
+        &self,
+        components: &[watchkeep_provider::ComponentProbe],
+        _alerts: &[(String, String)],
+        window: std::time::Duration,
+    ) -> Result<Option<watchkeep_provider::Observation>> {
+        crate::observe::observe(self, components, window).await.map(Some)
     }
 
     fn api_calls(&self) -> u64 {
