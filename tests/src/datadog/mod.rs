@@ -277,12 +277,13 @@ impl DatadogStandIn {
         Self::serve_until_signal_with_router(addr, opts, demo_hosts, None, on_bound).await
     }
 
-    /// [`DatadogStandIn::serve_until_signal_with_router`] seeding `agents` (host names) into
+    /// [`DatadogStandIn::serve_until_signal_with_router`] also seeding `agents` (host names) into
     /// every org when it is first used, as hosts whose agent keeps reporting: their
     /// `last_reported_time` is the time of each `GET /api/v1/hosts` (`watchkeep-sandbox`).
     pub async fn serve_until_signal_with_agents(
         addr: SocketAddr,
         opts: StandInOptions,
+        demo_hosts: usize,
         agents: Vec<String>,
         extra: Option<Router>,
         on_bound: impl FnOnce(SocketAddr),
@@ -292,7 +293,7 @@ impl DatadogStandIn {
         }
         let listener = tokio::net::TcpListener::bind(addr).await?;
         on_bound(listener.local_addr()?);
-        let mut shared = Shared::new(opts, 0);
+        let mut shared = Shared::new(opts, demo_hosts);
         shared.agents = agents;
         serve_bounded(listener, Arc::new(shared), extra, shutdown_signal()).await;
         Ok(())
@@ -308,14 +309,7 @@ impl DatadogStandIn {
         extra: Option<Router>,
         on_bound: impl FnOnce(SocketAddr),
     ) -> std::io::Result<()> {
-        if let Err(e) = spec::spec() {
-            eprintln!("watchkeep-sandbox: warning: Datadog spec unavailable, requests will fail: {e}");
-        }
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        on_bound(listener.local_addr()?);
-        let shared = Arc::new(Shared::new(opts, demo_hosts));
-        serve_bounded(listener, shared, extra, shutdown_signal()).await;
-        Ok(())
+        Self::serve_until_signal_with_agents(addr, opts, demo_hosts, Vec::new(), extra, on_bound).await
     }
 }
 
