@@ -172,7 +172,14 @@ async fn more_than_five_hundred_instances() {
         .iter()
         .map(|id| probe(id, "server", &[("InstanceId", id)]))
         .collect();
+    let started = std::time::Instant::now();
     let o = p.observe(&probes, &[], HOUR).await.unwrap().unwrap();
+    println!(
+        "cloudwatch observe (moto): {} instances seen, {} calls, {:?}",
+        o.seen.len(),
+        o.api_calls,
+        started.elapsed()
+    );
     assert_eq!(o.seen.len(), 520);
     assert_eq!(o.components.iter().map(|c| c.reporting).collect::<Vec<_>>(), [true, true, false]);
     // ListMetrics: two EC2 pages (500 + 20) and one each for RDS, ECS, ALB; GetMetricData: 521

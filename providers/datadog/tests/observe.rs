@@ -141,7 +141,9 @@ async fn more_hosts_than_one_page() {
             .collect(),
     );
     let p = provider(&server, key);
+    let started = std::time::Instant::now();
     let o = observe(&p, &[probe("last", "node-2344"), probe("first", "node-0000")], &[]).await;
+    println!("datadog observe: {} hosts seen, {} calls, {:?}", o.seen.len(), o.api_calls, started.elapsed());
     assert_eq!(o.seen.len(), 2345);
     assert!(o.components.iter().all(|c| c.reporting), "{:?}", o.components);
     // 1000 a page: three pages.

@@ -122,7 +122,13 @@ pub(crate) async fn observe(
             false,
         )
         .await?;
-    let entities: Vec<Entity> = raw.iter().filter_map(Entity::from).collect();
+    // The query names the account; entities of another account a key sees are dropped here too.
+    let account = p.account();
+    let entities: Vec<Entity> = raw
+        .iter()
+        .filter(|e| e["accountId"].as_i64().is_none_or(|a| a == account))
+        .filter_map(Entity::from)
+        .collect();
 
     let reports = components
         .iter()

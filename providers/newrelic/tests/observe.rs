@@ -105,7 +105,14 @@ async fn more_entities_than_one_page() {
     let p = provider(&nr);
     let probes =
         [probe("first", "server", "hostname", "node-000"), probe("last", "server", "hostname", "node-100")];
+    let started = std::time::Instant::now();
     let o = p.observe(&probes, &[], WINDOW).await.unwrap().unwrap();
+    println!(
+        "newrelic observe: {} entities seen, {} calls, {:?}",
+        o.seen.len(),
+        o.api_calls,
+        started.elapsed()
+    );
     assert_eq!(o.seen.len(), 101);
     assert!(o.components.iter().all(|c| c.reporting), "{:?}", o.components);
     assert_eq!(o.api_calls, 3, "three pages of 40 by cursor");
