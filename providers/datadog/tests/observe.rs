@@ -236,3 +236,28 @@ async fn agents_keep_reporting() {
     let o = observe(&p, &[probe("web-1", "web-1"), probe("db-1", "db-1")], &[]).await;
     assert!(o.components.iter().all(|c| c.reporting), "{:?}", o.components);
 }
+
+#[tokio::test]
+async fn no_data_across_monitor_pages() {
+    let server = start();
+    let key = "observe-monitor-pages";
+    let bodies: Vec<Value> = (0..1500)
+        .map(|i| {
+            json!({"name": format!("m{i}"), "type": "metric alert",
+                   "query": format!("avg(last_5m):avg:system.cpu.user{{host:h{i}}} > 90"),
+                   "message": "x", "tags": ["managed-by:watchkeep"]})
+        })
+        .collect();
+    let ids = server.seed_monitors(key, bodies);
+    for id in &ids[..1499] {
+        server.set_monitor_state(key, *id, "OK");
+    }
+    let p = provider(&server, key);
+    // The one still in No Data is on the second page of 1000.
+    let alerts: Vec<(String, String)> =
+        [ids[0], ids[1499]].iter().map(|id| ("datadog_monitor".to_owned(), id.to_string())).collect();
+    let o = observe(&p, &[], &alerts).await;
+    assert_eq!(o.no_data.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [ids[1499].to_string()]);
+    assert!(o.no_data[0].since.is_none(), "never evaluated: overall_state_modified is null");
+    assert_eq!(o.api_calls, 3, "one hosts page, two monitor pages");
+}

@@ -111,12 +111,52 @@ fn reported(org: &Org, name: &str, at: i64) {
     seed(org, vec![json!({"name": name, "last_reported_time": at, "up": true, "sources": ["api"]})]);
 }
 
+/// `SubmitMetrics`: "The maximum payload size is 3.2 megabytes (3200000 bytes). Compressed
+/// payloads must have a decompressed size of less than 62 megabytes (62914560 bytes)."
+const MAX_PAYLOAD: usize = 3_200_000;
+const MAX_DECOMPRESSED: u64 = 62_914_560;
+
+/// The body as sent, decompressed per `Content-Encoding` (`MetricContentEncoding`: `deflate`,
+/// i.e. zlib, or `gzip`), or the error answer (413 over the spec's sizes, 400 otherwise).
+fn decoded_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, Response> {
+    use std::io::Read;
+    let too_large = || error_response(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large");
+    if body.len() > MAX_PAYLOAD {
+        return Err(too_large());
+    }
+    let encoding = headers
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    let read = match encoding.as_str() {
+        "" | "identity" => return Ok(body.to_vec()),
+        "gzip" => flate2::read::GzDecoder::new(body).take(MAX_DECOMPRESSED).read_to_end(&mut out),
+        "deflate" => flate2::read::ZlibDecoder::new(body).take(MAX_DECOMPRESSED).read_to_end(&mut out),
+        other => {
+            return Err(bad_request(&format!(
+                "Unsupported Content-Encoding '{other}': use deflate or gzip, or send the body uncompressed"
+            )))
+        }
+    };
+    match read {
+        Ok(n) if n as u64 >= MAX_DECOMPRESSED => Err(too_large()),
+        Ok(_) => Ok(out),
+        Err(e) => Err(bad_request(&format!("The body is not valid {encoding} data: {e}"))),
+    }
+}
+
 /// `POST /api/v1/series` (`SubmitMetrics`).
 pub(crate) async fn submit_series(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let body = match decoded_body(&headers, &body) {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
     let body = match parse_body("post", "/api/v1/series", &body) {
         Ok(b) => b,
         Err(resp) => return resp,
