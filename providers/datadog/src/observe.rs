@@ -7,6 +7,8 @@
 //!   host has `name`, `host_name`, `aliases` and `last_reported_time` (epoch seconds). The
 //!   recorded answer in `tests/v1/cassettes/test_scenarios/test_get_all_hosts_with_metadata_for_your_organization_returns_ok_response.yaml`
 //!   (datadog-api-client 2.62.0) has exactly these fields, `total_matching` and `total_returned`.
+//!   Asking with `from = now − window` keeps the answer to the hosts that matter, so a host that
+//!   last reported before the window is simply absent (its report has no `last_reported`).
 //! - `GET /api/v1/monitor` (`ListMonitors`) has no parameter to ask for ids (its parameters are
 //!   `group_states`, `name`, `tags`, `monitor_tags`, `with_downtimes`, `id_offset`, `page`,
 //!   `page_size`), so the managed monitors are read with the ownership tag filter, 1000 a page,
@@ -38,6 +40,8 @@ struct Host {
     name: String,
     /// `name`, `host_name` and `aliases`: every name a probe's `host` may use.
     names: Vec<String>,
+    /// Every tag of every source (`tags_by_source`), lower-cased: what a monitor's scope matches.
+    tags: HashSet<String>,
     last_reported: Option<i64>,
 }
 
@@ -55,36 +59,7 @@ pub(crate) async fn observe(
     let by_name: HashMap<String, &Host> =
         hosts.iter().flat_map(|h| h.names.iter().map(move |n| (n.to_lowercase(), h))).collect();
 
-    let reports = components
-        .iter()
-        .map(|probe| {
-            let (wanted, how) = host_of(probe);
-            match by_name.get(&wanted.to_lowercase()) {
-                Some(h) => {
-                    let when = h.last_reported.map(rfc3339);
-                    ComponentReport {
-                        component: probe.name.clone(),
-                        reporting: h.last_reported.is_some_and(|t| t >= from),
-                        last_reported: when.clone(),
-                        detail: format!(
-                            "GET /api/v1/hosts: host {} last reported {}{how}",
-                            h.name,
-                            when.as_deref().unwrap_or("(no time given)")
-                        ),
-                    }
-                }
-                None => ComponentReport {
-                    component: probe.name.clone(),
-                    reporting: false,
-                    last_reported: None,
-                    detail: format!(
-                        "GET /api/v1/hosts: no host named {wanted} reported since {}{how}",
-                        rfc3339(from)
-                    ),
-                },
-            }
-        })
-        .collect();
+    let reports = components.iter().map(|probe| report(probe, &hosts, &by_name, from)).collect();
 
     let seen = hosts
         .iter()
@@ -104,17 +79,59 @@ pub(crate) async fn observe(
     Ok(Observation { components: reports, seen, no_data, api_calls: http.calls() - calls_before })
 }
 
-/// The host name a probe asks about: its `host` identifier (the quickstart's `host=web-1`), else
-/// `host_name` / `hostname`, else the component's name; the second part says which when it is
-/// not `host`.
-fn host_of(probe: &ComponentProbe) -> (String, String) {
-    for key in ["host", "host_name", "hostname"] {
-        if let Some(v) = probe.identifier.get(key).filter(|v| !v.trim().is_empty()) {
-            let how = if key == "host" { String::new() } else { format!(" (matched by identifier {key})") };
-            return (v.trim().to_owned(), how);
+/// Whether one component reports. A component with a `host` identifier (the quickstart's
+/// `host=web-1`; also `host_name` / `hostname`) is the host of that name or alias. Any other
+/// identifier is a monitor scope (`compile/datadog.rs` writes `{k:v,…}` from it): the component
+/// reports when a host carrying every one of those tags reported (the recorded host lists carry
+/// their tags in `tags_by_source`, e.g. `host:control-0`, `zone:us-central1-a`). Without an
+/// identifier, the component's name is taken as a host name.
+fn report(
+    probe: &ComponentProbe,
+    hosts: &[Host],
+    by_name: &HashMap<String, &Host>,
+    from: i64,
+) -> ComponentReport {
+    let host_key = ["host", "host_name", "hostname"]
+        .into_iter()
+        .find_map(|k| probe.identifier.get(k).map(|v| (k, v.trim())).filter(|(_, v)| !v.is_empty()));
+    let (asked, candidates): (String, Vec<&Host>) = match host_key {
+        Some((key, name)) => {
+            let how = if key == "host" { String::new() } else { format!(" (identifier {key})") };
+            (format!("host {name}{how}"), by_name.get(&name.to_lowercase()).copied().into_iter().collect())
         }
+        None if !probe.identifier.is_empty() => {
+            let tags: Vec<String> = probe.identifier.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+            let lower: Vec<String> = tags.iter().map(|t| t.to_lowercase()).collect();
+            let tagged = hosts.iter().filter(|h| lower.iter().all(|t| h.tags.contains(t))).collect();
+            (format!("host tagged {}", tags.join(",")), tagged)
+        }
+        None => (
+            format!("host {} (no identifier: the component's name)", probe.name),
+            by_name.get(&probe.name.to_lowercase()).copied().into_iter().collect(),
+        ),
+    };
+    let newest = candidates.iter().max_by_key(|h| h.last_reported.unwrap_or(i64::MIN));
+    match newest {
+        Some(h) => {
+            let when = h.last_reported.map(rfc3339);
+            ComponentReport {
+                component: probe.name.clone(),
+                reporting: h.last_reported.is_some_and(|t| t >= from),
+                last_reported: when.clone(),
+                detail: format!(
+                    "GET /api/v1/hosts: {asked}: {} last reported {}",
+                    h.name,
+                    when.as_deref().unwrap_or("(no time given)")
+                ),
+            }
+        }
+        None => ComponentReport {
+            component: probe.name.clone(),
+            reporting: false,
+            last_reported: None,
+            detail: format!("GET /api/v1/hosts: no {asked} reported since {}", rfc3339(from)),
+        },
     }
-    (probe.name.clone(), " (no `host` identifier: matched by the component's name)".to_owned())
 }
 
 /// Every host that reported since `from`, all pages. `start` is used as a 0-based offset; the
@@ -158,7 +175,17 @@ fn host(v: &Value) -> Option<Host> {
     if let Some(aliases) = v.get("aliases").and_then(Value::as_array) {
         names.extend(aliases.iter().filter_map(Value::as_str).map(str::to_owned));
     }
-    Some(Host { name, names, last_reported: v.get("last_reported_time").and_then(Value::as_i64) })
+    let tags = v
+        .get("tags_by_source")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.values())
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_lowercase)
+        .collect();
+    Some(Host { name, names, tags, last_reported: v.get("last_reported_time").and_then(Value::as_i64) })
 }
 
 /// The monitors among `ids` whose `overall_state` is `No Data`.

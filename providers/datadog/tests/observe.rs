@@ -83,7 +83,7 @@ async fn reporting_stale_missing_and_unknown_hosts() {
     assert!(by["db-1"].reporting, "an alias matches: {:?}", by["db-1"]);
     assert!(!by["gone"].reporting);
     assert_eq!(by["gone"].last_reported, None);
-    assert!(by["gone"].detail.contains("no host named gone-1"), "{}", by["gone"].detail);
+    assert!(by["gone"].detail.contains("no host gone-1 reported since"), "{}", by["gone"].detail);
 
     assert_eq!(seen_names(&o), ["i-0abc", "web-1", "web-3"]);
     let web3 = o.seen.iter().find(|s| s.name == "web-3").unwrap();
@@ -260,4 +260,50 @@ async fn no_data_across_monitor_pages() {
     assert_eq!(o.no_data.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [ids[1499].to_string()]);
     assert!(o.no_data[0].since.is_none(), "never evaluated: overall_state_modified is null");
     assert_eq!(o.api_calls, 3, "one hosts page, two monitor pages");
+}
+
+#[tokio::test]
+async fn components_without_a_host_match_by_scope_tags() {
+    // Datadog compiles any other identifier into a monitor scope `{k:v,...}`: the component
+    // reports when a host carrying all those tags reported.
+    let server = start();
+    let key = "observe-tags";
+    let t = now();
+    server.seed_hosts(
+        key,
+        vec![
+            json!({"name": "node-a", "last_reported_time": t - 20,
+                   "tags_by_source": {"Datadog": ["host:node-a"], "Kubernetes": ["kube_deployment:checkout", "env:prod"]}}),
+            json!({"name": "node-b", "last_reported_time": t - 3 * 3600 + 60,
+                   "tags_by_source": {"Datadog": ["kube_deployment:billing", "env:prod"]}}),
+        ],
+    );
+    let p = provider(&server, key);
+    let component = |name: &str, ids: &[(&str, &str)]| ComponentProbe {
+        name: name.to_owned(),
+        kind: "container".to_owned(),
+        identifier: ids.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+    };
+    let probes = [
+        component("checkout", &[("kube_deployment", "checkout"), ("env", "prod")]),
+        // Its host reported, but before the window.
+        component("billing", &[("kube_deployment", "billing")]),
+        // No host carries both tags.
+        component("checkout-staging", &[("kube_deployment", "checkout"), ("env", "staging")]),
+    ];
+    let o = p.observe(&probes, &[], HOUR).await.unwrap().unwrap();
+    assert!(o.components[0].reporting, "{:?}", o.components[0]);
+    assert!(
+        o.components[0].detail.contains("host tagged env:prod,kube_deployment:checkout: node-a"),
+        "{}",
+        o.components[0].detail
+    );
+    assert!(!o.components[1].reporting, "{:?}", o.components[1]);
+    assert!(
+        o.components[1].detail.contains("no host tagged kube_deployment:billing reported since"),
+        "{}",
+        o.components[1].detail
+    );
+    assert!(!o.components[2].reporting);
+    assert_eq!(o.components[2].last_reported, None);
 }
