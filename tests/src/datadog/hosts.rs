@@ -134,6 +134,7 @@ fn decoded_body(headers: &HeaderMap, body: &[u8]) -> Result<Vec<u8>, Response> {
         "" | "identity" => return Ok(body.to_vec()),
         "gzip" => flate2::read::GzDecoder::new(body).take(MAX_DECOMPRESSED).read_to_end(&mut out),
         "deflate" => flate2::read::ZlibDecoder::new(body).take(MAX_DECOMPRESSED).read_to_end(&mut out),
+        // Guess: the spec allows only these two; Datadog's answer to another is not recorded.
         other => {
             return Err(bad_request(&format!(
                 "Unsupported Content-Encoding '{other}': use deflate or gzip, or send the body uncompressed"
