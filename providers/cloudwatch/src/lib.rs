@@ -54,6 +54,10 @@
 //!   95 % of the quota and shared by all concurrent operations, so an apply runs at the quota
 //!   instead of into throttling. A throttling answer blocks the family for a second.
 //!   `rate_budget()` reports the paced rates, time waited and throttling answers.
+//! * `coverage --live` (`observe`, module `observe`): ListMetrics (`RecentlyActive = PT3H`) per
+//!   probe metric (EC2/RDS/ECS `CPUUtilization`, ALB `RequestCount`) for candidates, one
+//!   GetMetricData per 500 series (components and candidates) for datapoints within the window,
+//!   DescribeAlarms by name (100 a call) for managed alarms in `INSUFFICIENT_DATA`.
 //! * The provider never retries; it reports what AWS said and the engine decides: dispatch
 //!   failures, timeouts and HTTP 5xx → `Transient`; `Throttling`, `ThrottlingException`,
 //!   `RequestLimitExceeded`, `TooManyRequestsException` or HTTP 429 → `RateLimited`;
@@ -186,6 +190,7 @@ mod dashboard;
 mod history;
 mod marker;
 pub mod normalize;
+mod observe;
 pub mod quota;
 pub mod route_test;
 mod subscription;
@@ -497,6 +502,17 @@ impl Provider for CloudWatchProvider {
             Kind::Topic => route_test::test_topic(self, id, attrs).await.map(Some),
             _ => Ok(None),
         }
+    }
+
+    /// `coverage --live`: recent datapoints per component, recently active resources, alarms in
+    /// `INSUFFICIENT_DATA` (see `observe.rs`).
+    async fn observe(
+        &self,
+        components: &[watchkeep_provider::ComponentProbe],
+        alerts: &[(String, String)],
+        window: std::time::Duration,
+    ) -> Result<Option<watchkeep_provider::Observation>> {
+        observe::observe(&self.aws, components, alerts, window).await.map(Some)
     }
 
     fn api_calls(&self) -> u64 {

@@ -39,6 +39,10 @@
 //! * Datadog's monitor `PUT` changes only the fields it is sent, so an update sends
 //!   `priority: null`, `restricted_roles: null` and `tags: []` when the desired monitor has no
 //!   such field; otherwise removing one from the configuration would never take effect.
+//! * `coverage --live` (`observe`, module `observe`): `GET /api/v1/hosts?from=<now − window>&count=1000&start=N`
+//!   (every page) says which components' hosts reported within the window and which hosts Datadog
+//!   sees; managed monitors asked about are read with the tag-filtered monitor list (1000 a page)
+//!   and those whose `overall_state` is `No Data` are reported.
 //! * The provider never retries; it reports what Datadog said and the engine decides:
 //!   401/403 → `Auth`, 404 → `NotFound`, 429 → `RateLimited` (retry after `X-RateLimit-Reset`,
 //!   else `Retry-After`), 5xx and timeouts/connection failures → `Transient`, other 4xx → `Api`
@@ -107,6 +111,7 @@ pub mod downtime;
 mod http;
 mod monitor;
 pub mod normalize;
+mod observe;
 
 use serde_json::Value;
 use watchkeep_provider::{LiveObject, Provider, RateLimit, Result, UpdateKind};
@@ -314,6 +319,15 @@ impl Provider for DatadogProvider {
             Kind::Dashboard => dashboard::delete(&self.http, id).await,
             Kind::Downtime => downtime::delete(&self.http, id).await,
         }
+    }
+
+    async fn observe(
+        &self,
+        components: &[watchkeep_provider::ComponentProbe],
+        alerts: &[(String, String)],
+        window: std::time::Duration,
+    ) -> Result<Option<watchkeep_provider::Observation>> {
+        observe::observe(&self.http, components, alerts, window).await.map(Some)
     }
 
     fn api_calls(&self) -> u64 {

@@ -42,6 +42,10 @@
 //!   the configuration dropped (NerdGraph merges updates). A workflow update keeps the existing
 //!   issues filter's id (one extra read). Deleting something already gone succeeds (a
 //!   `NOT_FOUND` error, or a typed error after which the object is confirmed absent).
+//! * `coverage --live` (`observe`, module `observe`): one `actor.entitySearch(query: "domain =
+//!   'INFRA' AND accountId = N")` following `results(cursor:)`; a component reports when its
+//!   entity says `reporting: true`; reporting entities are what the account sees; No Data is not
+//!   claimed (the schema has no per-condition signal for it).
 //! * Errors — the provider never retries, the engine does: HTTP 401/403 → `Auth`, 429 →
 //!   `RateLimited` (`Retry-After`), 5xx, timeouts and connection failures → `Transient`, a body
 //!   that is not JSON → `Decode`. In a 200 answer the top-level `errors[].extensions.errorClass`
@@ -172,6 +176,7 @@ mod history;
 mod ids;
 mod muting;
 pub mod normalize;
+mod observe;
 mod provider;
 mod wire;
 

@@ -909,6 +909,31 @@ impl Provider for NewRelicProvider {
         self.test_notification(Kind::of(resource_type)?, id, attrs).await
     }
 
+    /// `coverage --live`: the account's infrastructure entities (see `observe.rs`).
+    async fn observe(
+        &self,
+        components: &[watchkeep_provider::ComponentProbe],
+        _alerts: &[(String, String)],
+        window: std::time::Duration,
+    ) -> Result<Option<watchkeep_provider::Observation>> {
+        // New Relic's `reporting` is its own judgement: `window` cannot narrow it (see observe.rs).
+        let _ = window;
+        let calls_before = self.client.calls();
+        let raw = self
+            .paged(
+                "entitySearch",
+                crate::observe::ENTITY_SEARCH,
+                json!({ "query": crate::observe::query(self.account()) }),
+                &["actor", "entitySearch", "results"],
+                "entities",
+                false,
+            )
+            .await?;
+        let mut observation = crate::observe::observation(&raw, self.account(), components);
+        observation.api_calls = self.client.calls() - calls_before;
+        Ok(Some(observation))
+    }
+
     fn api_calls(&self) -> u64 {
         self.client.calls()
     }

@@ -1,6 +1,13 @@
 //! `watchkeep-sandbox`: the Datadog and New Relic stand-ins as one local server, for trying
 //! watchkeep without an account: the Datadog API under `/api`, New Relic's NerdGraph at
 //! `/graphql`.
+//!
+//! For `coverage --live`, the sandbox starts with hosts and entities that report: on the Datadog
+//! side the quickstart inventory's hosts `web-1`, `web-2`, `db-1` and a `web-3` the inventory
+//! lacks (their agents keep reporting while the sandbox runs; `POST /api/v1/series` with a `host`
+//! makes more hosts report); on the New Relic side the `examples/newrelic` inventory's entities
+//! and a `web-3` host it lacks (`POST /_sandbox/newrelic/entities` seeds more). `--no-inventory`
+//! starts without them, `--demo-hosts N` with hosts `web-1..web-N` instead.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,9 +15,29 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use watchkeep_tests::newrelic::EntitySeed;
 use watchkeep_tests::{
     DatadogStandIn, FaultRule, NerdGraphFaultRule, NewRelicOptions, NewRelicStandIn, StandInOptions,
 };
+
+/// Datadog hosts reporting in every org: `examples/quickstart/inventory.csv`'s, then one it lacks.
+const DATADOG_HOSTS: &[&str] = &["web-1", "web-2", "db-1", "web-3"];
+/// Datadog hosts not in the quickstart's inventory (said so in the banner).
+const DATADOG_UNKNOWN: &[&str] = &["web-3"];
+
+/// New Relic entities reporting in every account: `examples/newrelic/inventory.csv`'s (matched by
+/// their identifiers' tags), then one it lacks. `(name, entity type, tag key, unknown)`.
+const NEWRELIC_ENTITIES: &[(&str, &str, &str, bool)] = &[
+    ("web-1", "HOST", "hostname", false),
+    ("web-2", "HOST", "hostname", false),
+    ("orders-prod", "AWSRDSDBINSTANCE", "displayName", false),
+    ("checkout", "CONTAINER", "containerName", false),
+    ("web-3", "HOST", "hostname", true),
+];
+
+fn newrelic_entities() -> Vec<EntitySeed> {
+    NEWRELIC_ENTITIES.iter().map(|(name, ty, tag, _)| EntitySeed::new(name, ty).with_tag(tag, name)).collect()
+}
 
 /// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts) and New Relic's
 /// NerdGraph (alert policies, NRQL conditions, notifications, workflows, dashboards, hosts).
@@ -29,7 +56,8 @@ struct Args {
     /// Length of a rate-limit window, in seconds.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     rate_period: u64,
-    /// Seed hosts web-1..web-N into every Datadog org and every New Relic account.
+    /// Seed hosts web-1..web-N into every Datadog org and every New Relic account, instead of the
+    /// examples' inventory hosts and entities.
     #[arg(long, default_value_t = 0)]
     demo_hosts: usize,
     /// Inject a fault (repeatable; rules are tried in order):
@@ -46,6 +74,10 @@ struct Args {
     /// them while running with `POST`/`DELETE /_sandbox/newrelic/faults`.
     #[arg(long = "newrelic-fault", value_name = "SPEC")]
     newrelic_faults: Vec<NerdGraphFaultRule>,
+    /// Start without the reporting hosts and entities the examples' inventories name (and the
+    /// extra `web-3` they lack).
+    #[arg(long)]
+    no_inventory: bool,
     /// Print the New Relic account id the sandbox gives this user key (for
     /// `NEW_RELIC_ACCOUNT_ID`) and exit. A real key sees the accounts `{ actor { accounts { id } } }`
     /// lists.
@@ -70,7 +102,13 @@ async fn main() -> ExitCode {
         faults: args.newrelic_faults.clone(),
         ..NewRelicOptions::default()
     };
-    let nerdgraph = match NewRelicStandIn::sandbox_router(nr_opts, args.demo_hosts) {
+    let seeded = !args.no_inventory && args.demo_hosts == 0;
+    let (agents, entities) = if !seeded {
+        (Vec::new(), Vec::new())
+    } else {
+        (DATADOG_HOSTS.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>(), newrelic_entities())
+    };
+    let nerdgraph = match NewRelicStandIn::sandbox_router_with_entities(nr_opts, args.demo_hosts, entities) {
         Ok(router) => Some(router),
         Err(e) => {
             eprintln!("watchkeep-sandbox: warning: New Relic stand-in disabled: {e}");
@@ -78,10 +116,11 @@ async fn main() -> ExitCode {
         }
     };
     let serves_nerdgraph = nerdgraph.is_some();
-    let served = DatadogStandIn::serve_until_signal_with_router(
+    let served = DatadogStandIn::serve_until_signal_with_agents(
         args.listen,
         opts,
         args.demo_hosts,
+        agents,
         nerdgraph,
         |addr| {
             let mut out = std::io::stdout().lock();
@@ -94,6 +133,33 @@ async fn main() -> ExitCode {
             }
             for rule in &args.newrelic_faults {
                 let _ = writeln!(out, "watchkeep-sandbox: injecting New Relic fault: {rule}");
+            }
+            if seeded {
+                let hosts: Vec<String> = DATADOG_HOSTS
+                    .iter()
+                    .map(|h| {
+                        if DATADOG_UNKNOWN.contains(h) {
+                            format!("{h} (not in examples/quickstart/inventory.csv)")
+                        } else {
+                            (*h).to_owned()
+                        }
+                    })
+                    .collect();
+                let _ = writeln!(out, "watchkeep-sandbox: Datadog hosts reporting: {}", hosts.join(", "));
+                if serves_nerdgraph {
+                    let entities: Vec<String> = NEWRELIC_ENTITIES
+                        .iter()
+                        .map(|(name, ty, tag, unknown)| {
+                            let note = if *unknown { ", not in examples/newrelic/inventory.csv" } else { "" };
+                            format!("{name} ({ty}, {tag}={name}{note})")
+                        })
+                        .collect();
+                    let _ = writeln!(
+                        out,
+                        "watchkeep-sandbox: New Relic entities reporting: {}",
+                        entities.join(", ")
+                    );
+                }
             }
             let _ = out.flush();
         },

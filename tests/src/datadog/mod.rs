@@ -190,6 +190,14 @@ impl DatadogStandIn {
         monitors::seed(&self.shared.org(api_key), bodies)
     }
 
+    /// Sets a monitor's `overall_state` (`"OK"`, `"Alert"`, `"No Data"`, …) and its
+    /// `overall_state_modified` to now. The stand-in never evaluates monitors: a monitor stays
+    /// in `"No Data"` from its create (as every recorded create answers) until a test says what
+    /// Datadog's evaluation would have found. `false` when there is no such monitor.
+    pub fn set_monitor_state(&self, api_key: &str, id: i64, state: &str) -> bool {
+        monitors::set_state(&self.shared.org(api_key), id, state)
+    }
+
     /// Makes one org answer like Datadog did on `date` (`None`: today's Datadog, the default), for
     /// the changes the recorded corpus dates (fields Datadog added or dropped since: see the
     /// stand-in's `normalize::Era`). For replaying a recording made on that date; affects what
@@ -201,6 +209,13 @@ impl DatadogStandIn {
     /// Inserts (or replaces, by name) hosts listed by `GET /api/v1/hosts`.
     pub fn seed_hosts(&self, api_key: &str, hosts: Vec<Value>) {
         hosts::seed(&self.shared.org(api_key), hosts);
+    }
+
+    /// Makes hosts (by name) reporting for good in one org: their `last_reported_time` is the
+    /// time of each `GET /api/v1/hosts`, as for a host whose agent keeps sending.
+    pub fn seed_agents(&self, api_key: &str, names: &[&str]) {
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        hosts::seed_agents(&self.shared.org(api_key), &names);
     }
 
     /// All HTTP requests served (including 4xx and 429 answers).
@@ -262,6 +277,28 @@ impl DatadogStandIn {
         Self::serve_until_signal_with_router(addr, opts, demo_hosts, None, on_bound).await
     }
 
+    /// [`DatadogStandIn::serve_until_signal_with_router`] also seeding `agents` (host names) into
+    /// every org when it is first used, as hosts whose agent keeps reporting: their
+    /// `last_reported_time` is the time of each `GET /api/v1/hosts` (`watchkeep-sandbox`).
+    pub async fn serve_until_signal_with_agents(
+        addr: SocketAddr,
+        opts: StandInOptions,
+        demo_hosts: usize,
+        agents: Vec<String>,
+        extra: Option<Router>,
+        on_bound: impl FnOnce(SocketAddr),
+    ) -> std::io::Result<()> {
+        if let Err(e) = spec::spec() {
+            eprintln!("watchkeep-sandbox: warning: Datadog spec unavailable, requests will fail: {e}");
+        }
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        on_bound(listener.local_addr()?);
+        let mut shared = Shared::new(opts, demo_hosts);
+        shared.agents = agents;
+        serve_bounded(listener, Arc::new(shared), extra, shutdown_signal()).await;
+        Ok(())
+    }
+
     /// [`DatadogStandIn::serve_until_signal_with_demo_hosts`], also serving `extra` (another
     /// vendor's stand-in, e.g. NerdGraph's `/graphql`) on the same listener. Its routes get none
     /// of the Datadog middleware (keys, rate limit, faults, counters).
@@ -272,14 +309,7 @@ impl DatadogStandIn {
         extra: Option<Router>,
         on_bound: impl FnOnce(SocketAddr),
     ) -> std::io::Result<()> {
-        if let Err(e) = spec::spec() {
-            eprintln!("watchkeep-sandbox: warning: Datadog spec unavailable, requests will fail: {e}");
-        }
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        on_bound(listener.local_addr()?);
-        let shared = Arc::new(Shared::new(opts, demo_hosts));
-        serve_bounded(listener, shared, extra, shutdown_signal()).await;
-        Ok(())
+        Self::serve_until_signal_with_agents(addr, opts, demo_hosts, Vec::new(), extra, on_bound).await
     }
 }
 
@@ -358,6 +388,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(dashboards::get_one).put(dashboards::update).delete(dashboards::delete),
         )
         .route("/api/v1/hosts", get(hosts::list))
+        .route("/api/v1/series", post(hosts::submit_series))
         .route("/api/v2/downtime", get(downtimes::list).post(downtimes::create))
         .route(
             "/api/v2/downtime/{downtime_id}",
@@ -388,6 +419,8 @@ async fn validate_keys() -> Response {
 pub(crate) struct Shared {
     pub(crate) opts: StandInOptions,
     demo_hosts: usize,
+    /// Hosts seeded into every new org whose agent keeps reporting (see `hosts::seed_agents`).
+    agents: Vec<String>,
     orgs: RwLock<HashMap<String, Arc<Org>>>,
     next_org_id: AtomicI64,
     pub(crate) requests: AtomicU64,
@@ -429,6 +462,7 @@ impl Shared {
             tally: faults::RequestTally::default(),
             opts,
             demo_hosts,
+            agents: Vec::new(),
             orgs: RwLock::new(HashMap::new()),
             next_org_id: AtomicI64::new(321_813),
             requests: AtomicU64::new(0),
@@ -457,6 +491,9 @@ impl Shared {
         });
         if self.demo_hosts > 0 {
             hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));
+        }
+        if !self.agents.is_empty() {
+            hosts::seed_agents(&org, &self.agents);
         }
         orgs.insert(api_key.to_owned(), Arc::clone(&org));
         org

@@ -456,3 +456,17 @@ fn can_delete_inner(shared: &Shared, headers: &HeaderMap, query: Option<String>)
 fn composite_refers_to(query: &str, id: i64) -> bool {
     query.split(|c: char| !c.is_ascii_digit()).any(|tok| tok.parse::<i64>().is_ok_and(|t| t == id))
 }
+
+/// Sets one monitor's `overall_state` (and `overall_state_modified` to now), out of band: the
+/// stand-in does not evaluate monitors, so a test says what Datadog's evaluation concluded.
+/// `false` when the org has no such monitor.
+pub(crate) fn set_state(org: &Org, id: i64, state: &str) -> bool {
+    let mut store = write(&org.monitors);
+    let Some(old) = store.map.get(&id) else { return false };
+    let mut full = old.full.clone();
+    full["overall_state"] = json!(state);
+    full["overall_state_modified"] = json!(now_micros());
+    let era = old.era;
+    store.map.insert(id, Arc::new(StoredMonitor::new(full, era)));
+    true
+}

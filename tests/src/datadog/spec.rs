@@ -39,6 +39,7 @@ pub(crate) const OPERATIONS: &[(&str, &str)] = &[
     ("put", "/api/v1/dashboard/{dashboard_id}"),
     ("delete", "/api/v1/dashboard/{dashboard_id}"),
     ("get", "/api/v1/hosts"),
+    ("post", "/api/v1/series"),
 ];
 
 const MAX_REPORTED_ERRORS: usize = 10;
@@ -185,7 +186,10 @@ impl Spec {
                     validator,
                 });
             }
-            let body_schema = op.pointer("/requestBody/content/application~1json/schema");
+            // `POST /api/v1/series` declares its body as `text/json` only.
+            let body_schema = op
+                .pointer("/requestBody/content/application~1json/schema")
+                .or_else(|| op.pointer("/requestBody/content/text~1json/schema"));
             let body = match body_schema {
                 Some(s) => {
                     Some(compile(s, components).map_err(|e| format!("{} {path} request body: {e}", method))?)

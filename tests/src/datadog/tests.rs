@@ -813,3 +813,49 @@ fn stand_in_can_live_in_a_static() {
     send_sync::<DatadogStandIn>();
     send_sync::<StandInOptions>();
 }
+
+/// `POST /api/v1/series`: plain, `deflate` (zlib) and `gzip` bodies (`MetricContentEncoding`);
+/// another encoding, a body that does not decompress, or one over 3.2 MB are refused.
+#[tokio::test]
+async fn series_bodies_may_be_compressed() {
+    use std::io::Write;
+    let server = start();
+    let now = chrono::Utc::now().timestamp();
+    let body = |host: &str| {
+        json!({"series": [{"metric": "system.load.1", "host": host, "points": [[now, 0.5]]}]})
+            .to_string()
+            .into_bytes()
+    };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&body("gz-1")).expect("gzip");
+    let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    zlib.write_all(&body("deflate-1")).expect("deflate");
+    let http = reqwest::Client::new();
+    let send = |bytes: Vec<u8>, encoding: Option<&'static str>| {
+        let mut req = http
+            .post(format!("{}/api/v1/series", server.base_url()))
+            .header("DD-API-KEY", "series-org")
+            .header("Content-Type", "text/json")
+            .body(bytes);
+        if let Some(e) = encoding {
+            req = req.header("Content-Encoding", e);
+        }
+        req.send()
+    };
+    assert_eq!(send(body("plain-1"), None).await.expect("sent").status(), 202);
+    assert_eq!(send(gz.finish().expect("gzip"), Some("gzip")).await.expect("sent").status(), 202);
+    assert_eq!(send(zlib.finish().expect("deflate"), Some("deflate")).await.expect("sent").status(), 202);
+    assert_eq!(send(body("br-1"), Some("br")).await.expect("sent").status(), 400);
+    assert_eq!(send(body("not-gzip"), Some("gzip")).await.expect("sent").status(), 400);
+    assert_eq!(send(vec![b' '; 3_200_001], None).await.expect("sent").status(), 413);
+    let listed = Api::new(&server, "series-org").get("/api/v1/hosts").await;
+    let mut names: Vec<&str> = listed.body["host_list"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .filter_map(|h| h["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["deflate-1", "gz-1", "plain-1"]);
+    assert_eq!(listed.body["host_list"][0]["last_reported_time"], json!(now));
+}

@@ -1,5 +1,6 @@
 //! Entities: dashboards (`dashboardCreate`, `dashboardUpdate`, `dashboardDelete`,
-//! `dashboardCreateSnapshotUrl`), infrastructure hosts (seeded, read-only), and reading them
+//! `dashboardCreateSnapshotUrl`), infrastructure entities (hosts, containers, cloud databases:
+//! seeded by tests, the sandbox or `POST /_sandbox/newrelic/entities`; read-only), and reading them
 //! back through `actor.entity(guid)`, `actor.entities(guids)` and `actor.entitySearch`.
 //!
 //! Dashboards are stored as the `DashboardEntity` New Relic returns: the input as given, with
@@ -70,36 +71,138 @@ pub fn demo_hosts(n: usize) -> Vec<HostSeed> {
         .collect()
 }
 
+/// One infrastructure entity to seed into an account: a host, a container, a cloud database
+/// (what `coverage --live` looks for with `entitySearch`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntitySeed {
+    pub name: String,
+    /// `type` of the entity in domain `INFRA`: `HOST`, `CONTAINER`, `AWSRDSDBINSTANCE`, …
+    pub entity_type: String,
+    /// `reporting` on the entity.
+    pub reporting: bool,
+    /// `(key, values)` entity tags.
+    pub tags: Vec<(String, Vec<String>)>,
+    /// `lastReportingChangeAt` (epoch ms); `None`: the time of the seed.
+    pub last_reporting_change_at: Option<i64>,
+}
+
+impl EntitySeed {
+    /// A reporting entity of `entity_type` in domain `INFRA`.
+    pub fn new(name: &str, entity_type: &str) -> Self {
+        EntitySeed {
+            name: name.to_owned(),
+            entity_type: entity_type.to_owned(),
+            reporting: true,
+            tags: Vec::new(),
+            last_reporting_change_at: None,
+        }
+    }
+
+    pub fn with_tag(mut self, key: &str, value: &str) -> Self {
+        match self.tags.iter_mut().find(|(k, _)| k == key) {
+            Some((_, values)) => values.push(value.to_owned()),
+            None => self.tags.push((key.to_owned(), vec![value.to_owned()])),
+        }
+        self
+    }
+
+    /// Not reporting since `at` (epoch ms).
+    pub fn stopped_at(mut self, at: i64) -> Self {
+        self.reporting = false;
+        self.last_reporting_change_at = Some(at);
+        self
+    }
+
+    /// Reads `{"name", "type"?: "HOST", "reporting"?: true, "tags"?: {"key": ["v"] | "v"},
+    /// "lastReportingChangeAt"?: ms}` (the `/_sandbox/newrelic/entities` body's items).
+    pub fn from_json(v: &Value) -> Result<Self, String> {
+        let name = v["name"]
+            .as_str()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("an entity needs a non-empty string `name`: {v}"))?;
+        let mut seed = EntitySeed::new(name, v["type"].as_str().unwrap_or("HOST"));
+        if let Some(r) = v.get("reporting") {
+            seed.reporting =
+                r.as_bool().ok_or_else(|| format!("`reporting` of {name} must be true or false"))?;
+        }
+        seed.last_reporting_change_at = v["lastReportingChangeAt"].as_i64();
+        for (key, values) in v["tags"].as_object().into_iter().flatten() {
+            let values: Vec<String> = match values {
+                Value::String(s) => vec![s.clone()],
+                Value::Array(a) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+                _ => return Err(format!("tag `{key}` of {name} must be a string or a list of strings")),
+            };
+            seed.tags.push((key.clone(), values));
+        }
+        Ok(seed)
+    }
+}
+
+impl From<&HostSeed> for EntitySeed {
+    fn from(h: &HostSeed) -> Self {
+        EntitySeed {
+            name: h.name.clone(),
+            entity_type: "HOST".to_owned(),
+            reporting: h.reporting,
+            tags: h.tags.clone(),
+            last_reporting_change_at: None,
+        }
+    }
+}
+
 /// Inserts (or replaces, by name) hosts into an account.
 pub(crate) fn seed_hosts(account: &mut Account, hosts: &[HostSeed]) {
+    let seeds: Vec<EntitySeed> = hosts.iter().map(EntitySeed::from).collect();
+    seed_entities(account, &seeds);
+}
+
+/// Inserts (or replaces, by name and type) infrastructure entities into an account. Hosts are
+/// `InfrastructureHostEntityOutline`s (`entityType: INFRASTRUCTURE_HOST_ENTITY`); other types are
+/// `GenericInfrastructureEntityOutline`s (`GENERIC_INFRASTRUCTURE_ENTITY`), the schema's outline
+/// for integration entities.
+pub(crate) fn seed_entities(account: &mut Account, seeds: &[EntitySeed]) {
     let now = now_ms();
-    for h in hosts {
-        let existing = account.hosts.iter().find(|(_, v)| v["name"] == json!(h.name)).map(|(k, _)| k.clone());
+    for h in seeds {
+        let ty = h.entity_type.to_ascii_uppercase();
+        let existing = account
+            .hosts
+            .iter()
+            .find(|(_, v)| v["name"] == json!(h.name) && v["type"] == json!(ty))
+            .map(|(k, _)| k.clone());
         let guid = existing.unwrap_or_else(|| {
-            let id = 4_000_000_000_000_000_000u64 + fnv(&h.name) % 1_000_000_000_000_000_000;
-            entity_guid(account.id, "INFRA", "HOST", &id.to_string())
+            let salt = if ty == "HOST" { h.name.clone() } else { format!("{ty}/{}", h.name) };
+            let id = 4_000_000_000_000_000_000u64 + fnv(&salt) % 1_000_000_000_000_000_000;
+            entity_guid(account.id, "INFRA", &ty, &id.to_string())
         });
         let mut tags: Vec<Value> = vec![json!({"key": "accountId", "values": [account.id.to_string()]})];
         tags.extend(h.tags.iter().map(|(k, vs)| json!({"key": k, "values": vs})));
-        let host = json!({
-            "__typename": "InfrastructureHostEntityOutline",
+        let (typename, entity_type) = if ty == "HOST" {
+            ("InfrastructureHostEntityOutline", "INFRASTRUCTURE_HOST_ENTITY")
+        } else {
+            ("GenericInfrastructureEntityOutline", "GENERIC_INFRASTRUCTURE_ENTITY")
+        };
+        let mut entity = json!({
+            "__typename": typename,
             "guid": guid,
             "name": h.name,
             "accountId": account.id,
             "account": account.outline(),
             "domain": "INFRA",
-            "type": "HOST",
-            "entityType": "INFRASTRUCTURE_HOST_ENTITY",
+            "type": ty,
+            "entityType": entity_type,
             "reporting": h.reporting,
             "alertSeverity": if h.reporting { "NOT_CONFIGURED" } else { "NOT_ALERTING" },
             "tags": tags,
             "permalink": format!("https://one.newrelic.com/redirect/entity/{guid}"),
-            "hostSummary": null,
             "indexedAt": now,
             "firstIndexedAt": now,
-            "lastReportingChangeAt": now,
+            "lastReportingChangeAt": h.last_reporting_change_at.unwrap_or(now),
         });
-        account.hosts.insert(guid, host);
+        if ty == "HOST" {
+            entity["hostSummary"] = Value::Null;
+        }
+        account.hosts.insert(guid, entity);
     }
 }
 
@@ -464,7 +567,8 @@ fn entity_of(tenant: &Tenant, guid: &str) -> Option<Value> {
     }
     account.hosts.get(guid).map(|h| {
         let mut e = h.clone();
-        e["__typename"] = json!("InfrastructureHostEntity");
+        let outline = h["__typename"].as_str().unwrap_or("InfrastructureHostEntityOutline");
+        e["__typename"] = json!(outline.strip_suffix("Outline").unwrap_or(outline));
         e
     })
 }

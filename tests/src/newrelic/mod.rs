@@ -127,7 +127,7 @@ use crate::datadog::conn::{ConnHandle, FaultListener};
 use crate::datadog::FaultKind;
 use crate::server::BackgroundServer;
 
-pub use entities::{demo_hosts, HostSeed};
+pub use entities::{demo_hosts, EntitySeed, HostSeed};
 pub use exec::SUPPORTED_ROOT_FIELDS;
 pub use faults::{NerdGraphFault, NerdGraphFaultRule};
 pub use schema::{GraphqlError, SCHEMA_ENV};
@@ -237,6 +237,19 @@ impl NewRelicStandIn {
         Ok(router(Arc::new(Shared::new(opts, demo_hosts))))
     }
 
+    /// [`NewRelicStandIn::sandbox_router`] also seeding `entities` into every account a key
+    /// starts with (the sandbox's inventory entities).
+    pub fn sandbox_router_with_entities(
+        opts: NewRelicOptions,
+        demo_hosts: usize,
+        entities: Vec<EntitySeed>,
+    ) -> std::io::Result<Router> {
+        schema::nerdgraph().map_err(std::io::Error::other)?;
+        let mut shared = Shared::new(opts, demo_hosts);
+        shared.entities = entities;
+        Ok(router(Arc::new(shared)))
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
     }
@@ -286,6 +299,21 @@ impl NewRelicStandIn {
         match tenant.account_mut(account_id) {
             Some(account) => {
                 entities::seed_hosts(account, hosts);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Inserts (or replaces, by name and type) infrastructure entities (hosts, containers,
+    /// cloud databases) into one of the key's accounts, as `entitySearch` finds them; false if
+    /// it has no such account.
+    pub fn seed_entities_in(&self, api_key: &str, account_id: i64, seeds: &[EntitySeed]) -> bool {
+        let tenant = self.shared.tenant(api_key);
+        let mut tenant = lock(&tenant);
+        match tenant.account_mut(account_id) {
+            Some(account) => {
+                entities::seed_entities(account, seeds);
                 true
             }
             None => false,
@@ -482,6 +510,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/graphql", post(graphql))
         .route("/_sandbox/newrelic/faults", get(faults_list).post(faults_replace).delete(faults_clear))
         .route("/_sandbox/newrelic/snapshot/{token}", get(snapshot_png))
+        .route("/_sandbox/newrelic/entities", post(entities_seed))
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(shared)
 }
@@ -490,6 +519,8 @@ fn router(shared: Arc<Shared>) -> Router {
 pub(crate) struct Shared {
     pub(crate) opts: NewRelicOptions,
     demo_hosts: usize,
+    /// Entities seeded into every account a key starts with (`watchkeep-sandbox`).
+    entities: Vec<EntitySeed>,
     tenants: RwLock<HashMap<String, Arc<Mutex<state::Tenant>>>>,
     /// Numeric ids (policies, conditions, widgets, pages).
     pub(crate) next_id: AtomicI64,
@@ -513,6 +544,7 @@ impl Shared {
             in_flight: faults::InFlight::new(opts.max_in_flight_per_key.max(1)),
             opts,
             demo_hosts,
+            entities: Vec::new(),
             tenants: RwLock::new(HashMap::new()),
             next_id: AtomicI64::new(31_000_001),
             next_uuid: AtomicU64::new(1),
@@ -535,6 +567,11 @@ impl Shared {
                 let hosts = demo_hosts(self.demo_hosts);
                 for account in t.accounts.values_mut() {
                     entities::seed_hosts(account, &hosts);
+                }
+            }
+            if !self.entities.is_empty() {
+                for account in t.accounts.values_mut() {
+                    entities::seed_entities(account, &self.entities);
                 }
             }
             Arc::new(Mutex::new(t))
@@ -808,6 +845,42 @@ async fn faults_replace(State(shared): State<Arc<Shared>>, body: Bytes) -> Respo
 async fn faults_clear(State(shared): State<Arc<Shared>>) -> Response {
     shared.faults.set(Vec::new());
     describe_faults(&shared)
+}
+
+/// `POST /_sandbox/newrelic/entities` (a stand-in control, not a New Relic API): seeds
+/// infrastructure entities into an account of the key in the `API-Key` header, as agents and
+/// cloud integrations would have made them. Body: `{"accountId"?: N (default: the key's first
+/// account), "entities": [{"name": "web-3", "type"?: "HOST", "reporting"?: true,
+/// "tags"?: {"hostname": "web-3"}, "lastReportingChangeAt"?: ms}]}`. Answers
+/// `{"accountId": N, "seeded": COUNT}`, or 400 naming what is wrong.
+async fn entities_seed(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let bad = |message: String| json_response(StatusCode::BAD_REQUEST, &json!({ "errors": [message] }));
+    let api_key = header_text(&headers, "api-key");
+    if !valid_api_key(&api_key) {
+        return bad("send the user key the entities belong to in the API-Key header (NRAK-…)".to_owned());
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(b) => b,
+        Err(e) => return bad(format!("expected a JSON object with an `entities` array: {e}")),
+    };
+    let Some(items) = body["entities"].as_array() else {
+        return bad("expected a JSON object with an `entities` array".to_owned());
+    };
+    let seeds = match items.iter().map(EntitySeed::from_json).collect::<Result<Vec<_>, _>>() {
+        Ok(s) => s,
+        Err(e) => return bad(e),
+    };
+    let tenant = shared.tenant(&api_key);
+    let mut tenant = lock(&tenant);
+    let account_id = match body["accountId"].as_i64() {
+        Some(id) => id,
+        None => tenant.accounts.keys().next().copied().unwrap_or_else(|| default_account_id(&api_key)),
+    };
+    let Some(account) = tenant.account_mut(account_id) else {
+        return bad(format!("this key has no account {account_id}"));
+    };
+    entities::seed_entities(account, &seeds);
+    json_response(StatusCode::OK, &json!({"accountId": account_id, "seeded": seeds.len()}))
 }
 
 /// A 1x1 PNG: what a snapshot URL handed out by `dashboardCreateSnapshotUrl` serves.
