@@ -16,6 +16,7 @@ pub mod force_unlock;
 pub mod graph;
 pub mod history;
 pub mod plan;
+pub mod routes;
 pub mod schema;
 pub mod show;
 pub mod state;
@@ -228,6 +229,11 @@ pub enum Command {
     /// Write the JSON Schemas of the configuration, state and every --json output to DIR.
     #[command(hide = true)]
     Schema { dir: PathBuf },
+    /// Test notification routes: `routes test [ROUTE…]` sends one real test through every target.
+    Routes {
+        #[command(subcommand)]
+        command: routes::RoutesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -373,6 +379,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Command::ForceUnlock { lock_id, force, json } => force_unlock::run(&ctx, lock_id, *force, *json),
             Command::Version { json } => version::run(*json),
             Command::Schema { dir } => schema::run(dir),
+            Command::Routes { command } => routes::run(&ctx, command).await,
         }
     });
     match result {

@@ -21,7 +21,7 @@ pub mod rrule;
 pub mod schema;
 mod source;
 mod subst;
-mod suggest;
+pub(crate) mod suggest;
 mod values;
 mod variables;
 

@@ -7,6 +7,7 @@
 
 pub mod human;
 pub mod markdown;
+pub mod routes;
 pub mod schema;
 pub mod stdout;
 

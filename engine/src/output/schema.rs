@@ -41,6 +41,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("graph.schema.json", v(schema_for!(GraphOutput))),
         ("force-unlock.schema.json", v(schema_for!(ForceUnlockOutput))),
         ("state-rm.schema.json", v(schema_for!(StateRmOutput))),
+        ("routes-test.schema.json", v(schema_for!(crate::run::report::RoutesTestReport))),
     ]
 }
 
