@@ -15,5 +15,6 @@ mod faults;
 mod maintenance;
 mod newrelic;
 mod replay;
+mod routes;
 mod secrets;
 mod snapshots;
