@@ -124,7 +124,13 @@ pub async fn routes_test(ws: &Workspace, input: &RoutesTestInput) -> Result<Rout
     }
 
     // Vendor-side objects of the selected routes, tested through their providers.
-    let vendor = vendor_side(ws, &cfg, &state, &selected, &redactor).await;
+    let empty = serde_json::Map::new();
+    let configure = |name: &str| {
+        let attrs = cfg.providers.get(name).map(|p| &p.attrs).unwrap_or(&empty);
+        let env = |k: &str| ws.env.get(k).cloned();
+        configure_one(name, attrs, &env).map_err(|e| format!("cannot configure provider `{name}`: {e}"))
+    };
+    let vendor = vendor_side(&configure, &state, &selected, &redactor).await;
     for route in &selected {
         let tested = vendor.get(&route.name).cloned().unwrap_or_default();
         let covered = !tested.is_empty();
@@ -354,15 +360,13 @@ fn untested(
 /// Tests every vendor-side object of the selected routes in state through its provider. A
 /// provider that cannot be configured leaves its objects untested, with the reason.
 async fn vendor_side(
-    ws: &Workspace,
-    cfg: &Config,
+    configure: &dyn Fn(&str) -> Result<Arc<dyn Provider>, String>,
     state: &State,
     routes: &[&Route],
     redactor: &Redactor,
 ) -> BTreeMap<String, Vec<TargetTestResult>> {
     let mut out: BTreeMap<String, Vec<TargetTestResult>> = BTreeMap::new();
     let mut providers: BTreeMap<String, Result<Arc<dyn Provider>, String>> = BTreeMap::new();
-    let empty = serde_json::Map::new();
     for route in routes {
         let prefix = format!("route.{}", route.name);
         let objects = state.resources.iter().filter(|r| {
@@ -371,12 +375,7 @@ async fn vendor_side(
                 || r.address.starts_with(&format!("{prefix}."))
         });
         for obj in objects {
-            let provider = providers.entry(obj.provider.clone()).or_insert_with(|| {
-                let attrs = cfg.providers.get(&obj.provider).map(|p| &p.attrs).unwrap_or(&empty);
-                let env = |k: &str| ws.env.get(k).cloned();
-                configure_one(&obj.provider, attrs, &env)
-                    .map_err(|e| format!("cannot configure provider `{}`: {e}", obj.provider))
-            });
+            let provider = providers.entry(obj.provider.clone()).or_insert_with(|| configure(&obj.provider));
             let p = match provider {
                 Ok(p) => p.clone(),
                 Err(e) => {
@@ -492,5 +491,146 @@ mod tests {
         assert!(e.contains("no route named `oncal`") && e.contains("did you mean `oncall`?"), "{e}");
         assert_eq!(select(&c, &["route.oncall".to_string()]).map(|v| v.len()).ok(), Some(1));
         assert_eq!(select(&c, &[]).map(|v| v.len()).ok(), Some(1));
+    }
+
+    /// Answers `test_delivery` for SNS topics only, like the CloudWatch provider.
+    struct Topics;
+
+    #[async_trait::async_trait]
+    impl Provider for Topics {
+        fn name(&self) -> &'static str {
+            "cloudwatch"
+        }
+        fn resource_types(&self) -> &'static [&'static str] {
+            &["aws_sns_topic", "aws_sns_topic_subscription"]
+        }
+        async fn list(
+            &self,
+            _: &str,
+            _: bool,
+        ) -> watchkeep_provider::Result<Vec<watchkeep_provider::LiveObject>> {
+            Ok(Vec::new())
+        }
+        async fn read(
+            &self,
+            _: &str,
+            _: &str,
+        ) -> watchkeep_provider::Result<Option<watchkeep_provider::LiveObject>> {
+            Ok(None)
+        }
+        fn normalize(&self, _: &str, attrs: &serde_json::Value) -> serde_json::Value {
+            attrs.clone()
+        }
+        fn mark(&self, _: &str, _: &mut serde_json::Value, _: &str) {}
+        fn update_kind(&self, _: &str, _: &str) -> watchkeep_provider::UpdateKind {
+            watchkeep_provider::UpdateKind::InPlace
+        }
+        async fn create(
+            &self,
+            _: &str,
+            _: &serde_json::Value,
+        ) -> watchkeep_provider::Result<watchkeep_provider::LiveObject> {
+            unreachable!("routes test writes nothing")
+        }
+        async fn update(
+            &self,
+            _: &str,
+            _: &str,
+            _: &serde_json::Value,
+        ) -> watchkeep_provider::Result<watchkeep_provider::LiveObject> {
+            unreachable!("routes test writes nothing")
+        }
+        async fn delete(&self, _: &str, _: &str) -> watchkeep_provider::Result<()> {
+            unreachable!("routes test writes nothing")
+        }
+        async fn test_delivery(
+            &self,
+            resource_type: &str,
+            id: &str,
+            _attrs: &serde_json::Value,
+        ) -> watchkeep_provider::Result<Option<Vec<watchkeep_provider::Delivery>>> {
+            if resource_type != "aws_sns_topic" {
+                return Ok(None);
+            }
+            Ok(Some(vec![
+                watchkeep_provider::Delivery {
+                    target: format!("SNS topic {id} -> email o***@example.com"),
+                    status: DeliveryStatus::NotDelivering,
+                    answer: "subscription PendingConfirmation".into(),
+                    dedup_key: None,
+                    resolved: None,
+                },
+                watchkeep_provider::Delivery {
+                    target: format!("SNS topic {id} -> https hooks.example.com"),
+                    status: DeliveryStatus::Delivered,
+                    answer: "MessageId m-1 to https://hooks.example.com/x/SECRETPATH".into(),
+                    dedup_key: Some("m-1".into()),
+                    resolved: None,
+                },
+            ]))
+        }
+        fn api_calls(&self) -> u64 {
+            0
+        }
+    }
+
+    fn resource(address: &str, resource_type: &str, provider: &str) -> crate::state::ResourceState {
+        crate::state::ResourceState {
+            address: address.into(),
+            resource_type: resource_type.into(),
+            provider: provider.into(),
+            id: format!("id-of-{address}"),
+            origin: Some(address.rsplit_once('.').map(|(o, _)| o.to_string()).unwrap_or_default()),
+            attrs: serde_json::json!({}),
+            vendor_modified: None,
+            changed_at: "2026-12-01T00:00:00Z".into(),
+            sensitive_paths: vec![],
+            depends_on: vec![],
+            configured: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn vendor_side_objects_of_the_selected_routes_are_tested_through_their_provider() {
+        let mut state = State::new();
+        state.upsert(resource("route.oncall.sns_topic", "aws_sns_topic", "cloudwatch"));
+        state.upsert(resource("route.oncall.email_0", "aws_sns_topic_subscription", "cloudwatch"));
+        state.upsert(resource("route.other.sns_topic", "aws_sns_topic", "cloudwatch"));
+        state.upsert(resource("route.oncall.nr_destination", "newrelic_destination", "newrelic"));
+        let c = cfg();
+        let routes = vec![&c.routes["oncall"]];
+        let redactor = Redactor::new(&["https://hooks.example.com/x/SECRETPATH".to_string()], "k");
+        let configure = |name: &str| -> Result<Arc<dyn Provider>, String> {
+            match name {
+                "cloudwatch" => Ok(Arc::new(Topics)),
+                other => Err(format!("cannot configure provider `{other}`: NEW_RELIC_API_KEY is not set")),
+            }
+        };
+        let out = vendor_side(&configure, &state, &routes, &redactor).await;
+        assert_eq!(out.keys().collect::<Vec<_>>(), ["oncall"], "route.other was not asked for");
+        let got = &out["oncall"];
+        // The subscription answered `Ok(None)` (skipped); the topic's two deliveries are listed;
+        // the New Relic object whose provider cannot be configured is untested, with the reason.
+        let summary: Vec<(String, TargetTestStatus)> =
+            got.iter().map(|t| (t.target.clone(), t.status)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("route.oncall.nr_destination".to_string(), TargetTestStatus::Untested),
+                (
+                    "SNS topic id-of-route.oncall.sns_topic -> email o***@example.com".to_string(),
+                    TargetTestStatus::NotDelivering
+                ),
+                (
+                    "SNS topic id-of-route.oncall.sns_topic -> https hooks.example.com".to_string(),
+                    TargetTestStatus::Delivered
+                ),
+            ]
+        );
+        assert!(got[0].answer.contains("NEW_RELIC_API_KEY is not set"), "{}", got[0].answer);
+        assert!(got.iter().all(|t| !t.answer.contains("SECRETPATH")), "{got:#?}");
+        assert!(got[1..]
+            .iter()
+            .all(|t| t.via == "vendor" && t.address.as_deref() == Some("route.oncall.sns_topic")));
     }
 }
