@@ -357,10 +357,13 @@ fn untested(
     }
 }
 
+/// Configures a provider by name, or says why it cannot be.
+type ConfigureProvider<'a> = dyn Fn(&str) -> Result<Arc<dyn Provider>, String> + 'a;
+
 /// Tests every vendor-side object of the selected routes in state through its provider. A
 /// provider that cannot be configured leaves its objects untested, with the reason.
 async fn vendor_side(
-    configure: &dyn Fn(&str) -> Result<Arc<dyn Provider>, String>,
+    configure: &ConfigureProvider<'_>,
     state: &State,
     routes: &[&Route],
     redactor: &Redactor,
