@@ -358,3 +358,89 @@ mod tests {
         );
     }
 }
+
+/// Against a real local server: timeouts are retried and bounded, redirects are not followed,
+/// and no answer carries the webhook's secret path.
+#[cfg(test)]
+mod server_tests {
+    use std::time::Duration;
+
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::post;
+    use axum::Router;
+
+    use super::*;
+
+    async fn serve(app: Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn quick() -> Options {
+        Options {
+            timeout: Duration::from_millis(200),
+            max_attempts: 3,
+            backoff: Duration::from_millis(10),
+            max_wait: Duration::from_millis(50),
+        }
+    }
+
+    fn msg() -> TestMessage {
+        TestMessage::new("oncall", "webhook bot", "test")
+    }
+
+    #[tokio::test]
+    async fn a_silent_webhook_fails_after_bounded_retries_without_its_path() {
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let h = hits.clone();
+        let base = serve(Router::new().route(
+            "/hook/{secret}",
+            post(move || {
+                let h = h.clone();
+                async move {
+                    h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    StatusCode::OK
+                }
+            }),
+        ))
+        .await;
+        let url = Secret::new(format!("{base}/hook/SECRETPATH123"));
+        let o = webhook(&url, &msg(), &quick()).await;
+        assert_eq!(o.status, Status::Failed);
+        assert_eq!(o.attempts, 3);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert!(
+            o.answer.contains("no answer within") && o.answer.contains("after 3 attempts"),
+            "{}",
+            o.answer
+        );
+        assert!(!o.answer.contains("SECRETPATH123"), "{}", o.answer);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_429_honours_a_capped_retry_after() {
+        let base = serve(
+            Router::new()
+                .route("/moved/{secret}", post(|| async { Redirect::temporary("/elsewhere") }))
+                .route(
+                    "/busy/{secret}",
+                    post(|| async {
+                        (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "3600")], "rate_limited")
+                            .into_response()
+                    }),
+                ),
+        )
+        .await;
+        let o = slack(&Secret::new(format!("{base}/moved/SECRETTOKEN1")), &msg(), &quick()).await;
+        assert_eq!((o.status, o.attempts), (Status::Rejected, 1), "{o:?}");
+        let started = std::time::Instant::now();
+        let o = slack(&Secret::new(format!("{base}/busy/SECRETTOKEN2")), &msg(), &quick()).await;
+        assert_eq!((o.status, o.attempts), (Status::Failed, 3), "{o:?}");
+        assert_eq!(o.answer, "429 rate_limited (after 3 attempts)");
+        assert!(started.elapsed() < Duration::from_secs(2), "Retry-After: 3600 is capped at max_wait");
+    }
+}
