@@ -244,9 +244,9 @@ fn archived_slack_channel_and_invalid_pagerduty_key_fail_without_retries() {
 }
 
 #[test]
-fn pagerduty_server_error_is_retried_then_delivered() {
+fn pagerduty_rate_limit_and_server_error_are_retried_then_delivered() {
     let s = setup("routes-retry", SlackBehaviour::Ok, PD_KEY, "");
-    s.http.script_pagerduty(&[500]);
+    s.http.script_pagerduty(&[429, 500]);
     let run = s.ws.run(&["routes", "test", "oncall", "--json"]);
     run.expect_code(0);
     let v = run.json();
@@ -255,10 +255,13 @@ fn pagerduty_server_error_is_retried_then_delivered() {
         .and_then(|ts| ts.iter().find(|t| t["channel"] == "pagerduty").cloned())
         .unwrap_or(Value::Null);
     assert_eq!(pd["status"], "delivered", "{pd}");
-    assert_eq!(pd["attempts"], 3, "500, then 202 for the trigger, 202 for the resolve: {pd}");
+    assert_eq!(pd["attempts"], 4, "429, 500, then 202 for the trigger, 202 for the resolve: {pd}");
     let got = s.http.received_by("pagerduty");
-    assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [500, 202, 202]);
-    assert_eq!(got[0].body["dedup_key"], got[1].body["dedup_key"]);
+    assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 500, 202, 202]);
+    assert!(got[..3]
+        .iter()
+        .all(|r| r.body["event_action"] == "trigger" && r.body["dedup_key"] == got[3].body["dedup_key"]));
+    assert_eq!(got[3].body["event_action"], "resolve");
 }
 
 #[test]
