@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod datadog;
 pub mod newrelic;
+pub mod receivers;
 pub mod recordings;
 pub mod replay;
 mod server;

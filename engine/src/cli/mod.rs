@@ -17,6 +17,7 @@ pub mod force_unlock;
 pub mod graph;
 pub mod history;
 pub mod plan;
+pub mod routes;
 pub mod schema;
 pub mod show;
 pub mod state;
@@ -255,6 +256,11 @@ pub enum Command {
         #[arg(long, default_value = "1h", value_name = "DURATION")]
         window: String,
     },
+    /// Test notification routes: `routes test [ROUTE…]` sends one real test through every target.
+    Routes {
+        #[command(subcommand)]
+        command: routes::RoutesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -406,6 +412,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Command::Coverage { vars, json, format, live, window } => {
                 coverage::run(&ctx, vars, *json, *format, *live, window).await
             }
+            Command::Routes { command } => routes::run(&ctx, command).await,
         }
     });
     match result {

@@ -135,6 +135,9 @@ pub struct PagerDutyTarget {
     pub service: Option<String>,
     /// Routing key (usually a sensitive variable); never written anywhere.
     pub routing_key: Option<String>,
+    /// Events API v2 endpoint for `routes test`; `None` means PagerDuty's own
+    /// (`https://events.pagerduty.com/v2/enqueue`). Set only to point at a stand-in or a proxy.
+    pub events_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -150,6 +153,25 @@ pub struct SlackTarget {
 #[derive(Debug, Clone, Default)]
 pub struct EmailTarget {
     pub to: Vec<String>,
+    /// `smtp { ... }`: the relay `routes test` sends its test mails through. Without it an email
+    /// target is delivered by the vendor only and reported untested.
+    pub smtp: Option<Smtp>,
+}
+
+/// `smtp { host, port, starttls, username, password, from, ca_file }` inside an `email` target.
+#[derive(Debug, Clone, Default)]
+pub struct Smtp {
+    pub host: String,
+    /// Default 587 (submission).
+    pub port: u16,
+    /// `required` (default), `opportunistic` or `none`.
+    pub starttls: String,
+    pub username: Option<String>,
+    /// Always the value of a sensitive variable (the loader refuses anything else); never written.
+    pub password: Option<String>,
+    pub from: String,
+    /// A PEM file of extra trusted roots (a private relay's CA), relative to the configuration.
+    pub ca_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -240,6 +240,11 @@ pub(crate) static PAGERDUTY: BlockDef = BlockDef {
             "Vendor-side service name (Datadog @pagerduty-<service>); defaults to the route name.",
         ),
         attr("routing_key", Ty::String, "Events API routing key; use a sensitive variable."),
+        attr(
+            "events_url",
+            Ty::String,
+            "Events API v2 endpoint `routes test` sends to; default https://events.pagerduty.com/v2/enqueue (set it only for a stand-in or proxy).",
+        ),
     ],
     blocks: &[],
     open: false,
@@ -262,12 +267,35 @@ pub(crate) static SLACK: BlockDef = BlockDef {
     open: false,
 };
 
+pub(crate) static SMTP_STARTTLS: &[&str] = &["required", "opportunistic", "none"];
+
+pub(crate) static SMTP: BlockDef = BlockDef {
+    ident: "smtp",
+    labels: &[],
+    doc: "The SMTP relay `watchkeep routes test` sends this target's test mails through.",
+    attrs: &[
+        required("host", Ty::String, "SMTP server host name."),
+        attr("port", Ty::Number, "Port; default 587."),
+        attr(
+            "starttls",
+            Ty::OneOf(SMTP_STARTTLS),
+            "required (default: refuse to send without STARTTLS), opportunistic, or none (loopback or private relays only).",
+        ),
+        attr("username", Ty::String, "User name for SMTP AUTH; omit for a relay without authentication."),
+        attr("password", Ty::String, "SMTP AUTH password: must be a sensitive variable (var.<name> declared sensitive = true)."),
+        required("from", Ty::String, "Sender address, e.g. watchkeep@example.com."),
+        attr("ca_file", Ty::String, "PEM file of extra trusted root certificates (a private relay's CA), relative to the configuration directory."),
+    ],
+    blocks: &[],
+    open: false,
+};
+
 pub(crate) static EMAIL: BlockDef = BlockDef {
     ident: "email",
     labels: &[],
     doc: "Send email.",
     attrs: &[required("to", Ty::StringList, "Recipient addresses.")],
-    blocks: &[],
+    blocks: &[one(&SMTP)],
     open: false,
 };
 

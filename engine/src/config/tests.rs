@@ -936,3 +936,60 @@ fn an_explicit_top_level_null_in_a_raw_resource_is_kept() {
     assert!(attrs.as_object().unwrap().contains_key("priority") && attrs["priority"].is_null(), "{attrs}");
     assert!(attrs["options"]["thresholds"]["warning"].is_null());
 }
+
+#[test]
+fn email_smtp_block_is_decoded_and_its_password_must_be_sensitive() {
+    let main = r##"
+variable "smtp_password" { sensitive = true }
+route "oncall" {
+  email {
+    to = ["oncall@example.com"]
+    smtp {
+      host     = "smtp.example.com"
+      starttls = "opportunistic"
+      username = "watchkeep"
+      password = var.smtp_password
+      from     = "watchkeep@example.com"
+    }
+  }
+  pagerduty {
+    routing_key = "k"
+    events_url  = "http://127.0.0.1:9/v2/enqueue"
+  }
+}
+"##;
+    let cfg = ok_with(&[("main.hcl", main)], |o| {
+        o.env.insert("WATCHKEEP_VAR_smtp_password".into(), "hunter2".into());
+    });
+    let smtp = cfg.routes["oncall"].email[0].smtp.clone().unwrap();
+    assert_eq!(
+        (smtp.host.as_str(), smtp.port, smtp.starttls.as_str()),
+        ("smtp.example.com", 587, "opportunistic")
+    );
+    assert_eq!(smtp.password.as_deref(), Some("hunter2"));
+    assert_eq!(
+        cfg.routes["oncall"].pagerduty[0].events_url.as_deref(),
+        Some("http://127.0.0.1:9/v2/enqueue")
+    );
+
+    // A password written in the configuration (or from a variable not marked sensitive) is refused.
+    let plain = main.replace("password = var.smtp_password", "password = \"hunter2\"");
+    let d = err_with(&[("main.hcl", plain.as_str())], |o| {
+        o.env.insert("WATCHKEEP_VAR_smtp_password".into(), "other".into());
+    });
+    let rendered = d.render(&[], false);
+    assert!(rendered.contains("the SMTP password must be the value of a sensitive variable"), "{rendered}");
+    // Unknown attributes and bad values inside smtp are located errors.
+    for (from, to, want) in [
+        ("starttls = \"opportunistic\"", "prot = 25", "unknown attribute `prot` in the `smtp` block"),
+        ("starttls = \"opportunistic\"", "starttls = \"always\"", "invalid starttls `always`"),
+        ("username = \"watchkeep\"", "", "SMTP `username` and `password` go together"),
+    ] {
+        let bad = main.replace(from, to);
+        let d = err_with(&[("main.hcl", bad.as_str())], |o| {
+            o.env.insert("WATCHKEEP_VAR_smtp_password".into(), "hunter2".into());
+        });
+        let rendered = d.render(&[], false);
+        assert!(rendered.contains(want) && !rendered.contains("hunter2"), "{rendered}");
+    }
+}

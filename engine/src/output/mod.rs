@@ -8,6 +8,7 @@
 pub mod coverage;
 pub mod human;
 pub mod markdown;
+pub mod routes;
 pub mod schema;
 pub mod stdout;
 

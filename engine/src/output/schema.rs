@@ -43,6 +43,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("state-rm.schema.json", v(schema_for!(StateRmOutput))),
         ("validations.schema.json", v(schema_for!(ChainReport))),
         ("coverage.schema.json", v(schema_for!(crate::run::report::CoverageReport))),
+        ("routes-test.schema.json", v(schema_for!(crate::run::report::RoutesTestReport))),
     ]
 }
 

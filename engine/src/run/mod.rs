@@ -22,6 +22,7 @@ pub mod prepare;
 pub mod providers;
 pub mod refresh;
 pub mod report;
+pub mod routes_test;
 pub mod show;
 pub mod state;
 pub mod timing;

@@ -399,3 +399,72 @@ pub struct NoDataEntry {
     pub state: String,
     pub since: Option<String>,
 }
+
+/// `routes test --json` output, also written as the `routes-test` validation record.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RoutesTestReport {
+    pub format_version: u32,
+    /// When the run started (RFC 3339, UTC).
+    pub tested_at: String,
+    /// Every target delivered (test and resolve).
+    pub passed: bool,
+    /// One line: what was found (`3 delivered, 1 failed (route.oncall slack #ops)`).
+    pub summary: String,
+    pub counts: RouteTestCounts,
+    pub routes: Vec<RouteTestResult>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+pub struct RouteTestCounts {
+    pub delivered: u32,
+    /// Refused by the channel (not retried).
+    pub rejected: u32,
+    /// Unreachable, still failing after retries, or resolve refused.
+    pub failed: u32,
+    /// Exists but cannot deliver yet (an SNS subscription pending confirmation).
+    pub not_delivering: u32,
+    /// Could not be tested from here (see each target's `answer`): not verified.
+    pub untested: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct RouteTestResult {
+    pub route: String,
+    pub targets: Vec<TargetTestResult>,
+}
+
+/// What happened to one target's test.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetTestStatus {
+    Delivered,
+    Rejected,
+    Failed,
+    NotDelivering,
+    Untested,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct TargetTestResult {
+    /// `pagerduty`, `slack`, `email`, `webhook`, or the vendor resource type tested vendor-side
+    /// (`aws_sns_topic`, `newrelic_destination`, …).
+    pub channel: String,
+    /// `direct` (sent by watchkeep) or `vendor` (through the vendor's object, `address`).
+    pub via: String,
+    /// The target, secrets redacted: no part of a key, only the host of a URL.
+    pub target: String,
+    /// The state address of the vendor-side object, for `via: vendor`.
+    pub address: Option<String>,
+    pub status: TargetTestStatus,
+    /// The channel's answer (`202 Event processed`, `410 channel_is_archived`), or why it was
+    /// not tested.
+    pub answer: String,
+    /// Ties the test and its resolve together.
+    pub dedup_key: Option<String>,
+    /// Requests sent, test and resolve together, retries included.
+    pub attempts: u32,
+    /// Whether the resolve was accepted; null when the channel has no resolve or none was sent.
+    pub resolved: Option<bool>,
+    /// When the test finished (RFC 3339, UTC).
+    pub at: String,
+}

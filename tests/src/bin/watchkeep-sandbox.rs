@@ -116,6 +116,37 @@ async fn main() -> ExitCode {
         }
     };
     let serves_nerdgraph = nerdgraph.is_some();
+    // Receivers for `watchkeep routes test` (PagerDuty Events v2, Slack webhooks, webhooks,
+    // SMTP), each on its own loopback port; what they receive is logged on stderr.
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let receivers = watchkeep_tests::receivers::HttpReceivers::start_on(loopback, true);
+    let smtp = watchkeep_tests::receivers::SmtpReceiver::start_on(
+        loopback,
+        watchkeep_tests::receivers::SmtpReceiverOptions { echo: true, ..Default::default() },
+    );
+    let receiver_banner: Vec<String> = match (&receivers, &smtp) {
+        (Ok(r), Ok(m)) => vec![
+            format!("PagerDuty Events API v2 receiver at {} (events_url)", r.pagerduty_url()),
+            format!(
+                "Slack webhook receiver at {} (answers ok); {} answers 410 channel_is_archived",
+                r.slack_hook(
+                    "T0SANDBOX/B0SANDBOX/sandboxtoken",
+                    watchkeep_tests::receivers::SlackBehaviour::Ok
+                ),
+                r.slack_hook(
+                    "T0SANDBOX/B0ARCHIVED/archivedtoken",
+                    watchkeep_tests::receivers::SlackBehaviour::Fail(410, "channel_is_archived".into())
+                )
+            ),
+            format!("webhook receiver at {}", r.webhook_url("<name>")),
+            format!("SMTP receiver at 127.0.0.1:{} (starttls = \"none\", no authentication)", m.port()),
+        ],
+        (r, m) => {
+            let e = r.as_ref().err().or(m.as_ref().err()).map(ToString::to_string).unwrap_or_default();
+            eprintln!("watchkeep-sandbox: warning: route-test receivers disabled: {e}");
+            Vec::new()
+        }
+    };
     let served = DatadogStandIn::serve_until_signal_with_agents(
         args.listen,
         opts,
@@ -160,6 +191,9 @@ async fn main() -> ExitCode {
                         entities.join(", ")
                     );
                 }
+            }
+            for line in &receiver_banner {
+                let _ = writeln!(out, "watchkeep-sandbox: {line}");
             }
             let _ = out.flush();
         },

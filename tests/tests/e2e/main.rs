@@ -17,5 +17,6 @@ mod faults;
 mod maintenance;
 mod newrelic;
 mod replay;
+mod routes;
 mod secrets;
 mod snapshots;

@@ -12,7 +12,7 @@ use super::{header_range, Evaluator, Kind, Stage};
 use crate::config::inventory;
 use crate::config::model::{
     Alert, Baseline, Component, Dashboard, EmailTarget, Inventory, MetricDef, Override, PagerDutyTarget,
-    ProviderBlock, RawResource, Route, SlackTarget, Span, Threshold, Variable, WebhookTarget,
+    ProviderBlock, RawResource, Route, SlackTarget, Smtp, Span, Threshold, Variable, WebhookTarget,
 };
 use crate::config::refs::Collected;
 use crate::config::schema::{self, KINDS, SEVERITIES};
@@ -677,7 +677,8 @@ impl<'a> Evaluator<'a> {
                 "pagerduty" => {
                     let service = take(&mut ok, self.string(d, body, "service"));
                     let routing_key = take(&mut ok, self.string(d, body, "routing_key"));
-                    route.pagerduty.push(PagerDutyTarget { service, routing_key });
+                    let events_url = take(&mut ok, self.string(d, body, "events_url"));
+                    route.pagerduty.push(PagerDutyTarget { service, routing_key, events_url });
                 }
                 "slack" => {
                     let channel = take(&mut ok, self.string(d, body, "channel")).unwrap_or_default();
@@ -715,7 +716,11 @@ impl<'a> Evaluator<'a> {
                             );
                             ok = false;
                         }
-                        route.email.push(EmailTarget { to });
+                        let smtp = match body.blocks().find(|b| b.ident.as_str() == "smtp") {
+                            Some(sb) => self.eval_smtp(d, &sb.body, &mut ok),
+                            None => None,
+                        };
+                        route.email.push(EmailTarget { to, smtp });
                     }
                 }
                 "webhook" => {
@@ -756,6 +761,81 @@ impl<'a> Evaluator<'a> {
         self.cfg.routes.insert(full, route);
         self.add_instance(d, self.addr(d), span);
         ok
+    }
+
+    /// `smtp { ... }` of an `email` target (used by `routes test`).
+    fn eval_smtp(&mut self, d: usize, body: &Body, ok: &mut bool) -> Option<Smtp> {
+        let host = take(ok, self.string(d, body, "host"));
+        let port = take(ok, self.number(d, body, "port"));
+        let starttls = take(ok, self.one_of(d, body, "starttls", crate::config::schema::SMTP_STARTTLS));
+        let username = take(ok, self.string(d, body, "username"));
+        let password = take(ok, self.string(d, body, "password"));
+        let from = take(ok, self.string(d, body, "from"));
+        let ca_file = take(ok, self.string(d, body, "ca_file"));
+        let at =
+            |me: &mut Self, name: &str| me.span(d, body.get_attribute(name).and_then(|a| a.value.span()));
+        let port = match port {
+            None => 587,
+            Some(p) if p.fract() == 0.0 && (1.0..=65535.0).contains(&p) => p as u16,
+            Some(p) => {
+                let s = at(self, "port");
+                self.error(
+                    Diagnostic::error(format!("invalid SMTP port {p}"))
+                        .with_span(s)
+                        .with_hint("write a port between 1 and 65535, e.g. port = 587"),
+                );
+                *ok = false;
+                587
+            }
+        };
+        if let Some(pw) = &password {
+            // A password written in the configuration, or taken from a variable not marked
+            // sensitive, would be printed in plans and logs: only a sensitive variable's value.
+            if !self.cfg.sensitive_values.iter().any(|v| v == pw) {
+                let s = at(self, "password");
+                self.error(
+                    Diagnostic::error("the SMTP password must be the value of a sensitive variable")
+                        .with_span(s)
+                        .with_hint("declare variable \"smtp_password\" { sensitive = true }, then write password = var.smtp_password"),
+                );
+                *ok = false;
+            }
+        }
+        if password.is_some() != username.is_some() {
+            let s = at(self, if password.is_some() { "password" } else { "username" });
+            self.error(
+                Diagnostic::error("SMTP `username` and `password` go together")
+                    .with_span(s)
+                    .with_hint("set both for SMTP AUTH, or neither for a relay without authentication"),
+            );
+            *ok = false;
+        }
+        if let Some(f) = &from {
+            if !f.contains('@') {
+                let s = at(self, "from");
+                self.error(
+                    Diagnostic::error(format!("`{f}` is not an email address"))
+                        .with_span(s)
+                        .with_hint("write from = \"watchkeep@example.com\""),
+                );
+                *ok = false;
+            }
+        }
+        for (name, v) in [("host", host.is_none()), ("from", from.is_none())] {
+            if v && body.get_attribute(name).is_some() && *ok {
+                self.null_required(d, body, name);
+                *ok = false;
+            }
+        }
+        Some(Smtp {
+            host: host?,
+            port,
+            starttls: starttls.unwrap_or_else(|| "required".to_string()),
+            username,
+            password,
+            from: from?,
+            ca_file,
+        })
     }
 
     // ---- thresholds, alerts, baselines ---------------------------------------------------------
