@@ -24,6 +24,12 @@ variable "pagerduty_routing_key" {
   default     = "example-routing-key"
 }
 
+variable "pagerduty_events_url" {
+  type        = string
+  description = "PagerDuty Events API v2 endpoint for route tests; the quickstart script points it at the sandbox's receiver."
+  default     = "https://events.pagerduty.com/v2/enqueue"
+}
+
 variable "slack_webhook_url" {
   type        = string
   description = "Slack incoming webhook for #ops-alerts (sent to New Relic, never shown)."
@@ -47,6 +53,7 @@ route "oncall" {
   pagerduty {
     service     = "platform-oncall"
     routing_key = var.pagerduty_routing_key
+    events_url  = var.pagerduty_events_url
   }
   slack {
     channel     = "#ops-alerts"

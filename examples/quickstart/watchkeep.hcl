@@ -22,6 +22,36 @@ variable "pagerduty_routing_key" {
   sensitive   = true
 }
 
+variable "pagerduty_events_url" {
+  type        = string
+  description = "PagerDuty Events API v2 endpoint; the quickstart script points it at the sandbox's receiver."
+  default     = "https://events.pagerduty.com/v2/enqueue"
+}
+
+variable "slack_webhook_url" {
+  type        = string
+  description = "Slack incoming-webhook URL of #ops-alerts (used by route tests; Datadog posts through its Slack integration)."
+  sensitive   = true
+}
+
+variable "smtp_host" {
+  type        = string
+  description = "SMTP relay for route tests of email targets."
+  default     = "smtp.example.com"
+}
+
+variable "smtp_port" {
+  type        = number
+  description = "SMTP port (587: submission with STARTTLS)."
+  default     = 587
+}
+
+variable "smtp_starttls" {
+  type        = string
+  description = "required | opportunistic | none (the sandbox's receiver speaks plain SMTP on loopback)."
+  default     = "required"
+}
+
 provider "datadog" {
   site    = "datadoghq.com"
   api_url = var.datadog_api_url
@@ -38,9 +68,11 @@ route "oncall" {
   pagerduty {
     service     = "platform-oncall"
     routing_key = var.pagerduty_routing_key
+    events_url  = var.pagerduty_events_url
   }
   slack {
-    channel = "#ops-alerts"
+    channel     = "#ops-alerts"
+    webhook_url = var.slack_webhook_url
   }
 
   # The contact list, in order: who is reached, and when (read by `watchkeep coverage`).
@@ -58,6 +90,12 @@ route "platform_team" {
   owner = "platform-lead@example.com"
   email {
     to = ["platform-team@example.com"]
+    smtp {
+      host     = var.smtp_host
+      port     = var.smtp_port
+      starttls = var.smtp_starttls
+      from     = "watchkeep@example.com"
+    }
   }
   escalation {
     after  = "0m"

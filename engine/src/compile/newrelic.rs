@@ -610,19 +610,26 @@ fn compile_route(
             )),
         }
     }
-    let mut webhook = |key: String, label: String, url: &str| {
+    // A generic webhook gets the issue as JSON fields; a Slack incoming webhook only accepts a
+    // body with `text` (or blocks/attachments) and answers 400 `no_text` otherwise (Slack docs,
+    // "Sending messages using incoming webhooks" → "Handling errors"): `routes test` found the
+    // generic payload refused by a Slack receiver.
+    const GENERIC_PAYLOAD: &str =
+        "{\"issue\": {{ json issueTitle }}, \"state\": {{ json state }}, \"url\": {{ json issuePageUrl }}}";
+    const SLACK_PAYLOAD: &str = "{\"text\": {{ json issueTitle }}, \"attachments\": [{\"fallback\": {{ json issueTitle }}, \"text\": {{ json state }}, \"title\": \"Open in New Relic\", \"title_link\": {{ json issuePageUrl }}}]}";
+    let mut webhook = |key: String, label: String, url: &str, payload: &str| {
         pair(
             &key,
             &label,
             json!({"type": "WEBHOOK", "properties": [{"key": "url", "value": url}]}),
             "WEBHOOK",
-            json!([{"key": "payload", "value": "{\"issue\": {{ json issueTitle }}, \"state\": {{ json state }}, \"url\": {{ json issuePageUrl }}}"}]),
+            json!([{"key": "payload", "value": payload}]),
         );
     };
     for (i, s) in route.slack.iter().enumerate() {
         match &s.webhook_url {
             Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
-                webhook(format!("slack{i}"), format!("slack {}", s.channel), url)
+                webhook(format!("slack{i}"), format!("slack {}", s.channel), url, SLACK_PAYLOAD)
             }
             _ => diags.push(error(
                 format!("route `{}`: slack `{}` needs `webhook_url` for New Relic", route.name, s.channel),
@@ -637,6 +644,7 @@ fn compile_route(
                 format!("webhook{i}"),
                 format!("webhook {}", w.name.as_deref().unwrap_or("")).trim_end().to_string(),
                 url,
+                GENERIC_PAYLOAD,
             ),
             _ => diags.push(error(
                 format!("route `{}`: a webhook target needs an http(s) `url` for New Relic", route.name),

@@ -45,6 +45,12 @@ fn validation_records(ws: &Workspace) -> Vec<Value> {
 fn a_component_without_alerts_is_a_gap_until_a_baseline_covers_it() {
     let ws = Workspace::example("quickstart");
     // The example passes as shipped: every server covered, the inventory reviewed, routes owned.
+    // (Its review date is when it was written; reviewed again today, so that this test is about
+    // components, not about how long ago the example was written.)
+    let hcl = std::fs::read_to_string(ws.path().join("watchkeep.hcl")).expect("example");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    assert!(hcl.contains("reviewed_on = \"2026-11-01\""), "the example's review date moved: update this test");
+    ws.write("watchkeep.hcl", &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")));
     let ok = ws.run(&["coverage"]);
     ok.expect_code(0);
     assert!(
@@ -393,4 +399,79 @@ alert "cpu" {
     for r in validation_records(&ws) {
         assert!(!r.to_string().contains("hidden-team"), "{r:#}");
     }
+}
+
+/// The quickstart reviewed today, in a workspace whose org in the stand-in has agents reporting
+/// for `hosts`.
+fn quickstart_with_agents(hosts: &[&str]) -> Workspace {
+    let ws = Workspace::example("quickstart");
+    let hcl = std::fs::read_to_string(ws.path().join("watchkeep.hcl")).expect("example");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    ws.write("watchkeep.hcl", &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")));
+    standin().seed_agents(&ws.api_key, hosts);
+    ws
+}
+
+/// Every monitor watchkeep manages in the workspace's org, set to what Datadog's evaluation
+/// would find (the stand-in never evaluates: a new monitor stays "No Data", as on create).
+fn set_all_monitor_states(ws: &Workspace, state: &str) {
+    for id in ws.monitor_ids_on(standin()) {
+        assert!(standin().set_monitor_state(&ws.api_key, id.parse().expect("numeric id"), state));
+    }
+}
+
+#[test]
+fn live_names_a_host_the_vendor_sees_that_no_inventory_lists() {
+    let ws = quickstart_with_agents(&["web-1", "web-2", "db-1", "web-3"]);
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    set_all_monitor_states(&ws, "OK");
+
+    let run = ws.run(&["coverage", "--live", "--json"]);
+    run.expect_code(2);
+    let v = run.json();
+    assert_matches_schema("coverage.schema.json", &v);
+    let g = gaps(&v);
+    assert!(g.iter().any(|(cat, subject, _)| cat == "unknown_component" && subject == "web-3"), "{g:?}");
+    assert_eq!(g.len(), 1, "only web-3 is a gap: {g:?}");
+    let dd = &v["live"]["vendors"][0];
+    assert_eq!(dd["vendor"], "datadog");
+    assert_eq!(dd["status"], "observed");
+    let reporting: Vec<_> = dd["components"].as_array().expect("components").iter().filter(|c| c["reporting"] == true).collect();
+    assert_eq!(reporting.len(), 3, "{dd}");
+    let human = ws.run(&["coverage", "--live"]);
+    human.expect_code(2);
+    assert!(human.stdout().contains("web-3"), "{}", human.stdout());
+
+    // Added to the inventory and applied: nothing the vendor sees is unknown any more.
+    let csv = std::fs::read_to_string(ws.path().join("inventory.csv")).expect("inventory");
+    ws.write("inventory.csv", &format!("{csv}web-3,server,production,platform-team@example.com,datadog,host=web-3\n"));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    set_all_monitor_states(&ws, "OK");
+    let after = ws.run(&["coverage", "--live", "--json"]);
+    after.expect_code(0);
+    assert!(gaps(&after.json()).is_empty(), "{}", after.stdout());
+}
+
+#[test]
+fn live_reports_a_silent_host_and_a_monitor_in_no_data() {
+    // db-1's agent is not reporting; one monitor is in No Data.
+    let ws = quickstart_with_agents(&["web-1", "web-2"]);
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    set_all_monitor_states(&ws, "OK");
+    let address = r#"baseline.soc2["web-1"].memory"#;
+    let state = ws.state();
+    let id = state["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["address"] == address))
+        .and_then(|r| r["id"].as_str())
+        .expect("monitor in state")
+        .to_string();
+    assert!(standin().set_monitor_state(&ws.api_key, id.parse().expect("id"), "No Data"));
+
+    let run = ws.run(&["coverage", "--live", "--json"]);
+    run.expect_code(2);
+    let g = gaps(&run.json());
+    assert!(g.iter().any(|(cat, subject, _)| cat == "not_reporting" && subject == "db-1"), "{g:?}");
+    assert!(g.iter().any(|(cat, subject, _)| cat == "no_data" && subject == address), "{g:?}");
+    assert_eq!(g.len(), 2, "{g:?}");
 }
