@@ -55,7 +55,13 @@ fn render(dir: &Path, vars: &[&str]) -> String {
 
 #[test]
 fn pinned_quickstart_example() {
-    let out = render(&root().join("examples/quickstart"), &["pagerduty_routing_key=pd-example-key", "slack_webhook_url=https://hooks.slack.com/services/T000/B000/example"]);
+    let out = render(
+        &root().join("examples/quickstart"),
+        &[
+            "pagerduty_routing_key=pd-example-key",
+            "slack_webhook_url=https://hooks.slack.com/services/T000/B000/example",
+        ],
+    );
     insta::assert_snapshot!(out);
 }
 

@@ -49,8 +49,14 @@ fn a_component_without_alerts_is_a_gap_until_a_baseline_covers_it() {
     // components, not about how long ago the example was written.)
     let hcl = std::fs::read_to_string(ws.path().join("watchkeep.hcl")).expect("example");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    assert!(hcl.contains("reviewed_on = \"2026-11-01\""), "the example's review date moved: update this test");
-    ws.write("watchkeep.hcl", &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")));
+    assert!(
+        hcl.contains("reviewed_on = \"2026-11-01\""),
+        "the example's review date moved: update this test"
+    );
+    ws.write(
+        "watchkeep.hcl",
+        &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")),
+    );
     let ok = ws.run(&["coverage"]);
     ok.expect_code(0);
     assert!(
@@ -407,7 +413,10 @@ fn quickstart_with_agents(hosts: &[&str]) -> Workspace {
     let ws = Workspace::example("quickstart");
     let hcl = std::fs::read_to_string(ws.path().join("watchkeep.hcl")).expect("example");
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    ws.write("watchkeep.hcl", &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")));
+    ws.write(
+        "watchkeep.hcl",
+        &hcl.replace("reviewed_on = \"2026-11-01\"", &format!("reviewed_on = \"{today}\"")),
+    );
     standin().seed_agents(&ws.api_key, hosts);
     ws
 }
@@ -436,7 +445,8 @@ fn live_names_a_host_the_vendor_sees_that_no_inventory_lists() {
     let dd = &v["live"]["vendors"][0];
     assert_eq!(dd["vendor"], "datadog");
     assert_eq!(dd["status"], "observed");
-    let reporting: Vec<_> = dd["components"].as_array().expect("components").iter().filter(|c| c["reporting"] == true).collect();
+    let reporting: Vec<_> =
+        dd["components"].as_array().expect("components").iter().filter(|c| c["reporting"] == true).collect();
     assert_eq!(reporting.len(), 3, "{dd}");
     let human = ws.run(&["coverage", "--live"]);
     human.expect_code(2);
@@ -444,7 +454,10 @@ fn live_names_a_host_the_vendor_sees_that_no_inventory_lists() {
 
     // Added to the inventory and applied: nothing the vendor sees is unknown any more.
     let csv = std::fs::read_to_string(ws.path().join("inventory.csv")).expect("inventory");
-    ws.write("inventory.csv", &format!("{csv}web-3,server,production,platform-team@example.com,datadog,host=web-3\n"));
+    ws.write(
+        "inventory.csv",
+        &format!("{csv}web-3,server,production,platform-team@example.com,datadog,host=web-3\n"),
+    );
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
     set_all_monitor_states(&ws, "OK");
     let after = ws.run(&["coverage", "--live", "--json"]);

@@ -329,3 +329,72 @@ fn smtp_without_starttls_on_loopback_and_a_refused_password() {
     assert_no_secret("stderr", &run.stderr());
     assert_no_secret("files written", &ws.all_written_text());
 }
+
+/// A CloudWatch route compiles to an SNS topic with subscriptions; `routes test` publishes one
+/// marked test (and its OK resolve) to the topic on moto, which delivers both to the route's
+/// webhook subscriber, besides the direct test of that webhook.
+#[test]
+fn routes_test_publishes_to_the_sns_topic_of_a_cloudwatch_route() {
+    let http = HttpReceivers::start().expect("start HTTP receivers");
+    let hook_url = http.webhook_url(&format!("incident-bot/{HOOK_SECRET}"));
+    let ws = Workspace::new("routes-sns")
+        .env("WATCHKEEP_VAR_endpoint", &crate::support::moto().endpoint_url())
+        .env("WATCHKEEP_VAR_hook_url", &hook_url);
+    ws.write(
+        "main.hcl",
+        r#"
+variable "endpoint" { type = string }
+variable "hook_url" { sensitive = true }
+
+provider "cloudwatch" {
+  region       = "eu-west-3"
+  endpoint_url = var.endpoint
+}
+
+component "web-1" {
+  kind       = "server"
+  provider   = "cloudwatch"
+  identifier = { InstanceId = "i-0aaaabbbbccccdddd" }
+}
+
+route "oncall" {
+  webhook {
+    name = "incident-bot"
+    url  = var.hook_url
+  }
+}
+
+alert "cpu" {
+  metric = "cpu"
+  above  = 90
+  route  = route.oncall
+}
+"#,
+    );
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let run = ws.run(&["routes", "test", "--json"]);
+    let v = run.json();
+    assert_eq!(run.code(), 0, "{v:#}\n{}", run.stderr());
+    assert_matches_schema("routes-test.schema.json", &v);
+    let text = v.to_string();
+    assert!(text.contains("SNS") || text.contains("sns"), "{v:#}");
+    assert_no_secret("routes test --json", &text);
+
+    let hooks = http.received_by("webhook");
+    // Direct: a trigger and a resolve marked as a test.
+    let direct: Vec<_> = hooks.iter().filter(|h| h.body["watchkeep_test"] == true).collect();
+    assert_eq!(direct.len(), 2, "{hooks:#?}");
+    // Through SNS: one ALARM and one OK notification, as the alarm's own would arrive.
+    let via_sns: Vec<_> = hooks.iter().filter(|h| h.body["Type"] == "Notification").collect();
+    assert_eq!(via_sns.len(), 2, "{hooks:#?}");
+    let messages: Vec<String> =
+        via_sns.iter().map(|h| h.body["Message"].as_str().unwrap_or_default().to_string()).collect();
+    assert!(messages[0].contains("ALARM") && messages[1].contains("OK"), "{messages:#?}");
+    assert!(
+        via_sns
+            .iter()
+            .all(|h| h.body["Subject"].as_str().unwrap_or_default().starts_with("[watchkeep route test]")),
+        "{via_sns:#?}"
+    );
+    assert_eq!(hooks.len(), 4, "{hooks:#?}");
+}

@@ -106,7 +106,10 @@ impl Workspace {
             .env("DD_APP_KEY", APP_KEY)
             .env("WATCHKEEP_VAR_datadog_api_url", &self.base_url)
             .env("WATCHKEEP_VAR_pagerduty_routing_key", "e2e-routing-key-not-secret")
-            .env("WATCHKEEP_VAR_slack_webhook_url", "https://hooks.slack.com/services/T000/B000/e2e-not-secret")
+            .env(
+                "WATCHKEEP_VAR_slack_webhook_url",
+                "https://hooks.slack.com/services/T000/B000/e2e-not-secret",
+            )
             .env("WATCHKEEP_ACTOR", "e2e@example.com")
             .env("NO_COLOR", "1");
         for (k, v) in &self.extra_env {
