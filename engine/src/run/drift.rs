@@ -58,7 +58,10 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
     // Marking and normalising the desired objects teaches providers the configuration's
     // ownership markers (New Relic policies carry only a hash of theirs), so the objects read
     // back from the vendor are known as watchkeep's.
-    if let Ok(mut desired) = crate::compile::compile(&cfg) {
+    // Compile warnings are said here too (e.g. a baseline that gives a component nothing), as
+    // `validate` and `plan` say them.
+    if let Ok((mut desired, compile_warnings)) = crate::compile::compile_with_warnings(&cfg) {
+        ws.print_warnings(&compile_warnings, &cfg.files);
         let _ = prepare(&mut desired, &providers, false, &state);
     }
     let types: BTreeSet<(String, String)> = providers

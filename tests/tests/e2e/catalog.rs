@@ -213,6 +213,16 @@ baseline "soc2" {
     assert_matches_schema("plan.schema.json", &out);
     // And on stderr, for whoever reads the JSON from stdout.
     assert!(pj.stderr().contains(needle), "{}", pj.stderr());
+
+    // The nightly drift job says it too.
+    let d = ws.run(&["drift"]);
+    d.expect_code(0);
+    assert!(
+        d.stderr().contains(needle),
+        "drift did not print the warning:
+{}",
+        d.stderr()
+    );
 }
 
 /// Whether `q` has the shape of the classic metric monitor queries in the recorded cassettes
