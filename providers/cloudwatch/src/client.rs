@@ -499,24 +499,7 @@ pub(crate) fn scrub(service: Service, text: &str, secrets: &[&str]) -> String {
 
 /// Replaces every `http://…` / `https://…` run (up to whitespace or a quote) with `<redacted URL>`.
 pub(crate) fn redact_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let at = match (lower.find("http://"), lower.find("https://")) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => break,
-        };
-        out.push_str(&rest[..at]);
-        let end = rest[at..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
-            .map_or(rest.len(), |e| at + e);
-        out.push_str("<redacted URL>");
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
+    watchkeep_provider::replace_urls(text, |_| "<redacted URL>".to_string())
 }
 
 #[cfg(test)]

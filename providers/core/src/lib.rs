@@ -29,7 +29,7 @@ pub use dispatch::unknown_resource_type;
 pub use factory::ProviderFactory;
 pub use retry::{with_retries, RetryPolicy};
 pub use secret::Secret;
-pub use text::{shorten, MAX_ERROR_TEXT};
+pub use text::{replace_urls, shorten, url_host_only, MAX_ERROR_TEXT};
 
 /// Tag key (Datadog) / tag name (others) that marks an object as created and owned by watchkeep.
 pub const OWNER_TAG: &str = "managed-by:watchkeep";

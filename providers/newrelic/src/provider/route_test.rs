@@ -228,29 +228,7 @@ fn redact_email(a: &str) -> String {
 
 /// Every `http(s)://…` run becomes `scheme://host/…` (paths and queries carry tokens).
 pub fn redact_urls(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let at = match (lower.find("http://"), lower.find("https://")) {
-            (Some(a), Some(b)) => a.min(b),
-            (Some(a), None) | (None, Some(a)) => a,
-            (None, None) => break,
-        };
-        out.push_str(&rest[..at]);
-        let end = rest[at..]
-            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')' | ','))
-            .map_or(rest.len(), |e| at + e);
-        let url = &rest[at..end];
-        let (scheme, after) = url.split_once("://").unwrap_or(("https", ""));
-        let authority = after.split(['/', '?', '#']).next().unwrap_or_default();
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        let host = host.split(':').next().unwrap_or_default();
-        out.push_str(&format!("{}://{host}/…", scheme.to_ascii_lowercase()));
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
+    watchkeep_provider::replace_urls(text, watchkeep_provider::url_host_only)
 }
 
 #[cfg(test)]
