@@ -1693,14 +1693,32 @@ fn examples() -> Vec<(String, Tree)> {
             .unwrap_or_default();
         files.sort();
         if files.iter().any(|(n, _)| n.ends_with(".hcl")) {
-            // Required variables of the examples, as the quickstart script sets them.
-            let env = files
-                .iter()
-                .filter_map(|(_, b)| std::str::from_utf8(b).ok())
-                .flat_map(|t| t.lines())
-                .filter_map(|l| l.trim().strip_prefix("variable \"")?.split('"').next())
-                .map(|v| (format!("WATCHKEEP_VAR_{v}"), "example-value".to_string()))
-                .collect();
+            // Required variables of the examples (those without a default), as the quickstart
+            // script sets them.
+            let mut env = Vec::new();
+            for text in files.iter().filter_map(|(_, b)| std::str::from_utf8(b).ok()) {
+                let mut lines = text.lines();
+                while let Some(line) = lines.next() {
+                    let Some(name) =
+                        line.trim().strip_prefix("variable \"").and_then(|r| r.split('"').next())
+                    else {
+                        continue;
+                    };
+                    let one_line = line.trim_end().ends_with('}');
+                    let mut has_default = line.contains("default");
+                    if !one_line {
+                        for body in lines.by_ref() {
+                            has_default |= body.trim_start().starts_with("default");
+                            if body.trim() == "}" {
+                                break;
+                            }
+                        }
+                    }
+                    if !has_default {
+                        env.push((format!("WATCHKEEP_VAR_{name}"), "example-value".to_string()));
+                    }
+                }
+            }
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             out.push((name, Tree { files, vars: Vec::new(), env }));
         }
