@@ -21,12 +21,20 @@ pub(crate) fn matching<'a>(
     kinds: &[String],
     components: &[String],
 ) -> Vec<&'a Component> {
-    cfg.components
-        .values()
-        .filter(|c| scope.is_none() || c.inventory.as_deref() == scope)
-        .filter(|c| kinds.is_empty() || kinds.contains(&c.kind))
-        .filter(|c| components.is_empty() || components.contains(&c.name))
-        .collect()
+    cfg.components.values().filter(|c| selects(c, scope, kinds, components)).collect()
+}
+
+/// Whether a block with this `scope` (an inventory), `kinds` and `components` (empty: any)
+/// applies to `comp`: the one rule of [`matching`], for callers that look at one component.
+pub(crate) fn selects(
+    comp: &Component,
+    scope: Option<&str>,
+    kinds: &[String],
+    components: &[String],
+) -> bool {
+    (scope.is_none() || comp.inventory.as_deref() == scope)
+        && (kinds.is_empty() || kinds.contains(&comp.kind))
+        && (components.is_empty() || components.contains(&comp.name))
 }
 
 /// The checks of `alert` and `baseline` blocks no vendor is needed for, in block order: an

@@ -14,6 +14,7 @@ pub mod catalog;
 mod cloudwatch;
 mod datadog;
 mod expand;
+pub(crate) use expand::selects;
 mod maintenance;
 mod newrelic;
 #[cfg(test)]

@@ -180,14 +180,6 @@ fn required<'a>(cov: &'a CoverageSettings, kind: &str) -> Vec<&'a str> {
     }
 }
 
-/// Components in `scope` (an inventory), of one of `kinds`, named in `components` (empty: any);
-/// the same rule as the compilers' expansion.
-fn matches(comp: &Component, scope: Option<&str>, kinds: &[String], components: &[String]) -> bool {
-    (scope.is_none() || comp.inventory.as_deref() == scope)
-        && (kinds.is_empty() || kinds.contains(&comp.kind))
-        && (components.is_empty() || components.contains(&comp.name))
-}
-
 /// The coverage of the configuration, without `live` and `stats`.
 pub fn from_config(cfg: &Config, compiled: &BTreeSet<String>, today: chrono::NaiveDate) -> CoverageReport {
     let defaults = CoverageSettings::default();
@@ -288,7 +280,9 @@ fn cell(
     };
     let mut covered_by = Vec::new();
     for alert in cfg.alerts.values() {
-        if alert.metric != metric || !matches(comp, alert.scope.as_deref(), &alert.kinds, &alert.components) {
+        if alert.metric != metric
+            || !crate::compile::selects(comp, alert.scope.as_deref(), &alert.kinds, &alert.components)
+        {
             continue;
         }
         let origin = format!("alert.{}", alert.name);
@@ -307,7 +301,7 @@ fn cell(
     }
     if row.is_some() {
         for base in cfg.baselines.values() {
-            if !matches(comp, base.scope.as_deref(), &base.kinds, &[]) {
+            if !crate::compile::selects(comp, base.scope.as_deref(), &base.kinds, &[]) {
                 continue;
             }
             let ov = base.overrides.get(metric);
