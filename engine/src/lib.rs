@@ -8,6 +8,7 @@ pub mod cli;
 pub mod compile;
 pub mod config;
 pub mod diag;
+pub mod evidence;
 pub mod graph;
 pub mod output;
 pub mod plan;

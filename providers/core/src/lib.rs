@@ -250,6 +250,48 @@ pub struct Delivery {
     pub resolved: Option<bool>,
 }
 
+/// A dated picture of one managed dashboard for the evidence bundle (`watchkeep evidence`): the
+/// PNG the vendor drew, or the data for watchkeep to draw when the vendor draws none (or its
+/// picture service is unavailable). The engine draws the capture time into either.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Picture {
+    /// A PNG image the vendor rendered (CloudWatch `GetMetricWidgetImage`, a Datadog graph
+    /// snapshot, a New Relic dashboard snapshot URL). Already checked to be a PNG.
+    Png {
+        bytes: Vec<u8>,
+        /// How it was obtained, in a few words (`GetMetricWidgetImage`, `graph snapshot`).
+        source: String,
+    },
+    /// Time series read from the vendor's metric query API, for the engine to draw.
+    Series {
+        /// What the chart shows (the dashboard's title).
+        title: String,
+        series: Vec<Series>,
+        /// How they were read, and why not as a vendor picture
+        /// (`GetMetricData (GetMetricWidgetImage answered NotImplemented)`).
+        source: String,
+    },
+}
+
+/// One line of a chart: a named series of `(epoch seconds, value)` points, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// `web-1: CPU utilisation` or the vendor's expression.
+    pub name: String,
+    pub points: Vec<(i64, f64)>,
+}
+
+/// Reads a PNG's width and height from its IHDR chunk; `None` when `bytes` is not a PNG.
+pub fn png_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if bytes.len() < 24 || &bytes[..8] != SIGNATURE || &bytes[12..16] != b"IHDR" {
+        return None;
+    }
+    let w = u32::from_be_bytes(bytes[16..20].try_into().ok()?);
+    let h = u32::from_be_bytes(bytes[20..24].try_into().ok()?);
+    (w > 0 && h > 0).then_some((w, h))
+}
+
 /// A configured provider: credentials resolved, one HTTP client built.
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync {
@@ -357,6 +399,26 @@ pub trait Provider: Send + Sync {
         _attrs: &Value,
     ) -> Result<Option<Vec<Delivery>>> {
         Ok(None)
+    }
+
+    /// `evidence`: a picture of one managed dashboard (`attrs` as in state) over `from..to`
+    /// (epoch seconds), showing the components it covers. `Ok(None)`: this type is not a
+    /// dashboard, or the provider cannot picture it.
+    async fn dashboard_picture(
+        &self,
+        _resource_type: &str,
+        _id: &str,
+        _attrs: &Value,
+        _from: i64,
+        _to: i64,
+    ) -> Result<Option<Picture>> {
+        Ok(None)
+    }
+
+    /// The vendor's web page for one object (an auditor follows it from the alert
+    /// configuration export); `None` when there is none watchkeep can build.
+    fn web_link(&self, _resource_type: &str, _id: &str) -> Option<String> {
+        None
     }
 
     /// Vendor API requests made so far by this handle.
