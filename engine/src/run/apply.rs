@@ -204,6 +204,7 @@ pub async fn execute(ws: &Workspace, prepared: PreparedApply) -> Result<ApplyRep
             outcome: if partial { "partial".into() } else { "complete".into() },
             counts: outcome.counts,
             changes: outcome.records.clone(),
+            previous_sha256: None,
         })?;
         history_version = Some(entry.version);
     }

@@ -72,6 +72,7 @@ pub fn rm(ws: &Workspace, addresses: &[String]) -> Result<StateRmOutput, Error> 
         outcome: "complete".into(),
         counts: ChangeCounts::default(),
         changes: records.clone(),
+        previous_sha256: None,
     })?;
     Ok(StateRmOutput {
         format_version: 1,

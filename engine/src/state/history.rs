@@ -1,11 +1,22 @@
 //! History: one immutable file per state-changing operation, `history/<version:06>-<time>.json`,
 //! e.g. `history/000012-20260102T030405Z.json`. Entries are only ever added, never rewritten.
+//!
+//! Entries are hash-chained as the validation records are: each carries the SHA-256 of the file of
+//! the entry before it (`previous_sha256`), and `history/HEAD` holds the newest entry's version,
+//! file name and SHA-256. [`check`] reads the chain back: an edited entry breaks the link of the
+//! entry after it (or HEAD, for the newest), a removed one leaves a gap in the versions, and a
+//! removed newest entry no longer matches HEAD. Entries written before the chain existed have no
+//! `previous_sha256`; they are accepted as a legacy prefix, and the first chained entry links to the
+//! newest of them.
 
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::error::StateError;
 use super::fsutil::{sync_dir, temp_path};
@@ -23,16 +34,174 @@ pub(super) fn append(dir: &Path, mut entry: HistoryEntry) -> Result<HistoryEntry
     })?;
     fs::create_dir_all(dir).map_err(|e| StateError::io("create history directory", dir, e))?;
 
-    let latest = scan(dir)?.iter().map(|(v, _)| *v).max().unwrap_or(0);
-    entry.version = latest.checked_add(1).ok_or_else(|| StateError::InvalidHistoryEntry {
-        detail: "the history has run out of version numbers".to_string(),
+    let files = scan(dir)?;
+    let latest = files.iter().max().cloned();
+    entry.version = latest.as_ref().map_or(0, |(v, _)| *v).checked_add(1).ok_or_else(|| {
+        StateError::InvalidHistoryEntry { detail: "the history has run out of version numbers".to_string() }
     })?;
-    let path = dir.join(format!("{:06}-{compact}.json", entry.version));
+    entry.previous_sha256 = match &latest {
+        Some((_, path)) => {
+            Some(sha256_hex(&fs::read(path).map_err(|e| StateError::io("read history entry", path, e))?))
+        }
+        None => None,
+    };
+    let name = format!("{:06}-{compact}.json", entry.version);
+    let path = dir.join(&name);
     let mut bytes = serde_json::to_vec_pretty(&entry)
         .map_err(|e| StateError::io("serialize history entry for", &path, std::io::Error::other(e)))?;
     bytes.push(b'\n');
     write_new(&path, &bytes)?;
+    write_head(dir, &Head { version: entry.version, file: name, sha256: sha256_hex(&bytes) })?;
     Ok(entry)
+}
+
+/// The file in the history folder that names the newest entry.
+pub const HEAD_FILE: &str = "HEAD";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Head {
+    version: u64,
+    file: String,
+    sha256: String,
+}
+
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Replaces `HEAD` atomically (the caller holds the state lock, so versions only grow).
+fn write_head(dir: &Path, head: &Head) -> Result<(), StateError> {
+    let path = dir.join(HEAD_FILE);
+    let tmp = temp_path(&path);
+    let mut bytes = serde_json::to_vec_pretty(head)
+        .map_err(|e| StateError::io("serialize", &path, std::io::Error::other(e)))?;
+    bytes.push(b'\n');
+    let written = fs::write(&tmp, &bytes).and_then(|()| fs::rename(&tmp, &path));
+    if let Err(e) = written {
+        let _ = fs::remove_file(&tmp);
+        return Err(StateError::io("write history HEAD", &path, e));
+    }
+    Ok(())
+}
+
+/// One history entry as [`check`] read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChainedEntry {
+    /// The file's name (`000003-20260102T030405Z.json`).
+    pub file: String,
+    /// SHA-256 (hex) of the file's bytes.
+    pub sha256: String,
+    /// The entry, when the file is a readable history entry.
+    pub entry: Option<HistoryEntry>,
+}
+
+/// The history read back with its hash chain checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryChain {
+    /// Every entry file, by version.
+    pub entries: Vec<ChainedEntry>,
+    /// SHA-256 of the newest entry.
+    pub head_sha256: Option<String>,
+    /// What breaks the chain, one line each, naming the file. Empty: intact.
+    pub problems: Vec<String>,
+}
+
+impl HistoryChain {
+    pub fn intact(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Reads every entry in `dir` and checks versions, links and `HEAD`. Unreadable entries are
+/// problems, not errors: the point is to say what was tampered with.
+pub(super) fn check(dir: &Path) -> Result<HistoryChain, StateError> {
+    let mut files = scan(dir)?;
+    files.sort();
+    let mut entries = Vec::new();
+    let mut problems = Vec::new();
+    let mut previous: Option<String> = None;
+    let mut chained = false;
+    let mut expected = 1u64;
+    for (version, path) in &files {
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if *version < expected {
+            problems.push(format!("{name}: version {version} appears twice"));
+        } else if *version > expected {
+            let missing = if version - expected > 1 {
+                format!("entries {expected:06}–{:06} are", version - 1)
+            } else {
+                format!("entry {expected:06} is")
+            };
+            problems.push(format!("{missing} missing before {name}: removed?"));
+        }
+        expected = version.saturating_add(1);
+        let bytes = fs::read(path).map_err(|e| StateError::io("read history entry", path, e))?;
+        let sha = sha256_hex(&bytes);
+        let entry = match serde_json::from_slice::<HistoryEntry>(&bytes) {
+            Ok(e) => {
+                if e.version != *version {
+                    problems.push(format!(
+                        "{name}: says version {}, its name says {version}: edited or renamed",
+                        e.version
+                    ));
+                }
+                match &e.previous_sha256 {
+                    Some(link) => {
+                        if Some(link) != previous.as_ref() {
+                            problems.push(format!(
+                                "{name}: the SHA-256 it records for the entry before it ({}) does not match: that entry was edited, replaced or removed",
+                                &link[..link.len().min(12)]
+                            ));
+                        }
+                        chained = true;
+                    }
+                    None if chained => problems.push(format!(
+                        "{name}: carries no link to the entry before it, although earlier entries are chained: edited?"
+                    )),
+                    None => {}
+                }
+                Some(e)
+            }
+            Err(e) => {
+                problems.push(format!("{name}: not a readable history entry ({e}): edited?"));
+                None
+            }
+        };
+        entries.push(ChainedEntry { file: name, sha256: sha.clone(), entry });
+        previous = Some(sha);
+    }
+    let head_path = dir.join(HEAD_FILE);
+    match fs::read_to_string(&head_path) {
+        Ok(text) => match serde_json::from_str::<Head>(&text) {
+            Ok(head) => match entries.iter().find(|e| e.file == head.file) {
+                None => problems.push(format!(
+                    "HEAD names entry {:06} ({}), which is missing: removed?",
+                    head.version, head.file
+                )),
+                Some(e) => {
+                    if e.sha256 != head.sha256 {
+                        problems
+                            .push(format!("{}: its SHA-256 is not the one HEAD recorded: edited", e.file));
+                    }
+                    if entries.last().map(|l| &l.file) != Some(&head.file) {
+                        problems.push(format!(
+                            "HEAD names {} as the newest entry, but later entries exist: added outside watchkeep?",
+                            head.file
+                        ));
+                    }
+                }
+            },
+            Err(e) => problems.push(format!("history HEAD is not readable ({e}): edited?")),
+        },
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            if chained {
+                problems.push("history HEAD is missing although chained entries exist: removed?".to_string());
+            }
+        }
+        Err(e) => return Err(StateError::io("read history HEAD", &head_path, e)),
+    }
+    let head_sha256 = entries.last().map(|e| e.sha256.clone());
+    Ok(HistoryChain { entries, head_sha256, problems })
 }
 
 /// Creates `path` with `bytes`, failing if it exists. Written to a temp file first and then
@@ -172,6 +341,7 @@ mod tests {
                 id: Some("123".to_string()),
                 changed_attributes: vec!["query".to_string()],
             }],
+            previous_sha256: None,
         }
     }
 
@@ -204,6 +374,7 @@ mod tests {
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
+        assert_eq!(names.pop().as_deref(), Some(HEAD_FILE), "HEAD names the newest entry");
         assert_eq!(names.len(), 11, "no temp files left: {names:?}");
         assert_eq!(names[0], "000001-20260102T010405Z.json", "compact UTC time in the name");
 
@@ -255,6 +426,78 @@ mod tests {
         e.version = 7;
         fs::write(&bad, serde_json::to_vec(&e).expect("json")).expect("write");
         assert!(matches!(b.history_entry(2), Err(StateError::CorruptHistory { .. })));
+    }
+
+    #[test]
+    fn the_chain_shows_an_edited_a_removed_and_an_added_entry() {
+        let (_dir, b) = backend();
+        let lock = b.lock("apply").expect("lock");
+        let mut state = State::new();
+        // Two entries written before the chain existed: no link, no HEAD.
+        let dir = b.history_dir();
+        fs::create_dir_all(&dir).expect("mkdir");
+        for v in 1..=2u64 {
+            let mut e = entry(&state, "apply");
+            e.version = v;
+            let bytes = serde_json::to_vec_pretty(&e).expect("json");
+            fs::write(dir.join(format!("{v:06}-20260102T010405Z.json")), bytes).expect("write");
+        }
+        assert!(b.history_chain().expect("chain").intact(), "a legacy prefix is accepted");
+        for _ in 0..3 {
+            lock.save(&mut state).expect("save");
+            lock.append_history(entry(&state, "apply")).expect("append");
+        }
+        let chain = b.history_chain().expect("chain");
+        assert!(chain.intact(), "{:?}", chain.problems);
+        assert_eq!(chain.entries.len(), 5);
+        assert_eq!(chain.head_sha256.as_deref(), Some(chain.entries[4].sha256.as_str()));
+        let third = chain.entries[2].entry.clone().expect("entry");
+        assert_eq!(
+            third.previous_sha256.as_deref(),
+            Some(chain.entries[1].sha256.as_str()),
+            "links the legacy entry"
+        );
+
+        // Edit entry 3 (an actor rewritten): entry 4's link breaks.
+        let path3 = dir.join(&chain.entries[2].file);
+        let text = fs::read_to_string(&path3).expect("read");
+        fs::write(&path3, text.replace("alice@example.com", "mallory@example.com")).expect("write");
+        let broken = b.history_chain().expect("chain");
+        assert!(!broken.intact());
+        assert!(
+            broken.problems.iter().any(|p| p.contains(&chain.entries[3].file) && p.contains("edited")),
+            "{:?}",
+            broken.problems
+        );
+        fs::write(&path3, text).expect("restore");
+        assert!(b.history_chain().expect("chain").intact());
+
+        // Edit the newest entry: HEAD catches it.
+        let path5 = dir.join(&chain.entries[4].file);
+        let text5 = fs::read_to_string(&path5).expect("read");
+        fs::write(&path5, text5.replace("\"apply\"", "\"destroy\"")).expect("write");
+        let broken = b.history_chain().expect("chain");
+        assert!(broken.problems.iter().any(|p| p.contains("HEAD recorded")), "{:?}", broken.problems);
+        fs::write(&path5, &text5).expect("restore");
+
+        // Remove a middle entry: a gap and a broken link.
+        let path4 = dir.join(&chain.entries[3].file);
+        let text4 = fs::read(&path4).expect("read");
+        fs::remove_file(&path4).expect("rm");
+        let broken = b.history_chain().expect("chain");
+        assert!(
+            broken.problems.iter().any(|p| p.contains("missing") && p.contains("removed")),
+            "{:?}",
+            broken.problems
+        );
+        fs::write(&path4, text4).expect("restore");
+
+        // Remove the newest entry: HEAD names a missing file.
+        fs::remove_file(&path5).expect("rm");
+        let broken = b.history_chain().expect("chain");
+        assert!(broken.problems.iter().any(|p| p.contains("HEAD names")), "{:?}", broken.problems);
+        fs::write(&path5, &text5).expect("restore");
+        assert!(b.history_chain().expect("chain").intact());
     }
 
     #[test]

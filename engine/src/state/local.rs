@@ -76,6 +76,11 @@ impl LocalBackend {
     pub fn history_entry(&self, version: u64) -> Result<Option<HistoryEntry>, StateError> {
         history::read_one(&self.history_dir(), version)
     }
+
+    /// Every history entry with its hash chain checked (edited, removed or re-ordered entries).
+    pub fn history_chain(&self) -> Result<history::HistoryChain, StateError> {
+        history::check(&self.history_dir())
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 mod actor;
 mod error;
 mod fsutil;
-mod history;
+pub mod history;
 mod local;
 mod lock;
 mod lock_info;
@@ -186,6 +186,11 @@ pub struct HistoryEntry {
     pub counts: ChangeCounts,
     /// Every change that was made.
     pub changes: Vec<ChangeRecord>,
+    /// SHA-256 (hex) of the previous entry's file, so an edited, removed or re-ordered entry
+    /// shows ([`LocalBackend::history_chain`]). Assigned on append; absent on entries written
+    /// before the chain existed and on the first entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_sha256: Option<String>,
 }
 
 /// Number of changes by action.
