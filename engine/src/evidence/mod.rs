@@ -10,6 +10,11 @@
 //! pictures (each shows when it was captured) and `manifest.json` (which records the generation
 //! time and the pictures' hashes).
 
+pub mod bundle;
+pub mod index;
+pub mod oscal;
+pub mod verdict;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;
