@@ -1013,3 +1013,135 @@ pub fn markdown(doc: &Document) -> String {
     }
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::bundle::{fixture::evidence, plan_files};
+    use crate::evidence::Problem;
+
+    fn rendered(ev: &Evidence) -> (String, String) {
+        let files = plan_files(&crate::evidence::bundle::normalised(ev)).unwrap();
+        let text =
+            |p: &str| String::from_utf8(files.iter().find(|f| f.path == p).unwrap().bytes.clone()).unwrap();
+        (text(INDEX_HTML), text(INDEX_MD))
+    }
+
+    #[test]
+    fn reads_top_to_bottom_with_a_section_per_requirement() {
+        let ev = evidence();
+        let (html, md) = rendered(&ev);
+        let mut at = 0;
+        for (n, (_, title, asks)) in crate::evidence::REQUIREMENTS.iter().enumerate() {
+            let head = format!("## {}. {title}", n + 1);
+            let pos = md[at..].find(&head).unwrap_or_else(|| panic!("{head} missing or out of order"));
+            at += pos;
+            assert!(md[at..].contains(&md_text(asks)));
+            assert!(html.contains(&format!("{}. {}</h2>", n + 1, html_text(title))));
+        }
+        assert_eq!(md.matches("**Verdict: **satisfied").count(), 7, "{md}");
+        assert!(md.find("The auditor's four items").unwrap() > at);
+        // The period and configuration come first; the pictures are embedded / linked.
+        assert!(
+            md.find("2026-11-01T00:00:00Z to 2026-11-30T23:59:59Z").unwrap()
+                < md.find("## Verdicts").unwrap()
+        );
+        assert!(html.contains("<img src=\"dashboards/datadog-infra.png\""));
+        assert!(
+            md.contains("![Dashboard Production infrastructure \\(datadog\\)](dashboards/datadog-infra.png)"),
+            "{md}"
+        );
+        assert!(md.contains("[alert-configuration.csv](alert-configuration.csv)"));
+        assert!(
+            html.contains("<a href=\"https://datadog.example.com/alerts/1001\" rel=\"noopener noreferrer\">")
+        );
+        // Key facts: review date, thresholds, resolution, notes.
+        assert!(
+            md.contains(
+                "| `production` | inventory.csv | 2026-10-15 | platform-lead\\@example.com | current | 3 |"
+            ),
+            "{md}"
+        );
+        assert!(html.contains("above 90 (warning 80)") && html.contains("1h 05m 00s"));
+        assert!(html.contains("Killed a long-running report query."));
+        // Self-contained, no scripts, and no capture time (it is in the pictures and the manifest).
+        assert!(!html.contains("<script") && !html.contains("src=\"http") && !html.contains("<link"));
+        for d in &ev.dashboards {
+            assert!(!html.contains(&d.captured_at) && !md.contains(&d.captured_at));
+        }
+        assert!(!html.contains(&ev.generated_at) && !md.contains(&ev.generated_at));
+        assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+        assert!(md.ends_with(".\n") || md.ends_with("|\n"));
+    }
+
+    #[test]
+    fn problems_come_first_and_fail_their_step() {
+        let mut ev = evidence();
+        ev.changes.chain.intact = false;
+        ev.changes.chain.problems =
+            vec!["history entry 2 was edited: its SHA-256 does not match entry 3's `previous`".into()];
+        ev.problems
+            .push(Problem { area: "alert-log".into(), message: "New Relic did not answer: HTTP 503".into() });
+        let (html, md) = rendered(&ev);
+        let warn = md.find("> **Incomplete evidence: 2 problems").expect(&md);
+        assert!(warn < md.find("| Period |").unwrap());
+        assert!(md.contains("history entry 2 was edited"));
+        assert!(html.find("class=\"warning\"").unwrap() < html.find("<td>Period</td>").unwrap());
+        assert!(md.contains("**Verdict: ****not satisfied**"));
+        // thresholds (the broken history) and respond (the vendor that did not answer)
+        assert_eq!(md.matches("**Verdict: ****not satisfied**").count(), 2, "{md}");
+        assert!(md.contains("New Relic did not answer: HTTP 503"));
+        assert!(html.contains("<strong>BROKEN</strong>"));
+    }
+
+    #[test]
+    fn text_from_configuration_and_vendors_renders_as_itself() {
+        let mut ev = evidence();
+        let evil = "<script>alert(1)</script> *bold* _it_ `code` [x](javascript:alert(1)) | &amp; ![i](http://t/i.png) https://evil.example www.evil.example a@b.c :fire: # h";
+        ev.alert_log.incidents[0].summary = evil.into();
+        ev.alert_log.incidents[0].notes[0].text = format!("line one\n# line two {evil}");
+        ev.alert_configuration[0].link = Some("javascript:alert(1)".into());
+        ev.alert_configuration[1].condition = "a | b ``c`` `".into();
+        ev.dashboards[0].title = "<img src=x onerror=alert(1)>".into();
+        let (html, md) = rendered(&ev);
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<img src=x") && !html.contains("href=\"javascript"));
+        assert!(html.contains("&amp;amp;"));
+        assert!(!md.contains("<script>") && md.contains("\\<script\\>"));
+        assert!(md.contains("\\*bold\\* \\_it\\_ \\`code\\` \\[x\\]\\(javascript\\:alert\\(1\\)\\)"));
+        assert!(md.contains("\\&amp;") && md.contains("\\!\\[i\\]\\(http\\://t/i.png\\)"));
+        assert!(md.contains("https\\://evil.example www\\.evil.example a\\@b.c \\:fire: \\# h"), "{md}");
+        assert!(!md.contains("](javascript"), "a javascript: link became a link");
+        assert!(md.contains("line one \\# line two"), "a line break started a block");
+        assert!(md.contains("``` a \\| b ``c`` ` ```"), "{md}");
+        // Every table row keeps its column count: no unescaped `|` came from the values.
+        for block in md.split("\n\n").filter(|b| b.starts_with("| ")) {
+            let cols = |line: &str| {
+                let mut n = 0;
+                let mut prev = ' ';
+                for c in line.chars() {
+                    if c == '|' && prev != '\\' {
+                        n += 1;
+                    }
+                    prev = if prev == '\\' && c == '\\' { ' ' } else { c };
+                }
+                n
+            };
+            let mut lines = block.lines();
+            let want = cols(lines.next().unwrap());
+            for l in lines {
+                assert_eq!(cols(l), want, "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn markdown_escaping_leaves_plain_text_readable() {
+        assert_eq!(md_text("web-1 2026-11-01T10:00:00Z 95.5%"), "web-1 2026-11-01T10:00:00Z 95.5%");
+        assert_eq!(md_text("-x"), "\\-x");
+        assert_eq!(md_code("a`b"), "``a`b``");
+        assert_eq!(md_code("`x"), "`` `x ``");
+        assert_eq!(html_text("a<'\">&b"), "a&lt;&#39;&quot;&gt;&amp;b");
+        assert_eq!(md_url("https://x.example/a b(c)"), "https://x.example/a%20b%28c%29");
+    }
+}

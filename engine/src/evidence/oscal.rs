@@ -308,3 +308,249 @@ fn media_type(path: &str) -> &'static str {
         _ => "application/octet-stream",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::evidence::bundle::{self, fixture::evidence};
+
+    /// NIST's schema (draft-07), with format assertions on. Fails loudly when the file is
+    /// missing: it is part of the shared specs, not optional.
+    fn nist() -> jsonschema::Validator {
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/specs/oscal/oscal_assessment-results_schema.json");
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "NIST's OSCAL 1.0.6 assessment-results schema is missing at {} ({e}): it comes with the shared specs (../shared/specs/oscal/ from the repository root)",
+                path.display()
+            )
+        });
+        let schema: Value = serde_json::from_str(&text).expect("NIST's schema is JSON");
+        assert_eq!(schema["$schema"], "http://json-schema.org/draft-07/schema#");
+        assert_eq!(schema["$id"], "http://csrc.nist.gov/ns/oscal/1.0.6/oscal-ar-schema.json");
+        // The patterns use `\p{L}` and `\p{N}` (Unicode classes, valid in ECMA-262 with the `u`
+        // flag); the crate's default engine (fancy-regex over regex) supports them, and build()
+        // fails on any pattern it cannot compile, so none is dropped silently.
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft7)
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("NIST's schema compiles, every pattern included")
+    }
+
+    fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        v.iter_errors(doc).map(|e| format!("{e} at {}", e.instance_path())).collect()
+    }
+
+    /// The OSCAL document exactly as `bundle::write` makes it.
+    fn written(ev: &Evidence) -> Value {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("b");
+        bundle::write(&dir, ev).unwrap();
+        serde_json::from_slice(&std::fs::read(dir.join(bundle::OSCAL_JSON)).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn uuid_v5_matches_rfc_4122() {
+        // Python: uuid.uuid5(uuid.NAMESPACE_DNS, "python.org")
+        assert_eq!(
+            uuid_v5(&Uuid::NAMESPACE_DNS, "python.org").to_string(),
+            "886313e1-3b8a-5372-9b90-0c9aee199e5d"
+        );
+    }
+
+    #[test]
+    fn validates_against_nists_schema() {
+        let v = nist();
+        let doc = written(&evidence());
+        assert_eq!(errors(&v, &doc), Vec::<String>::new());
+        let ar = &doc["assessment-results"];
+        assert_eq!(ar["metadata"]["oscal-version"], "1.0.6");
+        assert_eq!(ar["metadata"]["last-modified"], "2026-11-30T23:59:59Z");
+        assert_eq!(ar["import-ap"]["href"], "./index.html");
+        let result = &ar["results"][0];
+        assert_eq!(result["start"], "2026-11-01T00:00:00Z");
+        assert_eq!(result["end"], "2026-11-30T23:59:59Z");
+        assert_eq!(
+            result["reviewed-controls"]["control-selections"][0]["include-controls"][0]["control-id"],
+            "cc7.1"
+        );
+    }
+
+    #[test]
+    fn the_schema_check_is_not_vacuous() {
+        // Each mutation breaks one rule of NIST's schema that the writer must keep: a token
+        // pattern (\p{L} classes), the UUID pattern, the date-time pattern and format, an enum,
+        // a required field, no unknown fields.
+        let v = nist();
+        let doc = written(&evidence());
+        let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+            (
+                "control id with a space",
+                Box::new(|d| {
+                    d["assessment-results"]["results"][0]["reviewed-controls"]["control-selections"][0]
+                        ["include-controls"][0]["control-id"] = json!("cc 7.1")
+                }),
+            ),
+            (
+                "target id starting with a digit",
+                Box::new(|d| {
+                    d["assessment-results"]["results"][0]["findings"][0]["target"]["target-id"] =
+                        json!("7cc_scope")
+                }),
+            ),
+            (
+                "a version 1 UUID",
+                Box::new(|d| d["assessment-results"]["uuid"] = json!("c232ab00-9414-11ec-b3c8-9f6bdeced846")),
+            ),
+            (
+                "a date without time",
+                Box::new(|d| d["assessment-results"]["metadata"]["last-modified"] = json!("2026-11-30")),
+            ),
+            (
+                "an unknown state",
+                Box::new(|d| {
+                    d["assessment-results"]["results"][0]["findings"][0]["target"]["status"]["state"] =
+                        json!("partially-satisfied")
+                }),
+            ),
+            (
+                "no import-ap",
+                Box::new(|d| {
+                    d["assessment-results"].as_object_mut().unwrap().remove("import-ap");
+                }),
+            ),
+            (
+                "an unknown field",
+                Box::new(|d| d["assessment-results"]["results"][0]["verdict"] = json!("ok")),
+            ),
+            (
+                "a version with trailing space",
+                Box::new(|d| d["assessment-results"]["metadata"]["version"] = json!("1 ")),
+            ),
+        ];
+        for (what, mutate) in mutations {
+            let mut bad = doc.clone();
+            mutate(&mut bad);
+            assert!(!v.is_valid(&bad), "NIST's schema accepted {what}");
+        }
+        // And a Unicode token is accepted: the \p{L} class is a real class, not a literal `p`.
+        let mut ok = doc.clone();
+        ok["assessment-results"]["results"][0]["findings"][0]["target"]["target-id"] = json!("überwachung_1");
+        assert!(v.is_valid(&ok));
+    }
+
+    #[test]
+    fn one_finding_per_requirement_with_the_index_verdicts() {
+        let doc = written(&evidence());
+        let result = &doc["assessment-results"]["results"][0];
+        let findings = result["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), crate::evidence::REQUIREMENTS.len());
+        let observations: BTreeSet<&str> =
+            result["observations"].as_array().unwrap().iter().map(|o| o["uuid"].as_str().unwrap()).collect();
+        assert_eq!(observations.len(), GROUPS.len());
+        for (f, (req, title, _)) in findings.iter().zip(crate::evidence::REQUIREMENTS) {
+            assert_eq!(f["title"], *title);
+            assert_eq!(f["target"]["type"], "objective-id");
+            assert_eq!(f["target"]["target-id"], format!("cc7.1_{req}"));
+            assert_eq!(f["target"]["status"]["state"], "satisfied", "{req}: {f:#}");
+            for r in f["related-observations"].as_array().unwrap() {
+                assert!(observations.contains(r["observation-uuid"].as_str().unwrap()), "{req}");
+            }
+        }
+        // Evidence files carry their SHA-256; pictures leave theirs to the manifest.
+        let scope = result["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["title"] == "Monitoring scope")
+            .unwrap();
+        let ev0 = &scope["relevant-evidence"][0];
+        assert_eq!(ev0["href"], "./scope.json");
+        assert_eq!(ev0["props"][0]["name"], "sha256");
+        assert_eq!(ev0["props"][0]["ns"], PROP_NS);
+        assert_eq!(ev0["props"][0]["value"].as_str().unwrap().len(), 64);
+        let pics = result["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["title"] == "Dashboard pictures")
+            .unwrap();
+        assert_eq!(pics["relevant-evidence"].as_array().unwrap().len(), 2);
+        assert!(pics["relevant-evidence"][0].get("props").is_none());
+        // Every UUID defined once.
+        fn uuids<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+            match v {
+                Value::Object(m) => {
+                    for (k, x) in m {
+                        match x.as_str() {
+                            Some(u) if k == "uuid" => out.push(u),
+                            _ => uuids(x, out),
+                        }
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|x| uuids(x, out)),
+                _ => {}
+            }
+        }
+        let mut all = Vec::new();
+        uuids(&doc, &mut all);
+        let unique: BTreeSet<&str> = all.iter().copied().collect();
+        assert_eq!(all.len(), unique.len(), "{all:#?}");
+        // 1 document + 1 result + observations + findings + one resource per file but itself and the manifest.
+        assert_eq!(all.len(), 2 + GROUPS.len() + findings.len() + 17 - 1);
+    }
+
+    #[test]
+    fn missing_dashboards_and_a_broken_chain_are_not_satisfied() {
+        let v = nist();
+        let mut ev = evidence();
+        ev.dashboards.clear();
+        ev.validations.chain.intact = false;
+        ev.validations.chain.problems =
+            vec!["000002.json: its SHA-256 does not match 000003.json's `previous`".into()];
+        ev.problems.push(crate::evidence::Problem {
+            area: "validations".into(),
+            message: "the validation records' chain is broken at 000002.json".into(),
+        });
+        let doc = written(&ev);
+        assert_eq!(errors(&v, &doc), Vec::<String>::new());
+        let result = &doc["assessment-results"]["results"][0];
+        let state = |req: &str| {
+            result["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["target"]["target-id"] == format!("cc7.1_{req}"))
+                .map(|f| (f["target"]["status"]["state"].clone(), f["target"]["status"]["reason"].clone()))
+                .unwrap()
+        };
+        assert_eq!(state("dashboards"), (json!("not-satisfied"), json!("fail")));
+        assert_eq!(state("validate"), (json!("not-satisfied"), json!("fail")));
+        assert_eq!(state("scope"), (json!("satisfied"), json!("pass")));
+        assert!(result["remarks"].as_str().unwrap().contains("chain is broken at 000002.json"));
+        let pics = result["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["title"] == "Dashboard pictures")
+            .unwrap();
+        assert!(pics.get("relevant-evidence").is_none());
+    }
+
+    #[test]
+    fn ids_follow_the_content_not_the_clock() {
+        let a = evidence();
+        let mut b = evidence();
+        b.generated_at = "2027-01-01T00:00:00Z".into();
+        b.dashboards[0].captured_at = "2027-01-01T00:00:00Z".into();
+        assert_eq!(written(&a), written(&b));
+        let mut c = evidence();
+        c.alert_configuration[0].critical = Some(91.0);
+        let (da, dc) = (written(&a), written(&c));
+        assert_ne!(da["assessment-results"]["uuid"], dc["assessment-results"]["uuid"]);
+    }
+}

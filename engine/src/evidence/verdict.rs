@@ -412,3 +412,117 @@ fn validate(ev: &Evidence) -> Lines {
     }
     (fail, ok)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::bundle::fixture::evidence;
+    use crate::evidence::{Problem, ScopeGap};
+
+    fn verdict<'a>(v: &'a [Verdict], id: &str) -> &'a Verdict {
+        v.iter().find(|x| x.id == id).unwrap()
+    }
+
+    /// Only the named requirements fail; each with a reason containing `why`.
+    fn fails_only(ev: &Evidence, expect: &[(&str, &str)]) {
+        let v = assess(ev);
+        for x in &v {
+            match expect.iter().find(|(id, _)| *id == x.id) {
+                Some((_, why)) => {
+                    assert!(!x.satisfied, "{} should fail", x.id);
+                    assert!(
+                        x.reasons.iter().any(|r| r.contains(why)),
+                        "{}: {:#?} lacks {why}",
+                        x.id,
+                        x.reasons
+                    );
+                }
+                None => assert!(x.satisfied, "{} should hold: {:#?}", x.id, x.reasons),
+            }
+        }
+    }
+
+    #[test]
+    fn the_fixture_satisfies_every_step() {
+        let v = assess(&evidence());
+        assert_eq!(
+            v.iter().map(|x| x.id).collect::<Vec<_>>(),
+            REQUIREMENTS.iter().map(|r| r.0).collect::<Vec<_>>()
+        );
+        for x in &v {
+            assert!(x.satisfied, "{}: {:#?}", x.id, x.reasons);
+            assert!(!x.reasons.is_empty(), "{} says why", x.id);
+            assert!(!x.groups.is_empty());
+        }
+        assert!(verdict(&v, "notifications").reasons.iter().any(|r| r.contains("delivery verified")));
+    }
+
+    #[test]
+    fn each_gap_fails_its_step() {
+        let mut ev = evidence();
+        ev.scope.inventories[0].review_status = "overdue".into();
+        fails_only(&ev, &[("scope", "review overdue")]);
+
+        let mut ev = evidence();
+        ev.scope.components[0].metrics[0].status = "gap".into();
+        ev.scope.components[0].metrics[0].reasons = vec!["no alert covers it".into()];
+        fails_only(&ev, &[("core-metrics", "`web-1` cpu: no alert covers it")]);
+
+        let mut ev = evidence();
+        ev.alert_configuration[0].severity = None;
+        fails_only(&ev, &[("thresholds", "has no severity")]);
+
+        let mut ev = evidence();
+        ev.alert_configuration[2].routes.clear();
+        fails_only(&ev, &[("thresholds", "tied to no route"), ("notifications", "notifies no route")]);
+
+        let mut ev = evidence();
+        ev.validations.records.retain(|r| r.kind != "routes-test");
+        fails_only(
+            &ev,
+            &[("notifications", "run `watchkeep routes test`"), ("validate", "no routes-test record")],
+        );
+
+        let mut ev = evidence();
+        ev.validations.records[2].outcome = "fail".into();
+        fails_only(&ev, &[("notifications", "failed")]);
+
+        let mut ev = evidence();
+        ev.dashboards.pop();
+        fails_only(&ev, &[("dashboards", "`db-1`")]);
+
+        let mut ev = evidence();
+        ev.dashboards.clear();
+        fails_only(&ev, &[("dashboards", "no dashboard picture")]);
+
+        let mut ev = evidence();
+        ev.alert_log.incidents[1].notes.clear();
+        fails_only(&ev, &[("respond", "watchkeep alerts note cloudwatch_metric_alarm.db_1_cpu")]);
+
+        let mut ev = evidence();
+        ev.alert_log.incidents.clear();
+        fails_only(&ev, &[("respond", "no sample of a triggered alert")]);
+
+        let mut ev = evidence();
+        ev.alert_log.notes_chain.intact = false;
+        ev.alert_log.notes_chain.problems = vec!["note 2 removed".into()];
+        fails_only(&ev, &[("respond", "note 2 removed")]);
+
+        let mut ev = evidence();
+        ev.validations.chain.intact = false;
+        fails_only(&ev, &[("validate", "hash chain is broken")]);
+
+        let mut ev = evidence();
+        ev.scope.coverage_gaps.push(ScopeGap {
+            category: "route_contact".into(),
+            subject: "route.oncall".into(),
+            metric: None,
+            message: "route `oncall` has no on-call contact".into(),
+        });
+        fails_only(&ev, &[("notifications", "no on-call contact")]);
+
+        let mut ev = evidence();
+        ev.problems.push(Problem { area: "dashboards".into(), message: "Datadog's snapshot failed".into() });
+        fails_only(&ev, &[("dashboards", "snapshot failed")]);
+    }
+}
