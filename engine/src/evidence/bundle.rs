@@ -32,51 +32,7 @@ use super::{
     FORMAT_VERSION,
 };
 
-/// The bundle's files, by path.
-pub const SCOPE_JSON: &str = "scope.json";
-pub const SCOPE_CSV: &str = "scope.csv";
-pub const ALERT_CONFIGURATION_JSON: &str = "alert-configuration.json";
-pub const ALERT_CONFIGURATION_CSV: &str = "alert-configuration.csv";
-pub const CHANGES_JSON: &str = "changes.json";
-pub const CHANGES_CSV: &str = "changes.csv";
-pub const ALERT_LOG_JSON: &str = "alert-log.json";
-pub const ALERT_LOG_CSV: &str = "alert-log.csv";
-pub const VALIDATIONS_JSON: &str = "validations.json";
-pub const VALIDATIONS_DIR: &str = "validations";
-pub const DASHBOARDS_DIR: &str = "dashboards";
-pub const INDEX_HTML: &str = "index.html";
-pub const INDEX_MD: &str = "index.md";
-pub const OSCAL_JSON: &str = "oscal-assessment-results.json";
-pub const MANIFEST_JSON: &str = "manifest.json";
-/// Present while a write is under way (it lists the files that belong to the bundle, so the
-/// next write can finish the job); a bundle with it is incomplete.
-pub const INCOMPLETE_MARKER: &str = ".watchkeep-bundle-incomplete";
-
-/// `manifest.json`: every other file of the bundle with its SHA-256.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct Manifest {
-    pub format_version: u32,
-    /// When the bundle was made (RFC 3339, UTC): the one time the bundle records, apart from the
-    /// pictures' capture times.
-    pub generated_at: String,
-    pub period: Period,
-    /// Every file of the bundle except this one, sorted by path.
-    pub files: Vec<ManifestFile>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
-pub struct ManifestFile {
-    /// Relative to the bundle, `/`-separated.
-    pub path: String,
-    /// SHA-256 of the file's bytes, lowercase hex.
-    pub sha256: String,
-    pub bytes: u64,
-    /// What it holds, in one line.
-    pub describes: String,
-    /// For a dashboard picture: when it was captured (RFC 3339, UTC), as drawn into it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub captured_at: Option<String>,
-}
+pub use super::files::*;
 
 /// `scope.json`.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -455,11 +411,6 @@ pub(crate) fn json_bytes<T: Serialize + ?Sized>(v: &T) -> Vec<u8> {
     let mut text = serde_json::to_string_pretty(v).unwrap_or_default();
     text.push('\n');
     text.into_bytes()
-}
-
-/// Makes a text fit one line (manifest `describes`, CSV cells read in a spreadsheet).
-pub(crate) fn one_line(s: &str) -> String {
-    s.split(['\n', '\r']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
 /// A text cell of a CSV file. A cell that begins with `=`, `+`, `-`, `@`, a tab or a carriage
@@ -855,20 +806,6 @@ fn alert_log_csv(ev: &Evidence) -> Vec<u8> {
     csv_bytes(&header, rows)
 }
 
-/// `1h 05m 30s`, `3d 4h 00m`, `45s`.
-pub(crate) fn human_duration(secs: i64) -> String {
-    if secs < 0 {
-        return format!("-{}", human_duration(-secs));
-    }
-    let (d, h, m, s) = (secs / 86_400, secs % 86_400 / 3_600, secs % 3_600 / 60, secs % 60);
-    match (d, h, m) {
-        (0, 0, 0) => format!("{s}s"),
-        (0, 0, _) => format!("{m}m {s:02}s"),
-        (0, _, _) => format!("{h}h {m:02}m {s:02}s"),
-        _ => format!("{d}d {h}h {m:02}m"),
-    }
-}
-
 /// A rich evidence fixture for the tests of this module and its neighbours.
 #[cfg(test)]
 pub(crate) mod fixture {
@@ -898,13 +835,9 @@ pub(crate) mod fixture {
             out.extend(&body);
             out.extend(crc32(&body).to_be_bytes());
         }
-        let mut raw = Vec::new();
-        for _ in 0..h {
-            raw.push(0); // filter: none
-            for _ in 0..w {
-                raw.extend(rgb);
-            }
-        }
+        // Each row: filter type 0 (none), then the pixels.
+        let row: Vec<u8> = std::iter::once(0).chain(rgb.repeat(w as usize)).collect();
+        let raw: Vec<u8> = (0..h).flat_map(|_| row.iter().copied()).collect();
         let mut z = vec![0x78, 0x01];
         let blocks: Vec<&[u8]> = raw.chunks(65_535).collect();
         for (i, b) in blocks.iter().enumerate() {

@@ -15,10 +15,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::bundle::{
-    human_duration, ALERT_CONFIGURATION_CSV, ALERT_CONFIGURATION_JSON, ALERT_LOG_CSV, ALERT_LOG_JSON,
-    CHANGES_CSV, CHANGES_JSON, DASHBOARDS_DIR, INDEX_HTML, INDEX_MD, MANIFEST_JSON, OSCAL_JSON, SCOPE_CSV,
-    SCOPE_JSON, VALIDATIONS_DIR, VALIDATIONS_JSON,
+use super::files::{
+    group_paths, human_duration, ALERT_CONFIGURATION_CSV, ALERT_CONFIGURATION_JSON, ALERT_LOG_CSV,
+    ALERT_LOG_JSON, DASHBOARDS_DIR, INDEX_HTML, INDEX_MD, MANIFEST_JSON, OSCAL_JSON, SCOPE_CSV, SCOPE_JSON,
+    VALIDATIONS_DIR, VALIDATIONS_JSON,
 };
 use super::verdict::{Verdict, GROUPS};
 use super::{ChainStatus, Evidence};
@@ -331,29 +331,6 @@ pub fn document(ev: &Evidence, verdicts: &[Verdict], files: &[(String, String)])
     ]));
     let _ = GROUPS; // the groups' own descriptions are in the OSCAL observations
     Document { title, blocks: b }
-}
-
-/// The bundle files of some evidence groups, in order.
-pub(crate) fn group_paths(ev: &Evidence, groups: &[&str]) -> Vec<String> {
-    let mut out = Vec::new();
-    for g in groups {
-        match *g {
-            "scope" => out.extend([SCOPE_JSON, SCOPE_CSV].map(String::from)),
-            "alert-configuration" => {
-                out.extend([ALERT_CONFIGURATION_CSV, ALERT_CONFIGURATION_JSON].map(String::from))
-            }
-            "changes" => out.extend([CHANGES_CSV, CHANGES_JSON].map(String::from)),
-            "alert-log" => out.extend([ALERT_LOG_CSV, ALERT_LOG_JSON].map(String::from)),
-            "validations" => {
-                out.push(VALIDATIONS_JSON.to_string());
-                out.extend(ev.validations.records.iter().map(|r| format!("{VALIDATIONS_DIR}/{}", r.file)));
-            }
-            "dashboards" => out.extend(ev.dashboards.iter().map(|d| format!("{DASHBOARDS_DIR}/{}", d.file))),
-            _ => {}
-        }
-    }
-    out.dedup();
-    out
 }
 
 fn scope_facts(ev: &Evidence, b: &mut Vec<Block>) {

@@ -11,6 +11,7 @@
 //! time and the pictures' hashes).
 
 pub mod bundle;
+pub mod files;
 pub mod index;
 pub mod oscal;
 pub mod verdict;

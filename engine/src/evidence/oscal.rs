@@ -18,8 +18,7 @@ use serde_json::{json, Map, Value};
 use sha1::{Digest, Sha1};
 use uuid::Uuid;
 
-use super::bundle::{one_line, ManifestFile, INDEX_HTML, MANIFEST_JSON};
-use super::index::group_paths;
+use super::files::{group_paths, one_line, ManifestFile, INDEX_HTML, MANIFEST_JSON};
 use super::verdict::{assess, GROUPS};
 use super::Evidence;
 
@@ -387,7 +386,8 @@ mod tests {
         // a required field, no unknown fields.
         let v = nist();
         let doc = written(&evidence());
-        let mutations: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let mutations: Vec<(&str, Mutation)> = vec![
             (
                 "control id with a space",
                 Box::new(|d| {
