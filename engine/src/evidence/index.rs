@@ -110,6 +110,19 @@ fn files_of(list: &[&str]) -> Vec<Inline> {
     }
     v
 }
+/// A line watchkeep wrote with `backticks` around names: the names as code, the rest as text.
+/// A line with an odd number of backticks stays text (escaped like any other).
+fn rich(s: &str) -> Vec<Inline> {
+    if s.matches('`').count() % 2 == 1 {
+        return vec![t(s)];
+    }
+    s.split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| if i % 2 == 1 { code(part) } else { t(part) })
+        .collect()
+}
+
 fn verdict_word(satisfied: bool) -> &'static str {
     if satisfied {
         "satisfied"
@@ -234,7 +247,7 @@ pub fn document(ev: &Evidence, verdicts: &[Verdict], files: &[(String, String)])
             if v.satisfied { t(verdict_word(true)) } else { strong(verdict_word(false)) },
             t(", because:"),
         ]));
-        b.push(Block::List(v.reasons.iter().map(|r| vec![t(r.clone())]).collect()));
+        b.push(Block::List(v.reasons.iter().map(|r| rich(r)).collect()));
         let mut answered = vec![strong("Answered by: ")];
         let paths = group_paths(ev, v.groups);
         if paths.is_empty() {
@@ -381,7 +394,12 @@ fn scope_facts(ev: &Evidence, b: &mut Vec<Block>) {
 }
 
 fn core_metric_facts(ev: &Evidence, b: &mut Vec<Block>) {
-    let mut metrics: Vec<String> = Vec::new();
+    // The five core metrics in their usual order, then any other the catalog requires.
+    let mut metrics: Vec<String> = ["cpu", "memory", "disk", "network", "uptime"]
+        .iter()
+        .filter(|m| ev.scope.components.iter().any(|c| c.metrics.iter().any(|x| x.metric == **m)))
+        .map(|m| m.to_string())
+        .collect();
     for c in &ev.scope.components {
         for m in &c.metrics {
             if !metrics.contains(&m.metric) {
@@ -918,7 +936,16 @@ fn md_inline(v: &[Inline]) -> String {
         match i {
             Inline::Text(s) => out.push_str(&md_text(s)),
             Inline::Strong(s) => {
-                let _ = write!(out, "**{}**", md_text(s));
+                // `**x **` is not emphasis in CommonMark (a closing `**` must follow a
+                // non-space): keep the spaces outside.
+                let core = s.trim();
+                let lead = &s[..s.len() - s.trim_start().len()];
+                let trail = &s[s.trim_end().len()..];
+                if core.is_empty() {
+                    out.push_str(s);
+                } else {
+                    let _ = write!(out, "{lead}**{}**{trail}", md_text(core));
+                }
             }
             Inline::Code(s) => out.push_str(&md_code(s)),
             Inline::Link { text, href } => match web_href(href) {
@@ -1016,7 +1043,7 @@ mod tests {
             assert!(md[at..].contains(&md_text(asks)));
             assert!(html.contains(&format!("{}. {}</h2>", n + 1, html_text(title))));
         }
-        assert_eq!(md.matches("**Verdict: **satisfied").count(), 7, "{md}");
+        assert_eq!(md.matches("**Verdict:** satisfied").count(), 7, "{md}");
         assert!(md.find("The auditor's four items").unwrap() > at);
         // The period and configuration come first; the pictures are embedded / linked.
         assert!(
@@ -1064,9 +1091,9 @@ mod tests {
         assert!(warn < md.find("| Period |").unwrap());
         assert!(md.contains("history entry 2 was edited"));
         assert!(html.find("class=\"warning\"").unwrap() < html.find("<td>Period</td>").unwrap());
-        assert!(md.contains("**Verdict: ****not satisfied**"));
+        assert!(md.contains("**Verdict:** **not satisfied**"));
         // thresholds (the broken history) and respond (the vendor that did not answer)
-        assert_eq!(md.matches("**Verdict: ****not satisfied**").count(), 2, "{md}");
+        assert_eq!(md.matches("**Verdict:** **not satisfied**").count(), 2, "{md}");
         assert!(md.contains("New Relic did not answer: HTTP 503"));
         assert!(html.contains("<strong>BROKEN</strong>"));
     }

@@ -158,6 +158,14 @@ pub fn assess(ev: &Evidence) -> Vec<Verdict> {
         .collect()
 }
 
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 fn push_unique(v: &mut Vec<String>, s: String) {
     if !v.contains(&s) {
         v.push(s);
@@ -305,7 +313,7 @@ fn notifications(ev: &Evidence) -> Lines {
         Some(last) => {
             let routes: BTreeSet<&str> =
                 rows.iter().flat_map(|r| r.routes.iter().map(String::as_str)).collect();
-            ok.push(format!("every alert notifies a route ({} routes)", routes.len()));
+            ok.push(format!("every alert notifies a route ({})", plural(routes.len(), "route")));
             ok.push(format!(
                 "delivery verified: the last route test ({}, validations/{}) passed: {}",
                 last.recorded_at, last.file, last.summary
@@ -402,8 +410,8 @@ fn validate(ev: &Evidence) -> Lines {
                 "no {kind} record in the period: run `watchkeep {command}` (nightly, for example)"
             )),
             Some(last) => ok.push(format!(
-                "{kind}: {} records, the last on {} ({}: {})",
-                of_kind.len(),
+                "{kind}: {}, the last on {} ({}: {})",
+                plural(of_kind.len(), "record"),
                 last.recorded_at,
                 last.outcome,
                 last.summary
