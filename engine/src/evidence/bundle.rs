@@ -1582,6 +1582,62 @@ mod tests {
         );
     }
 
+    /// A year of a large estate: prints how long a write and a verify take and how big the
+    /// bundle is (`cargo test -p watchkeep --lib evidence::bundle::tests::a_large -- --nocapture`).
+    #[test]
+    fn a_large_bundle_is_written_and_verified() {
+        let mut ev = evidence();
+        let comp = ev.scope.components[0].clone();
+        let alert = ev.alert_configuration[0].clone();
+        let inc = ev.alert_log.incidents[0].clone();
+        let rec = ev.validations.records[0].clone();
+        let shot = ev.dashboards[0].clone();
+        for n in 0..500 {
+            let mut c = comp.clone();
+            c.name = format!("web-{n:03}");
+            ev.scope.components.push(c);
+        }
+        for n in 0..2500 {
+            let mut a = alert.clone();
+            a.address = format!("datadog_monitor.m{n:04}");
+            ev.alert_configuration.push(a);
+        }
+        for n in 0..1000 {
+            let mut i = inc.clone();
+            i.address = format!("datadog_monitor.m{n:04}");
+            ev.alert_log.incidents.push(i);
+        }
+        for n in 10..375 {
+            let mut r = rec.clone();
+            r.file = format!("{n:06}.json");
+            r.sequence = Some(n);
+            ev.validations.records.push(r);
+        }
+        for n in 0..20 {
+            let mut d = shot.clone();
+            d.file = format!("dash-{n:02}.png");
+            d.png = png(400, 300, [n as u8, 0, 0]);
+            ev.dashboards.push(d);
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("big");
+        let started = std::time::Instant::now();
+        let m = write(&dir, &ev).unwrap();
+        let wrote = started.elapsed();
+        let started = std::time::Instant::now();
+        assert_eq!(verify(&dir).unwrap(), Vec::<String>::new());
+        let verified = started.elapsed();
+        let total: u64 = m.files.iter().map(|f| f.bytes).sum();
+        eprintln!(
+            "large bundle: {} files, {} bytes; write {:?}, verify {:?}",
+            m.files.len() + 1,
+            total,
+            wrote,
+            verified
+        );
+        assert_eq!(m.files.len(), 17 + 365 + 20);
+    }
+
     #[test]
     fn human_durations() {
         assert_eq!(human_duration(45), "45s");
