@@ -10,6 +10,12 @@
 //! pictures (each shows when it was captured) and `manifest.json` (which records the generation
 //! time and the pictures' hashes).
 
+pub mod bundle;
+pub mod files;
+pub mod index;
+pub mod oscal;
+pub mod verdict;
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;

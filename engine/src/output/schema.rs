@@ -44,6 +44,15 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("validations.schema.json", v(schema_for!(ChainReport))),
         ("coverage.schema.json", v(schema_for!(crate::run::report::CoverageReport))),
         ("routes-test.schema.json", v(schema_for!(crate::run::report::RoutesTestReport))),
+        ("evidence-scope.schema.json", v(schema_for!(crate::evidence::bundle::ScopeFile))),
+        (
+            "evidence-alert-configuration.schema.json",
+            v(schema_for!(crate::evidence::bundle::AlertConfigurationFile)),
+        ),
+        ("evidence-changes.schema.json", v(schema_for!(crate::evidence::bundle::ChangesFile))),
+        ("evidence-alert-log.schema.json", v(schema_for!(crate::evidence::bundle::AlertLogFile))),
+        ("evidence-validations.schema.json", v(schema_for!(crate::evidence::bundle::ValidationsFile))),
+        ("evidence-manifest.schema.json", v(schema_for!(crate::evidence::bundle::Manifest))),
     ]
 }
 
