@@ -177,6 +177,7 @@ mod ids;
 mod muting;
 pub mod normalize;
 mod observe;
+mod picture;
 mod provider;
 mod wire;
 
@@ -185,6 +186,7 @@ pub use config::{
     NewRelicConfig, Region, Secret, DEFAULT_TIMEOUT_SECONDS, ENV_ACCOUNT_ID, ENV_API_KEY, ENV_REGION,
     EU_ENDPOINT, KNOWN_ATTRIBUTES, MAX_CONCURRENCY, US_ENDPOINT,
 };
+pub use picture::{MAX_PICTURE_BYTES, SNAPSHOT_SOURCE};
 pub use provider::{NewRelicProvider, RESOURCE_TYPES};
 
 use serde_json::Value;

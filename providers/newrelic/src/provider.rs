@@ -77,7 +77,7 @@ impl Kind {
 /// A configured New Relic provider: key resolved, one HTTP client built.
 pub struct NewRelicProvider {
     config: NewRelicConfig,
-    client: Client,
+    pub(crate) client: Client,
     /// Policy marker hash → marker, learnt from `mark` and `find_by_marker` (a policy carries
     /// only the hash of its marker in its name).
     policy_markers: Mutex<HashMap<String, String>>,
@@ -932,6 +932,28 @@ impl Provider for NewRelicProvider {
         let mut observation = crate::observe::observation(&raw, self.account(), components);
         observation.api_calls = self.client.calls() - calls_before;
         Ok(Some(observation))
+    }
+
+    /// `evidence`: the first page of a dashboard as New Relic renders it, else its NRQL
+    /// widgets as series (see `picture.rs`); `Ok(None)` for the other types.
+    async fn dashboard_picture(
+        &self,
+        resource_type: &str,
+        id: &str,
+        attrs: &Value,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<watchkeep_provider::Picture>> {
+        match Kind::of(resource_type)? {
+            Kind::Dashboard => self.picture(id, attrs, from, to).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The New Relic page of an object (see `picture.rs`, "Links").
+    fn web_link(&self, resource_type: &str, id: &str) -> Option<String> {
+        let kind = Kind::of(resource_type).ok()?;
+        crate::picture::web_link(self.config.region, self.account(), kind, id)
     }
 
     fn api_calls(&self) -> u64 {
