@@ -158,6 +158,10 @@ async fn main() -> ExitCode {
             let _ = writeln!(out, "watchkeep-sandbox: Datadog API at http://{addr}/api (Ctrl-C to stop)");
             if serves_nerdgraph {
                 let _ = writeln!(out, "watchkeep-sandbox: New Relic NerdGraph at http://{addr}/graphql");
+                let _ = writeln!(
+                    out,
+                    "watchkeep-sandbox: New Relic events: POST http://{addr}/v1/accounts/<account>/events (Api-Key: your NRAK- key) make conditions fire and recover; or POST http://{addr}/_sandbox/newrelic/incidents {{\"conditionId\", \"action\": \"open\"|\"close\"}}"
+                );
             }
             for rule in &args.faults {
                 let _ = writeln!(out, "watchkeep-sandbox: injecting fault: {rule}");
