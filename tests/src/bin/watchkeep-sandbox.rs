@@ -158,10 +158,6 @@ async fn main() -> ExitCode {
             let _ = writeln!(out, "watchkeep-sandbox: Datadog API at http://{addr}/api (Ctrl-C to stop)");
             if serves_nerdgraph {
                 let _ = writeln!(out, "watchkeep-sandbox: New Relic NerdGraph at http://{addr}/graphql");
-                let _ = writeln!(
-                    out,
-                    "watchkeep-sandbox: New Relic events: POST http://{addr}/v1/accounts/<account>/events (Api-Key: your NRAK- key) make conditions fire and recover; or POST http://{addr}/_sandbox/newrelic/incidents {{\"conditionId\", \"action\": \"open\"|\"close\"}}"
-                );
             }
             for rule in &args.faults {
                 let _ = writeln!(out, "watchkeep-sandbox: injecting fault: {rule}");
@@ -198,6 +194,12 @@ async fn main() -> ExitCode {
             }
             for line in &receiver_banner {
                 let _ = writeln!(out, "watchkeep-sandbox: {line}");
+            }
+            if serves_nerdgraph {
+                let _ = writeln!(
+                    out,
+                    "watchkeep-sandbox: New Relic events: POST http://{addr}/v1/accounts/<account>/events (Api-Key: your NRAK- key) make conditions fire and recover; or POST http://{addr}/_sandbox/newrelic/incidents {{\"conditionId\", \"action\": \"open\"|\"close\"}}"
+                );
             }
             let _ = out.flush();
         },
