@@ -372,6 +372,79 @@ fn resp_kind(bytes: &[u8]) -> &'static str {
 mod tests {
     use super::*;
 
+    /// Serves one HTTP answer (`head` then `body`) to the first connection; returns the URL and
+    /// the request's text once received.
+    async fn one_answer(head: String, body: Vec<u8>) -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/image/x?format=PDF&width=10", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut sock, _) = listener.accept().await.unwrap();
+            let mut req = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = sock.read(&mut buf).await.unwrap();
+                if n == 0 {
+                    break;
+                }
+                req.extend_from_slice(&buf[..n]);
+            }
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(&body).await;
+            let _ = sock.shutdown().await;
+            String::from_utf8_lossy(&req).into_owned()
+        });
+        (url, served)
+    }
+
+    fn provider() -> NewRelicProvider {
+        let env = |k: &str| match k {
+            "NEW_RELIC_API_KEY" => Some("NRAK-PICTURESECRET".to_string()),
+            "NEW_RELIC_ACCOUNT_ID" => Some("12345".to_string()),
+            _ => None,
+        };
+        NewRelicProvider::from_block(&serde_json::Map::new(), &env).unwrap()
+    }
+
+    #[tokio::test]
+    async fn downloads_are_keyless_bounded_and_must_be_pngs() {
+        let p = provider();
+        let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x02\0\0\0\x03rest".to_vec();
+        let head =
+            format!("HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: {}\r\n\r\n", png.len());
+        let (url, served) = one_answer(head, png.clone()).await;
+        let got = p.download_png(png_url(&url).unwrap()).await.unwrap();
+        assert_eq!(got, png);
+        let request = served.await.unwrap();
+        assert!(request.starts_with("GET /image/x?format=PNG&width=10 "), "{request}");
+        assert!(
+            !request.to_ascii_lowercase().contains("api-key") && !request.contains("PICTURESECRET"),
+            "{request}"
+        );
+
+        let pdf = b"%PDF-1.4 not a picture".to_vec();
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", pdf.len());
+        let (url, _) = one_answer(head, pdf).await;
+        let err = p.download_png(png_url(&url).unwrap()).await.unwrap_err();
+        assert!(err.to_string().contains("is not a PNG (a PDF)"), "{err}");
+
+        let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", MAX_PICTURE_BYTES + 1);
+        let (url, _) = one_answer(head, Vec::new()).await;
+        let err = p.download_png(png_url(&url).unwrap()).await.unwrap_err();
+        assert!(err.to_string().contains("larger than 10485760 bytes"), "{err}");
+
+        // No length given: counted while reading.
+        let head = "HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n".to_string();
+        let (url, _) = one_answer(head, vec![0u8; MAX_PICTURE_BYTES + 10]).await;
+        let err = p.download_png(png_url(&url).unwrap()).await.unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
+
+        let (url, _) = one_answer("HTTP/1.1 410 Gone\r\ncontent-length: 0\r\n\r\n".into(), Vec::new()).await;
+        let err = p.download_png(png_url(&url).unwrap()).await.unwrap_err();
+        assert!(matches!(err, ProviderError::Api { status: 410, .. }), "{err:?}");
+        assert!(!format!("{err}").contains("/image/x"), "the public URL is not shown: {err}");
+    }
+
     #[test]
     fn base64_matches_known_guids() {
         // `echo -n '1|AIOPS|CONDITION|2' | base64` = MXxBSU9QU3xDT05ESVRJT058Mg==
