@@ -153,6 +153,7 @@ pub(crate) fn strip_time_clauses(query: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         match quote {
+            Some(_) if b == b'\\' => i += 1,
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'\'' || b == b'"' || b == b'`' => quote = Some(b),
@@ -249,12 +250,12 @@ impl NewRelicProvider {
                 Err(e) => e.to_string(),
             },
         };
-        let series = self.series(attrs, from, to).await?;
-        Ok(Some(Picture::Series {
-            title: name,
-            series,
-            source: format!("NRQL TIMESERIES (dashboardCreateSnapshotUrl failed: {why})"),
-        }))
+        let (series, skipped) = self.series(attrs, from, to).await?;
+        let mut source = format!("NRQL TIMESERIES (dashboardCreateSnapshotUrl failed: {why})");
+        if !skipped.is_empty() {
+            source.push_str(&format!("; widgets not read: {}", skipped.join("; ")));
+        }
+        Ok(Some(Picture::Series { title: name, series, source }))
     }
 
     /// The first page as a PNG: the snapshot URL, then its PNG form downloaded without the key.
@@ -317,8 +318,12 @@ impl NewRelicProvider {
         Ok(bytes)
     }
 
-    /// The first page's NRQL widgets over `from..to`, one request per query.
-    async fn series(&self, attrs: &Value, from: i64, to: i64) -> Result<Vec<Series>> {
+    /// The first page's NRQL widgets over `from..to`, one request per query. A query New Relic
+    /// refuses (`Api`/`Decode`: a query it cannot run over a window) is skipped and named in the
+    /// second list; throttling, auth and transient errors end the reading (the engine retries or
+    /// reports them).
+    async fn series(&self, attrs: &Value, from: i64, to: i64) -> Result<(Vec<Series>, Vec<String>)> {
+        let mut skipped = Vec::new();
         let widgets = attrs["pages"].as_array().and_then(|p| p.first()).and_then(|p| p["widgets"].as_array());
         let mut out = Vec::new();
         for w in widgets.into_iter().flatten() {
@@ -338,20 +343,27 @@ impl NewRelicProvider {
                     from.saturating_mul(1000),
                     to.saturating_mul(1000)
                 );
+                let name = if queries.len() > 1 { format!("{title} ({})", i + 1) } else { title.clone() };
                 let data =
-                    self.client.query("nrql", NRQL, json!({"accountId": account, "query": nrql})).await?;
+                    match self.client.query("nrql", NRQL, json!({"accountId": account, "query": nrql})).await
+                    {
+                        Ok(data) => data,
+                        Err(e @ (ProviderError::Api { .. } | ProviderError::Decode { .. })) => {
+                            skipped.push(format!("{name}: {e}"));
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    };
                 let container = &data["actor"]["account"]["nrql"];
                 if container.is_null() {
-                    return Err(ProviderError::Decode {
-                        message: format!("nrql answered no results for `{nrql}`"),
-                    });
+                    skipped.push(format!("{name}: nrql answered no results"));
+                    continue;
                 }
                 let results = container["results"].as_array().cloned().unwrap_or_default();
-                let name = if queries.len() > 1 { format!("{title} ({})", i + 1) } else { title.clone() };
                 out.extend(series_of(&name, &results));
             }
         }
-        Ok(out)
+        Ok((out, skipped))
     }
 }
 
@@ -494,6 +506,10 @@ mod tests {
             "SELECT count(*) FROM X WHERE name = 'since until' FACET host"
         );
         assert_eq!(strip_time_clauses("SELECT max(sinceBoot) FROM X"), "SELECT max(sinceBoot) FROM X");
+        assert_eq!(
+            strip_time_clauses(r"SELECT count(*) FROM X WHERE h = 'o\' since' TIMESERIES"),
+            r"SELECT count(*) FROM X WHERE h = 'o\' since'"
+        );
     }
 
     #[test]

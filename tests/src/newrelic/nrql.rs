@@ -107,10 +107,25 @@ fn tokens(q: &str) -> Result<Vec<Tok>, Refusal> {
         if c.is_whitespace() {
             i += 1;
         } else if c == '\'' || c == '"' {
-            let end =
-                chars[i + 1..].iter().position(|x| *x == c).ok_or_else(|| syntax("unterminated string"))?;
-            out.push(Tok::Str(chars[i + 1..i + 1 + end].iter().collect()));
-            i += end + 2;
+            // `\'` inside a string is a quote (the compiler escapes names so).
+            let mut text = String::new();
+            let mut j = i + 1;
+            loop {
+                match chars.get(j) {
+                    None => return Err(syntax("unterminated string")),
+                    Some('\\') if j + 1 < chars.len() => {
+                        text.push(chars[j + 1]);
+                        j += 2;
+                    }
+                    Some(x) if *x == c => break,
+                    Some(x) => {
+                        text.push(*x);
+                        j += 1;
+                    }
+                }
+            }
+            out.push(Tok::Str(text));
+            i = j + 1;
         } else if c == '`' {
             let end =
                 chars[i + 1..].iter().position(|x| *x == '`').ok_or_else(|| syntax("unterminated `name`"))?;
@@ -590,6 +605,8 @@ mod tests {
         assert_eq!(q.since_ms, Some(10_000_000 - 7_200_000));
         assert_eq!(q.until_ms, Some(5_000_000));
         assert_eq!(q.facet.as_deref(), Some("h"));
+        let q = parse(r"SELECT count(*) FROM X WHERE `hostname` = 'o\'hara'", 0).unwrap();
+        assert_eq!(q.wheres[0].values, vec![json!("o'hara")]);
         assert_eq!(
             parse("SELECT percentile(x, 95) FROM X", 0).unwrap_err().0,
             super::super::exec::NOT_IMPLEMENTED
