@@ -1009,6 +1009,9 @@ async fn snapshot_serve(
     resp
 }
 
+/// Events kept per account (the oldest go first): the sandbox may run for days.
+const MAX_STORED_EVENTS: usize = 100_000;
+
 /// The largest Event API payload (New Relic's Event API: 1 MB per POST).
 const MAX_EVENT_PAYLOAD: usize = 1_000_000;
 
@@ -1078,6 +1081,10 @@ async fn events_ingest(
         return bad(StatusCode::FORBIDDEN, format!("this key has no account {account_id}"));
     };
     account.events.extend(events);
+    if account.events.len() > MAX_STORED_EVENTS {
+        let excess = account.events.len() - MAX_STORED_EVENTS;
+        account.events.drain(..excess);
+    }
     let mut uuid = || shared.uuid();
     nrql::evaluate_conditions(account, &mut uuid);
     json_response(StatusCode::ACCEPTED, &json!({"success": true, "uuid": shared.uuid()}))
