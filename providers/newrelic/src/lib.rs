@@ -97,7 +97,7 @@
 //! `actor.account(id).nrql(query: "… SINCE <ms> UNTIL <ms> TIMESERIES")` and returned as series,
 //! `source` saying why. `web_link`: `https://one.newrelic.com/redirect/entity/<guid>` (EU:
 //! `one.eu.newrelic.com`) for dashboards, conditions and policies; the workflow and destination
-//! lists for those; none for channels and muting rules. Details and sources: `picture.rs`.
+//! lists for those; none for channels and muting rules. Details and sources: `provider/picture.rs`.
 //!
 //! ## Ownership marker
 //!
@@ -189,7 +189,6 @@ mod ids;
 mod muting;
 pub mod normalize;
 mod observe;
-mod picture;
 mod provider;
 mod wire;
 
@@ -198,8 +197,7 @@ pub use config::{
     NewRelicConfig, Region, Secret, DEFAULT_TIMEOUT_SECONDS, ENV_ACCOUNT_ID, ENV_API_KEY, ENV_REGION,
     EU_ENDPOINT, KNOWN_ATTRIBUTES, MAX_CONCURRENCY, US_ENDPOINT,
 };
-pub use picture::{MAX_PICTURE_BYTES, SNAPSHOT_SOURCE};
-pub use provider::{NewRelicProvider, RESOURCE_TYPES};
+pub use provider::{NewRelicProvider, MAX_PICTURE_BYTES, RESOURCE_TYPES, SNAPSHOT_SOURCE};
 
 use serde_json::Value;
 use watchkeep_provider::{Provider, Result};

@@ -14,7 +14,10 @@ use crate::history::AlertLog;
 use crate::normalize::{self as n, id_text};
 use crate::{muting, wire};
 
+mod picture;
 mod route_test;
+
+pub use picture::{MAX_PICTURE_BYTES, SNAPSHOT_SOURCE};
 
 /// Resource types this provider manages.
 pub const RESOURCE_TYPES: &[&str] = &[
@@ -77,7 +80,7 @@ impl Kind {
 /// A configured New Relic provider: key resolved, one HTTP client built.
 pub struct NewRelicProvider {
     config: NewRelicConfig,
-    pub(crate) client: Client,
+    client: Client,
     /// Policy marker hash → marker, learnt from `mark` and `find_by_marker` (a policy carries
     /// only the hash of its marker in its name).
     policy_markers: Mutex<HashMap<String, String>>,
@@ -935,7 +938,7 @@ impl Provider for NewRelicProvider {
     }
 
     /// `evidence`: the first page of a dashboard as New Relic renders it, else its NRQL
-    /// widgets as series (see `picture.rs`); `Ok(None)` for the other types.
+    /// widgets as series (see `provider/picture.rs`); `Ok(None)` for the other types.
     async fn dashboard_picture(
         &self,
         resource_type: &str,
@@ -950,10 +953,10 @@ impl Provider for NewRelicProvider {
         }
     }
 
-    /// The New Relic page of an object (see `picture.rs`, "Links").
+    /// The New Relic page of an object (see `provider/picture.rs`, "Links").
     fn web_link(&self, resource_type: &str, id: &str) -> Option<String> {
         let kind = Kind::of(resource_type).ok()?;
-        crate::picture::web_link(self.config.region, self.account(), kind, id)
+        picture::web_link(self.config.region, self.account(), kind, id)
     }
 
     fn api_calls(&self) -> u64 {

@@ -48,9 +48,9 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use watchkeep_provider::{png_size, url_host_only, Picture, ProviderError, Result, Series};
 
+use super::{Kind, NewRelicProvider};
 use crate::config::Region;
 use crate::normalize::id_text;
-use crate::provider::{Kind, NewRelicProvider};
 
 /// The largest picture downloaded (10 MiB); a bigger answer is not a dashboard snapshot.
 pub const MAX_PICTURE_BYTES: usize = 10 * 1024 * 1024;
