@@ -7,6 +7,7 @@
 //!
 //! ```text
 //! SELECT average(attr) | max(attr) | min(attr) | sum(attr) | latest(attr) | count(*)
+//!        (combined with + - * / and numbers: `average(rx) + average(tx)`, `sum(x) / 60`)
 //!   FROM EventType
 //!   [WHERE attr = 'v' | attr != 'v' | attr = 12 | attr IN ('a', 'b') [AND ...]]
 //!   [FACET attr] [SINCE <epoch ms> | <n> <unit> ago] [UNTIL <epoch ms> | <n> <unit> ago]
@@ -60,6 +61,8 @@ pub(crate) struct Query {
     pub(crate) func: Func,
     /// `None` for `count(*)`.
     pub(crate) attr: Option<String>,
+    /// The whole SELECT expression (aggregates combined with `+ - * /` and numbers).
+    pub(crate) select: Expr,
     pub(crate) event_type: String,
     pub(crate) wheres: Vec<Cond>,
     pub(crate) facet: Option<String>,
@@ -131,7 +134,7 @@ fn tokens(q: &str) -> Result<Vec<Tok>, Refusal> {
                 chars[i + 1..].iter().position(|x| *x == '`').ok_or_else(|| syntax("unterminated `name`"))?;
             out.push(Tok::Word(chars[i + 1..i + 1 + end].iter().collect()));
             i += end + 2;
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit() {
             let start = i;
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
@@ -148,7 +151,7 @@ fn tokens(q: &str) -> Result<Vec<Tok>, Refusal> {
         } else if c == '!' && chars.get(i + 1) == Some(&'=') {
             out.push(Tok::Sym('≠'));
             i += 2;
-        } else if "(),=*".contains(c) {
+        } else if "(),=*+-/".contains(c) {
             out.push(Tok::Sym(c));
             i += 1;
         } else {
@@ -193,6 +196,12 @@ impl P {
         }
     }
     fn value(&mut self) -> Result<Value, Refusal> {
+        if self.toks.get(self.at) == Some(&Tok::Sym('-')) {
+            if let Some(Tok::Num(n)) = self.toks.get(self.at + 1).cloned() {
+                self.at += 2;
+                return Ok(json!(-n));
+            }
+        }
         let v = match self.toks.get(self.at) {
             Some(Tok::Str(s)) => json!(s),
             Some(Tok::Num(n)) => json!(n),
@@ -225,6 +234,123 @@ impl P {
     }
 }
 
+/// A SELECT expression: aggregates, numbers, `+ - * /`, parentheses.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    Agg(Func, Option<String>),
+    Num(f64),
+    Bin(Box<Expr>, char, Box<Expr>),
+}
+
+impl Expr {
+    fn first_aggregate(&self) -> Option<(Func, Option<String>)> {
+        match self {
+            Expr::Agg(f, a) => Some((*f, a.clone())),
+            Expr::Num(_) => None,
+            Expr::Bin(l, _, r) => l.first_aggregate().or_else(|| r.first_aggregate()),
+        }
+    }
+
+    /// The value over some events; `null` when an aggregate has no data or a division is by 0.
+    fn eval(&self, events: &[&Value]) -> Option<f64> {
+        match self {
+            Expr::Agg(f, a) => aggregate(*f, a.as_deref(), events).as_f64(),
+            Expr::Num(n) => Some(*n),
+            Expr::Bin(l, op, r) => {
+                let (l, r) = (l.eval(events)?, r.eval(events)?);
+                match op {
+                    '+' => Some(l + r),
+                    '-' => Some(l - r),
+                    '*' => Some(l * r),
+                    _ => (r != 0.0).then(|| l / r),
+                }
+            }
+        }
+    }
+
+    /// The result's key: `average.cpuPercent`, `count`, or for an expression its aggregates'
+    /// keys with the operators (guess: how New Relic names such a result is not documented here).
+    fn key(&self) -> String {
+        match self {
+            Expr::Agg(Func::Count, _) => "count".into(),
+            Expr::Agg(f, a) => format!("{}.{}", func_name(*f), a.as_deref().unwrap_or_default()),
+            Expr::Num(n) => format!("{n}"),
+            Expr::Bin(l, op, r) => format!("{} {op} {}", l.key(), r.key()),
+        }
+    }
+}
+
+fn func_name(f: Func) -> &'static str {
+    match f {
+        Func::Average => "average",
+        Func::Max => "max",
+        Func::Min => "min",
+        Func::Sum => "sum",
+        Func::Latest => "latest",
+        Func::Count => "count",
+    }
+}
+
+impl P {
+    fn expr(&mut self) -> Result<Expr, Refusal> {
+        let mut left = self.term()?;
+        while let Some(Tok::Sym(op @ ('+' | '-'))) = self.toks.get(self.at).cloned() {
+            self.at += 1;
+            left = Expr::Bin(Box::new(left), op, Box::new(self.term()?));
+        }
+        Ok(left)
+    }
+
+    fn term(&mut self) -> Result<Expr, Refusal> {
+        let mut left = self.factor()?;
+        while let Some(Tok::Sym(op @ ('*' | '/'))) = self.toks.get(self.at).cloned() {
+            self.at += 1;
+            left = Expr::Bin(Box::new(left), op, Box::new(self.factor()?));
+        }
+        Ok(left)
+    }
+
+    fn factor(&mut self) -> Result<Expr, Refusal> {
+        match self.toks.get(self.at).cloned() {
+            Some(Tok::Num(n)) => {
+                self.at += 1;
+                Ok(Expr::Num(n))
+            }
+            Some(Tok::Sym('(')) => {
+                self.at += 1;
+                let e = self.expr()?;
+                self.sym(')')?;
+                Ok(e)
+            }
+            Some(Tok::Word(fname)) => {
+                self.at += 1;
+                let func = match fname.to_ascii_lowercase().as_str() {
+                    "average" | "avg" => Func::Average,
+                    "max" => Func::Max,
+                    "min" => Func::Min,
+                    "sum" => Func::Sum,
+                    "latest" => Func::Latest,
+                    "count" => Func::Count,
+                    other => return Err(unsupported(&format!("the function `{other}`"))),
+                };
+                self.sym('(')?;
+                let attr = if self.toks.get(self.at) == Some(&Tok::Sym('*')) {
+                    self.at += 1;
+                    None
+                } else {
+                    Some(self.word()?)
+                };
+                self.sym(')')?;
+                if func != Func::Count && attr.is_none() {
+                    return Err(syntax(format!("{fname}(*) needs an attribute")));
+                }
+                Ok(Expr::Agg(func, attr))
+            }
+            _ => Err(syntax(format!("expected an aggregate at token {}", self.at + 1))),
+        }
+    }
+}
+
 fn unit_ms(u: &str) -> Option<i64> {
     Some(match u.to_ascii_lowercase().trim_end_matches('s') {
         "second" => 1_000,
@@ -240,27 +366,10 @@ fn unit_ms(u: &str) -> Option<i64> {
 pub(crate) fn parse(q: &str, now: i64) -> Result<Query, Refusal> {
     let mut p = P { toks: tokens(q)?, at: 0 };
     p.kw("SELECT")?;
-    let fname = p.word()?;
-    let func = match fname.to_ascii_lowercase().as_str() {
-        "average" | "avg" => Func::Average,
-        "max" => Func::Max,
-        "min" => Func::Min,
-        "sum" => Func::Sum,
-        "latest" => Func::Latest,
-        "count" => Func::Count,
-        other => return Err(unsupported(&format!("the function `{other}`"))),
+    let select = p.expr()?;
+    let Some((func, attr)) = select.first_aggregate() else {
+        return Err(syntax("the SELECT list needs an aggregate function"));
     };
-    p.sym('(')?;
-    let attr = if p.toks.get(p.at) == Some(&Tok::Sym('*')) {
-        p.at += 1;
-        None
-    } else {
-        Some(p.word()?)
-    };
-    p.sym(')')?;
-    if func != Func::Count && attr.is_none() {
-        return Err(syntax(format!("{fname}(*) needs an attribute")));
-    }
     if p.toks.get(p.at) == Some(&Tok::Sym(',')) {
         return Err(unsupported("more than one aggregate"));
     }
@@ -269,6 +378,7 @@ pub(crate) fn parse(q: &str, now: i64) -> Result<Query, Refusal> {
     let mut q = Query {
         func,
         attr,
+        select,
         event_type,
         wheres: Vec::new(),
         facet: None,
@@ -363,20 +473,20 @@ fn aggregate(func: Func, attr: Option<&str>, events: &[&Value]) -> Value {
         Func::Min => xs.fold(f64::INFINITY, f64::min),
         Func::Sum => xs.sum::<f64>(),
         Func::Latest => vals[vals.len() - 1].1,
-        Func::Count => unreachable!("handled above"),
+        Func::Count => vals.len() as f64,
     })
 }
 
+/// The SELECT's value over some events (a bare `count(*)` stays a whole number).
+fn select_value(q: &Query, events: &[&Value]) -> Value {
+    match &q.select {
+        Expr::Agg(f, a) => aggregate(*f, a.as_deref(), events),
+        e => e.eval(events).map_or(Value::Null, |v| json!(v)),
+    }
+}
+
 fn result_key(q: &Query) -> String {
-    let name = match q.func {
-        Func::Average => "average",
-        Func::Max => "max",
-        Func::Min => "min",
-        Func::Sum => "sum",
-        Func::Latest => "latest",
-        Func::Count => return "count".into(),
-    };
-    format!("{name}.{}", q.attr.as_deref().unwrap_or_default())
+    q.select.key()
 }
 
 /// The bucket size of `TIMESERIES` over a window (see the module docs).
@@ -431,7 +541,7 @@ pub(crate) fn run(q: &Query, events: &[Value], now: i64) -> Result<Vec<Value>, R
         match q.timeseries {
             None => {
                 let mut m = Map::new();
-                m.insert(key.clone(), aggregate(q.func, q.attr.as_deref(), &of_facet));
+                m.insert(key.clone(), select_value(q, &of_facet));
                 push(m);
             }
             Some(_) => {
@@ -447,7 +557,7 @@ pub(crate) fn run(q: &Query, events: &[Value], now: i64) -> Result<Vec<Value>, R
                     let mut m = Map::new();
                     m.insert("beginTimeSeconds".into(), json!(start / 1000));
                     m.insert("endTimeSeconds".into(), json!(end / 1000));
-                    m.insert(key.clone(), aggregate(q.func, q.attr.as_deref(), &inside));
+                    m.insert(key.clone(), select_value(q, &inside));
                     push(m);
                     start = end;
                 }
@@ -635,6 +745,12 @@ mod tests {
         assert_eq!(r[2]["average.cpuPercent"], Value::Null);
         let q = parse("SELECT max(cpuPercent) FROM SystemSample SINCE 0 UNTIL 180000", 0).unwrap();
         assert_eq!(run(&q, &events, 0).unwrap(), vec![json!({"max.cpuPercent": 90.0})]);
+        let q =
+            parse("SELECT (max(cpuPercent) - min(cpuPercent)) / 2 FROM SystemSample SINCE 0 UNTIL 180000", 0)
+                .unwrap();
+        assert_eq!(run(&q, &events, 0).unwrap(), vec![json!({"max.cpuPercent - min.cpuPercent / 2": 44.5})]);
+        let q = parse("SELECT average(cpuPercent) / 0 FROM SystemSample SINCE 0 UNTIL 180000", 0).unwrap();
+        assert_eq!(run(&q, &events, 0).unwrap(), vec![json!({"average.cpuPercent / 0": null})]);
         let q = parse("SELECT count(*) FROM SystemSample FACET hostname SINCE 0 UNTIL 180000", 0).unwrap();
         assert_eq!(
             run(&q, &events, 0).unwrap(),
