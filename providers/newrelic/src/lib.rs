@@ -87,6 +87,18 @@
 //!   before `since` and closed after it gives its closing event alone.
 //! * Errors on the incidents query are mapped like every other query's (above).
 //!
+//! ## Evidence: dashboard pictures and links
+//!
+//! `dashboard_picture` (for `newrelic_dashboard`): the first page's guid from `actor.entity`,
+//! then `dashboardCreateSnapshotUrl(guid: <page>, params: {timeWindow: {beginTime, endTime}})`;
+//! the URL it answers is switched from `format=PDF` to `format=PNG` (New Relic's tutorial
+//! "Export dashboards as files") and downloaded **without the `API-Key` header**, at most 10 MiB,
+//! and must be a PNG. If that fails, the first page's NRQL widgets are read with
+//! `actor.account(id).nrql(query: "… SINCE <ms> UNTIL <ms> TIMESERIES")` and returned as series,
+//! `source` saying why. `web_link`: `https://one.newrelic.com/redirect/entity/<guid>` (EU:
+//! `one.eu.newrelic.com`) for dashboards, conditions and policies; the workflow and destination
+//! lists for those; none for channels and muting rules. Details and sources: `provider/picture.rs`.
+//!
 //! ## Ownership marker
 //!
 //! The marker is [`watchkeep_provider::address_marker`] of the address; the marker line is
@@ -185,7 +197,7 @@ pub use config::{
     NewRelicConfig, Region, Secret, DEFAULT_TIMEOUT_SECONDS, ENV_ACCOUNT_ID, ENV_API_KEY, ENV_REGION,
     EU_ENDPOINT, KNOWN_ATTRIBUTES, MAX_CONCURRENCY, US_ENDPOINT,
 };
-pub use provider::{NewRelicProvider, RESOURCE_TYPES};
+pub use provider::{NewRelicProvider, MAX_PICTURE_BYTES, RESOURCE_TYPES, SNAPSHOT_SOURCE};
 
 use serde_json::Value;
 use watchkeep_provider::{Provider, Result};

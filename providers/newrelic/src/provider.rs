@@ -14,7 +14,10 @@ use crate::history::AlertLog;
 use crate::normalize::{self as n, id_text};
 use crate::{muting, wire};
 
+mod picture;
 mod route_test;
+
+pub use picture::{MAX_PICTURE_BYTES, SNAPSHOT_SOURCE};
 
 /// Resource types this provider manages.
 pub const RESOURCE_TYPES: &[&str] = &[
@@ -932,6 +935,28 @@ impl Provider for NewRelicProvider {
         let mut observation = crate::observe::observation(&raw, self.account(), components);
         observation.api_calls = self.client.calls() - calls_before;
         Ok(Some(observation))
+    }
+
+    /// `evidence`: the first page of a dashboard as New Relic renders it, else its NRQL
+    /// widgets as series (see `provider/picture.rs`); `Ok(None)` for the other types.
+    async fn dashboard_picture(
+        &self,
+        resource_type: &str,
+        id: &str,
+        attrs: &Value,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<watchkeep_provider::Picture>> {
+        match Kind::of(resource_type)? {
+            Kind::Dashboard => self.picture(id, attrs, from, to).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The New Relic page of an object (see `provider/picture.rs`, "Links").
+    fn web_link(&self, resource_type: &str, id: &str) -> Option<String> {
+        let kind = Kind::of(resource_type).ok()?;
+        picture::web_link(self.config.region, self.account(), kind, id)
     }
 
     fn api_calls(&self) -> u64 {

@@ -8,6 +8,13 @@
 //! makes more hosts report); on the New Relic side the `examples/newrelic` inventory's entities
 //! and a `web-3` host it lacks (`POST /_sandbox/newrelic/entities` seeds more). `--no-inventory`
 //! starts without them, `--demo-hosts N` with hosts `web-1..web-N` instead.
+//!
+//! New Relic conditions fire and recover while the sandbox runs: post events to
+//! `/v1/accounts/<account>/events` (New Relic's Event API, with the user key in `Api-Key`) and
+//! the account's conditions are evaluated over them, opening and closing incidents; or call
+//! `POST /_sandbox/newrelic/incidents {"conditionId": "…", "action": "open" | "close"}`. Snapshot
+//! URLs from `dashboardCreateSnapshotUrl` serve a PDF, or a PNG with `format=PNG`. See the
+//! `watchkeep_tests::newrelic` module docs.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -194,6 +201,12 @@ async fn main() -> ExitCode {
             }
             for line in &receiver_banner {
                 let _ = writeln!(out, "watchkeep-sandbox: {line}");
+            }
+            if serves_nerdgraph {
+                let _ = writeln!(
+                    out,
+                    "watchkeep-sandbox: New Relic events: POST http://{addr}/v1/accounts/<account>/events (Api-Key: your NRAK- key) make conditions fire and recover; or POST http://{addr}/_sandbox/newrelic/incidents {{\"conditionId\", \"action\": \"open\"|\"close\"}}"
+                );
             }
             let _ = out.flush();
         },

@@ -31,8 +31,10 @@ use serde_json::{json, Map, Value};
 
 use super::exec::args::{given, id, int, obj, str_opt};
 use super::exec::{Cx, Resolved};
+use super::render::WidgetPicture;
 use super::schema::nerdgraph;
 use super::state::{entity_guid, now_iso, now_ms, page, parse_guid, Account, Tenant};
+use super::{nrql, Snapshot};
 
 /// One infrastructure host to seed into an account.
 #[derive(Clone, Debug, PartialEq)]
@@ -512,34 +514,115 @@ pub(crate) fn dashboard_delete(cx: &Cx<'_>, args: &Map<String, Value>) -> Resolv
     Ok(json!({"status": "SUCCESS", "errors": []}))
 }
 
+/// The `[begin, end)` epoch-ms window of `DashboardSnapshotUrlInput.timeWindow`, as its schema
+/// describes the members: `beginTime` needs `endTime` or `duration`, and so does `endTime`;
+/// `duration` alone ends now; no window is the last hour (guess: a dashboard's default window).
+fn snapshot_window(
+    cx: &Cx<'_>,
+    params: &Map<String, Value>,
+) -> Result<(i64, i64), apollo_compiler::resolvers::FieldError> {
+    let tw = params.get("timeWindow").and_then(Value::as_object);
+    let get = |k: &str| tw.and_then(|t| t.get(k)).and_then(Value::as_i64);
+    let (begin, end, duration) = (get("beginTime"), get("endTime"), get("duration"));
+    let bad = |m: &str| cx.fail("BAD_USER_INPUT", format!("Invalid timeWindow: {m}"));
+    if duration.is_some_and(|d| d <= 0) {
+        return Err(bad("duration must be positive"));
+    }
+    let now = now_ms();
+    let (b, e) = match (begin, end, duration) {
+        (Some(b), Some(e), _) => (b, e),
+        (Some(b), None, Some(d)) => (b, b + d),
+        (None, Some(e), Some(d)) => (e - d, e),
+        (None, None, Some(d)) => (now - d, now),
+        (None, None, None) => (now - 3_600_000, now),
+        (Some(_), None, None) => return Err(bad("a beginTime needs an endTime or a duration")),
+        (None, Some(_), None) => return Err(bad("an endTime needs a beginTime or a duration")),
+    };
+    if e <= b {
+        return Err(bad("endTime must be after beginTime"));
+    }
+    Ok((b, e))
+}
+
 pub(crate) fn snapshot_url(cx: &Cx<'_>, args: &Map<String, Value>) -> Resolved {
     let guid = id(args, "guid");
+    let params = obj(args, "params");
     let mut tenant = cx.tenant.borrow_mut();
     let holder = tenant.accounts.values().find_map(|a| {
         a.dashboards.values().find_map(|d| {
-            d["pages"]
-                .as_array()?
-                .iter()
-                .any(|p| p["guid"].as_str() == Some(guid.as_str()))
-                .then(|| (a.id, d["guid"].clone()))
+            let page = d["pages"].as_array()?.iter().find(|p| p["guid"].as_str() == Some(guid.as_str()))?;
+            Some((a.id, d.clone(), page.clone()))
         })
     });
-    let Some((account_id, dashboard)) = holder else {
+    let Some((account_id, dashboard, page)) = holder else {
+        // Guess: New Relic's answer for a guid that is no dashboard page is not documented.
         return Err(
             cx.fail("NOT_FOUND", format!("Dashboard page {guid} not found (a page guid is required)"))
         );
     };
+    let (begin, end) = snapshot_window(cx, params)?;
     let token = cx.shared.uuid();
-    let url = format!("{}/_sandbox/newrelic/snapshot/{token}?type=PNG", cx.base_url);
+    // As New Relic's tutorial shows the URL: `…/image/<uuid>?format=PDF&width=2000&height=2000`
+    // (docs.newrelic.com/docs/apis/nerdgraph/examples/export-dashboards-pdfpng-using-api/).
+    let url = format!("{}/_sandbox/newrelic/snapshot/{token}?format=PDF&width=2000&height=2000", cx.base_url);
+    let events = tenant.account(account_id).map(|a| a.events.clone()).unwrap_or_default();
+    let widgets: Vec<WidgetPicture> = page["widgets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|w| {
+            let mut pic = WidgetPicture::of(w);
+            if let Some(q) = w["rawConfiguration"]["nrqlQueries"][0]["query"].as_str() {
+                pic.points = Some(chart_points(q, &events, begin, end));
+            }
+            pic
+        })
+        .collect();
+    let window = format!("{} TO {} UTC", utc(begin), utc(end));
+    cx.shared.add_snapshot(
+        token,
+        Snapshot {
+            dashboard: dashboard["name"].as_str().unwrap_or_default().to_owned(),
+            page: page["name"].as_str().unwrap_or_default().to_owned(),
+            window,
+            widgets,
+        },
+    );
     if let Some(account) = tenant.account_mut(account_id) {
         account.snapshots.push(json!({
             "page": guid,
-            "dashboard": dashboard,
+            "dashboard": dashboard["guid"],
             "url": url,
             "params": args.get("params").cloned().unwrap_or(Value::Null),
         }));
     }
     Ok(json!(url))
+}
+
+fn utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}
+
+/// The points a chart widget's query finds in `[begin, end)` (`(epoch s, value)`); none when
+/// the query is outside the stand-in's NRQL.
+fn chart_points(query: &str, events: &[Value], begin: i64, end: i64) -> Vec<(i64, f64)> {
+    let Ok(mut q) = nrql::parse(query, end) else { return Vec::new() };
+    q.since_ms = Some(begin);
+    q.until_ms = Some(end);
+    q.facet = None;
+    if q.timeseries.is_none() {
+        q.timeseries = Some(None);
+    }
+    let key_free = |r: &Value| {
+        r.as_object()?.iter().find(|(k, _)| !k.ends_with("TimeSeconds")).and_then(|(_, v)| v.as_f64())
+    };
+    nrql::run(&q, events, end)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| Some((r["beginTimeSeconds"].as_i64()?, key_free(r)?)))
+        .collect()
 }
 
 // ---- reading entities ----

@@ -245,6 +245,7 @@ fn resolve(
             match tenant.account(id) {
                 Some(a) => {
                     let mut v = a.outline();
+                    v[ACCOUNT_KEY] = json!(id);
                     for ns in ["alerts", "aiNotifications", "aiWorkflows", "aiIssues"] {
                         v[ns] = json!({ ACCOUNT_KEY: id });
                     }
@@ -271,8 +272,20 @@ fn resolve(
         ("AiNotificationsAccountStitchedFields", "channels") => notifications::channels(cx, account(), args),
         ("AiWorkflowsAccountStitchedFields", "workflows") => workflows::list(cx, account(), args),
         ("AiIssuesAccountStitchedFields", "incidents") => incidents::list(cx, account(), args),
+        ("Account", "nrql") => nrql_query(cx, account(), args),
         _ => return None,
     })
+}
+
+/// `Account.nrql(query:)` over the account's events (see `nrql.rs`).
+fn nrql_query(cx: &Cx<'_>, account_id: i64, args: &Map<String, Value>) -> Resolved {
+    let query = args.get("query").and_then(Value::as_str).unwrap_or_default();
+    let now = super::state::now_ms();
+    let tenant = cx.tenant.borrow();
+    let account = tenant.account(account_id).ok_or_else(|| cx.forbidden(account_id))?;
+    let parsed = super::nrql::parse(query, now).map_err(|(class, m)| cx.fail(class, m))?;
+    let results = super::nrql::run(&parsed, &account.events, now).map_err(|(class, m)| cx.fail(class, m))?;
+    Ok(json!({"results": results, "nrql": query}))
 }
 
 fn mutation(cx: &Cx<'_>, field: &str, args: &Map<String, Value>) -> Option<Resolved> {

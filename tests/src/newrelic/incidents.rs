@@ -2,8 +2,9 @@
 //! timeWindow)`, answered with `AiIssuesIncidentData { incidents: [AiIssuesIIncident!]!,
 //! nextCursor }`.
 //!
-//! The stand-in evaluates no NRQL, so incidents are never opened by a condition: tests seed them
-//! with [`NewRelicStandIn::open_incident`] and [`NewRelicStandIn::close_incident`]
+//! Incidents are opened and closed by conditions evaluated over the events posted to the
+//! Event API (`nrql.rs`), by the sandbox's `POST /_sandbox/newrelic/incidents`, or seeded by
+//! tests with [`NewRelicStandIn::open_incident`] and [`NewRelicStandIn::close_incident`]
 //! (`ObjectKind::Incident` lists them). They are stored as `AiIssuesNewRelicIncident` values with
 //! their `__typename`, so `__typename` and `... on AiIssuesNewRelicIncident` resolve the way they
 //! do on NerdGraph.

@@ -74,8 +74,34 @@
 //! New Relic UI); [`NewRelicStandIn::destination_secrets`] shows the secrets a destination was
 //! given; [`NewRelicStandIn::seed_hosts`] adds infrastructure hosts;
 //! [`NewRelicStandIn::open_incident`] and [`NewRelicStandIn::close_incident`] make the incidents
-//! a condition would have opened and closed (the stand-in evaluates no NRQL); request counters
-//! and the document log as above.
+//! a condition would have opened and closed; request counters and the document log as above;
+//! [`NewRelicStandIn::snapshot_fetches`] lists the downloads of snapshot URLs (and whether a
+//! key was sent with them).
+//!
+//! # Events, NRQL, conditions that fire and recover, snapshots
+//!
+//! Over HTTP on loopback, so they work while `watchkeep-sandbox` runs:
+//!
+//! * `POST /v1/accounts/{accountId}/events` is New Relic's Event API (a JSON array of
+//!   `{"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 97, "timestamp": …}`),
+//!   with the account's **user key** in `Api-Key` (the stand-in has no license keys). Every post
+//!   evaluates the account's NRQL conditions ([`nrql`]): a condition whose CRITICAL term is
+//!   breached for its duration opens an incident; when it no longer is, the incident closes.
+//!   `actor.account(id).nrql(query:)` answers the subset of NRQL watchkeep writes from the same
+//!   events.
+//! * `POST /_sandbox/newrelic/incidents` (a stand-in control, not a New Relic API) opens or
+//!   closes a condition's incident directly: `{"conditionId": "…", "action": "open" | "close",
+//!   "title"?: "…", "priority"?: "CRITICAL"}` with the user key in `API-Key`.
+//! * `dashboardCreateSnapshotUrl` hands out `…/_sandbox/newrelic/snapshot/<uuid>?format=PDF&width=2000&height=2000`
+//!   (the shape of New Relic's URL), served without a key: a PDF, or with `format=PNG` a PNG
+//!   of the page (its widgets, and the posted events their queries select); see `render.rs`.
+//!
+//! ```text
+//! curl -s -X POST http://127.0.0.1:8080/v1/accounts/$ACCOUNT/events -H "Api-Key: $NEW_RELIC_API_KEY" \
+//!   -d '[{"eventType":"SystemSample","hostname":"web-1","cpuPercent":97}]'
+//! curl -s -X POST http://127.0.0.1:8080/_sandbox/newrelic/incidents -H "API-Key: $NEW_RELIC_API_KEY" \
+//!   -d '{"conditionId":"31000002","action":"close"}'
+//! ```
 //!
 //! ```no_run
 //! use serde_json::json;
@@ -100,6 +126,8 @@ mod faults;
 pub mod incidents;
 pub mod muting;
 pub mod notifications;
+pub mod nrql;
+mod render;
 pub mod schema;
 mod state;
 pub mod workflows;
@@ -116,7 +144,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -429,6 +457,24 @@ impl NewRelicStandIn {
         tenant.accounts.values().flat_map(|a| a.snapshots.iter().cloned()).collect()
     }
 
+    /// Every `GET` of a snapshot URL, in order.
+    pub fn snapshot_fetches(&self) -> Vec<SnapshotFetch> {
+        lock(&self.shared.snapshot_fetches).clone()
+    }
+
+    /// `POST /v1/accounts/{accountId}/events` with `API-Key: api_key`, as a program sending
+    /// events would (see [`nrql`]): `http://127.0.0.1:PORT/v1/accounts/ID/events`.
+    pub fn events_url(&self, account_id: i64) -> String {
+        format!("http://{}/v1/accounts/{account_id}/events", self.server.addr())
+    }
+
+    /// The events posted to the key's accounts, in order.
+    pub fn events(&self, api_key: &str) -> Vec<Value> {
+        let tenant = self.shared.tenant(api_key);
+        let tenant = lock(&tenant);
+        tenant.accounts.values().flat_map(|a| a.events.iter().cloned()).collect()
+    }
+
     /// Every document received (authenticated, not refused by the in-flight limit), in order.
     pub fn documents(&self) -> Vec<ReceivedDocument> {
         lock(&self.shared.documents).clone()
@@ -509,7 +555,9 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/graphql", post(graphql))
         .route("/_sandbox/newrelic/faults", get(faults_list).post(faults_replace).delete(faults_clear))
-        .route("/_sandbox/newrelic/snapshot/{token}", get(snapshot_png))
+        .route("/_sandbox/newrelic/snapshot/{token}", get(snapshot_serve))
+        .route("/v1/accounts/{account_id}/events", post(events_ingest))
+        .route("/_sandbox/newrelic/incidents", post(incidents_control))
         .route("/_sandbox/newrelic/entities", post(entities_seed))
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(shared)
@@ -531,6 +579,9 @@ pub(crate) struct Shared {
     faults: faults::FaultTable,
     in_flight: faults::InFlight,
     documents: Mutex<Vec<ReceivedDocument>>,
+    /// Snapshot URL token → what it shows (see [`snapshot_serve`]).
+    snapshots: Mutex<HashMap<String, Snapshot>>,
+    snapshot_fetches: Mutex<Vec<SnapshotFetch>>,
 }
 
 impl Shared {
@@ -552,7 +603,13 @@ impl Shared {
             requests: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
             documents: Mutex::new(Vec::new()),
+            snapshots: Mutex::new(HashMap::new()),
+            snapshot_fetches: Mutex::new(Vec::new()),
         }
+    }
+
+    pub(crate) fn add_snapshot(&self, token: String, snapshot: Snapshot) {
+        lock(&self.snapshots).insert(token, snapshot);
     }
 
     /// The state of `api_key`, created (one account, demo hosts) on first use.
@@ -883,14 +940,247 @@ async fn entities_seed(State(shared): State<Arc<Shared>>, headers: HeaderMap, bo
     json_response(StatusCode::OK, &json!({"accountId": account_id, "seeded": seeds.len()}))
 }
 
-/// A 1x1 PNG: what a snapshot URL handed out by `dashboardCreateSnapshotUrl` serves.
-const SNAPSHOT_PNG_BASE64: &str =
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+/// One `GET` of a snapshot URL, as received ([`NewRelicStandIn::snapshot_fetches`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotFetch {
+    pub token: String,
+    /// The `format` parameter as sent.
+    pub format: Option<String>,
+    /// Whether the request carried an `API-Key` (a client must not send its key to the image
+    /// host).
+    pub api_key_sent: bool,
+}
 
-/// `GET /_sandbox/newrelic/snapshot/{token}`.
-async fn snapshot_png(Path(_token): Path<String>) -> Response {
-    let png = state::base64_decode(SNAPSHOT_PNG_BASE64).unwrap_or_default();
-    let mut resp = (StatusCode::OK, png).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("image/png"));
+/// What one snapshot URL shows (captured when `dashboardCreateSnapshotUrl` ran).
+pub(crate) struct Snapshot {
+    pub(crate) dashboard: String,
+    pub(crate) page: String,
+    pub(crate) window: String,
+    pub(crate) widgets: Vec<render::WidgetPicture>,
+}
+
+/// The largest width or height of a snapshot (New Relic's tutorial: "The maximum value is 2000").
+const MAX_SNAPSHOT_SIDE: u32 = 2000;
+
+/// `GET /_sandbox/newrelic/snapshot/{token}?format=PDF|PNG&width=&height=`: a public URL, as New
+/// Relic's are ("no authentication required"): no key is asked for, and any sent is ignored.
+/// `format=PDF` (what the URL is handed out with) serves `application/pdf`, `format=PNG` a PNG
+/// of the page; width and height default to 2000 and must be 1..=2000 (guess: what New Relic
+/// answers beyond that is not documented; this refuses with 400). An unknown token is 404.
+async fn snapshot_serve(
+    State(shared): State<Arc<Shared>>,
+    Path(token): Path<String>,
+    Query(params): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    lock(&shared.snapshot_fetches).push(SnapshotFetch {
+        token: token.clone(),
+        format: params.get("format").cloned(),
+        api_key_sent: headers.contains_key("api-key") || headers.contains_key("x-api-key"),
+    });
+    let text = |status: StatusCode, m: String| (status, m).into_response();
+    let side = |k: &str| match params.get(k) {
+        None => Ok(MAX_SNAPSHOT_SIDE),
+        Some(v) => v
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_SNAPSHOT_SIDE).contains(n))
+            .ok_or_else(|| format!("`{k}` must be a whole number from 1 to {MAX_SNAPSHOT_SIDE}")),
+    };
+    let (width, height) = match (side("width"), side("height")) {
+        (Ok(w), Ok(h)) => (w, h),
+        (Err(e), _) | (_, Err(e)) => return text(StatusCode::BAD_REQUEST, e),
+    };
+    let snapshots = lock(&shared.snapshots);
+    let Some(snap) = snapshots.get(&token) else {
+        return text(StatusCode::NOT_FOUND, "no such snapshot".into());
+    };
+    let format = params.get("format").map(|f| f.to_ascii_uppercase()).unwrap_or_else(|| "PDF".into());
+    let (body, content_type) = match format.as_str() {
+        "PNG" => (
+            render::dashboard_png(width, height, &snap.dashboard, &snap.page, &snap.window, &snap.widgets),
+            "image/png",
+        ),
+        "PDF" => (render::dashboard_pdf(&snap.dashboard, &snap.page, &snap.window), "application/pdf"),
+        other => return text(StatusCode::BAD_REQUEST, format!("unknown format `{other}`: PDF or PNG")),
+    };
+    let mut resp = (StatusCode::OK, body).into_response();
+    resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
+}
+
+/// Events kept per account (the oldest go first): the sandbox may run for days.
+const MAX_STORED_EVENTS: usize = 100_000;
+
+/// The largest Event API payload (New Relic's Event API: 1 MB per POST).
+const MAX_EVENT_PAYLOAD: usize = 1_000_000;
+
+/// `POST /v1/accounts/{accountId}/events`: New Relic's Event API (the JSON array of events the
+/// docs describe, optionally gzip-compressed). The real API takes a license (ingest) key in
+/// `Api-Key` or `X-Insert-Key`; the stand-in has no license keys and takes the **user key**
+/// there (it picks the state the events belong to). The account must be one of the key's
+/// (403 otherwise). Answers `{"success": true, "uuid": …}`; bad bodies 400 naming the event.
+/// Each post evaluates the account's conditions (see [`nrql`]), which opens or closes incidents.
+async fn events_ingest(
+    State(shared): State<Arc<Shared>>,
+    Path(account_id): Path<i64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let bad = |status: StatusCode, message: String| json_response(status, &json!({ "error": message }));
+    let api_key = match header_text(&headers, "api-key") {
+        k if !k.is_empty() => k,
+        _ => header_text(&headers, "x-insert-key"),
+    };
+    if !valid_api_key(&api_key) {
+        return bad(
+            StatusCode::FORBIDDEN,
+            "send the user key of the account (NRAK-…) in the Api-Key header (the stand-in has no license keys)"
+                .into(),
+        );
+    }
+    if body.len() > MAX_EVENT_PAYLOAD {
+        return bad(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the payload is larger than {MAX_EVENT_PAYLOAD} bytes"),
+        );
+    }
+    let raw = if header_text(&headers, "content-encoding").eq_ignore_ascii_case("gzip") {
+        use std::io::Read;
+        let mut out = Vec::new();
+        let mut reader = flate2::read::GzDecoder::new(&body[..]).take(10 * MAX_EVENT_PAYLOAD as u64);
+        if let Err(e) = reader.read_to_end(&mut out) {
+            return bad(StatusCode::BAD_REQUEST, format!("the body is not gzip: {e}"));
+        }
+        out
+    } else {
+        body.to_vec()
+    };
+    let parsed: Value = match serde_json::from_slice(&raw) {
+        Ok(v) => v,
+        Err(e) => {
+            return bad(StatusCode::BAD_REQUEST, format!("the body must be a JSON array of events: {e}"))
+        }
+    };
+    let items = match parsed {
+        Value::Array(items) => items,
+        obj @ Value::Object(_) => vec![obj],
+        _ => return bad(StatusCode::BAD_REQUEST, "the body must be a JSON array of events".into()),
+    };
+    let now = state::now_ms();
+    let mut events = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match nrql::event(item, now) {
+            Ok(e) => events.push(e),
+            Err(e) => return bad(StatusCode::BAD_REQUEST, format!("event {}: {e}", i + 1)),
+        }
+    }
+    let tenant = shared.tenant(&api_key);
+    let mut tenant = lock(&tenant);
+    let Some(account) = tenant.account_mut(account_id) else {
+        return bad(StatusCode::FORBIDDEN, format!("this key has no account {account_id}"));
+    };
+    account.events.extend(events);
+    if account.events.len() > MAX_STORED_EVENTS {
+        let excess = account.events.len() - MAX_STORED_EVENTS;
+        account.events.drain(..excess);
+    }
+    let mut uuid = || shared.uuid();
+    nrql::evaluate_conditions(account, &mut uuid);
+    json_response(StatusCode::ACCEPTED, &json!({"success": true, "uuid": shared.uuid()}))
+}
+
+/// `POST /_sandbox/newrelic/incidents` (a stand-in control, not a New Relic API): makes a
+/// condition of the key's account (`API-Key`, a user key) fire or recover without posting
+/// events. Body: `{"conditionId": "…", "action": "open" | "close", "title"?: "…", "priority"?:
+/// "CRITICAL" (an AiIssuesPriority), "accountId"?: N (default: the key's first account)}`.
+/// `open` opens an incident as the condition would (409 if one is open already); `close` closes
+/// the open one (409 if none is open). Unknown condition: 404. Answers `{"accountId",
+/// "conditionId", "incidentId", "state"}`.
+async fn incidents_control(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let fail = |status: StatusCode, m: String| json_response(status, &json!({ "errors": [m] }));
+    let api_key = header_text(&headers, "api-key");
+    if !valid_api_key(&api_key) {
+        return fail(
+            StatusCode::UNAUTHORIZED,
+            "send the user key the condition belongs to in the API-Key header (NRAK-…)".into(),
+        );
+    }
+    let body: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return fail(
+                StatusCode::BAD_REQUEST,
+                "expected a JSON object {\"conditionId\": \"…\", \"action\": \"open\" | \"close\"}".into(),
+            )
+        }
+    };
+    let Some(condition_id) = state::id_text(&body["conditionId"]) else {
+        return fail(StatusCode::BAD_REQUEST, "`conditionId` is required (the NRQL condition's id)".into());
+    };
+    let action = body["action"].as_str().unwrap_or_default().to_ascii_lowercase();
+    if action != "open" && action != "close" {
+        return fail(StatusCode::BAD_REQUEST, "`action` must be \"open\" or \"close\"".into());
+    }
+    let priority = body["priority"].as_str().unwrap_or("CRITICAL").to_ascii_uppercase();
+    if !incidents::PRIORITIES.contains(&priority.as_str()) {
+        return fail(
+            StatusCode::BAD_REQUEST,
+            format!("`priority` must be one of {:?}", incidents::PRIORITIES),
+        );
+    }
+    let tenant = shared.tenant(&api_key);
+    let mut tenant = lock(&tenant);
+    let account_id = match body["accountId"].as_i64() {
+        Some(id) => id,
+        None => tenant.accounts.keys().next().copied().unwrap_or_else(|| default_account_id(&api_key)),
+    };
+    let Some(account) = tenant.account_mut(account_id) else {
+        return fail(StatusCode::FORBIDDEN, format!("this key has no account {account_id}"));
+    };
+    let Some(condition) = account.conditions.get(&condition_id).cloned() else {
+        return fail(
+            StatusCode::NOT_FOUND,
+            format!("account {account_id} has no NRQL condition {condition_id}"),
+        );
+    };
+    let open = account
+        .incidents
+        .iter()
+        .find(|(_, i)| {
+            i["conditionFamilyId"].as_str() == Some(condition_id.as_str()) && i["state"] == json!("CREATED")
+        })
+        .map(|(k, _)| k.clone());
+    let now = state::now_ms();
+    let incident_id = match (action.as_str(), open) {
+        ("open", Some(id)) => {
+            return fail(
+                StatusCode::CONFLICT,
+                format!("condition {condition_id} already has open incident {id}"),
+            )
+        }
+        ("open", None) => {
+            let title = body["title"].as_str().map(str::to_owned).unwrap_or_else(|| {
+                format!("{} (opened through the sandbox)", condition["name"].as_str().unwrap_or("condition"))
+            });
+            let id = shared.uuid();
+            let incident = incidents::new_incident(account, &id, &condition_id, &priority, &title, now);
+            account.incidents.insert(id.clone(), incident);
+            id
+        }
+        (_, None) => {
+            return fail(StatusCode::CONFLICT, format!("condition {condition_id} has no open incident"))
+        }
+        (_, Some(id)) => {
+            if let Some(i) = account.incidents.get_mut(&id) {
+                incidents::close(i, now);
+            }
+            id
+        }
+    };
+    let state = account.incidents.get(&incident_id).map(|i| i["state"].clone()).unwrap_or(Value::Null);
+    json_response(
+        StatusCode::OK,
+        &json!({"accountId": account_id, "conditionId": condition_id, "incidentId": incident_id, "state": state}),
+    )
 }

@@ -152,6 +152,9 @@ pub(crate) struct Account {
     pub(crate) incidents: IndexMap<String, Value>,
     /// `{guid, url, params}` of every `dashboardCreateSnapshotUrl`.
     pub(crate) snapshots: Vec<Value>,
+    /// Events posted to the Event API (each with `eventType` and `timestamp` in epoch ms), in
+    /// the order received: what `nrql` queries and conditions evaluate.
+    pub(crate) events: Vec<Value>,
 }
 
 impl Account {
@@ -170,6 +173,7 @@ impl Account {
             hosts: IndexMap::new(),
             incidents: IndexMap::new(),
             snapshots: Vec::new(),
+            events: Vec::new(),
         }
     }
 

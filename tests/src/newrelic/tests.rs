@@ -892,7 +892,13 @@ async fn dashboards_round_trip_and_snapshot() {
         .expect("url")
         .to_owned();
     assert!(url.starts_with(&server.base_url()), "{url}");
-    let png = reqwest::get(&url).await.expect("get").bytes().await.expect("bytes");
+    // New Relic hands out the PDF form; `format=PNG` gives the image (see `snapshots_serve_pdf_and_png`).
+    let png = reqwest::get(url.replace("format=PDF", "format=PNG"))
+        .await
+        .expect("get")
+        .bytes()
+        .await
+        .expect("bytes");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
     assert_eq!(server.snapshots(KEY)[0]["params"]["timeWindow"]["duration"], 3600000);
     let not_a_page = c.gql(snapshot, json!({"g": guid})).await;
@@ -1531,4 +1537,200 @@ async fn a_destination_test_reaches_a_receiver_served_by_the_same_runtime() {
     assert_eq!(r["aiNotificationsTestDestinationById"]["result"], "SUCCESS", "{r:#}");
     assert!(started.elapsed() < Duration::from_secs(5), "answered by the receiver, not by the 10 s timeout");
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// A line dashboard, its page guid, and the key's account.
+async fn line_dashboard(server: &NewRelicStandIn, c: &Client) -> (String, String) {
+    let create = "mutation($a: Int!, $d: DashboardInput!) { dashboardCreate(accountId: $a, dashboard: $d) {
+        entityResult { guid pages { guid } } errors { type description } } }";
+    let d = json!({"a": server.account_id(KEY), "d": {"name": "Web hosts", "permissions": "PUBLIC_READ_ONLY",
+    "pages": [{"name": "Overview", "widgets": [
+        {"title": "web-1: CPU", "visualization": {"id": "viz.line"}, "layout": {"column": 1, "row": 1, "width": 6, "height": 3},
+         "rawConfiguration": {"nrqlQueries": [{"accountIds": [server.account_id(KEY)], "query": "SELECT average(cpuPercent) FROM SystemSample WHERE hostname = 'web-1' TIMESERIES"}]}},
+        {"title": "Notes", "visualization": {"id": "viz.markdown"}, "rawConfiguration": {"text": "# Scope"}, "layout": {"column": 7, "row": 1, "width": 6, "height": 3}}
+    ]}]}});
+    let created = c.ok(create, d).await;
+    let e = &created["dashboardCreate"]["entityResult"];
+    (e["guid"].as_str().unwrap().to_owned(), e["pages"][0]["guid"].as_str().unwrap().to_owned())
+}
+
+async fn post_events(server: &NewRelicStandIn, key: &str, account: i64, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(server.events_url(account))
+        .header("Api-Key", key)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("posted");
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn snapshots_validate_their_window_and_serve_pdf_and_png() {
+    let server = start();
+    let c = Client::new(&server, KEY);
+    let (guid, page) = line_dashboard(&server, &c).await;
+    let snapshot = "mutation($g: EntityGuid!, $p: DashboardSnapshotUrlInput) { dashboardCreateSnapshotUrl(guid: $g, params: $p) }";
+    let end = chrono::Utc::now().timestamp_millis();
+    let begin = end - 600_000;
+    for bad in [
+        json!({"timeWindow": {"beginTime": begin}}),
+        json!({"timeWindow": {"endTime": end}}),
+        json!({"timeWindow": {"beginTime": end, "endTime": begin}}),
+        json!({"timeWindow": {"duration": 0}}),
+    ] {
+        let answer = c.gql(snapshot, json!({"g": page, "p": bad})).await;
+        assert_eq!(answer.error_classes(), ["BAD_USER_INPUT"], "{bad}: {}", answer.text);
+    }
+    let not_a_page = c.gql(snapshot, json!({"g": guid})).await;
+    assert_eq!(not_a_page.error_classes(), ["NOT_FOUND"]);
+    let wrong_type =
+        c.gql(snapshot, json!({"g": page, "p": {"timeWindow": {"beginTime": "yesterday"}}})).await;
+    assert_eq!(
+        wrong_type.error_classes(),
+        ["BAD_USER_INPUT"],
+        "EpochMilliseconds is checked: {}",
+        wrong_type.text
+    );
+
+    let account = server.account_id(KEY);
+    let events: Vec<Value> = (1..=5)
+        .map(|i| json!({"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": i * 15, "timestamp": begin + i * 60_000}))
+        .collect();
+    assert_eq!(post_events(&server, KEY, account, Value::Array(events)).await.0, 202);
+    let url = c
+        .ok(snapshot, json!({"g": page, "p": {"timeWindow": {"beginTime": begin, "endTime": end}}}))
+        .await["dashboardCreateSnapshotUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.contains("format=PDF") && url.contains("width=2000"), "{url}");
+    let http = reqwest::Client::new();
+    let pdf = http.get(&url).send().await.unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let png_url = url
+        .replace("format=PDF", "format=PNG")
+        .replace("width=2000", "width=800")
+        .replace("height=2000", "height=600");
+    let png = http.get(&png_url).send().await.unwrap();
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.unwrap();
+    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && &bytes[12..16] == b"IHDR", "a PNG");
+    let side = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    assert_eq!((side(16), side(20)), (800, 600));
+    let blank = crate::newrelic::render::dashboard_png(800, 600, "Web hosts", "Overview", "", &[]);
+    assert_ne!(bytes.as_ref(), blank.as_slice(), "the widgets and the data are drawn");
+    let too_big = http.get(url.replace("width=2000", "width=2001")).send().await.unwrap();
+    assert_eq!(too_big.status().as_u16(), 400);
+    let odd = http.get(url.replace("format=PDF", "format=GIF")).send().await.unwrap();
+    assert_eq!(odd.status().as_u16(), 400);
+    let unknown = http
+        .get(format!("{}/_sandbox/newrelic/snapshot/nope?format=PNG", server.base_url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    let fetches = server.snapshot_fetches();
+    assert_eq!(fetches.len(), 5);
+    assert!(fetches.iter().all(|f| !f.api_key_sent));
+}
+
+#[tokio::test]
+async fn nrql_answers_from_posted_events() {
+    let server = start();
+    let c = Client::new(&server, KEY);
+    let account = server.account_id(KEY);
+    let t = 1_793_491_200_000i64; // 2026-11-01T00:00:00Z
+    let events = json!([
+        {"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 10, "timestamp": t},
+        {"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 30, "timestamp": t + 30_000},
+        {"eventType": "SystemSample", "hostname": "web-2", "cpuPercent": 99, "timestamp": t}
+    ]);
+    assert_eq!(post_events(&server, KEY, account, events).await.0, 202);
+    let q = "query($a: Int!, $q: Nrql!) { actor { account(id: $a) { nrql(query: $q) { results } } } }";
+    let nrql = format!(
+        "SELECT average(cpuPercent) FROM SystemSample WHERE hostname = 'web-1' SINCE {t} UNTIL {}",
+        t + 60_000
+    );
+    let data = c.ok(q, json!({"a": account, "q": nrql})).await;
+    assert_eq!(data["actor"]["account"]["nrql"]["results"], json!([{"average.cpuPercent": 20.0}]));
+    let series = format!(
+        "SELECT max(cpuPercent) FROM SystemSample FACET hostname SINCE {t} UNTIL {} TIMESERIES 1 minute",
+        t + 120_000
+    );
+    let data = c.ok(q, json!({"a": account, "q": series})).await;
+    let results = data["actor"]["account"]["nrql"]["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 4, "two facets, two buckets: {results:#?}");
+    assert_eq!(
+        results[0],
+        json!({"beginTimeSeconds": t / 1000, "endTimeSeconds": t / 1000 + 60, "max.cpuPercent": 30.0, "facet": "web-1"})
+    );
+    let bad = c.gql(q, json!({"a": account, "q": "SELEKT nothing"})).await;
+    assert_eq!(bad.error_classes(), ["INVALID_INPUT"]);
+    let unsupported = c.gql(q, json!({"a": account, "q": "SELECT percentile(x, 95) FROM X"})).await;
+    assert_eq!(unsupported.error_classes(), [crate::newrelic::exec::NOT_IMPLEMENTED]);
+    let other = c.gql(q, json!({"a": 1, "q": "SELECT count(*) FROM X"})).await;
+    assert_eq!(other.error_classes(), ["FORBIDDEN"]);
+    assert!(server.invalid_documents().is_empty());
+}
+
+#[tokio::test]
+async fn the_event_api_checks_keys_accounts_and_bodies() {
+    let server = start();
+    let account = server.account_id(KEY);
+    let ok = json!([{"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 1}]);
+    assert_eq!(post_events(&server, "not-a-key", account, ok.clone()).await.0, 403);
+    assert_eq!(post_events(&server, KEY, 1, ok.clone()).await.0, 403, "another key's account");
+    let (status, body) = post_events(&server, KEY, account, json!([{"hostname": "x"}])).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("event 1: each event needs a string `eventType`"),
+        "{body}"
+    );
+    assert_eq!(post_events(&server, KEY, account, json!([{"eventType": "A", "tags": ["x"]}])).await.0, 400);
+    let (status, body) = post_events(&server, KEY, account, ok).await;
+    assert_eq!(status, 202);
+    assert_eq!(body["success"], true);
+    let stored = server.events(KEY);
+    assert_eq!(stored.len(), 1);
+    assert!(stored[0]["timestamp"].as_i64().unwrap() > 1_700_000_000_000, "timestamp defaults to now, in ms");
+    assert!(server.events(OTHER_KEY).is_empty());
+}
+
+#[tokio::test]
+async fn the_incident_control_call_checks_what_it_is_given() {
+    let server = start();
+    let http = reqwest::Client::new();
+    let url = format!("{}/_sandbox/newrelic/incidents", server.base_url());
+    let call = |key: &str, body: Value| http.post(&url).header("API-Key", key).body(body.to_string()).send();
+    assert_eq!(call("nope", json!({})).await.unwrap().status().as_u16(), 401);
+    assert_eq!(call(KEY, json!([])).await.unwrap().status().as_u16(), 400);
+    assert_eq!(call(KEY, json!({"action": "open"})).await.unwrap().status().as_u16(), 400);
+    assert_eq!(
+        call(KEY, json!({"conditionId": "1", "action": "fire"})).await.unwrap().status().as_u16(),
+        400
+    );
+    assert_eq!(
+        call(KEY, json!({"conditionId": "1", "action": "open", "priority": "URGENT"}))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        400
+    );
+    assert_eq!(
+        call(KEY, json!({"conditionId": "1", "action": "open"})).await.unwrap().status().as_u16(),
+        404
+    );
+    assert_eq!(
+        call(KEY, json!({"conditionId": "1", "action": "open", "accountId": 1}))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert!(server.objects(KEY, ObjectKind::Incident).is_empty());
 }
