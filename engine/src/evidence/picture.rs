@@ -645,6 +645,39 @@ mod tests {
         assert_eq!(ticks.len(), 8, "the 100-day marks (from the epoch) within the period");
     }
 
+    /// Sizes and times of a large chart and a large stamp (printed; run with `--nocapture`).
+    #[test]
+    fn figures() {
+        let from = 1_796_428_800;
+        let many: Vec<Series> = (0..25)
+            .map(|i| Series {
+                name: format!("web-{i}: CPU utilisation"),
+                points: (0..1440)
+                    .map(|k| (from + k * 60, 50.0 + 40.0 * ((k + i * 37) as f64 / 90.0).sin()))
+                    .collect(),
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let chart = render_series("infra", &many, from, from + 86_400, WHEN, "GetMetricData").unwrap();
+        let chart_time = t.elapsed();
+        let t = std::time::Instant::now();
+        let stamped = stamp(&vendor_png(1200, 2160), "infra", WHEN).unwrap();
+        let stamp_time = t.elapsed();
+        eprintln!(
+            "figures: render_series 25 series × 1440 points: {} bytes, {:?} ({:?} px); stamp 1200×2160: {} bytes, {:?}",
+            chart.len(),
+            chart_time,
+            watchkeep_provider::png_size(&chart),
+            stamped.len(),
+            stamp_time
+        );
+        assert_eq!(watchkeep_provider::png_size(&chart).map(|(w, _)| w), Some(CHART_WIDTH));
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/evidence-picture-samples");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("rendered-25-series.png"), &chart).unwrap();
+        assert_eq!(watchkeep_provider::png_size(&stamped), Some((1200, 2160 + BANNER_HEIGHT)));
+    }
+
     /// Writes one stamped and one rendered picture to `target/evidence-picture-samples/`, to
     /// look at.
     #[test]

@@ -161,6 +161,8 @@ fn layout(widgets: &[MetricWidget]) -> (Vec<Option<Place>>, u32, u32) {
 /// The GetMetricWidgetImage `MetricWidget` for one dashboard widget over `from..to`.
 fn image_widget(w: &MetricWidget, from: i64, to: i64, width: u32, height: u32) -> Value {
     let mut m = Map::new();
+    // The properties the image API's widget structure lists (module documentation); those only
+    // dashboards know (`setPeriodToTimeRange`, `sparkline`, …) are left out.
     for key in [
         "metrics",
         "annotations",
@@ -172,7 +174,6 @@ fn image_widget(w: &MetricWidget, from: i64, to: i64, width: u32, height: u32) -
         "yAxis",
         "legend",
         "region",
-        "setPeriodToTimeRange",
         "liveData",
     ] {
         if let Some(v) = w.properties.get(key) {
