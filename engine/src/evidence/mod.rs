@@ -23,6 +23,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::state::HistoryEntry;
 
+pub mod picture;
+
 /// Format version of every evidence file (`format_version`).
 pub const FORMAT_VERSION: u32 = 1;
 

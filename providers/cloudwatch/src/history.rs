@@ -115,23 +115,10 @@ pub(crate) async fn metric_widget_image(p: &CloudWatchProvider, widget: &Value) 
                 .into(),
         });
     }
-    let out = p
-        .aws
-        .cw()
-        .await
-        .get_metric_widget_image()
-        .metric_widget(widget.to_string())
-        .output_format("png")
-        .send()
-        .await
-        .map_err(|e| map_error(Service::CloudWatch, "GetMetricWidgetImage", e, &[]))?;
-    let bytes = out.metric_widget_image().map(|b| b.as_ref().to_vec()).unwrap_or_default();
-    if !bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        return Err(ProviderError::Decode {
-            message: format!("GetMetricWidgetImage returned {} bytes that are not a PNG image", bytes.len()),
-        });
-    }
-    Ok(bytes)
+    crate::picture::widget_image(p, widget).await.map_err(|f| match f {
+        crate::picture::ImageFailure::Unsupported { error, .. }
+        | crate::picture::ImageFailure::Failed(error) => error,
+    })
 }
 
 /// Publishes one data point, timestamped now.

@@ -122,6 +122,19 @@
 //! both alarm kinds, following `NextToken`; the state changes are the `StateUpdate` items, their
 //! states taken from `HistoryData` (`oldState` / `newState`) or else the summary.
 //!
+//! ## Evidence: dashboard pictures and console links
+//!
+//! `dashboard_picture` on a `cloudwatch_dashboard` calls GetMetricWidgetImage once per metric
+//! widget of the body in state, over the period asked for, and lays the images out as the
+//! dashboard does (its 24-column grid, 50 px a column and 60 px a row, rows without a metric
+//! widget left out, at most 7800 px tall) in one PNG. Where the endpoint has no
+//! GetMetricWidgetImage (moto: a bare HTTP 500; LocalStack: 501 `InternalFailure`; codes
+//! `NotImplemented`, `UnknownOperation`, `InvalidAction`) it returns the widgets' metrics as
+//! `Picture::Series` read with GetMetricData (at most 1440 points a line), its source saying
+//! why; auth and other errors are returned. `web_link` builds the console URL of alarms,
+//! dashboards, topics and subscriptions in the provider's region. Details and sources in
+//! [`picture`].
+//!
 //! ## Route tests
 //!
 //! `test_delivery` (`watchkeep routes test`) on an `sns_topic`: subscriptions still pending
@@ -191,6 +204,7 @@ mod history;
 mod marker;
 pub mod normalize;
 mod observe;
+mod picture;
 pub mod quota;
 pub mod route_test;
 mod subscription;
@@ -513,6 +527,28 @@ impl Provider for CloudWatchProvider {
         window: std::time::Duration,
     ) -> Result<Option<watchkeep_provider::Observation>> {
         observe::observe(&self.aws, components, alerts, window).await.map(Some)
+    }
+
+    /// `evidence`: a `cloudwatch_dashboard` pictured by GetMetricWidgetImage, one call per
+    /// metric widget laid out as on the dashboard, or its metrics read with GetMetricData where
+    /// the endpoint has no GetMetricWidgetImage (see `picture.rs`).
+    async fn dashboard_picture(
+        &self,
+        resource_type: &str,
+        id: &str,
+        attrs: &Value,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<watchkeep_provider::Picture>> {
+        match Self::kind(resource_type)? {
+            Kind::Dashboard => picture::dashboard_picture(self, id, attrs, from, to).await,
+            _ => Ok(None),
+        }
+    }
+
+    /// The AWS console page of an alarm, dashboard, topic or subscription (see `picture.rs`).
+    fn web_link(&self, resource_type: &str, id: &str) -> Option<String> {
+        picture::web_link(self.region(), resource_type, id)
     }
 
     fn api_calls(&self) -> u64 {
