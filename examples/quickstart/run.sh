@@ -3,8 +3,10 @@
 # bundled watchkeep-sandbox (a local stand-in for the Datadog API and New Relic's NerdGraph), then
 # plan again to show that nothing is left to change, then check SOC 2 coverage (from the
 # configuration, then from what the vendor sees) and send a test through every route to the
-# sandbox's PagerDuty, Slack and SMTP receivers. No vendor account is needed; state lives in a
-# local file under target/quickstart/.watchkeep/.
+# sandbox's PagerDuty, Slack and SMTP receivers; then make an alert fire and resolve (metric points
+# posted to the sandbox), note what was done, run drift, and write the SOC 2 evidence bundle of the
+# last day. No vendor account is needed; state lives in a local file under
+# target/quickstart/.watchkeep/.
 #
 #   ./examples/quickstart/run.sh            # examples/quickstart (Datadog)
 #   ./examples/quickstart/run.sh newrelic   # examples/newrelic (New Relic)
@@ -101,5 +103,44 @@ echo
 echo "== what the sandbox's receivers got"
 grep -E "receiver|received" "$work/sandbox.err" | grep -v "^watchkeep-sandbox: warning" || true
 echo
-echo "== watchkeep validations (the hash-chained records of the coverage and route-test runs)"
+
+# Metric points for the sandbox's Datadog (POST /api/v1/series, as an agent sends them); the
+# sandbox evaluates every monitor on the points it receives.
+post_series() { # HOST METRIC VALUE EPOCH_SECONDS
+  local body="{\"series\":[{\"metric\":\"$2\",\"type\":\"gauge\",\"host\":\"$1\",\"points\":[[$4,$3]]}]}"
+  if command -v curl >/dev/null; then
+    curl -sf -X POST -H "DD-API-KEY: $DD_API_KEY" -H "DD-APPLICATION-KEY: $DD_APP_KEY" \
+      -H 'Content-Type: application/json' -d "$body" "$url/api/v1/series" >/dev/null
+  else
+    python3 - "$url/api/v1/series" "$body" <<'PY'
+import os, sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST", headers={
+    "DD-API-KEY": os.environ["DD_API_KEY"], "DD-APPLICATION-KEY": os.environ["DD_APP_KEY"],
+    "Content-Type": "application/json"})
+urllib.request.urlopen(req).read()
+PY
+  fi
+}
+
+if [ "$example" = quickstart ]; then
+  echo "== an alert fires and resolves: web-1's agent reports the CPU 98% busy, then 10% busy"
+  now=$(date +%s)
+  post_series web-1 system.cpu.idle 2 $((now - 600))
+  sleep 1
+  post_series web-1 system.cpu.idle 90 "$now"
+  "$bin/watchkeep" alerts --since 1h
+  echo
+  echo "== watchkeep alerts note (what the on-call engineer did, kept as a dated record)"
+  "$bin/watchkeep" alerts note 'baseline.soc2["web-1"].cpu' "Killed the runaway batch job on web-1; CPU back under 20%."
+  "$bin/watchkeep" alerts note 'alert.cpu_saturated["web-1"]' "Same event as the baseline alert: the runaway batch job on web-1."
+fi
+echo
+echo "== watchkeep drift (nothing edited outside watchkeep: exit 0, kept as a validation record)"
+"$bin/watchkeep" drift
+echo
+echo "== watchkeep validations (the hash-chained records of the coverage, route-test and drift runs)"
 "$bin/watchkeep" validations
+echo
+echo "== watchkeep evidence (the SOC 2 CC7.1 evidence bundle of the last day)"
+"$bin/watchkeep" evidence --from 24h --out "$work/evidence"
+echo "Evidence bundle: open $work/evidence/index.html (or index.md)"

@@ -448,6 +448,57 @@ pub fn validations(r: &crate::run::report::ChainReport) -> String {
     out
 }
 
+/// `evidence`: what the bundle holds and where to start reading it.
+pub fn evidence(o: &crate::run::report::EvidenceOutput) -> String {
+    let c = &o.counts;
+    let mut out = format!(
+        "Evidence for {} … {} written to {} ({} files).\n",
+        o.period.from,
+        o.period.to,
+        o.out,
+        o.files.len()
+    );
+    out.push_str(&format!(
+        "  scope:               {} components, {}\n",
+        c.components,
+        if c.coverage_gaps == 0 {
+            "coverage complete".to_string()
+        } else {
+            format!("{} coverage gaps", c.coverage_gaps)
+        }
+    ));
+    out.push_str(&format!("  alert configuration: {} alerts\n", c.alerts));
+    out.push_str(&format!("  changes:             {} history entries in the period\n", c.changes));
+    out.push_str(&format!(
+        "  alert log:           {} incidents ({} resolved, {} with notes), {} state changes\n",
+        c.incidents, c.resolved_incidents, c.incidents_with_notes, c.alert_events
+    ));
+    out.push_str(&format!("  validations:         {} records in the period\n", c.validation_records));
+    out.push_str(&format!("  dashboards:          {} dated pictures\n", c.dashboards));
+    if o.problems.is_empty() {
+        out.push_str("Complete: every chain intact, every vendor answered.\n");
+    } else {
+        out.push_str(&format!("INCOMPLETE: {} problems (listed first in the index):\n", o.problems.len()));
+        for p in &o.problems {
+            out.push_str(&format!("  - {}: {}\n", p.area, p.message));
+        }
+    }
+    out.push_str(&format!("Start reading at {} (or {}).\n", o.index_html, o.index_md));
+    out
+}
+
+/// `alerts note`: the note as recorded.
+pub fn note(o: &crate::run::notes::NoteOutput) -> String {
+    format!(
+        "Noted on {} at {} by {} (record {:06}):\n  {}\n",
+        o.note.address,
+        o.noted_at,
+        o.note.author,
+        o.sequence,
+        o.note.text.replace('\n', "\n  ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

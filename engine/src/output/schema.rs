@@ -53,6 +53,8 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("evidence-alert-log.schema.json", v(schema_for!(crate::evidence::bundle::AlertLogFile))),
         ("evidence-validations.schema.json", v(schema_for!(crate::evidence::bundle::ValidationsFile))),
         ("evidence-manifest.schema.json", v(schema_for!(crate::evidence::bundle::Manifest))),
+        ("evidence.schema.json", v(schema_for!(crate::run::report::EvidenceOutput))),
+        ("alerts-note.schema.json", v(schema_for!(crate::run::notes::NoteOutput))),
     ]
 }
 

@@ -468,3 +468,41 @@ pub struct TargetTestResult {
     /// When the test finished (RFC 3339, UTC).
     pub at: String,
 }
+
+/// `evidence --json` output: where the bundle is and whether it is complete.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EvidenceOutput {
+    pub format_version: u32,
+    /// The bundle's directory, as given.
+    pub out: String,
+    /// `index.html` and `index.md` inside it.
+    pub index_html: String,
+    pub index_md: String,
+    pub period: crate::evidence::Period,
+    /// No problem: every chain intact, every vendor answered, every dashboard pictured.
+    pub complete: bool,
+    pub problems: Vec<crate::evidence::Problem>,
+    pub counts: EvidenceCounts,
+    /// Every file of the bundle with its SHA-256, as in `manifest.json`.
+    pub files: Vec<EvidenceFile>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+pub struct EvidenceCounts {
+    pub components: usize,
+    pub coverage_gaps: usize,
+    pub alerts: usize,
+    pub changes: usize,
+    pub incidents: usize,
+    pub resolved_incidents: usize,
+    pub incidents_with_notes: usize,
+    pub alert_events: usize,
+    pub validation_records: usize,
+    pub dashboards: usize,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct EvidenceFile {
+    pub path: String,
+    pub sha256: String,
+}

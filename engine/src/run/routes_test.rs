@@ -235,6 +235,12 @@ fn select<'a>(cfg: &'a Config, names: &[String]) -> Result<Vec<&'a Route>, Error
     Ok(out)
 }
 
+/// Each target of `route`, described without secrets (`pagerduty service oncall`,
+/// `slack #ops via webhook hooks.slack.com`), as `routes test` and the evidence bundle name them.
+pub fn route_targets(cfg: &Config, route: &Route) -> Vec<String> {
+    plan_route(cfg, route).into_iter().map(|p| p.target).collect()
+}
+
 /// Each target of `route`, described without secrets, with how it can be tested directly.
 fn plan_route(cfg: &Config, route: &Route) -> Vec<Planned> {
     let mut out = Vec::new();

@@ -13,6 +13,7 @@ mod core_loop;
 mod coverage;
 mod drift;
 mod errors;
+mod evidence;
 mod faults;
 mod maintenance;
 mod newrelic;
