@@ -104,36 +104,47 @@ echo "== what the sandbox's receivers got"
 grep -E "receiver|received" "$work/sandbox.err" | grep -v "^watchkeep-sandbox: warning" || true
 echo
 
-# Metric points for the sandbox's Datadog (POST /api/v1/series, as an agent sends them); the
-# sandbox evaluates every monitor on the points it receives.
-post_series() { # HOST METRIC VALUE EPOCH_SECONDS
-  local body="{\"series\":[{\"metric\":\"$2\",\"type\":\"gauge\",\"host\":\"$1\",\"points\":[[$4,$3]]}]}"
+# Posts JSON to the sandbox with one auth header (curl, or Python where there is no curl).
+post_json() { # URL HEADER BODY
   if command -v curl >/dev/null; then
-    curl -sf -X POST -H "DD-API-KEY: $DD_API_KEY" -H "DD-APPLICATION-KEY: $DD_APP_KEY" \
-      -H 'Content-Type: application/json' -d "$body" "$url/api/v1/series" >/dev/null
+    curl -sf -X POST -H "$2" -H 'Content-Type: application/json' -d "$3" "$1" >/dev/null
   else
-    python3 - "$url/api/v1/series" "$body" <<'PY'
-import os, sys, urllib.request
-req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="POST", headers={
-    "DD-API-KEY": os.environ["DD_API_KEY"], "DD-APPLICATION-KEY": os.environ["DD_APP_KEY"],
-    "Content-Type": "application/json"})
+    python3 - "$1" "$2" "$3" <<'PY'
+import sys, urllib.request
+name, value = sys.argv[2].split(": ", 1)
+req = urllib.request.Request(sys.argv[1], data=sys.argv[3].encode(), method="POST",
+                             headers={name: value, "Content-Type": "application/json"})
 urllib.request.urlopen(req).read()
 PY
   fi
 }
 
+now=$(date +%s)
 if [ "$example" = quickstart ]; then
   echo "== an alert fires and resolves: web-1's agent reports the CPU 98% busy, then 10% busy"
-  now=$(date +%s)
-  post_series web-1 system.cpu.idle 2 $((now - 600))
+  # Metric points as an agent sends them (POST /api/v1/series); the sandbox evaluates every
+  # monitor on the points it receives.
+  series() { echo "{\"series\":[{\"metric\":\"system.cpu.idle\",\"type\":\"gauge\",\"host\":\"web-1\",\"points\":[[$1,$2]]}]}"; }
+  post_json "$url/api/v1/series" "DD-API-KEY: $DD_API_KEY" "$(series $((now - 600)) 2)"
   sleep 1
-  post_series web-1 system.cpu.idle 90 "$now"
-  "$bin/watchkeep" alerts --since 1h
-  echo
-  echo "== watchkeep alerts note (what the on-call engineer did, kept as a dated record)"
-  "$bin/watchkeep" alerts note 'baseline.soc2["web-1"].cpu' "Killed the runaway batch job on web-1; CPU back under 20%."
-  "$bin/watchkeep" alerts note 'alert.cpu_saturated["web-1"]' "Same event as the baseline alert: the runaway batch job on web-1."
+  post_json "$url/api/v1/series" "DD-API-KEY: $DD_API_KEY" "$(series "$now" 90)"
+else
+  echo "== an alert fires and resolves: web-1 reports the CPU 97% busy for 6 minutes, then 10% busy"
+  # Events as the infrastructure agent sends them (New Relic's Event API); the sandbox evaluates
+  # every NRQL condition on the events it receives (CPU above 85 for 5 minutes opens an incident).
+  events=""
+  for m in 6 5 4 3 2 1; do
+    events="$events{\"eventType\":\"SystemSample\",\"hostname\":\"web-1\",\"cpuPercent\":97,\"timestamp\":$((now - m * 60))},"
+  done
+  post_json "$url/v1/accounts/$NEW_RELIC_ACCOUNT_ID/events" "Api-Key: $NEW_RELIC_API_KEY" "[${events%,}]"
+  sleep 1
+  post_json "$url/v1/accounts/$NEW_RELIC_ACCOUNT_ID/events" "Api-Key: $NEW_RELIC_API_KEY" \
+    "[{\"eventType\":\"SystemSample\",\"hostname\":\"web-1\",\"cpuPercent\":10,\"timestamp\":$now}]"
 fi
+"$bin/watchkeep" alerts --since 1h
+echo
+echo "== watchkeep alerts note (what the on-call engineer did, kept as a dated record)"
+"$bin/watchkeep" alerts note 'baseline.soc2["web-1"].cpu' "Killed the runaway batch job on web-1; CPU back under 20%."
 echo
 echo "== watchkeep drift (nothing edited outside watchkeep: exit 0, kept as a validation record)"
 "$bin/watchkeep" drift

@@ -571,8 +571,12 @@ fn alert_rows(
         .iter()
         .map(|r| {
             let cov = covering.get(&r.address);
-            let (name, condition, critical, warning) = vendor_condition(r);
-            let routes: Vec<String> = cov.map(|c| c.alert.routes.clone()).unwrap_or_default();
+            let (name, condition, direction, critical, warning) = vendor_condition(r);
+            let from_block = block_of(cfg, r);
+            let routes: Vec<String> = match cov {
+                Some(c) => c.alert.routes.clone(),
+                None => from_block.as_ref().map(|b| b.routes.clone()).unwrap_or_default(),
+            };
             let targets = routes
                 .iter()
                 .filter_map(|n| cfg.routes.get(n))
@@ -589,14 +593,23 @@ fn alert_rows(
                 id: r.id.clone(),
                 link: link(r),
                 name,
-                component: cov.map(|c| c.component.clone()),
-                metric: cov.map(|c| c.metric.clone()),
+                component: cov
+                    .map(|c| c.component.clone())
+                    .or_else(|| from_block.as_ref().and_then(|b| b.component.clone())),
+                metric: cov
+                    .map(|c| c.metric.clone())
+                    .or_else(|| from_block.as_ref().and_then(|b| b.metric.clone())),
                 condition,
-                direction: cov.map(|c| c.alert.direction.clone()),
+                // The vendor's own direction and thresholds: what it alerts on.
+                direction: direction.map(str::to_string).or_else(|| cov.map(|c| c.alert.direction.clone())),
                 critical: critical.or(cov.map(|c| c.alert.threshold)),
                 warning,
-                duration: cov.map(|c| c.alert.window.clone()),
-                severity: cov.map(|c| c.alert.severity.clone()),
+                duration: cov
+                    .map(|c| c.alert.window.clone())
+                    .or_else(|| from_block.as_ref().and_then(|b| b.duration.clone())),
+                severity: cov
+                    .map(|c| c.alert.severity.clone())
+                    .or_else(|| from_block.as_ref().and_then(|b| b.severity.clone())),
                 routes,
                 targets,
                 vendor_modified: r.vendor_modified.clone(),
@@ -610,18 +623,65 @@ fn alert_rows(
         .collect()
 }
 
-/// The vendor's name, condition, critical and warning threshold of one alert, from its state
-/// attributes.
-fn vendor_condition(r: &ResourceState) -> (Option<String>, String, Option<f64>, Option<f64>) {
+/// What the `alert` or `baseline` block an object was compiled from says of it: its routes, and
+/// the component and metric its address names (`baseline.soc2["web-1"].connections`).
+struct FromBlock {
+    routes: Vec<String>,
+    component: Option<String>,
+    metric: Option<String>,
+    /// As written, else the catalog's default for the component's kind on its vendor.
+    severity: Option<String>,
+    duration: Option<String>,
+}
+
+fn block_of(cfg: &Config, r: &ResourceState) -> Option<FromBlock> {
+    let origin = r.origin.as_deref()?;
+    let rest = r.address.strip_prefix(origin)?;
+    let component = rest.strip_prefix("[\"").and_then(|x| x.split_once("\"]")).map(|(c, _)| c.to_string());
+    let suffix = rest.rsplit_once("\"]").map(|(_, m)| m).unwrap_or("");
+    let (routes, metric, written) = if let Some(name) = origin.strip_prefix("baseline.") {
+        let b = cfg.baselines.get(name)?;
+        let metric = suffix.strip_prefix('.').filter(|m| !m.is_empty()).map(str::to_string);
+        let written = metric.as_ref().and_then(|m| b.overrides.get(m)).map(|o| o.threshold.clone());
+        (b.routes.clone(), metric, written)
+    } else {
+        let a = cfg.alerts.get(origin.strip_prefix("alert.")?)?;
+        (a.routes.clone(), Some(a.metric.clone()), Some(a.threshold.clone()))
+    };
+    let row = match (&metric, component.as_ref().and_then(|c| cfg.components.get(c))) {
+        (Some(m), Some(c)) => crate::compile::catalog::lookup(m, &c.kind, &c.provider).map(|e| e.defaults),
+        _ => None,
+    };
+    let severity =
+        written.as_ref().and_then(|t| t.severity.clone()).or_else(|| row.map(|d| d.severity.to_string()));
+    let duration = written
+        .as_ref()
+        .and_then(|t| t.for_duration.clone())
+        .or_else(|| row.map(|d| d.for_duration.to_string()));
+    Some(FromBlock { routes, component, metric, severity, duration })
+}
+
+/// The vendor's name, condition, direction (`above`/`below`), critical and warning threshold of
+/// one alert, from its state attributes: what the vendor alerts on.
+type Condition = (Option<String>, String, Option<&'static str>, Option<f64>, Option<f64>);
+
+fn vendor_condition(r: &ResourceState) -> Condition {
     let a = &r.attrs;
     let s = |v: &Value| v.as_str().map(str::to_string);
+    let dir = |above: bool| Some(if above { "above" } else { "below" });
     match r.resource_type.as_str() {
-        "datadog_monitor" => (
-            s(&a["name"]),
-            s(&a["query"]).unwrap_or_default(),
-            a["options"]["thresholds"]["critical"].as_f64(),
-            a["options"]["thresholds"]["warning"].as_f64(),
-        ),
+        "datadog_monitor" => {
+            let query = s(&a["query"]).unwrap_or_default();
+            // The comparison is the query's last `>`/`<` (`avg(last_5m):… > 85`).
+            let direction = query.rfind(['>', '<']).and_then(|i| dir(query.as_bytes()[i] == b'>'));
+            (
+                s(&a["name"]),
+                query,
+                direction,
+                a["options"]["thresholds"]["critical"].as_f64(),
+                a["options"]["thresholds"]["warning"].as_f64(),
+            )
+        }
         "cloudwatch_metric_alarm" => {
             let metric = match (s(&a["Namespace"]), s(&a["MetricName"])) {
                 (Some(ns), Some(m)) => format!("{ns}/{m}"),
@@ -646,11 +706,19 @@ fn vendor_condition(r: &ResourceState) -> (Option<String>, String, Option<f64>, 
                 a["EvaluationPeriods"].as_u64().unwrap_or(1),
                 a["Period"].as_u64().unwrap_or(0),
             );
-            (s(&a["AlarmName"]).or_else(|| Some(r.id.clone())), cond, a["Threshold"].as_f64(), None)
+            let direction = s(&a["ComparisonOperator"]).and_then(|op| dir(op.starts_with("Greater")));
+            (
+                s(&a["AlarmName"]).or_else(|| Some(r.id.clone())),
+                cond,
+                direction,
+                a["Threshold"].as_f64(),
+                None,
+            )
         }
         "cloudwatch_composite_alarm" => (
             s(&a["AlarmName"]).or_else(|| Some(r.id.clone())),
             s(&a["AlarmRule"]).unwrap_or_default(),
+            None,
             None,
             None,
         ),
@@ -671,14 +739,18 @@ fn vendor_condition(r: &ResourceState) -> (Option<String>, String, Option<f64>, 
                     )
                 })
                 .collect();
+            let direction = term("CRITICAL")
+                .and_then(|t| t["operator"].as_str())
+                .and_then(|op| dir(op.to_ascii_uppercase().starts_with("ABOVE")));
             (
                 s(&a["name"]),
                 format!("{}; {}", s(&a["nrql"]["query"]).unwrap_or_default(), ops.join("; ")),
+                direction,
                 term("CRITICAL").and_then(|t| t["threshold"].as_f64()),
                 term("WARNING").and_then(|t| t["threshold"].as_f64()),
             )
         }
-        _ => (None, String::new(), None, None),
+        _ => (None, String::new(), None, None, None),
     }
 }
 
