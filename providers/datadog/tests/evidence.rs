@@ -72,7 +72,11 @@ async fn a_monitor_fires_and_recovers_in_its_alert_log() {
     // idle 5% → usage 95%: critical; then idle 60% → usage 40%: OK (outside the first window).
     post_points(&dd, key, "system.cpu.idle", "web-1", &[(t, 5.0), (t + 60, 4.0)]).await;
     post_points(&dd, key, "system.cpu.idle", "web-1", &[(t + 420, 60.0), (t + 480, 61.0)]).await;
-    let monitor = dd.monitors(key).into_iter().find(|m| m["id"].to_string() == created.id).unwrap();
+    let monitor = dd
+        .monitors(key)
+        .into_iter()
+        .find(|m| m["id"].as_i64().map(|i| i.to_string()) == Some(created.id.clone()))
+        .unwrap();
     assert_eq!(monitor["overall_state"], "OK");
 
     // A new provider: the first one's scan is cached for a minute.

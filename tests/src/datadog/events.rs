@@ -108,16 +108,15 @@ pub(crate) fn monitor_changed(org: &Org, id: i64, monitor: &Value, changes: &[Ch
             (at - 900) * 1000,
             (at + 900) * 1000
         );
-        store.events.push(json!({
+        // No `device_name`/`host: null`: the spec types them as strings (the list answers of
+        // older recordings show `null`), so they are left out when there is none.
+        let mut event = json!({
             "alert_type": alert_type,
             "comments": [],
             "date_happened": at,
-            "device_name": null,
-            "host": host,
             "id": eid,
             "id_str": eid.to_string(),
             "is_aggregate": false,
-            "monitor_group_status": null,
             "monitor_groups": groups,
             "monitor_id": id,
             "priority": "normal",
@@ -128,7 +127,11 @@ pub(crate) fn monitor_changed(org: &Org, id: i64, monitor: &Value, changes: &[Ch
             "text": text,
             "title": format!("{} {name}", title_prefix(&c.to, &c.group)),
             "url": format!("/event/event?id={eid}"),
-        }));
+        });
+        if let Some(host) = host {
+            event["host"] = json!(host);
+        }
+        store.events.push(event);
     }
 }
 

@@ -337,6 +337,14 @@ fn severity(state: &str) -> u8 {
     }
 }
 
+/// One group's evaluation: its state, value and the threshold it was compared with.
+pub(crate) struct GroupResult {
+    pub(crate) group: String,
+    pub(crate) state: String,
+    pub(crate) value: f64,
+    pub(crate) threshold: f64,
+}
+
 /// Evaluates one monitor over the stored points: the new state of every group that has points
 /// in the window (groups without points keep theirs), in group order. `None` when the query
 /// or the thresholds are not understood.
@@ -344,7 +352,7 @@ pub(crate) fn evaluate(
     query: &MonitorQuery,
     thresholds: &Value,
     store: &MetricStore,
-) -> Option<(i64, Vec<(String, String, f64, f64)>)> {
+) -> Option<(i64, Vec<GroupResult>)> {
     let critical = thresholds.get("critical").and_then(Value::as_f64).unwrap_or(query.threshold);
     let warning = thresholds.get("warning").and_then(Value::as_f64);
     let newest = query.expr.newest(store)?;
@@ -360,7 +368,7 @@ pub(crate) fn evaluate(
         } else {
             ("OK", warning.unwrap_or(critical))
         };
-        out.push((group, state.to_owned(), value, threshold));
+        out.push(GroupResult { group, state: state.to_owned(), value, threshold });
     }
     Some((newest, out))
 }
@@ -393,7 +401,7 @@ pub(crate) fn evaluate_org(org: &Org) {
         let overall = {
             let mut states = write(&org.group_states);
             let known = states.entry(id).or_default();
-            for (group, state, value, threshold) in groups {
+            for GroupResult { group, state, value, threshold } in groups {
                 let from = known.get(&group).cloned().unwrap_or_else(|| "No Data".to_owned());
                 if from != state {
                     known.insert(group.clone(), state.clone());
@@ -448,8 +456,7 @@ fn query_answer(org: &Org, expr: &MetricExpr, text: &str, from: i64, to: i64) ->
     let groups = expr.series(&read(&org.metrics), from, to);
     let series: Vec<Value> = groups
         .into_iter()
-        .enumerate()
-        .map(|(_, (group, points))| {
+        .map(|(group, points)| {
             let tag_set: Vec<&str> = if group == "*" { Vec::new() } else { group.split(',').collect() };
             let scope = if tag_set.is_empty() { expr.scope_text.clone() } else { tag_set.join(",") };
             let start = points.first().map(|p| p.0 * 1000).unwrap_or(from * 1000);
@@ -468,7 +475,8 @@ fn query_answer(org: &Org, expr: &MetricExpr, text: &str, from: i64, to: i64) ->
                 "scope": if scope.is_empty() { "*".to_owned() } else { scope },
                 "start": start,
                 "tag_set": tag_set,
-                "unit": null,
+                // No `unit`: the stand-in keeps no metric metadata (Datadog answers
+                // `[{family, name, …}, null]` for a known unit).
             })
         })
         .collect();
@@ -609,10 +617,10 @@ mod tests {
         let q = MonitorQuery::parse("avg(last_5m):avg:cpu{*} by {host} > 95").unwrap();
         let (at, groups) = evaluate(&q, &json!({"critical": 90, "warning": 70}), &store).unwrap();
         assert_eq!(at, 160);
-        let states: Vec<(&str, &str)> = groups.iter().map(|(g, s, _, _)| (g.as_str(), s.as_str())).collect();
+        let states: Vec<(&str, &str)> = groups.iter().map(|g| (g.group.as_str(), g.state.as_str())).collect();
         assert_eq!(states, [("host:a", "Alert"), ("host:b", "Warn"), ("host:c", "OK")]);
         // Without thresholds the query's own number is critical.
         let (_, groups) = evaluate(&q, &Value::Null, &store).unwrap();
-        assert_eq!(groups[0].1, "OK", "avg 93 is not above 95");
+        assert_eq!(groups[0].state, "OK", "avg 93 is not above 95");
     }
 }
