@@ -43,6 +43,18 @@
 //!   (every page) says which components' hosts reported within the window and which hosts Datadog
 //!   sees; managed monitors asked about are read with the tag-filtered monitor list (1000 a page)
 //!   and those whose `overall_state` is `No Data` are reported.
+//! * `alerts` / `evidence` (`alert_history`, module `history`): monitor state changes from
+//!   `GET /api/v1/events?start=&end=&exclude_aggregate=true&page=N` (every page of 1000), read
+//!   once per window and shared by all monitors for a minute; each event is tied to its monitor
+//!   by `monitor_id` (or the `/monitors/<id>` link in its text) and to a state (`Alert`, `Warn`,
+//!   `No Data`, `OK`) by its title (`[Triggered]`, `[Warn]`, `[No Data]`, `[Recovered]`) or
+//!   `alert_type`.
+//! * `evidence` (`dashboard_picture`, module `picture`): `GET /api/v1/graph/snapshot` of one
+//!   query showing every in-scope host of the dashboard, the image fetched from its public
+//!   `snapshot_url` **without** key headers (at most 10 MiB, waiting up to 15 s for an image
+//!   not rendered yet, checked to be a PNG); otherwise the same query's series from
+//!   `GET /api/v1/query`. `web_link`: `https://app.<site>/monitors/<id>`,
+//!   `…/dashboard/<id>` (the default site's app with an `api_url` override).
 //! * The provider never retries; it reports what Datadog said and the engine decides:
 //!   401/403 → `Auth`, 404 → `NotFound`, 429 → `RateLimited` (retry after `X-RateLimit-Reset`,
 //!   else `Retry-After`), 5xx and timeouts/connection failures → `Transient`, other 4xx → `Api`

@@ -243,6 +243,58 @@ mod tests {
         assert_eq!(picture_query(&json!({"widgets": [{"definition": {"type": "note"}}]})), None);
     }
 
+    fn http(stand_in: &watchkeep_tests::DatadogStandIn, key: &str) -> Http {
+        let block = json!({"api_url": stand_in.base_url()});
+        let key = key.to_owned();
+        let env = move |n: &str| match n {
+            "DD_API_KEY" => Some(key.clone()),
+            "DD_APP_KEY" => Some("app".to_owned()),
+            _ => None,
+        };
+        Http::new(&crate::DatadogConfig::from_block(block.as_object().unwrap(), &env).unwrap()).unwrap()
+    }
+
+    async fn post_idle(stand_in: &watchkeep_tests::DatadogStandIn, key: &str, at: i64) {
+        let body =
+            json!({"series": [{"metric": "system.cpu.idle", "host": "web-1", "points": [[at, 40.0]]}]});
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v1/series", stand_in.base_url()))
+            .header("DD-API-KEY", key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 202);
+    }
+
+    #[tokio::test]
+    async fn an_image_not_ready_yet_is_waited_for_a_bounded_time() {
+        let dd = watchkeep_tests::DatadogStandIn::start(Default::default()).unwrap();
+        let http = http(&dd, "key-pending");
+        let t = chrono::Utc::now().timestamp() - 60;
+        post_idle(&dd, "key-pending", t).await;
+        let no_wait = [Duration::ZERO, Duration::ZERO];
+        // Two 403s, then the image: three downloads, a PNG.
+        dd.set_snapshot_pending(2);
+        let p =
+            picture_with_delays(&http, &dashboard(&["host:web-1"]), t - 60, t + 60, &no_wait).await.unwrap();
+        assert!(matches!(p, Some(Picture::Png { .. })), "{p:?}");
+        assert_eq!(dd.snapshot_downloads(), (3, 0));
+        // Still not there after every wait: the series instead, saying why.
+        dd.set_snapshot_pending(10);
+        let p =
+            picture_with_delays(&http, &dashboard(&["host:web-1"]), t - 60, t + 60, &no_wait).await.unwrap();
+        match p {
+            Some(Picture::Series { series, source, .. }) => {
+                assert!(source.contains("not ready"), "{source}");
+                assert_eq!(series[0].points, vec![(t, 60.0)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(dd.snapshot_downloads(), (6, 0), "one try and one per wait");
+        assert_eq!(IMAGE_RETRY_DELAYS.iter().sum::<Duration>(), Duration::from_secs(15));
+    }
+
     #[test]
     fn series_from_the_recorded_shape() {
         let answer = json!({"status": "ok", "series": [

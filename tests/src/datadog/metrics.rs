@@ -503,6 +503,8 @@ pub(crate) struct Snapshots {
     images: HashMap<String, Vec<u8>>,
     /// Per download: whether it carried a `DD-API-KEY` or `DD-APPLICATION-KEY` header.
     downloads: Vec<bool>,
+    /// Downloads still to answer 403, as an image not rendered yet.
+    pub(crate) pending: usize,
 }
 
 /// `GET /api/v1/graph/snapshot?metric_query=&start=&end=&title=` (`GetGraphSnapshot`): draws
@@ -555,7 +557,10 @@ pub(crate) async fn snapshot(
     )
 }
 
-/// `GET /snapshot/view/<token>.png`: the image, without keys; 404 for an unknown token.
+/// `GET /snapshot/view/<token>.png`: the image, without keys; 404 for an unknown token. While
+/// [`Snapshots::pending`] downloads remain (`DatadogStandIn::set_snapshot_pending`) it answers
+/// 403 `AccessDenied`, as an object store does for an image not written yet (a guess at how
+/// the real URL answers before Datadog has rendered the snapshot).
 pub(crate) async fn snapshot_image(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
@@ -565,6 +570,15 @@ pub(crate) async fn snapshot_image(
     let mut snaps = write(&shared.snapshots);
     snaps.downloads.push(with_keys);
     let token = file.strip_suffix(".png").unwrap_or(&file);
+    if snaps.pending > 0 && snaps.images.contains_key(token) {
+        snaps.pending -= 1;
+        let mut resp = (StatusCode::FORBIDDEN, "<Error><Code>AccessDenied</Code></Error>").into_response();
+        resp.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/xml"),
+        );
+        return resp;
+    }
     match snaps.images.get(token) {
         Some(png) => {
             let mut resp = (StatusCode::OK, png.clone()).into_response();

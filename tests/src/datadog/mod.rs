@@ -222,6 +222,12 @@ impl DatadogStandIn {
         metrics::snapshot_downloads(&self.shared)
     }
 
+    /// The next `n` snapshot image downloads answer 403, as an image Datadog has not rendered
+    /// yet would.
+    pub fn set_snapshot_pending(&self, n: usize) {
+        write(&self.shared.snapshots).pending = n;
+    }
+
     /// Makes one org answer like Datadog did on `date` (`None`: today's Datadog, the default), for
     /// the changes the recorded corpus dates (fields Datadog added or dropped since: see the
     /// stand-in's `normalize::Era`). For replaying a recording made on that date; affects what
