@@ -254,10 +254,11 @@ impl DatadogProvider {
                 return Ok(out);
             }
         }
-        Err(watchkeep_provider::ProviderError::Api {
-            status: 200,
-            body: format!(
-                "GET /api/v1/events: more than {} pages of events between {start} and {end}; ask for a shorter period (`--since`)",
+        // Answering a log cut short would hide alerts: refuse instead.
+        Err(watchkeep_provider::ProviderError::Decode {
+            message: format!(
+                "GET /api/v1/events returned more than {} full pages of events between {start} and {end}; \
+                 ask for a shorter period (`--since`)",
                 history::MAX_PAGES
             ),
         })

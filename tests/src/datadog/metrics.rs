@@ -21,7 +21,7 @@
 //! has no clock of its own: after each accepted `POST /api/v1/series` it evaluates every
 //! `metric alert` / `query alert` monitor of the org whose query it understands, over the
 //! window that ends at the newest stored point of that metric and scope; the time of the
-//! evaluation is that point's time. Per timestamp the points of every matching series are
+//! evaluation is that point's time (or now, for a point ahead of the clock). Per timestamp the points of every matching series are
 //! space-aggregated and the expression applied, then the window's values are time-aggregated.
 //! Each group (`by {…}`) gets `Alert` when the value crosses `options.thresholds.critical`,
 //! `Warn` when it crosses `warning`, else `OK`; the monitor's `overall_state` is its worst group
@@ -396,7 +396,10 @@ pub(crate) fn evaluate_org(org: &Org) {
             let metrics = read(&org.metrics);
             evaluate(&query, &thresholds, &metrics)
         };
-        let Some((at, groups)) = result else { continue };
+        let Some((newest, groups)) = result else { continue };
+        // Datadog evaluates at its own "now": a point up to ten minutes ahead (which the intake
+        // accepts) is evaluated now, not in the future.
+        let at = newest.min(super::normalize::now_epoch_secs());
         let mut changes = Vec::new();
         let overall = {
             let mut states = write(&org.group_states);
