@@ -295,6 +295,85 @@ mod tests {
         assert_eq!(IMAGE_RETRY_DELAYS.iter().sum::<Duration>(), Duration::from_secs(15));
     }
 
+    /// Answers one connection per entry, in order (`Connection: close`), at `base`.
+    async fn canned(answers: Vec<(&'static str, Vec<u8>)>) -> (String, tokio::task::JoinHandle<Vec<String>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut requests = Vec::new();
+            for (head, body) in answers {
+                let Ok((mut sock, _)) = listener.accept().await else { break };
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                requests.push(String::from_utf8_lossy(&buf[..n]).to_lowercase());
+                let _ = sock.write_all(head.as_bytes()).await;
+                let _ = sock.write_all(&body).await;
+                let _ = sock.shutdown().await;
+            }
+            requests
+        });
+        (base, task)
+    }
+
+    fn ok_json(body: String) -> (&'static str, Vec<u8>) {
+        let head: &'static str = Box::leak(
+            format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                .into_boxed_str(),
+        );
+        (head, body.into_bytes())
+    }
+
+    async fn with_image(image: (&'static str, Vec<u8>)) -> (Option<Picture>, Vec<String>) {
+        let (image_base, image_task) = canned(vec![image]).await;
+        let snapshot = ok_json(format!(r#"{{"metric_query":"q","snapshot_url":"{image_base}/img.png"}}"#));
+        let query =
+            ok_json(r#"{"status":"ok","series":[{"scope":"host:web-1","pointlist":[[1000,1.5]]}]}"#.into());
+        let (api, api_task) = canned(vec![snapshot, query]).await;
+        let block = json!({"api_url": api});
+        let env = |n: &str| match n {
+            "DD_API_KEY" => Some("the-api-key".to_owned()),
+            "DD_APP_KEY" => Some("the-app-key".to_owned()),
+            _ => None,
+        };
+        let http =
+            Http::new(&crate::DatadogConfig::from_block(block.as_object().unwrap(), &env).unwrap()).unwrap();
+        let p = picture_with_delays(&http, &dashboard(&["host:web-1"]), 0, 10, &[]).await.unwrap();
+        let mut seen = image_task.await.unwrap();
+        seen.extend(api_task.await.unwrap());
+        (p, seen)
+    }
+
+    #[tokio::test]
+    async fn an_image_that_is_no_png_or_too_large_falls_back() {
+        let junk = (
+            "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 6\r\nConnection: close\r\n\r\n",
+            b"<html>".to_vec(),
+        );
+        let (p, seen) = with_image(junk).await;
+        match p {
+            Some(Picture::Series { source, series, .. }) => {
+                assert!(source.contains("not a PNG"), "{source}");
+                assert_eq!(series[0].points, vec![(1, 1.5)]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            !seen[0].contains("dd-api-key") && !seen[0].contains("the-api-key"),
+            "image request: {}",
+            seen[0]
+        );
+        assert!(!seen[0].contains("dd-application-key"), "{}", seen[0]);
+        assert!(seen[1].contains("dd-api-key: the-api-key"), "API requests carry the keys: {}", seen[1]);
+
+        let huge = ("HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 20000000\r\nConnection: close\r\n\r\n", b"\x89PNG".to_vec());
+        let (p, _) = with_image(huge).await;
+        match p {
+            Some(Picture::Series { source, .. }) => assert!(source.contains("10485760 bytes"), "{source}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn series_from_the_recorded_shape() {
         let answer = json!({"status": "ok", "series": [
