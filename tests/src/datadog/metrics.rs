@@ -181,8 +181,13 @@ impl MetricExpr {
             factor *= number(b)?;
             rest = r.trim();
         }
-        let (agg, rest) = rest.split_once(':')?;
-        let space = Agg::parse(agg)?;
+        // The space aggregator may be left out (`system.cpu.idle{*}`, as the recorded
+        // `QueryMetrics` request reads): Datadog then averages.
+        let brace = rest.find('{')?;
+        let (space, rest) = match rest[..brace].find(':') {
+            Some(colon) => (Agg::parse(&rest[..colon])?, &rest[colon + 1..]),
+            None => (Agg::Avg, rest),
+        };
         let open = rest.find('{')?;
         let metric = rest[..open].trim();
         if !is_name(metric) {
@@ -614,6 +619,8 @@ mod tests {
         assert_eq!(e.by, ["device"]);
         let e = MetricExpr::parse("avg:system.cpu.user{host:web-1 OR host:web-2} by {host}").unwrap();
         assert_eq!(e.scope.len(), 2);
+        let e = MetricExpr::parse("system.cpu.idle{*}").unwrap();
+        assert_eq!((e.space, e.metric.as_str(), e.scope.len()), (Agg::Avg, "system.cpu.idle", 0));
         assert!(MetricExpr::parse("avg:a{x} + avg:b{x}").is_none());
         assert!(MetricExpr::parse("avg:a{!host:x}").is_none());
         assert!(MetricExpr::parse("p99:a{*}").is_none());

@@ -1055,3 +1055,47 @@ async fn query_and_snapshot_answer_from_stored_points() {
     let gone = reqwest::get(format!("{}/snapshot/view/nope.png", server.base_url())).await.unwrap();
     assert_eq!(gone.status().as_u16(), 404);
 }
+
+/// The recorded `QueryMetrics` exchange (`test_query_timeseries_points_returns_ok_response.yaml`)
+/// replayed: the same request is accepted and answered with every top-level field and every
+/// series field the recording has (values differ: the stand-in answers from its own points,
+/// here one host's, and has no unit metadata).
+#[tokio::test]
+async fn the_recorded_query_request_gets_the_recorded_shape() {
+    let root = crate::recordings::datadog_dir().expect("recordings");
+    let cassette = crate::recordings::load_cassette(
+        &root,
+        "tests/v1/cassettes/test_scenarios/test_query_timeseries_points_returns_ok_response.yaml",
+    )
+    .expect("cassette");
+    let rec = &cassette.interactions[0];
+    let recorded = rec.response.clone().expect("recorded JSON");
+    let server = start();
+    let api = Api::new(&server, "key-recorded-query");
+    let at = now_secs() - 30;
+    let body = json!({"series": [{"metric": "system.cpu.idle", "host": "web-1", "points": [[at, 91.5]]}]});
+    assert_eq!(api.post("/api/v1/series", body).await.status, 202);
+    // The recorded window is in 2022: ask for the same query over the stand-in's own points.
+    let shifted: Vec<String> = rec
+        .query
+        .iter()
+        .map(|(k, v)| match k.as_str() {
+            "from" => format!("from={}", at - 60),
+            "to" => format!("to={}", at + 60),
+            _ => format!("{k}={}", form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()),
+        })
+        .collect();
+    let a = api.get(&format!("{}?{}", rec.path, shifted.join("&"))).await;
+    assert_eq!(a.status, rec.status, "{:?}", a.body);
+    let missing: Vec<&String> =
+        recorded.as_object().unwrap().keys().filter(|k| a.body.get(*k).is_none()).collect();
+    assert!(missing.is_empty(), "top-level fields missing: {missing:?}");
+    let rec_series = recorded["series"][0].as_object().unwrap();
+    let ours = a.body["series"][0].as_object().expect("one series");
+    let missing: Vec<&String> =
+        rec_series.keys().filter(|k| !ours.contains_key(*k) && *k != "unit").collect();
+    assert!(missing.is_empty(), "series fields missing: {missing:?}");
+    assert_eq!(a.body["query"], recorded["query"]);
+    assert_eq!(ours["expression"], json!("system.cpu.idle{*}"));
+    assert_eq!(ours["pointlist"], json!([[(at * 1000) as f64, 91.5]]));
+}
