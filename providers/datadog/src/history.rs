@@ -13,8 +13,9 @@
 //! The v1 list cannot filter by monitor, and the `sources` value of monitor events is not
 //! documented (the spec's `sources` is "a comma separated string of sources"; the source of a
 //! monitor event is shown as `Monitor Alert` in list answers, but what `sources=` expects for it
-//! is not written anywhere we found; a wrong value would silently empty the log, the worst
-//! failure for audit evidence). So the provider asks for the window's unaggregated events
+//! is not written in the spec or the API reference; one third-party Datadog audit checklist
+//! counts monitor transitions with `sources=alert`, which suggests `alert`, but a wrong value
+//! would silently empty the log, the worst failure for audit evidence). So the provider asks for the window's unaggregated events
 //! once, keeps the monitor events, indexes them by monitor id and answers every monitor from
 //! that scan (`watchkeep alerts` asks once per monitor; N monitors must not cost N scans), as
 //! the New Relic provider does with incidents.
