@@ -17,6 +17,8 @@ pub const USER_AGENT: &str = concat!("watchkeep/", env!("CARGO_PKG_VERSION"));
 
 pub(crate) struct Http {
     client: reqwest::Client,
+    /// For public URLs on other hosts (a graph snapshot's image): no key headers, ever.
+    plain: reqwest::Client,
     base_url: String,
     calls: CallCounter,
     rate_limit: Mutex<Option<RateLimit>>,
@@ -46,8 +48,17 @@ impl Http {
             .map_err(|e| ProviderError::InvalidConfig {
                 message: format!("could not build the HTTP client: {e}"),
             })?;
+        let plain = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| ProviderError::InvalidConfig {
+                message: format!("could not build the HTTP client: {e}"),
+            })?;
         Ok(Http {
             client,
+            plain,
             base_url: cfg.base_url.clone(),
             calls: CallCounter::default(),
             rate_limit: Mutex::new(None),
@@ -115,10 +126,51 @@ impl Http {
         })
     }
 
+    /// Downloads a public URL (a graph snapshot's image) with a client that carries no Datadog
+    /// key headers, reading at most `max_bytes`. `Ok(None)` when the server answers 403 or 404
+    /// (a snapshot image not rendered yet); other failures are errors. Counted as an API call.
+    pub(crate) async fn download(
+        &self,
+        url: &str,
+        max_bytes: usize,
+    ) -> Result<Option<Vec<u8>>, ProviderError> {
+        let shown = watchkeep_provider::url_host_only(url);
+        let what = format!("GET {shown}");
+        self.calls.incr();
+        let mut resp =
+            self.plain.get(url).send().await.map_err(|e| transport_error(&what, &e.without_url()))?;
+        let status = resp.status();
+        if matches!(status.as_u16(), 403 | 404) {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(ProviderError::Transient {
+                message: format!("{what} answered HTTP {}", status.as_u16()),
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > max_bytes as u64) {
+            return Err(too_large(&what, max_bytes));
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&what, &e.without_url()))? {
+            if out.len() + chunk.len() > max_bytes {
+                return Err(too_large(&what, max_bytes));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(Some(out))
+    }
+
     fn record_rate_limit(&self, headers: &HeaderMap) {
         if let Some(rl) = rate_limit_from(headers) {
             *self.rate_limit.lock().unwrap_or_else(|e| e.into_inner()) = Some(rl);
         }
+    }
+}
+
+fn too_large(what: &str, max_bytes: usize) -> ProviderError {
+    ProviderError::Decode {
+        message: format!("{what} answered more than {max_bytes} bytes; not an image watchkeep keeps"),
     }
 }
 

@@ -43,6 +43,18 @@
 //!   (every page) says which components' hosts reported within the window and which hosts Datadog
 //!   sees; managed monitors asked about are read with the tag-filtered monitor list (1000 a page)
 //!   and those whose `overall_state` is `No Data` are reported.
+//! * `alerts` / `evidence` (`alert_history`, module `history`): monitor state changes from
+//!   `GET /api/v1/events?start=&end=&exclude_aggregate=true&page=N` (every page of 1000), read
+//!   once per window and shared by all monitors for a minute; each event is tied to its monitor
+//!   by `monitor_id` (or the `/monitors/<id>` link in its text) and to a state (`Alert`, `Warn`,
+//!   `No Data`, `OK`) by its title (`[Triggered]`, `[Warn]`, `[No Data]`, `[Recovered]`) or
+//!   `alert_type`.
+//! * `evidence` (`dashboard_picture`, module `picture`): `GET /api/v1/graph/snapshot` of one
+//!   query showing every in-scope host of the dashboard, the image fetched from its public
+//!   `snapshot_url` **without** key headers (at most 10 MiB, waiting up to 15 s for an image
+//!   not rendered yet, checked to be a PNG); otherwise the same query's series from
+//!   `GET /api/v1/query`. `web_link`: `https://app.<site>/monitors/<id>`,
+//!   `…/dashboard/<id>` (the default site's app with an `api_url` override).
 //! * The provider never retries; it reports what Datadog said and the engine decides:
 //!   401/403 → `Auth`, 404 → `NotFound`, 429 → `RateLimited` (retry after `X-RateLimit-Reset`,
 //!   else `Retry-After`), 5xx and timeouts/connection failures → `Transient`, other 4xx → `Api`
@@ -108,10 +120,12 @@
 mod config;
 mod dashboard;
 pub mod downtime;
+mod history;
 mod http;
 mod monitor;
 pub mod normalize;
 mod observe;
+mod picture;
 
 use serde_json::Value;
 use watchkeep_provider::{LiveObject, Provider, RateLimit, Result, UpdateKind};
@@ -169,6 +183,8 @@ impl watchkeep_provider::ProviderFactory for DatadogFactory {
 pub struct DatadogProvider {
     config: DatadogConfig,
     http: http::Http,
+    /// The last scan of the event stream (`alert_history`).
+    alert_log: history::AlertLog,
 }
 
 impl std::fmt::Debug for DatadogProvider {
@@ -191,7 +207,7 @@ impl DatadogProvider {
     /// request.
     pub fn new(config: DatadogConfig) -> Result<Self> {
         let http = http::Http::new(&config)?;
-        Ok(DatadogProvider { config, http })
+        Ok(DatadogProvider { config, http, alert_log: history::AlertLog::default() })
     }
 
     /// [`DatadogConfig::from_block`] followed by [`DatadogProvider::new`].
@@ -205,6 +221,47 @@ impl DatadogProvider {
     /// The resolved configuration (keys print as `***`).
     pub fn config(&self) -> &DatadogConfig {
         &self.config
+    }
+
+    /// The web app's origin for the configured site (`https://app.datadoghq.com`,
+    /// `https://app.datadoghq.eu`, `https://us3.datadoghq.com`, …; Datadog's "Getting Started
+    /// with Datadog Sites" table: US1 and EU1 and US1-FED are `app.<site>`, the others
+    /// `<site>` itself). With an `api_url` override (a proxy or a stand-in) the default site's.
+    fn app_origin(&self) -> String {
+        let default_api = format!("https://api.{}", self.config.site);
+        let site = if self.config.base_url == default_api { self.config.site.as_str() } else { DEFAULT_SITE };
+        match site {
+            "datadoghq.com" | "datadoghq.eu" | "ddog-gov.com" => format!("https://app.{site}"),
+            other => format!("https://{other}"),
+        }
+    }
+
+    /// Every event of `start..=end`, unaggregated, page by page (see the `history` module).
+    async fn events_in(&self, start: i64, end: i64) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for page in 0..history::MAX_PAGES {
+            let query = [
+                ("start", start.to_string()),
+                ("end", end.to_string()),
+                ("exclude_aggregate", "true".to_string()),
+                ("page", page.to_string()),
+            ];
+            let answer = self.http.json(reqwest::Method::GET, "/api/v1/events", &query, None).await?;
+            let events = answer.get("events").and_then(Value::as_array).cloned().unwrap_or_default();
+            let full = events.len() >= history::PAGE_SIZE;
+            out.extend(events);
+            if !full {
+                return Ok(out);
+            }
+        }
+        // Answering a log cut short would hide alerts: refuse instead.
+        Err(watchkeep_provider::ProviderError::Decode {
+            message: format!(
+                "GET /api/v1/events returned more than {} full pages of events between {start} and {end}; \
+                 ask for a shorter period (`--since`)",
+                history::MAX_PAGES
+            ),
+        })
     }
 
     fn kind(resource_type: &str) -> Result<Kind> {
@@ -330,6 +387,50 @@ impl Provider for DatadogProvider {
         observe::observe(&self.http, components, alerts, window).await.map(Some)
     }
 
+    async fn alert_history(
+        &self,
+        resource_type: &str,
+        id: &str,
+        since: Option<std::time::SystemTime>,
+    ) -> Result<Option<Vec<watchkeep_provider::AlertEvent>>> {
+        match Self::kind(resource_type)? {
+            Kind::Monitor => {}
+            // Dashboards and downtimes do not alert.
+            Kind::Dashboard | Kind::Downtime => return Ok(None),
+        }
+        let now = std::time::SystemTime::now();
+        self.alert_log.history(id, since, now, |start, end| self.events_in(start, end)).await.map(Some)
+    }
+
+    async fn dashboard_picture(
+        &self,
+        resource_type: &str,
+        _id: &str,
+        attrs: &Value,
+        from: i64,
+        to: i64,
+    ) -> Result<Option<watchkeep_provider::Picture>> {
+        match Self::kind(resource_type)? {
+            Kind::Dashboard => picture::picture(&self.http, attrs, from, to).await,
+            Kind::Monitor | Kind::Downtime => Ok(None),
+        }
+    }
+
+    /// `<app>/monitors/<id>`, `<app>/dashboard/<id>` (the paths of the URLs Datadog's own API
+    /// answers: a dashboard's `url` field is `/dashboard/<id>/<slug>`, monitor notifications
+    /// link `/monitors/<id>`) and, for downtimes, `<app>/monitors/downtimes?id=<id>` (guess:
+    /// the downtimes page is `/monitors/downtimes`; that it selects one by `id` is not
+    /// documented).
+    fn web_link(&self, resource_type: &str, id: &str) -> Option<String> {
+        let id = http::segment(id)?;
+        let origin = self.app_origin();
+        match Self::kind(resource_type).ok()? {
+            Kind::Monitor => Some(format!("{origin}/monitors/{id}")),
+            Kind::Dashboard => Some(format!("{origin}/dashboard/{id}")),
+            Kind::Downtime => Some(format!("{origin}/monitors/downtimes?id={id}")),
+        }
+    }
+
     fn api_calls(&self) -> u64 {
         self.http.calls()
     }
@@ -397,6 +498,46 @@ mod tests {
         assert_eq!(p.update_kind("datadog_dashboard", "title"), UpdateKind::InPlace);
         assert_eq!(p.name(), "datadog");
         assert_eq!(p.resource_types(), ["datadog_monitor", "datadog_dashboard", "datadog_downtime"]);
+    }
+
+    #[test]
+    fn web_links_on_the_configured_site() {
+        let env = |k: &str| match k {
+            "DD_API_KEY" => Some(API.to_string()),
+            "DD_APP_KEY" => Some(APP.to_string()),
+            _ => None,
+        };
+        let on = |attrs: Value| DatadogProvider::from_block(attrs.as_object().unwrap(), &env).unwrap();
+        let us = provider();
+        assert_eq!(
+            us.web_link("datadog_monitor", "123").as_deref(),
+            Some("https://app.datadoghq.com/monitors/123")
+        );
+        let eu = on(serde_json::json!({"site": "datadoghq.eu"}));
+        assert_eq!(
+            eu.web_link("datadog_dashboard", "abc-def-ghi").as_deref(),
+            Some("https://app.datadoghq.eu/dashboard/abc-def-ghi")
+        );
+        let us5 = on(serde_json::json!({"site": "us5.datadoghq.com"}));
+        assert_eq!(
+            us5.web_link("datadog_monitor", "9").as_deref(),
+            Some("https://us5.datadoghq.com/monitors/9")
+        );
+        let stand_in = on(serde_json::json!({"site": "datadoghq.eu", "api_url": "http://127.0.0.1:8126"}));
+        assert_eq!(
+            stand_in.web_link("datadog_monitor", "9").as_deref(),
+            Some("https://app.datadoghq.com/monitors/9")
+        );
+        assert_eq!(
+            us.web_link("datadog_downtime", "00e0-1").as_deref(),
+            Some("https://app.datadoghq.com/monitors/downtimes?id=00e0-1")
+        );
+        assert_eq!(
+            us.web_link("datadog_monitor", "../x").as_deref(),
+            Some("https://app.datadoghq.com/monitors/..%2Fx")
+        );
+        assert_eq!(us.web_link("datadog_slo", "1"), None);
+        assert_eq!(us.web_link("datadog_monitor", ".."), None);
     }
 
     #[tokio::test]

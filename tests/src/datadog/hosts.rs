@@ -1,5 +1,6 @@
-//! `GET /api/v1/hosts`, `POST /api/v1/series` (the hosts it names start or keep reporting) and
-//! the per-org host store.
+//! `GET /api/v1/hosts`, `POST /api/v1/series` (the hosts it names start or keep reporting, its
+//! points are stored for monitor evaluation, `/api/v1/query` and graph snapshots: see
+//! `metrics`) and the per-org host store.
 //!
 //! From the v1 spec (`shared/specs/datadog-v1-openapi.yaml`, `ListHosts`): "Hosts live within
 //! the past 3 hours are included by default", so without `from` a host that last reported more
@@ -165,23 +166,37 @@ pub(crate) async fn submit_series(
     let org = shared.org_of(&headers);
     let now = now_epoch_secs();
     for series in body.get("series").and_then(Value::as_array).into_iter().flatten() {
-        let Some(host) = series.get("host").and_then(Value::as_str).map(str::trim).filter(|h| !h.is_empty())
-        else {
-            continue;
-        };
-        let newest = series
+        let host = series.get("host").and_then(Value::as_str).map(str::trim).filter(|h| !h.is_empty());
+        let points: Vec<(i64, f64)> = series
             .get("points")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|p| p.get(0).and_then(Value::as_f64))
-            .map(|t| t as i64)
-            .filter(|&t| t <= now + MAX_FUTURE_SECS && t >= now - MAX_PAST_SECS)
-            .max();
-        if let Some(at) = newest {
+            .filter_map(|p| Some((p.get(0)?.as_f64()? as i64, p.get(1)?.as_f64()?)))
+            .filter(|&(t, v)| t <= now + MAX_FUTURE_SECS && t >= now - MAX_PAST_SECS && v.is_finite())
+            .collect();
+        if let Some(metric) =
+            series.get("metric").and_then(Value::as_str).map(str::trim).filter(|m| !m.is_empty())
+        {
+            let mut tags: Vec<String> = series
+                .get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(|t| t.trim().to_owned())
+                .collect();
+            if let Some(host) = host {
+                tags.push(format!("host:{host}"));
+            }
+            write(&org.metrics).add(metric, tags, &points);
+        }
+        if let (Some(host), Some(at)) = (host, points.iter().map(|p| p.0).max()) {
             reported(&org, host, at);
         }
     }
+    // Datadog evaluates on its own clock; the stand-in after each submission (see `metrics`).
+    super::metrics::evaluate_org(&org);
     let mut resp = json_response(StatusCode::ACCEPTED, r#"{"status": "ok"}"#.to_owned());
     resp.headers_mut()
         .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/json"));

@@ -1,4 +1,6 @@
-//! A stateful local stand-in for Datadog's v1 API (monitors, dashboards, hosts) and v2 downtimes.
+//! A stateful local stand-in for Datadog's v1 API (monitors, dashboards, hosts, metric points,
+//! events, graph snapshots) and v2 downtimes. Monitors with simple metric queries are evaluated
+//! from the points posted to `/api/v1/series` and write monitor events (`metrics`, `events`).
 //!
 //! State is partitioned by the `DD-API-KEY` header: every distinct key is its own org. Request
 //! bodies and query parameters are validated against the official OpenAPI document
@@ -82,10 +84,13 @@
 pub(crate) mod conn;
 mod dashboards;
 mod downtimes;
+mod events;
 mod faults;
 mod hosts;
+mod metrics;
 mod monitors;
 mod normalize;
+mod png;
 mod ratelimit;
 mod spec;
 
@@ -191,11 +196,36 @@ impl DatadogStandIn {
     }
 
     /// Sets a monitor's `overall_state` (`"OK"`, `"Alert"`, `"No Data"`, …) and its
-    /// `overall_state_modified` to now. The stand-in never evaluates monitors: a monitor stays
-    /// in `"No Data"` from its create (as every recorded create answers) until a test says what
-    /// Datadog's evaluation would have found. `false` when there is no such monitor.
+    /// `overall_state_modified` to now, without an event. A monitor stays in `"No Data"` from
+    /// its create (as every recorded create answers) until points posted to `/api/v1/series`
+    /// make the stand-in evaluate it (simple metric queries only, see the `metrics` module) or
+    /// a test says what Datadog's evaluation would have found. `false` when there is no such
+    /// monitor.
     pub fn set_monitor_state(&self, api_key: &str, id: i64, state: &str) -> bool {
         monitors::set_state(&self.shared.org(api_key), id, state)
+    }
+
+    /// One org's events as `GET /api/v1/events` lists them, oldest first.
+    pub fn events(&self, api_key: &str) -> Vec<Value> {
+        events::all(&self.shared.org(api_key))
+    }
+
+    /// Inserts events (`Event` objects with at least `date_happened`) into one org's stream,
+    /// e.g. more than a page of them; ids are given to those without.
+    pub fn seed_events(&self, api_key: &str, events: Vec<Value>) {
+        events::seed(&self.shared.org(api_key), events);
+    }
+
+    /// `(downloads, downloads with a DD-API-KEY or DD-APPLICATION-KEY header)` of graph
+    /// snapshot images so far (the real image URL is public: a client should send no keys).
+    pub fn snapshot_downloads(&self) -> (usize, usize) {
+        metrics::snapshot_downloads(&self.shared)
+    }
+
+    /// The next `n` snapshot image downloads answer 403, as an image Datadog has not rendered
+    /// yet would.
+    pub fn set_snapshot_pending(&self, n: usize) {
+        write(&self.shared.snapshots).pending = n;
     }
 
     /// Makes one org answer like Datadog did on `date` (`None`: today's Datadog, the default), for
@@ -394,6 +424,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v2/downtime/{downtime_id}",
             get(downtimes::get_one).patch(downtimes::update).delete(downtimes::cancel),
         )
+        .route("/api/v1/events", get(events::list))
+        .route("/api/v1/query", get(metrics::query))
+        .route("/api/v1/graph/snapshot", get(metrics::snapshot))
+        .route("/snapshot/view/{file}", get(metrics::snapshot_image))
         .route("/_sandbox/faults", get(faults::list).post(faults::replace).delete(faults::clear))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -430,6 +464,8 @@ pub(crate) struct Shared {
     pub(crate) tally: faults::RequestTally,
     next_widget_id: AtomicI64,
     rng: Mutex<u64>,
+    /// Graph snapshot images (served without keys, like Datadog's public snapshot URLs).
+    pub(crate) snapshots: RwLock<metrics::Snapshots>,
 }
 
 /// One org's state (one `DD-API-KEY`).
@@ -441,6 +477,12 @@ pub(crate) struct Org {
     /// The date whose Datadog this org answers like (`None`: today's), see [`normalize::Era`].
     api_date: RwLock<Option<chrono::NaiveDate>>,
     pub(crate) downtimes: RwLock<downtimes::DowntimeStore>,
+    /// Points accepted by `POST /api/v1/series`, by metric.
+    pub(crate) metrics: RwLock<metrics::MetricStore>,
+    /// The evaluator's state of every group of every monitor it evaluated.
+    pub(crate) group_states: RwLock<HashMap<i64, std::collections::BTreeMap<String, String>>>,
+    /// Monitor events (`GET /api/v1/events`).
+    pub(crate) events: RwLock<events::EventStore>,
 }
 
 impl Org {
@@ -469,6 +511,7 @@ impl Shared {
             rate_limited: AtomicU64::new(0),
             next_widget_id: AtomicI64::new(1_000_000_000_000_001),
             rng: Mutex::new(seed | 1),
+            snapshots: RwLock::new(metrics::Snapshots::default()),
         }
     }
 
@@ -488,6 +531,9 @@ impl Shared {
             hosts: RwLock::new(hosts::HostStore::default()),
             api_date: RwLock::new(None),
             downtimes: RwLock::new(downtimes::DowntimeStore::default()),
+            metrics: RwLock::new(metrics::MetricStore::default()),
+            group_states: RwLock::new(HashMap::new()),
+            events: RwLock::new(events::EventStore::default()),
         });
         if self.demo_hosts > 0 {
             hosts::seed(&org, hosts::demo_hosts(self.demo_hosts));

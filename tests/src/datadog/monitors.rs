@@ -461,11 +461,23 @@ fn composite_refers_to(query: &str, id: i64) -> bool {
 /// stand-in does not evaluate monitors, so a test says what Datadog's evaluation concluded.
 /// `false` when the org has no such monitor.
 pub(crate) fn set_state(org: &Org, id: i64, state: &str) -> bool {
+    set_state_modified(org, id, state, now_micros())
+}
+
+/// Sets a monitor's `overall_state` as the evaluator found it at `at` (epoch seconds).
+pub(crate) fn set_state_at(org: &Org, id: i64, state: &str, at: i64) -> bool {
+    let modified = chrono::DateTime::from_timestamp(at, 0)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.6f+00:00").to_string())
+        .unwrap_or_else(now_micros);
+    set_state_modified(org, id, state, modified)
+}
+
+fn set_state_modified(org: &Org, id: i64, state: &str, modified: String) -> bool {
     let mut store = write(&org.monitors);
     let Some(old) = store.map.get(&id) else { return false };
     let mut full = old.full.clone();
     full["overall_state"] = json!(state);
-    full["overall_state_modified"] = json!(now_micros());
+    full["overall_state_modified"] = json!(modified);
     let era = old.era;
     store.map.insert(id, Arc::new(StoredMonitor::new(full, era)));
     true

@@ -40,7 +40,14 @@ pub(crate) const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/dashboard/{dashboard_id}"),
     ("get", "/api/v1/hosts"),
     ("post", "/api/v1/series"),
+    ("get", "/api/v1/events"),
+    ("get", "/api/v1/query"),
+    ("get", "/api/v1/graph/snapshot"),
 ];
+
+/// Component schemas the stand-in's tests check its answers against.
+#[cfg(test)]
+const ANSWER_SCHEMAS: &[&str] = &["Event", "EventListResponse", "GraphSnapshot", "MetricsQueryResponse"];
 
 const MAX_REPORTED_ERRORS: usize = 10;
 
@@ -71,6 +78,8 @@ struct Operation {
 /// Compiled validators for the served operations.
 pub(crate) struct Spec {
     ops: HashMap<(&'static str, &'static str), Operation>,
+    #[cfg(test)]
+    answers: HashMap<&'static str, jsonschema::Validator>,
 }
 
 /// The process-wide spec, loaded and compiled on first use.
@@ -199,7 +208,28 @@ impl Spec {
             let body_required = op.pointer("/requestBody/required").and_then(Value::as_bool) == Some(true);
             ops.insert((method, path), Operation { body, body_required, query });
         }
-        Ok(Spec { ops })
+        #[cfg(test)]
+        let answers = ANSWER_SCHEMAS
+            .iter()
+            .map(|name| {
+                let schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+                compile(&schema, components).map(|v| (*name, v)).map_err(|e| format!("schema {name}: {e}"))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Spec {
+            ops,
+            #[cfg(test)]
+            answers,
+        })
+    }
+
+    /// Errors of `value` against one of [`ANSWER_SCHEMAS`] (an unknown name is an error).
+    #[cfg(test)]
+    pub(crate) fn check_schema(&self, name: &str, value: &Value) -> Vec<String> {
+        match self.answers.get(name) {
+            Some(v) => v.iter_errors(value).map(|e| format!("{}: {e}", e.instance_path())).collect(),
+            None => vec![format!("no answer schema {name}")],
+        }
     }
 
     /// Validates a request body of the operation. Errors name the JSON path of each problem.

@@ -11,6 +11,7 @@ mod cli;
 mod cloudwatch;
 mod core_loop;
 mod coverage;
+mod datadog_alerts;
 mod drift;
 mod errors;
 mod evidence;
