@@ -145,6 +145,10 @@ fi
 echo
 echo "== watchkeep alerts note (what the on-call engineer did, kept as a dated record)"
 "$bin/watchkeep" alerts note 'baseline.soc2["web-1"].cpu' "Killed the runaway batch job on web-1; CPU back under 20%."
+if [ "$example" = quickstart ]; then
+  # Both of web-1's CPU monitors fired (the baseline's at 85%, the stricter alert's at 95%).
+  "$bin/watchkeep" alerts note 'alert.cpu_saturated["web-1"]' "Same event as the baseline's CPU alert: the runaway batch job on web-1."
+fi
 echo
 echo "== watchkeep drift (nothing edited outside watchkeep: exit 0, kept as a validation record)"
 "$bin/watchkeep" drift

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
-use watchkeep_provider::{with_retries, Picture, RetryPolicy};
+use watchkeep_provider::{with_retries, Picture, ProviderError, RetryPolicy};
 
 use super::coverage::ALERT_TYPES;
 use super::providers::configure;
@@ -202,7 +202,9 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
 
     let alerts: Vec<&ResourceState> =
         state.resources.iter().filter(|r| ALERT_TYPES.contains(&r.resource_type.as_str())).collect();
-    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(from.timestamp()).unwrap_or(0));
+    let since = SystemTime::UNIX_EPOCH
+        + Duration::from_secs(u64::try_from(from.timestamp()).unwrap_or(0))
+        + Duration::from_nanos(u64::from(from.timestamp_subsec_nanos()));
     let policy = RetryPolicy::default();
     let histories: Vec<_> = stream::iter(alerts.iter().map(|r| {
         let providers = &providers;
@@ -210,9 +212,27 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
         async move {
             let got = match providers.get(&r.provider) {
                 None => Err(format!("provider `{}` is not configured", r.provider)),
-                Some(p) => with_retries(policy, || p.alert_history(&r.resource_type, &r.id, Some(since)))
-                    .await
-                    .map_err(|e| e.to_string()),
+                Some(p) => match with_retries(policy, || p.alert_history(&r.resource_type, &r.id, Some(since))).await
+                {
+                    Ok(got) => Ok(got),
+                    // A vendor that fails the windowed read may still answer the whole history it
+                    // keeps (LocalStack's DescribeAlarmHistory fails on a StartDate once an alarm
+                    // has changed state twice: it compares naive and aware times); the period is
+                    // cut here either way. Auth and not-found errors are not retried this way.
+                    Err(e) if matches!(e, ProviderError::Transient { .. } | ProviderError::Api { .. }) => {
+                        match with_retries(policy, || p.alert_history(&r.resource_type, &r.id, None)).await {
+                            Ok(got) => {
+                                eprintln!(
+                                    "warning: {}: the vendor failed to read its alert history from the period's start; read the whole history it keeps instead",
+                                    r.address
+                                );
+                                Ok(got)
+                            }
+                            Err(_) => Err(e.to_string()),
+                        }
+                    }
+                    Err(e) => Err(e.to_string()),
+                },
             };
             (*r, got)
         }
@@ -275,9 +295,17 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
         let shown = format!("{} UTC", captured_at.format("%Y-%m-%d %H:%M:%S"));
         let drawn = match got {
             Ok(Some(Picture::Png { bytes, source })) => {
-                crate::evidence::picture::stamp(&bytes, &title, &shown)
-                    .map(|png| (png, source))
-                    .map_err(|e| e.to_string())
+                {
+                    // The vendor's picture may not name the systems it shows: the banner does.
+                    let banner = if components.is_empty() {
+                        title.clone()
+                    } else {
+                        format!("{title}: {}", components.join(", "))
+                    };
+                    crate::evidence::picture::stamp(&bytes, &banner, &shown)
+                }
+                .map(|png| (png, source))
+                .map_err(|e| e.to_string())
             }
             Ok(Some(Picture::Series { title: _, series, source })) => {
                 crate::evidence::picture::render_series(

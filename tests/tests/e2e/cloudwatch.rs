@@ -453,6 +453,58 @@ alert "deep" {
     let human = ws.run(&["alerts", "--since", "1h"]);
     human.expect_code(0);
     assert!(human.stdout().contains("ALARM"), "{}", human.stdout());
+
+    // The queue drains: the alarm resolves, and the evidence bundle's alert log pairs the trigger
+    // with its resolution, with the note the on-call engineer left.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (status, body) = aws_query(
+            &endpoint,
+            "us-east-1",
+            "monitoring",
+            "PutMetricData",
+            &json!({"Namespace": "Watchkeep/E2E", "MetricData": [{
+                "MetricName": "QueueDepth", "Value": 3,
+                "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
+            }]}),
+        );
+        assert_eq!(status, 200, "{body}");
+        let resolved = sub.notifications.lock().unwrap().iter().any(|n| {
+            serde_json::from_str::<Value>(n["Message"].as_str().unwrap_or("{}"))
+                .is_ok_and(|m| m["AlarmName"] == alarm.as_str() && m["NewStateValue"] == "OK")
+        });
+        if resolved {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the alarm did not return to OK within 120 s");
+        std::thread::sleep(Duration::from_secs(2));
+    }
+    ws.run(&["alerts", "note", r#"alert.deep["orders-queue"]"#, "Scaled the consumers from 2 to 6"])
+        .expect_code(0);
+    // The last two hours, not "today": LocalStack's DescribeAlarmHistory fails with HTTP 500 ("can't
+    // compare offset-naive and offset-aware datetimes") when StartDate is a whole second, as
+    // midnight is; a relative start keeps its fraction. Real CloudWatch takes either.
+    let out = ws.path().join("evidence");
+    let ev = ws.run(&["evidence", "--from", "2h", "--out", out.to_str().unwrap(), "--json"]);
+    // No dashboard here (exit 2: "no managed dashboard to picture"); the alert log is what is tested.
+    ev.expect_code(2);
+    let v = ev.json();
+    let problems: Vec<String> =
+        v["problems"].as_array().into_iter().flatten().map(|p| p["message"].to_string()).collect();
+    assert!(problems.iter().all(|p| !p.contains("alert history")), "{problems:?}");
+    let log: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("alert-log.json")).unwrap()).unwrap();
+    let incident = log["incidents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["address"] == r#"alert.deep["orders-queue"]"# && i["resolved_at"].is_string())
+        .unwrap_or_else(|| panic!("no resolved CloudWatch incident in the alert log: {log:#}"));
+    assert_eq!(incident["trigger_state"], "ALARM", "{incident:#}");
+    assert!(incident["triggered_at"].is_string(), "{incident:#}");
+    assert_eq!(incident["resolve_state"], "OK", "{incident:#}");
+    assert_eq!(incident["notes"][0]["text"], "Scaled the consumers from 2 to 6", "{incident:#}");
+
     assert!(!ws.all_written_text().contains(&sub.url), "the subscriber URL (a secret) leaked");
     eprintln!("end-to-end alert on LocalStack took {:.1} s", started.elapsed().as_secs_f64());
     drop(ls);

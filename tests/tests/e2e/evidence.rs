@@ -14,7 +14,7 @@ use watchkeep_tests::receivers::{HttpReceivers, SlackBehaviour, SmtpReceiver, Sm
 
 use crate::support::{assert_matches_schema, repo_root, Workspace};
 
-const PD_KEY: &str = "evidence0e2e0routing0key0000032";
+const PD_KEY: &str = "evidence0e2e0routing0key00000032";
 const SLACK_SECRET: &str = "T0EV/B0EV/evidencesecret0e2e";
 const CPU: &str = r#"baseline.soc2["web-1"].cpu"#;
 
@@ -52,40 +52,30 @@ fn regex_replace_reviewed_on(text: &str, day: &str) -> String {
         .join("\n")
 }
 
-/// Makes the Datadog monitor at `address` fire, then recover, by posting its metric for its host
-/// to the stand-in (which evaluates monitors on the points it receives).
+/// Makes web-1's CPU monitor (`avg(last_5m):100 - avg:system.cpu.idle{host:web-1} > 85`) fire,
+/// then recover, by posting web-1's idle CPU to the stand-in, which evaluates monitors on the
+/// points it receives: 2% idle ten minutes ago, then 90% idle now.
 pub fn fire_and_recover(ws: &Workspace, address: &str) {
     let r = ws.state_resource(address);
     let query = r["attrs"]["query"].as_str().expect("monitor query").to_string();
-    let critical = r["attrs"]["options"]["thresholds"]["critical"].as_f64().expect("critical threshold");
-    // `avg(last_5m):avg:system.cpu.user{host:web-1} > 95`: the metric and the host.
-    let after_colon = query.split_once("):").map(|(_, q)| q).unwrap_or(&query);
-    let metric_and_scope = after_colon.split_once(':').map(|(_, q)| q).unwrap_or(after_colon);
-    let (metric, scope) = metric_and_scope.split_once('{').expect("a scope in the query");
-    let host = scope.split('}').next().unwrap_or("").trim_start_matches("host:").to_string();
-    let below = query.contains(" < ");
-    let (bad, good) =
-        if below { (critical - 10.0, critical + 50.0) } else { (critical + 4.0, critical / 4.0) };
+    assert_eq!(
+        query, "avg(last_5m):100 - avg:system.cpu.idle{host:web-1} > 85",
+        "the quickstart's CPU monitor changed"
+    );
+    let id = r["id"].as_str().map(str::to_string).expect("id");
     let now = chrono::Utc::now().timestamp();
-    let post = |at: i64, v: f64| {
+    let post = |at: i64, idle: f64| {
         let (status, body) = ws.vendor(
             Method::POST,
             "/api/v1/series",
-            Some(json!({"series": [{"metric": metric, "type": "gauge", "host": host, "points": [[at, v]]}]})),
+            Some(json!({"series": [{"metric": "system.cpu.idle", "type": "gauge", "host": "web-1", "points": [[at, idle]]}]})),
         );
         assert_eq!(status, 202, "{body}");
+        let (_, m) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{id}"), None);
+        m["overall_state"].as_str().unwrap_or_default().to_string()
     };
-    post(now - 600, bad);
-    let state = ws.state_resource(address)["id"].as_str().map(str::to_string).expect("id");
-    let (_, m) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{state}"), None);
-    assert!(
-        matches!(m["overall_state"].as_str(), Some("Alert")),
-        "the stand-in did not fire {address} ({query}) on {bad}: {m:#}"
-    );
-    std::thread::sleep(std::time::Duration::from_millis(1100)); // a resolution a second later
-    post(now, good);
-    let (_, m) = ws.vendor(Method::GET, &format!("/api/v1/monitor/{state}"), None);
-    assert_eq!(m["overall_state"], "OK", "{m:#}");
+    assert_eq!(post(now - 600, 2.0), "Alert", "98% busy fires {address}");
+    assert_eq!(post(now, 90.0), "OK", "10% busy recovers {address}");
 }
 
 fn sha256_file(p: &Path) -> String {
@@ -309,4 +299,96 @@ fn a_note_names_a_managed_alert_or_says_what_to_do() {
     assert_eq!(r.json()["note"]["address"], CPU);
     let v = ws.run(&["alerts", "note", CPU, "second", "--json"]);
     assert_eq!(v.json()["sequence"], 2);
+}
+
+/// New Relic: a condition fires from events posted to the stand-in's Event API (CPU above 85 for
+/// five minutes) and recovers; the bundle's alert log pairs the incident's opening and closing,
+/// with the note, the dashboard is pictured through its snapshot URL, and the OSCAL file is valid.
+#[test]
+fn a_new_relic_condition_that_fired_and_resolved_is_in_the_bundle() {
+    let (ws, key) = Workspace::on_newrelic("nr-evidence");
+    ws.write(
+        "main.hcl",
+        &format!(
+            r#"
+variable "newrelic_url" {{ type = string }}
+
+provider "newrelic" {{
+  api_url = var.newrelic_url
+}}
+
+inventory "prod" {{
+  reviewed_on = "{day}"
+  reviewed_by = "lead@example.com"
+}}
+
+component "web-1" {{
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "newrelic"
+  identifier = {{ hostname = "web-1" }}
+}}
+
+route "oncall" {{
+  owner = "lead@example.com"
+  email {{ to = ["oncall@example.com"] }}
+  escalation {{
+    after  = "0m"
+    people = ["oncall@example.com"]
+  }}
+}}
+
+baseline "soc2" {{
+  scope = inventory.prod
+  route = route.oncall
+}}
+
+dashboard "infra" {{ scope = inventory.prod }}
+"#,
+            day = today()
+        ),
+    );
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    let nr = crate::support::newrelic();
+    let account = nr.account_id(&key).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let post = |events: Value| {
+        let resp = reqwest::blocking::Client::new()
+            .post(format!("{}/v1/accounts/{account}/events", nr.base_url().trim_end_matches("/graphql")))
+            .header("Api-Key", &key)
+            .json(&events)
+            .send()
+            .expect("post events");
+        assert!(resp.status().is_success(), "{}", resp.text().unwrap_or_default());
+    };
+    let busy: Vec<Value> = (1..=6)
+        .rev()
+        .map(|m| json!({"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 97, "timestamp": now - m * 60}))
+        .collect();
+    post(Value::Array(busy));
+    post(json!([{"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 10, "timestamp": now}]));
+    ws.run(&["alerts", "note", CPU, "Restarted the stuck worker"]).expect_code(0);
+
+    let day = today();
+    let out = ws.path().join("bundle");
+    let run = ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out.to_str().unwrap(), "--json"]);
+    run.expect_code(0);
+    let log = read_json(&out.join("alert-log.json"));
+    let incident = log["incidents"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["address"] == CPU)
+        .unwrap_or_else(|| panic!("no incident for {CPU}: {log:#}"));
+    assert_eq!(
+        (&incident["trigger_state"], &incident["resolve_state"]),
+        (&json!("OPEN"), &json!("CLOSED")),
+        "{incident:#}"
+    );
+    assert!(incident["triggered_at"].is_string() && incident["resolved_at"].is_string(), "{incident:#}");
+    assert_eq!(incident["notes"][0]["text"], "Restarted the stuck worker");
+    let pictures: Vec<String> = files_of(&out).into_iter().filter(|f| f.starts_with("dashboards/")).collect();
+    assert_eq!(pictures.len(), 1, "{pictures:?}");
+    assert!(watchkeep_provider::png_size(&std::fs::read(out.join(&pictures[0])).unwrap()).is_some());
+    assert_valid_oscal(&read_json(&out.join("oscal-assessment-results.json")));
 }
