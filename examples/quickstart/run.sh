@@ -94,8 +94,8 @@ set +e
 "$bin/watchkeep" coverage --live
 live=$?
 set -e
-echo "(exit $live: 2 = gaps: the sandbox's extra host web-3, which no inventory lists; on Datadog, the"
-echo " sandbox does not evaluate monitors, so each stays in No Data as a monitor does until its first evaluation)"
+echo "(exit $live: 2 = gaps: the sandbox's extra host web-3, which no inventory lists; on Datadog, no"
+echo " metric points have reached the monitors yet, so each is in No Data, as before its first evaluation)"
 echo
 echo "== watchkeep routes test (one real test notification, then its resolve, through every target)"
 "$bin/watchkeep" routes test

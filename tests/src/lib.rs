@@ -1,6 +1,7 @@
 //! End-to-end test support for watchkeep: local stand-ins for the vendors' APIs.
 
 pub mod aws;
+mod canvas;
 pub mod datadog;
 pub mod newrelic;
 pub mod receivers;

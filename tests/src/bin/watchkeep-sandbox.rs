@@ -2,6 +2,10 @@
 //! watchkeep without an account: the Datadog API under `/api`, New Relic's NerdGraph at
 //! `/graphql`.
 //!
+//! Datadog monitors fire and recover while the sandbox runs: `POST /api/v1/series` (as an agent
+//! sends metric points) evaluates the org's metric monitors on the points received, and
+//! `GET /api/v1/events` lists their state changes, as Datadog's event stream does.
+//!
 //! For `coverage --live`, the sandbox starts with hosts and entities that report: on the Datadog
 //! side the quickstart inventory's hosts `web-1`, `web-2`, `db-1` and a `web-3` the inventory
 //! lacks (their agents keep reporting while the sandbox runs; `POST /api/v1/series` with a `host`
@@ -46,8 +50,10 @@ fn newrelic_entities() -> Vec<EntitySeed> {
     NEWRELIC_ENTITIES.iter().map(|(name, ty, tag, _)| EntitySeed::new(name, ty).with_tag(tag, name)).collect()
 }
 
-/// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, hosts) and New Relic's
-/// NerdGraph (alert policies, NRQL conditions, notifications, workflows, dashboards, hosts).
+/// A local, stateful stand-in for Datadog's v1 API (monitors, dashboards, downtimes, hosts,
+/// metric points that monitors are evaluated on, monitor events, graph snapshots) and New Relic's
+/// NerdGraph (alert policies, NRQL conditions, notifications, workflows, dashboards and their
+/// snapshot URLs, hosts, incidents) with its Event API.
 #[derive(Debug, Parser)]
 #[command(name = "watchkeep-sandbox", version)]
 struct Args {
