@@ -16,6 +16,10 @@ pub fn run(ctx: &Context, version: Option<u64>, json: bool) -> CmdResult {
         }
         None => {
             let entries = history::list(&ctx.ws)?;
+            // Said on stderr, so the list (and its JSON) stays as it was; `evidence` reports it too.
+            for p in history::chain_problems(&ctx.ws)? {
+                eprintln!("warning: the history's hash chain is broken: {p}");
+            }
             if json {
                 stdout::print_json(&entries)?;
             } else {

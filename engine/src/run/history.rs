@@ -12,3 +12,9 @@ pub fn entry(ws: &Workspace, version: u64) -> Result<HistoryEntry, Error> {
         Error::msg(format!("no history version {version}\nhint: `watchkeep history` lists the versions"))
     })
 }
+
+/// The problems of the history's hash chain (an edited, removed or added entry); empty when it
+/// holds.
+pub fn chain_problems(ws: &Workspace) -> Result<Vec<String>, Error> {
+    Ok(ws.backend_quiet().history_chain()?.problems)
+}

@@ -269,6 +269,9 @@ fn a_seeded_period_gives_a_complete_reproducible_bundle_and_an_edited_history_en
     let first = entries.iter().find(|p| p.extension().is_some_and(|e| e == "json")).unwrap();
     let text = std::fs::read_to_string(first).unwrap();
     std::fs::write(first, text.replace("e2e@example.com", "someone-else@example.com")).unwrap();
+    let listed = ws.run(&["history"]);
+    listed.expect_code(0);
+    assert!(listed.stderr().contains("hash chain is broken"), "{}", listed.stderr());
     let out3 = ws.path().join("bundle-3");
     let broken = ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out3.to_str().unwrap()]);
     broken.expect_code(2);
