@@ -18,6 +18,15 @@ const PD_KEY: &str = "evidence0e2e0routing0key00000032";
 const SLACK_SECRET: &str = "T0EV/B0EV/evidencesecret0e2e";
 const CPU: &str = r#"baseline.soc2["web-1"].cpu"#;
 
+/// The audit period of a test: fixed times around now (two hours back, one ahead), written once
+/// so that a rerun asks for the same period, and so that a test running across midnight UTC does
+/// not cut its own events in two (a day-based period did, in CI at 00:08).
+fn period() -> (String, String) {
+    let now = chrono::Utc::now();
+    let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    (at(now - chrono::Duration::hours(2)), at(now + chrono::Duration::hours(1)))
+}
+
 fn today() -> String {
     chrono::Utc::now().format("%Y-%m-%d").to_string()
 }
@@ -137,9 +146,9 @@ fn a_seeded_period_gives_a_complete_reproducible_bundle_and_an_edited_history_en
     ws.run(&["coverage"]).expect_code(0);
     ws.run(&["routes", "test"]).expect_code(0);
 
-    let day = today();
+    let (from, to) = period();
     let out = ws.path().join("bundle-1");
-    let run = ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out.to_str().unwrap(), "--json"]);
+    let run = ws.run(&["evidence", "--from", &from, "--to", &to, "--out", out.to_str().unwrap(), "--json"]);
     run.expect_code(0);
     let report = run.json();
     assert_matches_schema("evidence.schema.json", &report);
@@ -207,7 +216,8 @@ fn a_seeded_period_gives_a_complete_reproducible_bundle_and_an_edited_history_en
     // (4) the scope document mapped to the inventory, with its review date.
     let scope = read_json(&out.join("scope.json"));
     let inv = &scope["inventories"][0];
-    assert_eq!(inv["reviewed_on"], day.as_str(), "{scope:#}");
+    assert!(inv["reviewed_on"].as_str().is_some_and(|d| d.len() == 10), "{scope:#}");
+    assert_eq!(inv["reviewed_by"], "platform-lead@example.com", "{scope:#}");
     assert_eq!(inv["review_status"], "current");
     let names: Vec<&str> =
         scope["components"].as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
@@ -253,7 +263,7 @@ fn a_seeded_period_gives_a_complete_reproducible_bundle_and_an_edited_history_en
 
     // A rerun over the same inputs: byte-identical apart from the pictures and the manifest.
     let out2 = ws.path().join("bundle-2");
-    ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out2.to_str().unwrap()]).expect_code(0);
+    ws.run(&["evidence", "--from", &from, "--to", &to, "--out", out2.to_str().unwrap()]).expect_code(0);
     assert_eq!(files_of(&out2), files);
     for f in &files {
         if f == "manifest.json" || f.ends_with(".png") {
@@ -273,7 +283,7 @@ fn a_seeded_period_gives_a_complete_reproducible_bundle_and_an_edited_history_en
     listed.expect_code(0);
     assert!(listed.stderr().contains("hash chain is broken"), "{}", listed.stderr());
     let out3 = ws.path().join("bundle-3");
-    let broken = ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out3.to_str().unwrap()]);
+    let broken = ws.run(&["evidence", "--from", &from, "--to", &to, "--out", out3.to_str().unwrap()]);
     broken.expect_code(2);
     assert!(broken.stdout().contains("history chain broken"), "{}", broken.stdout());
     let index = std::fs::read_to_string(out3.join("index.md")).unwrap();
@@ -372,9 +382,9 @@ dashboard "infra" {{ scope = inventory.prod }}
     post(json!([{"eventType": "SystemSample", "hostname": "web-1", "cpuPercent": 10, "timestamp": now}]));
     ws.run(&["alerts", "note", CPU, "Restarted the stuck worker"]).expect_code(0);
 
-    let day = today();
+    let (from, to) = period();
     let out = ws.path().join("bundle");
-    let run = ws.run(&["evidence", "--from", &day, "--to", &day, "--out", out.to_str().unwrap(), "--json"]);
+    let run = ws.run(&["evidence", "--from", &from, "--to", &to, "--out", out.to_str().unwrap(), "--json"]);
     run.expect_code(0);
     let log = read_json(&out.join("alert-log.json"));
     let incident = log["incidents"]
