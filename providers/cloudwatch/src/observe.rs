@@ -28,7 +28,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{
-    AlarmType, Dimension, Metric, MetricDataQuery, MetricStat, RecentlyActive, ScanBy, StateValue,
+    AlarmType, Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, RecentlyActive, ScanBy,
+    StateValue,
 };
 use watchkeep_provider::{ComponentProbe, ComponentReport, NoDataAlert, Observation, Result, SeenEntity};
 
@@ -269,35 +270,15 @@ async fn newest_datapoints(
                 MetricDataQuery::builder().id(format!("q{i}")).metric_stat(stat).return_data(true).build()
             })
             .collect();
-        let mut token: Option<String> = None;
-        loop {
-            let page = aws
-                .cw()
-                .await
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(DateTime::from_secs(start))
-                .end_time(DateTime::from_secs(end))
-                .scan_by(ScanBy::TimestampDescending)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| map_error(Service::CloudWatch, "GetMetricData", e, &[]))?;
-            for r in page.metric_data_results() {
-                let Some(i) =
-                    r.id().and_then(|id| id.strip_prefix('q')).and_then(|n| n.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                let Some(slot) = newest.get_mut(chunk_no * MAX_QUERIES + i) else { continue };
-                let t = r.timestamps().iter().map(DateTime::secs).filter(|t| (start..end).contains(t)).max();
-                if t > *slot {
-                    *slot = t;
-                }
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_owned()),
-                _ => break,
+        for r in metric_data(aws, queries, start, end, ScanBy::TimestampDescending).await? {
+            let Some(i) = r.id().and_then(|id| id.strip_prefix('q')).and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = newest.get_mut(chunk_no * MAX_QUERIES + i) else { continue };
+            let t = r.timestamps().iter().map(DateTime::secs).filter(|t| (start..end).contains(t)).max();
+            if t > *slot {
+                *slot = t;
             }
         }
     }
@@ -348,4 +329,37 @@ fn rfc3339(epoch: i64) -> String {
     chrono::DateTime::from_timestamp(epoch, 0)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| epoch.to_string())
+}
+
+/// Every result of one GetMetricData request (at most [`MAX_QUERIES`] queries) over
+/// `start..end` (epoch seconds), following `NextToken`: the one paginated reader that `observe`
+/// and the dashboard pictures share.
+pub(crate) async fn metric_data(
+    aws: &Aws,
+    queries: Vec<MetricDataQuery>,
+    start: i64,
+    end: i64,
+    scan_by: ScanBy,
+) -> Result<Vec<MetricDataResult>> {
+    let mut results = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = aws
+            .cw()
+            .await
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.clone()))
+            .start_time(DateTime::from_secs(start))
+            .end_time(DateTime::from_secs(end))
+            .scan_by(scan_by.clone())
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| map_error(Service::CloudWatch, "GetMetricData", e, &[]))?;
+        results.extend(page.metric_data_results().iter().cloned());
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(results),
+        }
+    }
 }

@@ -46,7 +46,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_cloudwatch::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, ScanBy};
 use image::{GenericImage, ImageFormat, RgbImage};
 use serde_json::{json, Map, Value};
@@ -448,35 +447,14 @@ async fn series(p: &CloudWatchProvider, widgets: &[MetricWidget], from: i64, to:
                 MetricDataQuery::builder().id(format!("m{i}")).metric_stat(stat).return_data(true).build()
             })
             .collect();
-        let mut token: Option<String> = None;
-        loop {
-            let page = p
-                .aws
-                .cw()
-                .await
-                .get_metric_data()
-                .set_metric_data_queries(Some(queries.clone()))
-                .start_time(DateTime::from_secs(from))
-                .end_time(DateTime::from_secs(to))
-                .scan_by(ScanBy::TimestampAscending)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|e| map_error(Service::CloudWatch, "GetMetricData", e, &[]))?;
-            for r in page.metric_data_results() {
-                let Some(i) =
-                    r.id().and_then(|id| id.strip_prefix('m')).and_then(|n| n.parse::<usize>().ok())
-                else {
-                    continue;
-                };
-                let Some(slot) = points.get_mut(chunk_no * MAX_QUERIES + i) else { continue };
-                for (t, v) in r.timestamps().iter().zip(r.values()) {
-                    slot.insert(t.secs(), *v);
-                }
-            }
-            match page.next_token() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
+        for r in crate::observe::metric_data(&p.aws, queries, from, to, ScanBy::TimestampAscending).await? {
+            let Some(i) = r.id().and_then(|id| id.strip_prefix('m')).and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(slot) = points.get_mut(chunk_no * MAX_QUERIES + i) else { continue };
+            for (t, v) in r.timestamps().iter().zip(r.values()) {
+                slot.insert(t.secs(), *v);
             }
         }
     }

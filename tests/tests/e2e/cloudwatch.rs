@@ -414,20 +414,23 @@ alert "deep" {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    // Push the queue depth above the threshold until the alarm fires and SNS delivers it.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let fired = loop {
+    let put_depth = |value: f64| {
         let (status, body) = aws_query(
             &endpoint,
             "us-east-1",
             "monitoring",
             "PutMetricData",
             &json!({"Namespace": "Watchkeep/E2E", "MetricData": [{
-                "MetricName": "QueueDepth", "Value": 90,
+                "MetricName": "QueueDepth", "Value": value,
                 "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
             }]}),
         );
         assert_eq!(status, 200, "{body}");
+    };
+    // Push the queue depth above the threshold until the alarm fires and SNS delivers it.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let fired = loop {
+        put_depth(90.0);
         let hit = sub.notifications.lock().unwrap().iter().find_map(|n| {
             let m: Value = serde_json::from_str(n["Message"].as_str()?).ok()?;
             (m["AlarmName"] == alarm.as_str() && m["NewStateValue"] == "ALARM").then_some(m)
@@ -458,17 +461,7 @@ alert "deep" {
     // with its resolution, with the note the on-call engineer left.
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (status, body) = aws_query(
-            &endpoint,
-            "us-east-1",
-            "monitoring",
-            "PutMetricData",
-            &json!({"Namespace": "Watchkeep/E2E", "MetricData": [{
-                "MetricName": "QueueDepth", "Value": 3,
-                "Dimensions": [{"Name": "QueueName", "Value": "orders"}],
-            }]}),
-        );
-        assert_eq!(status, 200, "{body}");
+        put_depth(3.0);
         let resolved = sub.notifications.lock().unwrap().iter().any(|n| {
             serde_json::from_str::<Value>(n["Message"].as_str().unwrap_or("{}"))
                 .is_ok_and(|m| m["AlarmName"] == alarm.as_str() && m["NewStateValue"] == "OK")
