@@ -64,6 +64,55 @@ pub fn address_marker(address: &str) -> String {
     out
 }
 
+/// How many hex digits of a state's lineage its ownership markers carry.
+pub const OWNER_ID_LEN: usize = 12;
+
+/// The owner id of a state: the first [`OWNER_ID_LEN`] hex digits of its lineage (a UUID), which
+/// every marker the state writes starts with (`<owner>:<address marker>`), so a state adopts only
+/// its own objects. A lineage that is not a UUID is hashed instead (never happens for states
+/// watchkeep made; kept total so a hand-edited lineage still gives a valid tag).
+pub fn owner_id(lineage: &str) -> String {
+    let hex: String =
+        lineage.chars().filter(char::is_ascii_hexdigit).map(|c| c.to_ascii_lowercase()).collect();
+    if hex.len() >= OWNER_ID_LEN && lineage.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return hex[..OWNER_ID_LEN].to_string();
+    }
+    // FNV-1a, 64 bits: stable across versions, no dependency.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in lineage.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")[..OWNER_ID_LEN].to_string()
+}
+
+/// What the engine hands to [`Provider::mark`] and [`Provider::find_by_marker`] for `address`
+/// in the state whose owner id is `owner`: `<owner>:<address>`. Its [`address_marker`] is
+/// `<owner>:<address marker>` (`:` is kept by the sanitiser, and an owner id is lowercase hex).
+pub fn owned_address(owner: &str, address: &str) -> String {
+    format!("{owner}:{address}")
+}
+
+/// The marker of `address` as written by the state whose owner id is `owner`.
+pub fn owner_marker(owner: &str, address: &str) -> String {
+    address_marker(&owned_address(owner, address))
+}
+
+/// Splits a marker read from a vendor into (owner id, address marker). Markers written before
+/// ownership per state (watchkeep ≤ 0.13) carry no owner: `(None, marker)`. An address marker
+/// always starts with a block type (a word), never with 12 hex digits and `:`, so this is exact.
+pub fn split_marker(marker: &str) -> (Option<&str>, &str) {
+    match marker.split_once(':') {
+        Some((owner, rest))
+            if owner.len() == OWNER_ID_LEN
+                && owner.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) =>
+        {
+            (Some(owner), rest)
+        }
+        _ => (None, marker),
+    }
+}
+
 /// One live vendor object as read back by refresh, in the provider's normalised form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveObject {
@@ -452,5 +501,21 @@ mod tests {
     fn address_marker_is_tag_safe() {
         assert_eq!(address_marker(r#"baseline.soc2["web-1"].cpu"#), "baseline.soc2.web-1.cpu");
         assert_eq!(address_marker(r#"resource.datadog_monitor.x["A b"]"#), "resource.datadog_monitor.x.a_b");
+    }
+
+    #[test]
+    fn markers_carry_the_owner_state() {
+        let owner = owner_id("3F2A9C01-B7DE-4a5b-9c3d-0123456789ab");
+        assert_eq!(owner, "3f2a9c01b7de");
+        let m = owner_marker(&owner, r#"baseline.soc2["web-1"].cpu"#);
+        assert_eq!(m, "3f2a9c01b7de:baseline.soc2.web-1.cpu");
+        assert_eq!(split_marker(&m), (Some("3f2a9c01b7de"), "baseline.soc2.web-1.cpu"));
+        // Markers from before ownership per state, including a key holding a colon.
+        assert_eq!(split_marker("baseline.soc2.web-1.cpu"), (None, "baseline.soc2.web-1.cpu"));
+        assert_eq!(split_marker("resource.x.y.a:b"), (None, "resource.x.y.a:b"));
+        // A lineage that is not a UUID still gives a 12-digit hex owner id.
+        let odd = owner_id("hand edited");
+        assert_eq!(odd.len(), OWNER_ID_LEN);
+        assert_eq!(split_marker(&owner_marker(&odd, "a.b")).0, Some(odd.as_str()));
     }
 }
