@@ -83,6 +83,8 @@ pub async fn apply(
     redactor: &Redactor,
     opts: &ApplyOptions,
 ) -> Result<ApplyOutcome, StateError> {
+    // Markers name this state's owner id, so a lost create is found only among our own objects.
+    let owner = watchkeep_provider::owner_id(&state.lineage);
     let mut outcome = ApplyOutcome { state, ..Default::default() };
     let cancel = Arc::new(AtomicBool::new(false));
     let total = jobs.iter().filter(|j| j.change.action != Action::NoOp || j.change.adopt).count() as u64;
@@ -147,13 +149,14 @@ pub async fn apply(
                 }
             })
             .collect();
+        let owner = owner.as_str();
         let mut running = stream::iter(runnable.into_iter().map(|job| {
             let cancel = cancel.clone();
             async move {
                 if cancel.load(Ordering::SeqCst) {
                     return (job, Done::Skipped);
                 }
-                let done = run_job(&job, providers, opts, redactor).await;
+                let done = run_job(&job, providers, opts, redactor, owner).await;
                 (job, done)
             }
         }))
@@ -350,7 +353,13 @@ fn past(action: &str) -> &'static str {
     }
 }
 
-async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor: &Redactor) -> Done {
+async fn run_job(
+    job: &Job,
+    providers: &Providers,
+    opts: &ApplyOptions,
+    redactor: &Redactor,
+    owner: &str,
+) -> Done {
     let c = &job.change;
     let Some(provider) = providers.get(&c.provider) else {
         return Done::Failed(format!("provider `{}` is not configured", c.provider));
@@ -369,7 +378,8 @@ async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor
             }
             Action::Create => {
                 let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
-                let live = create_once(p, &c.resource_type, &c.address, attrs, &opts.retry).await?;
+                let marked = watchkeep_provider::owned_address(owner, &c.address);
+                let live = create_once(p, &c.resource_type, &marked, None, attrs, &opts.retry).await?;
                 Ok(Done::Upserted { live, record: true, configured: configured.clone() })
             }
             Action::Update => {
@@ -381,7 +391,9 @@ async fn run_job(job: &Job, providers: &Providers, opts: &ApplyOptions, redactor
             Action::Replace => {
                 // Create before destroy: no window without monitoring.
                 let attrs = job.attrs.as_ref().ok_or_else(|| missing_attrs(c))?;
-                let live = create_once(p, &c.resource_type, &c.address, attrs, &opts.retry).await?;
+                let marked = watchkeep_provider::owned_address(owner, &c.address);
+                let live =
+                    create_once(p, &c.resource_type, &marked, c.id.as_deref(), attrs, &opts.retry).await?;
                 if let Some(old) = c.id.as_deref().filter(|old| *old != live.id) {
                     with_retries(&opts.retry, || p.delete(&c.resource_type, old)).await?;
                 }
@@ -475,10 +487,14 @@ fn missing_attrs(c: &ResourceChange) -> ProviderError {
 
 /// Creates an object without ever making a duplicate: before retrying a create whose outcome is
 /// unknown (timeout, 5xx, dropped connection), look for the ownership marker first.
+/// `marked_address` is what the body was marked with (`owned_address(owner, address)`);
+/// `replacing` is the object a replace creates a successor for: it carries the same marker and
+/// is never taken for the new one.
 async fn create_once(
     p: &dyn Provider,
     resource_type: &str,
-    address: &str,
+    marked_address: &str,
+    replacing: Option<&str>,
     attrs: &Value,
     policy: &RetryPolicy,
 ) -> Result<LiveObject, ProviderError> {
@@ -495,8 +511,9 @@ async fn create_once(
                 tokio::time::sleep(policy.delay(attempt, &e)).await;
                 attempt += 1;
                 if matches!(e, ProviderError::Transient { .. } | ProviderError::Decode { .. }) {
-                    let found = with_retries(policy, || p.find_by_marker(resource_type, address)).await?;
-                    if let Some(live) = found.into_iter().next() {
+                    let found =
+                        with_retries(policy, || p.find_by_marker(resource_type, marked_address)).await?;
+                    if let Some(live) = found.into_iter().find(|o| Some(o.id.as_str()) != replacing) {
                         return Ok(live);
                     }
                 }

@@ -258,10 +258,12 @@ pub fn drift(r: &DriftReport) -> String {
     }
     for u in &r.unmanaged {
         let name = u.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
-        let why = if u.has_watchkeep_marker {
-            "carries watchkeep's marker but is not in this state"
-        } else {
-            "is not managed by watchkeep"
+        let why = match u.marker.as_deref().filter(|_| u.has_watchkeep_marker).map(watchkeep_provider::split_marker) {
+            Some((Some(owner), _)) => format!("carries the marker of watchkeep state {owner} and is not in this state"),
+            Some((None, _)) | None if u.has_watchkeep_marker => {
+                "carries watchkeep's marker but is not in this state".to_string()
+            }
+            _ => "is not managed by watchkeep".to_string(),
         };
         out.push_str(&format!("  ? {} {}{name} {why}\n", u.resource_type, u.id));
     }

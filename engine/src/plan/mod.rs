@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use diff::{attribute_changes, is_empty_value, leaves, value_hash, AttrChange};
-use watchkeep_provider::{address_marker, LiveObject, UpdateKind};
+use watchkeep_provider::{address_marker, owner_id, owner_marker, split_marker, LiveObject, UpdateKind};
 
 use crate::redact::Redactor;
 use crate::state::State;
@@ -63,17 +63,30 @@ pub struct PlanDesired {
     pub links: Vec<links::Link>,
 }
 
+/// (owner id, vendor id) of an object marked for an address; `None`: marked before markers
+/// named their state.
+pub type MarkedBy = (Option<String>, String);
+
 /// Live objects from refresh, indexed.
 #[derive(Debug, Default)]
 pub struct LiveSet {
     pub by_id: HashMap<(String, String), LiveObject>,
-    /// (resource type, marker) → ids carrying that marker.
+    /// (resource type, marker) → ids carrying that marker (markers name their state's owner id:
+    /// `<owner>:<address marker>`).
     pub by_marker: HashMap<(String, String), Vec<String>>,
+    /// (resource type, address marker) → (owner id, id) of every owned object marked for that
+    /// address by any state, or by a watchkeep from before markers named their state (`None`).
+    pub by_address_marker: HashMap<(String, String), Vec<MarkedBy>>,
 }
 
 impl LiveSet {
     pub fn insert(&mut self, obj: LiveObject) {
         if let (true, Some(m)) = (obj.owned, obj.marker.clone()) {
+            let (owner, address) = split_marker(&m);
+            self.by_address_marker
+                .entry((obj.resource_type.clone(), address.to_string()))
+                .or_default()
+                .push((owner.map(str::to_string), obj.id.clone()));
             self.by_marker.entry((obj.resource_type.clone(), m)).or_default().push(obj.id.clone());
         }
         self.by_id.insert((obj.resource_type.clone(), obj.id.clone()), obj);
@@ -151,6 +164,10 @@ pub struct Plan {
     pub summary: Summary,
     /// Every object, including unchanged ones (action `no-op`), sorted by address.
     pub changes: Vec<ResourceChange>,
+    /// Objects this state tracks that another watchkeep state's marker now claims: never edited
+    /// (the command refuses the plan and names them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 impl Plan {
@@ -200,6 +217,9 @@ pub fn plan(req: &PlanRequest) -> Plan {
     // Ids already tracked in state: never adopt those for another address.
     let tracked: BTreeSet<(&str, &str)> =
         req.state.resources.iter().map(|s| (s.resource_type.as_str(), s.id.as_str())).collect();
+    // Markers name the state that wrote them: this state adopts only objects carrying its own.
+    let owner = owner_id(&req.state.lineage);
+    let mut conflicts = Vec::new();
 
     if !req.destroy {
         for d in req.desired.iter().filter(|d| targeted(&d.address, req.targets)) {
@@ -241,7 +261,21 @@ pub fn plan(req: &PlanRequest) -> Plan {
                         None => compare(base, &st.id, &r.mask(&st.attrs, &paths), &after, d, req, Some(st)),
                         Some(live) => {
                             let before = r.mask(&live.attrs, &paths);
-                            compare(base, &st.id, &before, &after, d, req, Some(st))
+                            let mut c = compare(base, &st.id, &before, &after, d, req, Some(st));
+                            match live.marker.as_deref().filter(|_| live.owned).map(split_marker) {
+                                Some((Some(other), _)) if other != owner => conflicts.push(format!(
+                                    "{}: {} {} is tracked by this state (owner id {owner}) but carries the marker of another watchkeep state (owner id {other}); it is not edited\nhint: decide which state manages it: `watchkeep state rm {}` here, or remove it from the other state",
+                                    d.address, d.resource_type, st.id, d.address
+                                )),
+                                Some((None, _)) if c.action == Action::Update && c.reason.is_none() => {
+                                    c.reason = Some(
+                                        "its ownership marker gains this state's owner id (a one-time migration of markers written before they named their state)"
+                                            .into(),
+                                    );
+                                }
+                                _ => {}
+                            }
+                            c
                         }
                     }
                 }
@@ -257,7 +291,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
                     ..base
                 },
                 None => {
-                    let marker = address_marker(&d.address);
+                    let marker = owner_marker(&owner, &d.address);
                     let found = req.live.by_marker.get(&(d.resource_type.clone(), marker)).and_then(|ids| {
                         ids.iter().find(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str())))
                     });
@@ -273,6 +307,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
                             c
                         }
                         None => ResourceChange {
+                            reason: others_reason(req, d, &owner, &tracked),
                             attribute_changes: attribute_changes(&Value::Null, &after, &|_| false),
                             ..base
                         },
@@ -339,7 +374,52 @@ pub fn plan(req: &PlanRequest) -> Plan {
         targets: req.targets.to_vec(),
         summary,
         changes,
+        conflicts,
     }
+}
+
+/// Why a create goes ahead although objects carry a marker for its address: they belong to
+/// other states (left alone: this state makes its own), or were marked before markers named their
+/// state (not adopted: nothing says they are this state's).
+fn others_reason(
+    req: &PlanRequest,
+    d: &PlanDesired,
+    owner: &str,
+    tracked: &BTreeSet<(&str, &str)>,
+) -> Option<String> {
+    let found = req.live.by_address_marker.get(&(d.resource_type.clone(), address_marker(&d.address)))?;
+    let mut other_states: Vec<&str> = Vec::new();
+    let mut unnamed: Vec<&str> = Vec::new();
+    for (o, id) in found {
+        if tracked.contains(&(d.resource_type.as_str(), id.as_str())) {
+            continue;
+        }
+        match o.as_deref() {
+            Some(o) if o != owner => other_states.push(o),
+            None => unnamed.push(id),
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if !other_states.is_empty() {
+        other_states.sort_unstable();
+        other_states.dedup();
+        parts.push(format!(
+            "another watchkeep state (owner id {}) has an object for this address; it is left alone and this state creates its own",
+            other_states.join(", ")
+        ));
+    }
+    if !unnamed.is_empty() {
+        parts.push(format!(
+            "{} {} this address's marker from before markers named their state and {} not adopted (if {} this state's, adopt with `watchkeep import --id {}`)",
+            unnamed.join(", "),
+            if unnamed.len() == 1 { "carries" } else { "carry" },
+            if unnamed.len() == 1 { "is" } else { "are" },
+            if unnamed.len() == 1 { "it is" } else { "they are" },
+            unnamed[0]
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// Whether a difference between the vendor (`before`) and the configuration (`after`) is one

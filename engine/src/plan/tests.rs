@@ -1,5 +1,5 @@
 use serde_json::json;
-use watchkeep_provider::{address_marker, LiveObject, UpdateKind};
+use watchkeep_provider::{address_marker, owner_id, owner_marker, LiveObject, UpdateKind};
 
 use super::*;
 use crate::state::{ResourceState, State};
@@ -25,6 +25,11 @@ fn live(id: &str, addr: Option<&str>, attrs: Value) -> LiveObject {
         marker: addr.map(address_marker),
         owned: addr.is_some(),
     }
+}
+
+/// A live object marked for `addr` by the state whose lineage is `lineage`.
+fn marked_by(lineage: &str, id: &str, addr: &str, attrs: Value) -> LiveObject {
+    LiveObject { marker: Some(owner_marker(&owner_id(lineage), addr)), ..live(id, Some(addr), attrs) }
 }
 
 fn in_state(state: &mut State, addr: &str, id: &str, attrs: Value) {
@@ -134,13 +139,58 @@ fn adopts_marked_objects_missing_from_state() {
     let state = State::new();
     let mut lv = LiveSet::default();
     let a = json!({"name": "a"});
-    lv.insert(live("77", Some("x.crashed"), a.clone()));
+    lv.insert(marked_by(&state.lineage, "77", "x.crashed", a.clone()));
     let p = run(&[desired("x.crashed", a)], &state, &lv, &[], false);
     let c = action_of(&p, "x.crashed");
     assert_eq!(c.action, Action::NoOp);
     assert!(c.adopt);
     assert_eq!(c.id.as_deref(), Some("77"));
     assert_eq!(p.actionable().count(), 1, "an adoption is work to do even without attribute changes");
+}
+
+/// Two workspaces with the same configuration and their own states: neither adopts the other's
+/// objects, and an unnamed (pre-ownership) marker is not adopted either.
+#[test]
+fn only_objects_marked_by_this_state_are_adopted() {
+    let state = State::new();
+    let other = State::new();
+    let a = json!({"name": "a"});
+    let mut lv = LiveSet::default();
+    lv.insert(marked_by(&other.lineage, "5", "x.web", a.clone()));
+    lv.insert(live("6", Some("x.old"), a.clone()));
+    let p = run(&[desired("x.web", a.clone()), desired("x.old", a.clone())], &state, &lv, &[], false);
+    let web = action_of(&p, "x.web");
+    assert_eq!((web.action, web.adopt, web.id.as_deref()), (Action::Create, false, None));
+    let why = web.reason.as_deref().unwrap_or_default();
+    assert!(why.contains(&owner_id(&other.lineage)) && why.contains("left alone"), "{why}");
+    let old = action_of(&p, "x.old");
+    assert_eq!((old.action, old.adopt), (Action::Create, false));
+    assert!(
+        old.reason.as_deref().unwrap_or_default().contains("watchkeep import --id 6"),
+        "{:?}",
+        old.reason
+    );
+    assert!(p.conflicts.is_empty());
+}
+
+/// Objects this state tracks: an unnamed marker is migrated by an update that says so; another
+/// state's marker is a conflict, never an edit.
+#[test]
+fn tracked_objects_migrate_their_marker_or_conflict() {
+    let mut state = State::new();
+    let a = json!({"name": "a", "tags": ["watchkeep-address:new"]});
+    let old_body = json!({"name": "a", "tags": ["watchkeep-address:old"]});
+    in_state(&mut state, "x.legacy", "1", old_body.clone());
+    in_state(&mut state, "x.taken", "2", a.clone());
+    let mut lv = LiveSet::default();
+    lv.insert(live("1", Some("x.legacy"), old_body));
+    lv.insert(marked_by(&State::new().lineage, "2", "x.taken", a.clone()));
+    let p = run(&[desired("x.legacy", a.clone()), desired("x.taken", a)], &state, &lv, &[], false);
+    let legacy = action_of(&p, "x.legacy");
+    assert_eq!(legacy.action, Action::Update);
+    assert!(legacy.reason.as_deref().unwrap_or_default().contains("marker gains this state's owner id"));
+    assert_eq!(p.conflicts.len(), 1, "{:?}", p.conflicts);
+    assert!(p.conflicts[0].starts_with("x.taken:") && p.conflicts[0].contains("not edited"));
 }
 
 #[test]

@@ -148,6 +148,7 @@ pub(crate) async fn make_plan(
         providers.get(&r.provider).map_or_else(|| v.clone(), |p| p.normalize(&r.resource_type, v))
     });
     let state = upgraded.as_ref().unwrap_or(state);
+    let owner = watchkeep_provider::owner_id(&state.lineage);
     let t = Phase::start("prepare");
     let mut desired = desired;
     let (prepared, marked) = prepare::prepare(&mut desired, &providers, spec.for_apply, state)?;
@@ -218,15 +219,22 @@ pub(crate) async fn make_plan(
         for i in stale {
             let d = &mut prepared[i];
             let (Some(obj), Some(p)) = (fresh.get(&d.address), providers.get(&d.provider)) else { continue };
-            let (mut body, _) = marked_body(obj, obj.attrs.clone(), p.as_ref(), &|_| false);
+            let (mut body, _) = marked_body(obj, obj.attrs.clone(), p.as_ref(), &owner, &|_| false);
             links::resolve(&mut body, &d.links, &id_of);
             d.normalized = p.normalize(&d.resource_type, &body);
         }
         plan = plan_of(&prepared);
     }
     t.done();
+    if !plan.conflicts.is_empty() {
+        return Err(Error::msg(format!(
+            "refusing to plan: {} object(s) of this state are claimed by another watchkeep state, and a state never edits another state's objects:\n  {}",
+            plan.conflicts.len(),
+            plan.conflicts.join("\n  ")
+        )));
+    }
     if spec.refresh {
-        check_name_collisions(&plan, &prepared, &providers).await?;
+        check_name_collisions(&plan, &prepared, &providers, &owner).await?;
         // The bodies create and update would send: kept for an apply; for a plan, marked again
         // for the objects it changes only (a no-change plan over 10,000 objects keeps none).
         let changed: BTreeSet<&str> = plan
@@ -244,7 +252,7 @@ pub(crate) async fn make_plan(
                 .filter_map(|mut d| {
                     let p = providers.get(&d.provider)?;
                     let attrs = std::mem::take(&mut d.attrs);
-                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref(), &known).0))
+                    Some((d.address.clone(), marked_body(&d, attrs, p.as_ref(), &owner, &known).0))
                 })
                 .collect()
         } else {
@@ -362,6 +370,7 @@ async fn check_name_collisions(
     plan: &Plan,
     prepared: &[plan::PlanDesired],
     providers: &Providers,
+    owner: &str,
 ) -> Result<(), Error> {
     let by_address: BTreeMap<&str, &plan::PlanDesired> =
         prepared.iter().map(|d| (d.address.as_str(), d)).collect();
@@ -390,12 +399,16 @@ async fn check_name_collisions(
         for (address, id) in items {
             if let Some(o) = live.get(id.as_str()) {
                 let ours = o.owned
-                    && o.marker.as_deref() == Some(watchkeep_provider::address_marker(&address).as_str());
+                    && o.marker.as_deref()
+                        == Some(watchkeep_provider::owner_marker(owner, &address).as_str());
                 if !ours {
-                    let whose = match (&o.owned, &o.marker) {
-                        (true, Some(m)) => {
-                            format!("it belongs to watchkeep address marker `{m}` (another configuration or state)")
-                        }
+                    let whose = match (&o.owned, o.marker.as_deref().map(watchkeep_provider::split_marker)) {
+                        (true, Some((Some(other), m))) => format!(
+                            "it belongs to another watchkeep state (owner id {other}, address marker `{m}`); a state never adopts or edits another state's objects"
+                        ),
+                        (true, Some((None, m))) => format!(
+                            "it carries a watchkeep marker written before markers named their state (address marker `{m}`); if it is this state's, adopt it with `watchkeep import --id {id}`"
+                        ),
                         _ => "watchkeep does not manage it".to_string(),
                     };
                     problems.push(format!("  {address}: a {rtype} named `{id}` already exists and {whose}"));
@@ -407,7 +420,7 @@ async fn check_name_collisions(
         return Ok(());
     }
     Err(Error::msg(format!(
-        "refusing to plan: {} object(s) would take a name that is already in use, and the vendor would overwrite the existing object:\n{}\nhint: rename them in the configuration, or rename/delete the existing objects (or import them, once `watchkeep import` exists) and plan again",
+        "refusing to plan: {} object(s) would take a name that is already in use, and the vendor would overwrite the existing object:\n{}\nhint: rename them in the configuration, or rename/delete the existing objects (or adopt them into this state with `watchkeep import`) and plan again",
         problems.len(),
         problems.join("\n")
     )))

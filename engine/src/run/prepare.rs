@@ -38,13 +38,14 @@ pub fn prepare(
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
     let known: BTreeSet<String> = desired.iter().map(|d| d.address.clone()).collect();
+    let owner = watchkeep_provider::owner_id(&state.lineage);
     for d in desired.iter_mut() {
         let p = providers
             .get(&d.provider)
             .ok_or_else(|| Error::msg(format!("provider `{}` is not configured", d.provider)))?;
         let taken = std::mem::take(&mut d.attrs);
         let (attrs, links) =
-            marked_body(d, taken, p.as_ref(), &|a| known.contains(a) || state.get(a).is_some());
+            marked_body(d, taken, p.as_ref(), &owner, &|a| known.contains(a) || state.get(a).is_some());
         if d.origin.is_none() {
             warn_unmanaged_fields(d, &attrs, p.as_ref());
         }
@@ -67,7 +68,8 @@ pub fn prepare(
     Ok((out, marked))
 }
 
-/// What would be sent for `d`, with the ownership marker added, and its links (see
+/// What would be sent for `d`, with the ownership marker of the state whose owner id is `owner`
+/// added (`<owner>:<address marker>`: a state adopts only objects it marked), and its links (see
 /// `plan::links`): read here, once, from the placeholders its compiler left in the body, which stay
 /// there until the links are resolved from state (at plan time) or by the executor. `known`: the
 /// addresses of the configuration and state (where a placeholder in running text ends).
@@ -75,9 +77,10 @@ pub fn marked_body(
     d: &DesiredObject,
     mut attrs: serde_json::Value,
     p: &dyn Provider,
+    owner: &str,
     known: &dyn Fn(&str) -> bool,
 ) -> (serde_json::Value, Vec<Link>) {
-    p.mark(&d.resource_type, &mut attrs, &d.address);
+    p.mark(&d.resource_type, &mut attrs, &watchkeep_provider::owned_address(owner, &d.address));
     let links = links::collect(&attrs, known);
     (attrs, links)
 }
@@ -229,7 +232,8 @@ mod tests {
             ]
         );
         assert_eq!(d.normalized["query"], "101 && ref:datadog_monitor.b");
-        assert_eq!(d.normalized["tags"], json!(["watchkeep-address:datadog_monitor.c"]));
+        let owner = watchkeep_provider::owner_id(&state.lineage);
+        assert_eq!(d.normalized["tags"], json!([format!("watchkeep-address:{owner}:datadog_monitor.c")]));
         assert_eq!(marked["datadog_monitor.c"]["query"], "ref:datadog_monitor.a && ref:datadog_monitor.b");
         assert_eq!(d.depends_on, ["datadog_monitor.a", "datadog_monitor.b"]);
     }

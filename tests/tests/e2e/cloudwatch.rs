@@ -65,7 +65,7 @@ dashboard "infra" {{ scope = inventory.prod }}
     )
 }
 
-fn aws_workspace(name: &str, region: &str) -> Workspace {
+pub(crate) fn aws_workspace(name: &str, region: &str) -> Workspace {
     let ws = Workspace::new(name)
         .env("WATCHKEEP_VAR_endpoint", &moto().endpoint_url())
         .env("WATCHKEEP_VAR_pd_key", PD_SECRET);
@@ -73,7 +73,7 @@ fn aws_workspace(name: &str, region: &str) -> Workspace {
     ws
 }
 
-fn alarm_names(endpoint: &str, region: &str) -> Vec<String> {
+pub(crate) fn alarm_names(endpoint: &str, region: &str) -> Vec<String> {
     let (status, xml) = aws_query(endpoint, region, "monitoring", "DescribeAlarms", &json!({}));
     assert_eq!(status, 200, "{xml}");
     xml.split("<AlarmName>")
@@ -83,7 +83,7 @@ fn alarm_names(endpoint: &str, region: &str) -> Vec<String> {
         .collect()
 }
 
-fn describe_alarm(endpoint: &str, region: &str, name: &str) -> String {
+pub(crate) fn describe_alarm(endpoint: &str, region: &str, name: &str) -> String {
     let (status, xml) =
         aws_query(endpoint, region, "monitoring", "DescribeAlarms", &json!({"AlarmNames": [name]}));
     assert_eq!(status, 200, "{xml}");

@@ -18,6 +18,7 @@ mod evidence;
 mod faults;
 mod maintenance;
 mod newrelic;
+mod ownership;
 mod replay;
 mod routes;
 mod secrets;

@@ -122,7 +122,11 @@ fn a_window_applies_to_datadog_and_new_relic_then_plans_clean() {
     assert_eq!(dt["schedule"]["timezone"], "Europe/Berlin");
     let message = dt["message"].as_str().unwrap();
     assert!(message.starts_with("Weekly patching"), "{message}");
-    assert!(message.contains("managed-by:watchkeep watchkeep-address:maintenance.patch_window"), "{message}");
+    let owner = watchkeep_provider::owner_id(ws.state()["lineage"].as_str().unwrap());
+    assert!(
+        message.contains(&format!("managed-by:watchkeep watchkeep-address:{owner}:maintenance.patch_window")),
+        "{message}"
+    );
     // The downtime's tags select exactly the monitor watchkeep made for web-1.
     let monitor = ws
         .monitors()
