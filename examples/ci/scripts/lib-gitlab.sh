@@ -67,3 +67,22 @@ gl_list() {
   done
   printf '%s\n' "$acc"
 }
+
+# gl_download PATH OUT_FILE: a raw (binary) answer into OUT_FILE; fails on anything but 2xx.
+gl_download() {
+  local path="$1" dest="$2" hdr code base="${CI_API_V4_URL%/}"
+  hdr=$(mktemp)
+  chmod 600 "$hdr"
+  printf 'PRIVATE-TOKEN: %s\n' "$WATCHKEEP_GITLAB_TOKEN" >"$hdr"
+  if ! code=$(curl -sS -L -o "$dest" -w '%{http_code}' -H "@$hdr" "$base$path"); then
+    rm -f "$hdr" "$dest"
+    echo "error: GET $base$path: no answer (curl failed)" >&2
+    return 1
+  fi
+  rm -f "$hdr"
+  if [ "$code" -lt 200 ] || [ "$code" -ge 300 ]; then
+    echo "error: GET $path: GitLab answered HTTP $code" >&2
+    rm -f "$dest"
+    return 1
+  fi
+}
