@@ -47,13 +47,13 @@ number=$(printf '%s' "$open" | jq -r --arg m "$marker" \
   '[.[] | select(has("pull_request") | not) | select((.body // "") | contains($m))] | sort_by(.number) | first | .number // empty')
 
 if [ "$code" = 2 ]; then
-  jq -n --arg m "$marker" --rawfile r "$report" --arg now "$now" --arg run "$run_link" --arg label "$label" '
+  jq -n --arg m "$marker" --rawfile r "$report" --arg now "$now" --arg run "$run_link" --arg lbl "$label" '
     ($m + "\n`watchkeep drift` found objects changed outside watchkeep (last checked " + $now
       + (if $run != "" then ", [run](" + $run + ")" else "" end) + ").\n\n"
       + "Apply the configuration again (`watchkeep plan`, then `watchkeep apply`) or bring the change into the configuration. "
       + "This issue is updated by every nightly run and closed by the first run without drift.\n\n"
       + "```\n" + ($r | .[0:60000]) + "\n```\n") as $body
-    | {title: "watchkeep: drift detected", body: $body, labels: [$label]}' >"$tmp"
+    | {title: "watchkeep: drift detected", body: $body, labels: [$lbl]}' >"$tmp"
   if [ -n "$number" ]; then
     jq '{body}' "$tmp" >"$tmp.b" && mv "$tmp.b" "$tmp"
     gh_api PATCH "/repos/$GITHUB_REPOSITORY/issues/$number" "$tmp" >/dev/null

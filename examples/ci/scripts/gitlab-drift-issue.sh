@@ -41,13 +41,13 @@ iid=$(printf '%s' "$open" | jq -r --arg m "$marker" \
   '[.[] | select((.description // "") | contains($m))] | sort_by(.iid) | first | .iid // empty')
 
 if [ "$code" = 2 ]; then
-  jq -n --arg m "$marker" --rawfile r "$report" --arg now "$now" --arg run "$run_link" --arg label "$label" '
+  jq -n --arg m "$marker" --rawfile r "$report" --arg now "$now" --arg run "$run_link" --arg lbl "$label" '
     ($m + "\n`watchkeep drift` found objects changed outside watchkeep (last checked " + $now
       + (if $run != "" then ", [pipeline](" + $run + ")" else "" end) + ").\n\n"
       + "Apply the configuration again (`watchkeep plan`, then `watchkeep apply`) or bring the change into the configuration. "
       + "This issue is updated by every scheduled run and closed by the first run without drift.\n\n"
       + "```\n" + ($r | .[0:900000]) + "\n```\n") as $d
-    | {title: "watchkeep: drift detected", description: $d, labels: $label}' >"$tmp"
+    | {title: "watchkeep: drift detected", description: $d, labels: $lbl}' >"$tmp"
   if [ -n "$iid" ]; then
     jq '{description}' "$tmp" >"$tmp.b"
     gl_api PUT "$project/issues/$iid" "$tmp.b" >/dev/null

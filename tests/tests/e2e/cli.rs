@@ -16,7 +16,11 @@ fn version_both_ways() {
 fn examples_validate() {
     let root = repo_root().join("examples");
     for e in std::fs::read_dir(&root).expect("examples").flatten() {
-        if !e.path().is_dir() {
+        // A configuration is a directory of `*.hcl` files; `examples/ci` holds CI recipes.
+        let has_hcl = std::fs::read_dir(e.path())
+            .map(|rd| rd.flatten().any(|f| f.path().extension().is_some_and(|x| x == "hcl")))
+            .unwrap_or(false);
+        if !e.path().is_dir() || !has_hcl {
             continue;
         }
         let ws = Workspace::example(&e.file_name().to_string_lossy());

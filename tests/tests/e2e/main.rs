@@ -7,6 +7,7 @@
 mod support;
 
 mod catalog;
+mod ci_recipes;
 mod cli;
 mod cloudwatch;
 mod core_loop;
