@@ -16,6 +16,7 @@ mod datadog_alerts;
 mod drift;
 mod errors;
 mod evidence;
+mod example_cloudwatch;
 mod faults;
 mod maintenance;
 mod newrelic;
