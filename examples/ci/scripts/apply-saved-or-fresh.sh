@@ -12,8 +12,10 @@
 #   PLANFILE missing or not a file: plan and apply afresh.
 #   WATCHKEEP_ARGS go to every watchkeep call (e.g. --chdir monitoring).
 # Environment: WATCHKEEP (the binary, default `watchkeep` on PATH).
-# Prints which way it went as its last line: `applied the saved plan`, `applied a fresh plan
-# (the saved one was stale)` or `applied a fresh plan (no saved plan)`.
+# After a saved plan, plans once more and applies what is left (changes on the branch the saved
+# plan did not hold). Prints which way it went as its last line: `applied the saved plan`,
+# `applied the saved plan, then the rest of the branch`, `applied a fresh plan (the saved one was
+# stale)` or `applied a fresh plan (no saved plan)`.
 set -euo pipefail
 set +x
 
@@ -31,6 +33,20 @@ if [ -n "$plan" ] && [ -f "$plan" ]; then
   set -e
   cat "$err" >&2
   if [ "$code" = 0 ]; then
+    # The saved plan holds what the pull request changed. The branch may hold more (a pull
+    # request merged meanwhile whose own apply was superseded, a branch that was behind): the
+    # saved plan's check covers only its own changes, so plan again and apply what is left.
+    set +e
+    "$wk" plan "$@" -detailed-exitcode >/dev/null
+    left=$?
+    set -e
+    if [ "$left" = 2 ]; then
+      echo "the branch holds changes the saved plan did not: applying them" >&2
+      "$wk" apply "$@" -auto-approve
+      echo "applied the saved plan, then the rest of the branch"
+      exit 0
+    fi
+    if [ "$left" != 0 ]; then exit "$left"; fi
     echo "applied the saved plan"
     exit 0
   fi

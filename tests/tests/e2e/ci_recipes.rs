@@ -625,6 +625,20 @@ fn apply_uses_the_saved_plan_or_plans_again_when_stale() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("is stale"), "{}", text(&out));
     assert_eq!(ws.run(&["plan", "-detailed-exitcode"]).code(), 0);
 
+    // A saved plan that holds part of the branch only (another change merged meanwhile, to
+    // another object): the saved plan is applied, then the rest.
+    ws.write("watchkeep.hcl", &hcl.replacen("above    = 95", "above    = 98", 1));
+    assert_eq!(wk(&["plan", "--out", "partial.bin"]).status.code(), Some(0));
+    let both = hcl.replacen("above    = 95", "above    = 98", 1).replacen("above   = 90", "above   = 88", 1);
+    ws.write("watchkeep.hcl", &both);
+    let out = run_script(&["partial.bin"]);
+    assert!(
+        ok(&out).trim_end().ends_with("applied the saved plan, then the rest of the branch"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(ws.run(&["plan", "-detailed-exitcode"]).code(), 0);
+
     // No saved plan: plan and apply.
     let out = run_script(&["missing.bin", "--"]);
     assert!(ok(&out).trim_end().ends_with("applied a fresh plan (no saved plan)"), "{}", text(&out));
