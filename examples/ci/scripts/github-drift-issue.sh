@@ -17,6 +17,7 @@
 # secrets.GITHUB_TOKEN); GITHUB_SERVER_URL and GITHUB_RUN_ID, when set, link the run.
 # WATCHKEEP_DRIFT_LABEL (default `watchkeep-drift`) labels the issue (GitHub creates the label).
 # Prints `opened issue N`, `updated issue N`, `closed issue N` or `no drift, no open issue`.
+# Needs bash, curl and jq (all three on GitHub's and GitLab's standard runner images).
 set -euo pipefail
 set +x
 . "$(dirname "$0")/lib-github.sh"

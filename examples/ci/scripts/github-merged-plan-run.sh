@@ -14,6 +14,7 @@
 #
 # Usage: github-merged-plan-run.sh [PLAN_WORKFLOW_PATH]   (default .github/workflows/watchkeep-plan.yml)
 # Environment: GITHUB_API_URL, GITHUB_REPOSITORY, GITHUB_TOKEN, GITHUB_SHA, GITHUB_OUTPUT.
+# Needs bash, curl and jq (all three on GitHub's and GitLab's standard runner images).
 set -euo pipefail
 set +x
 . "$(dirname "$0")/lib-github.sh"

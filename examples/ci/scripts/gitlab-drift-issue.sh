@@ -13,6 +13,7 @@
 # Environment: CI_API_V4_URL, CI_PROJECT_ID, WATCHKEEP_GITLAB_TOKEN; CI_PIPELINE_URL, when set,
 # links the pipeline. WATCHKEEP_DRIFT_LABEL (default `watchkeep-drift`).
 # Prints `opened issue N`, `updated issue N`, `closed issue N` or `no drift, no open issue`.
+# Needs bash, curl and jq (all three on GitHub's and GitLab's standard runner images).
 set -euo pipefail
 set +x
 . "$(dirname "$0")/lib-gitlab.sh"

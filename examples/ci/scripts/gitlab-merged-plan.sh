@@ -14,6 +14,7 @@
 # Environment: CI_API_V4_URL, CI_PROJECT_ID, CI_COMMIT_SHA, WATCHKEEP_GITLAB_TOKEN.
 # Exit 0 with OUT_FILE written, or exit 0 with a reason on stderr and no OUT_FILE (apply then
 # plans afresh); exit 1 only when GitLab could not be asked.
+# Needs bash, curl and jq (all three on GitHub's and GitLab's standard runner images).
 set -euo pipefail
 set +x
 . "$(dirname "$0")/lib-gitlab.sh"
