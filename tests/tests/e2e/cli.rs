@@ -15,6 +15,7 @@ fn version_both_ways() {
 #[test]
 fn examples_validate() {
     let root = repo_root().join("examples");
+    let mut validated = Vec::new();
     for e in std::fs::read_dir(&root).expect("examples").flatten() {
         // A configuration is a directory of `*.hcl` files; `examples/ci` holds CI recipes.
         let has_hcl = std::fs::read_dir(e.path())
@@ -29,6 +30,11 @@ fn examples_validate() {
         let v = run.json();
         assert_matches_schema("validate.schema.json", &v);
         assert_eq!(v["valid"], true, "{}: {v}", e.path().display());
+        validated.push(e.file_name().to_string_lossy().into_owned());
+    }
+    validated.sort();
+    for name in ["cloudwatch", "newrelic", "quickstart"] {
+        assert!(validated.iter().any(|v| v == name), "examples/{name} was not validated: {validated:?}");
     }
 }
 
