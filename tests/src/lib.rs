@@ -3,6 +3,7 @@
 pub mod aws;
 mod canvas;
 pub mod datadog;
+pub mod forge;
 pub mod newrelic;
 pub mod receivers;
 pub mod recordings;

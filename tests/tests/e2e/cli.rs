@@ -15,8 +15,13 @@ fn version_both_ways() {
 #[test]
 fn examples_validate() {
     let root = repo_root().join("examples");
+    let mut validated = Vec::new();
     for e in std::fs::read_dir(&root).expect("examples").flatten() {
-        if !e.path().is_dir() {
+        // A configuration is a directory of `*.hcl` files; `examples/ci` holds CI recipes.
+        let has_hcl = std::fs::read_dir(e.path())
+            .map(|rd| rd.flatten().any(|f| f.path().extension().is_some_and(|x| x == "hcl")))
+            .unwrap_or(false);
+        if !e.path().is_dir() || !has_hcl {
             continue;
         }
         let ws = Workspace::example(&e.file_name().to_string_lossy());
@@ -25,6 +30,11 @@ fn examples_validate() {
         let v = run.json();
         assert_matches_schema("validate.schema.json", &v);
         assert_eq!(v["valid"], true, "{}: {v}", e.path().display());
+        validated.push(e.file_name().to_string_lossy().into_owned());
+    }
+    validated.sort();
+    for name in ["cloudwatch", "newrelic", "quickstart"] {
+        assert!(validated.iter().any(|v| v == name), "examples/{name} was not validated: {validated:?}");
     }
 }
 

@@ -7,6 +7,7 @@
 mod support;
 
 mod catalog;
+mod ci_recipes;
 mod cli;
 mod cloudwatch;
 mod core_loop;
@@ -15,6 +16,7 @@ mod datadog_alerts;
 mod drift;
 mod errors;
 mod evidence;
+mod example_cloudwatch;
 mod faults;
 mod maintenance;
 mod newrelic;
