@@ -63,6 +63,7 @@ fn run(desired: &[PlanDesired], state: &State, live: &LiveSet, targets: &[String
         redactor: &Redactor::default(),
         update_kind: &kind,
         created: "now".into(),
+        imports: &Default::default(),
     })
 }
 
@@ -180,6 +181,7 @@ fn secrets_never_reach_the_plan() {
         redactor: &r,
         update_kind: &kind,
         created: "now".into(),
+        imports: &Default::default(),
     });
     let text = serde_json::to_string(&p).unwrap_or_default();
     assert!(!text.contains("hunter2-secret"));

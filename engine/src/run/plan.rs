@@ -128,7 +128,19 @@ pub(crate) async fn make_plan(
     ws: &Workspace,
     spec: &PlanSpec<'_>,
     state: &State,
+    loaded: (Config, crate::diag::Diagnostics),
+) -> Result<Planned, Error> {
+    make_plan_with(ws, spec, state, loaded, &BTreeMap::new()).await
+}
+
+/// [`make_plan`] for `watchkeep import`: `imports` (address → the live object imported there)
+/// are adopted by the planner (`PlanRequest::imports`), and links to them resolve to their ids.
+pub(crate) async fn make_plan_with(
+    ws: &Workspace,
+    spec: &PlanSpec<'_>,
+    state: &State,
     (cfg, warnings): (Config, crate::diag::Diagnostics),
+    imports: &BTreeMap<String, watchkeep_provider::LiveObject>,
 ) -> Result<Planned, Error> {
     let t = Phase::start("compile");
     let (desired, compile_warnings) = compile_with_warnings(&cfg)?;
@@ -150,7 +162,10 @@ pub(crate) async fn make_plan(
     let state = upgraded.as_ref().unwrap_or(state);
     let t = Phase::start("prepare");
     let mut desired = desired;
-    let (prepared, marked) = prepare::prepare(&mut desired, &providers, spec.for_apply, state)?;
+    // Links to imported objects read as their ids, as links to objects in state do.
+    let with_imports = super::import::state_with(state, imports);
+    let (prepared, marked) =
+        prepare::prepare(&mut desired, &providers, spec.for_apply, with_imports.as_ref().unwrap_or(state))?;
     t.done();
     let redactor = prepare::redactor(Some(&cfg), state);
     let links_by: BTreeMap<String, Vec<Link>> = prepared
@@ -165,6 +180,12 @@ pub(crate) async fn make_plan(
     } else {
         plan::LiveSet::default()
     };
+    let mut live = live;
+    for o in imports.values() {
+        live.insert(o.clone());
+    }
+    let import_ids: BTreeMap<String, String> =
+        imports.iter().map(|(a, o)| (a.clone(), o.id.clone())).collect();
     t.done();
     let t = Phase::start("plan");
     let update_kind =
@@ -184,6 +205,7 @@ pub(crate) async fn make_plan(
             redactor: &redactor,
             update_kind: &update_kind,
             created: created.clone(),
+            imports: &import_ids,
         })
     };
     let mut prepared = prepared;
@@ -480,6 +502,7 @@ mod tests {
             redactor: &Redactor::default(),
             update_kind: &|_: &str, _: &str| watchkeep_provider::UpdateKind::InPlace,
             created: "now".into(),
+            imports: &Default::default(),
         });
         let bodies: BTreeMap<String, Value> = desired
             .iter()

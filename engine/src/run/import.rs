@@ -1,0 +1,473 @@
+//! `watchkeep import`: bulk adoption of existing vendor objects. Lists the chosen types, filters
+//! (type, tags, name pattern, ids), sets aside what this state has, refuses what another state
+//! owns, writes the rest as raw `resource` blocks (`config::generate`), and applies a plan in
+//! which each of them is adopted (`PlanRequest::imports`): the only change allowed is this
+//! state's ownership marker, so `plan` right after an import is empty.
+//!
+//! Order of writes: nothing at all before every check has passed (the generated file is loaded
+//! from memory, planned, and each adopted object compared); then the HCL file, then the apply
+//! (state entry and marker per object, as every apply; history operation `import`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use serde_json::Value;
+use watchkeep_provider::{owner_id, split_marker, with_retries, LiveObject, RetryPolicy};
+
+use super::apply::{execute, PreparedApply};
+use super::plan::{make_plan_with, PlanSpec};
+use super::prepare::marked_body;
+use super::providers::{self, stats};
+use super::report::{ApplyError, ImportOutput, ImportSkip, ImportedObject};
+use super::workspace::{lock, note_migration};
+use super::{Error, Vars, Workspace};
+use crate::compile::DesiredObject;
+use crate::config::generate::{self, Candidate};
+use crate::plan::{attribute_changes, Action};
+use crate::state::{ResourceState, State};
+
+/// What `import` is asked for.
+#[derive(Debug, Clone, Default)]
+pub struct ImportInput {
+    pub vars: Vars,
+    /// Providers to list (default: every provider the configuration declares).
+    pub providers: Vec<String>,
+    /// Resource types (default: every type of those providers).
+    pub types: Vec<String>,
+    /// `key:value` tags the object must all carry.
+    pub tags: Vec<String>,
+    /// Regular expression the object's name or title must match.
+    pub name: Option<String>,
+    /// Vendor ids (any of them).
+    pub ids: Vec<String>,
+    /// The HCL file to write (default `imported.hcl` in the configuration directory).
+    pub out: Option<PathBuf>,
+    pub dry_run: bool,
+    pub parallelism: usize,
+}
+
+/// `state` with an entry for each imported object, when there are any: links to them then read
+/// as their ids, as links to objects in state do (used only to prepare the desired objects).
+pub(crate) fn state_with(state: &State, imports: &BTreeMap<String, LiveObject>) -> Option<State> {
+    if imports.is_empty() {
+        return None;
+    }
+    let mut s = state.clone();
+    for (address, o) in imports {
+        s.upsert(ResourceState {
+            address: address.clone(),
+            resource_type: o.resource_type.clone(),
+            provider: crate::vendors::provider_of(&o.resource_type).unwrap_or_default().to_string(),
+            id: o.id.clone(),
+            origin: None,
+            attrs: o.attrs.clone(),
+            vendor_modified: o.modified.clone(),
+            changed_at: String::new(),
+            sensitive_paths: Vec::new(),
+            depends_on: Vec::new(),
+            configured: BTreeMap::new(),
+        });
+    }
+    Some(s)
+}
+
+/// The object's name or title, as people know it.
+pub fn title_of(o: &LiveObject) -> String {
+    for key in ["name", "title", "AlarmName", "DashboardName", "Name", "TopicName"] {
+        if let Some(s) = o.attrs.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            return s.to_string();
+        }
+    }
+    o.id.rsplit([':', '/']).next().unwrap_or(&o.id).to_string()
+}
+
+/// The object's tags as `key:value` strings; `None` when objects of its type carry no tags.
+fn tags_of(o: &LiveObject) -> Option<Vec<String>> {
+    if let Some(Value::Array(tags)) = o.attrs.get("tags") {
+        // Datadog `tags: ["team:ops"]`; New Relic `tags: [{key, values}]`.
+        let mut out = Vec::new();
+        for t in tags {
+            match t {
+                Value::String(s) => out.push(s.clone()),
+                Value::Object(m) => {
+                    let key = m.get("key").and_then(Value::as_str).unwrap_or_default();
+                    for v in m.get("values").and_then(Value::as_array).into_iter().flatten() {
+                        out.push(format!("{key}:{}", v.as_str().unwrap_or_default()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        return Some(out);
+    }
+    if let Some(Value::Array(tags)) = o.attrs.get("Tags") {
+        // AWS `Tags: [{Key, Value}]`.
+        return Some(
+            tags.iter()
+                .map(|t| {
+                    format!(
+                        "{}:{}",
+                        t.get("Key").and_then(Value::as_str).unwrap_or_default(),
+                        t.get("Value").and_then(Value::as_str).unwrap_or_default()
+                    )
+                })
+                .collect(),
+        );
+    }
+    match o.resource_type.as_str() {
+        // Types whose API has a tags field, here empty.
+        "datadog_monitor"
+        | "datadog_dashboard"
+        | "cloudwatch_metric_alarm"
+        | "cloudwatch_composite_alarm"
+        | "sns_topic" => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+fn skip(o: &LiveObject, reason: impl Into<String>, owner: Option<String>) -> ImportSkip {
+    ImportSkip {
+        resource_type: o.resource_type.clone(),
+        id: o.id.clone(),
+        name: title_of(o),
+        reason: reason.into(),
+        owner,
+    }
+}
+
+/// `watchkeep import`.
+pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput, Error> {
+    let (cfg, _) = ws.load(&input.vars)?;
+    let out_path = input.out.clone().map(|p| if p.is_absolute() { p } else { ws.dir.join(p) });
+    let out_path = out_path.unwrap_or_else(|| ws.dir.join("imported.hcl"));
+    let file_name = match (out_path.parent(), out_path.file_name().and_then(|f| f.to_str())) {
+        (Some(parent), Some(f))
+            if f.ends_with(".hcl")
+                && std::fs::canonicalize(parent).ok() == std::fs::canonicalize(&ws.dir).ok() =>
+        {
+            f.to_string()
+        }
+        _ => {
+            return Err(Error::msg(format!(
+                "--out {} must be a *.hcl file in the configuration directory {}\nhint: the imported blocks must be part of the configuration for the next plan to keep them",
+                out_path.display(),
+                ws.dir.display()
+            )))
+        }
+    };
+    if out_path.exists() {
+        return Err(Error::msg(format!(
+            "{} already exists; import never overwrites a file\nhint: pass --out with a new file name (in the configuration directory), or move the file away",
+            out_path.display()
+        )));
+    }
+    let regex = match &input.name {
+        Some(r) => Some(
+            regex::Regex::new(r)
+                .map_err(|e| Error::msg(format!("--name `{r}` is not a valid regular expression: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut tag_filter = Vec::new();
+    for t in &input.tags {
+        if !t.contains(':') {
+            return Err(Error::msg(format!("--tag `{t}` must be written key:value (e.g. team:ops)")));
+        }
+        tag_filter.push(t.to_lowercase());
+    }
+
+    let backend = ws.backend(Some(&cfg));
+    // Held from before the listing until the apply is recorded; a dry run takes none (it writes nothing).
+    let held = if input.dry_run { None } else { Some(lock(&backend, "import")?) };
+    let state = backend.load()?.unwrap_or_else(State::new);
+    note_migration(&state);
+    let me = owner_id(&state.lineage);
+
+    let names: BTreeSet<String> = if input.providers.is_empty() {
+        cfg.providers.keys().cloned().collect()
+    } else {
+        input.providers.iter().cloned().collect()
+    };
+    if names.is_empty() {
+        return Err(Error::msg(
+            "the configuration declares no provider to import from\nhint: add a `provider \"datadog\" { … }` block (or newrelic, cloudwatch), or pass --provider",
+        ));
+    }
+    let providers = providers::configure(ws, Some(&cfg), &names)?;
+    let mut types: Vec<(String, String)> = Vec::new();
+    for (name, p) in &providers {
+        for t in p.resource_types() {
+            if input.types.is_empty() || input.types.iter().any(|x| x == t) {
+                types.push((name.clone(), t.to_string()));
+            }
+        }
+    }
+    for t in &input.types {
+        if !types.iter().any(|(_, x)| x == t) {
+            let all: Vec<&str> =
+                providers.values().flat_map(|p| p.resource_types().iter().copied()).collect();
+            return Err(Error::msg(format!(
+                "--type `{t}` is not a resource type of the providers imported from ({})\nhint: types: {}",
+                names.iter().cloned().collect::<Vec<_>>().join(", "),
+                all.join(", ")
+            )));
+        }
+    }
+
+    // List and filter.
+    let policy = RetryPolicy::default();
+    let mut listed: Vec<LiveObject> = Vec::new();
+    for (prov, t) in &types {
+        let p = &providers[prov];
+        let objs = with_retries(&policy, || p.list(t, false))
+            .await
+            .map_err(|e| Error::msg(format!("listing {t} failed: {e}")))?;
+        listed.extend(objs);
+    }
+    let mut notes = Vec::new();
+    let mut untagged_types = BTreeSet::new();
+    let selected: Vec<LiveObject> = listed
+        .into_iter()
+        .filter(|o| input.ids.is_empty() || input.ids.iter().any(|i| i == &o.id))
+        .filter(|o| regex.as_ref().is_none_or(|r| r.is_match(&title_of(o))))
+        .filter(|o| {
+            if tag_filter.is_empty() {
+                return true;
+            }
+            match tags_of(o) {
+                Some(tags) => {
+                    let tags: Vec<String> = tags.iter().map(|t| t.to_lowercase()).collect();
+                    tag_filter.iter().all(|f| tags.contains(f))
+                }
+                None => {
+                    untagged_types.insert(o.resource_type.clone());
+                    false
+                }
+            }
+        })
+        .collect();
+    for t in untagged_types {
+        notes.push(format!(
+            "{t} objects carry no tags: --tag matches none of them (filter them by --name or --id)"
+        ));
+    }
+
+    // Classify.
+    let tracked: BTreeMap<(&str, &str), &str> = state
+        .resources
+        .iter()
+        .map(|r| ((r.resource_type.as_str(), r.id.as_str()), r.address.as_str()))
+        .collect();
+    let mut skipped = Vec::new();
+    let mut refused = Vec::new();
+    let mut candidates: Vec<(Candidate, LiveObject, Option<String>)> = Vec::new();
+    for o in selected {
+        if let Some(address) = tracked.get(&(o.resource_type.as_str(), o.id.as_str())) {
+            skipped.push(skip(&o, format!("already in this state as {address}"), None));
+            continue;
+        }
+        let mut note = None;
+        if let (true, Some(m)) = (o.owned, o.marker.as_deref()) {
+            match split_marker(m) {
+                (Some(owner), address) if owner != me => {
+                    refused.push(skip(
+                        &o,
+                        format!(
+                            "owned by another watchkeep state (owner id {owner}, address `{address}`); it is never imported or changed here\nhint: import it from that state's workspace, or run `watchkeep state rm` for it there first"
+                        ),
+                        Some(owner.to_string()),
+                    ));
+                    continue;
+                }
+                (Some(_), address) => {
+                    skipped.push(skip(
+                        &o,
+                        format!("carries this state's marker for `{address}` but is missing from state (an apply did not finish): the next `watchkeep apply` adopts it"),
+                        None,
+                    ));
+                    continue;
+                }
+                (None, address) => {
+                    note = Some(format!(
+                        "carried a watchkeep marker from before ownership per state (`{address}`); it now carries this state's"
+                    ));
+                }
+            }
+        }
+        let p = &providers[crate::vendors::provider_of(&o.resource_type).unwrap_or_default()];
+        let mut attrs = o.attrs.clone();
+        p.unmark(&o.resource_type, &mut attrs);
+        let c = Candidate {
+            resource_type: o.resource_type.clone(),
+            id: o.id.clone(),
+            title: title_of(&o),
+            attrs,
+        };
+        candidates.push((c, o, note));
+    }
+
+    let taken: BTreeSet<String> =
+        cfg.addresses.keys().cloned().chain(state.resources.iter().map(|r| r.address.clone())).collect();
+    let mut excluded: BTreeMap<(String, String), String> = BTreeMap::new();
+    // Generate, load from memory, plan, and check; objects that do not come back equal are set
+    // aside and the rest generated again (links to them then stay literal ids).
+    let (generated, planned, imports) = loop {
+        let current: Vec<Candidate> = candidates
+            .iter()
+            .filter(|(c, _, _)| !excluded.contains_key(&(c.resource_type.clone(), c.id.clone())))
+            .map(|(c, _, _)| c.clone())
+            .collect();
+        let generated = generate::generate(&current, &taken);
+        for (c, why) in &generated.unrepresentable {
+            excluded
+                .insert((c.resource_type.clone(), c.id.clone()), format!("cannot be written as HCL: {why}"));
+        }
+        let text = if generated.addresses.is_empty() {
+            generated.text.clone()
+        } else {
+            crate::config::format_source(&generated.text, &out_path)
+                .map_err(|d| Error::Diagnostics(d, Vec::new()))?
+        };
+        let generated = generate::Generated { text, ..generated };
+        if generated.addresses.is_empty() {
+            break (generated, None, BTreeMap::new());
+        }
+        let imports: BTreeMap<String, LiveObject> = candidates
+            .iter()
+            .filter_map(|(_, o, _)| {
+                let a = generated.addresses.get(&(o.resource_type.clone(), o.id.clone()))?;
+                Some((a.clone(), o.clone()))
+            })
+            .collect();
+        let loaded = ws.load_with(&input.vars, vec![(file_name.clone(), generated.text.clone())])?;
+        let targets: Vec<String> = imports.keys().cloned().collect();
+        let spec = PlanSpec {
+            refresh: true,
+            targets: &targets,
+            destroy: false,
+            parallelism: input.parallelism,
+            for_apply: !input.dry_run,
+        };
+        let planned = make_plan_with(ws, &spec, &state, loaded, &imports).await?;
+        // Each imported object's only difference may be the ownership marker: the live object,
+        // marked as the desired one is, must normalise equal to what the configuration now says.
+        let mut differing = BTreeMap::new();
+        for c in &planned.exec.plan.changes {
+            let Some(o) = imports.get(&c.address) else { continue };
+            let p = &planned.providers[&c.provider];
+            let problem = if !c.adopt || !matches!(c.action, Action::Update | Action::NoOp) {
+                Some(format!("the plan would {} it instead of adopting it", c.action.verb()))
+            } else {
+                let d = DesiredObject {
+                    address: c.address.clone(),
+                    resource_type: c.resource_type.clone(),
+                    provider: c.provider.clone(),
+                    origin: None,
+                    attrs: Value::Null,
+                    depends_on: Vec::new(),
+                    span: None,
+                };
+                let (marked, _) = marked_body(&d, o.attrs.clone(), p.as_ref(), &|_| false);
+                let expected = p.normalize(&c.resource_type, &marked);
+                let after = c.after.clone().unwrap_or(Value::Null);
+                let diffs: Vec<String> =
+                    attribute_changes(&expected, &after, &|_| false).into_iter().map(|a| a.path).collect();
+                (!diffs.is_empty()).then(|| {
+                    format!(
+                        "reads back different from the vendor after a round trip through HCL (at {})",
+                        diffs.join(", ")
+                    )
+                })
+            };
+            if let Some(why) = problem {
+                differing.insert((o.resource_type.clone(), o.id.clone()), why);
+            }
+        }
+        if differing.is_empty() {
+            break (generated, Some(planned), imports);
+        }
+        let before = excluded.len();
+        excluded.extend(differing);
+        if excluded.len() == before {
+            return Err(Error::msg(
+                "import could not settle which objects round-trip through HCL; nothing was written",
+            ));
+        }
+    };
+    for (c, o, _) in &candidates {
+        if let Some(why) = excluded.get(&(c.resource_type.clone(), c.id.clone())) {
+            skipped.push(skip(o, why.clone(), None));
+        }
+    }
+    let imported: Vec<ImportedObject> = candidates
+        .iter()
+        .filter_map(|(c, o, note)| {
+            let address = generated.addresses.get(&(c.resource_type.clone(), c.id.clone()))?;
+            Some(ImportedObject {
+                address: address.clone(),
+                resource_type: o.resource_type.clone(),
+                id: o.id.clone(),
+                name: c.title.clone(),
+                note: note.clone(),
+            })
+        })
+        .collect();
+    for n in &notes {
+        eprintln!("note: {n}");
+    }
+    let summary = planned.as_ref().map(|p| p.exec.plan.summary.clone()).unwrap_or_default();
+    let file = out_path.display().to_string();
+    let mut output = ImportOutput {
+        format_version: 1,
+        dry_run: input.dry_run,
+        outcome: if imports.is_empty() {
+            "nothing-to-import".into()
+        } else if input.dry_run {
+            "dry-run".into()
+        } else {
+            "imported".into()
+        },
+        file,
+        hcl: if imports.is_empty() { String::new() } else { generated.text.clone() },
+        imported,
+        skipped,
+        refused,
+        plan: summary,
+        errors: Vec::new(),
+        history_version: None,
+        stats: stats(ws, &providers),
+    };
+    let (Some(planned), Some(lock)) = (planned, held) else {
+        return Ok(output);
+    };
+    // Every check passed: write the file (never over an existing one), then apply.
+    write_new(&out_path, &generated.text)?;
+    let prepared = PreparedApply::for_import(lock, state, planned, input.parallelism.max(1));
+    let report = execute(ws, prepared).await?;
+    output.history_version = report.output.history_version;
+    output.stats = report.output.stats.clone();
+    if report.partial() {
+        output.outcome = "partial".into();
+        output.errors = report
+            .output
+            .errors
+            .iter()
+            .map(|e| ApplyError { address: e.address.clone(), message: e.message.clone() })
+            .collect();
+    }
+    Ok(output)
+}
+
+/// Creates `path` with `text`; fails when it exists (another process wrote it meanwhile).
+fn write_new(path: &std::path::Path, text: &str) -> Result<(), Error> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
+        Error::msg(format!(
+            "cannot create {}: {e}\nhint: import never overwrites a file; pass --out with a new name",
+            path.display()
+        ))
+    })?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))
+}
