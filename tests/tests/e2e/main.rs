@@ -16,6 +16,7 @@ mod drift;
 mod errors;
 mod evidence;
 mod faults;
+mod import;
 mod maintenance;
 mod newrelic;
 mod replay;

@@ -1,0 +1,198 @@
+//! `watchkeep import`: hand-made vendor objects adopted in bulk. The generated HCL validates, the
+//! next plan is empty, the objects carry this state's marker, a second import takes nothing, and
+//! objects owned by another state are refused, naming it.
+
+use std::time::Instant;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::Workspace;
+
+const PROVIDER: &str = "variable \"datadog_api_url\" { type = string }\nprovider \"datadog\" {\n  api_url = var.datadog_api_url\n}\n";
+
+/// Another state's owner id (12 hex digits), as `watchkeep_provider::owner_id` gives.
+const OTHER_OWNER: &str = "0123456789ab";
+
+/// One of 500 hand-made monitors: metric alerts with thresholds and messages holding Datadog's
+/// `{{#is_alert}}`, HCL-like `${…}`/`%{…}` text and unicode; service checks; with and without
+/// tags, priorities and renotify options.
+fn hand_made(i: usize) -> Value {
+    let mut m = if i % 5 == 0 {
+        json!({
+            "name": format!("agent up on h{i}"),
+            "type": "service check",
+            "query": format!("\"datadog.agent.up\".over(\"host:h{i}\").by(\"host\").last(2).count_by_status()"),
+            "message": format!("Agent on h{i} is down @ops@example.com"),
+            "options": {"thresholds": {"critical": 1, "ok": 1}},
+        })
+    } else {
+        json!({
+            "name": format!("cpu {i} on h{i} — ünïcode ✓"),
+            "type": "metric alert",
+            "query": format!("avg(last_5m):avg:system.cpu.user{{host:h{i}}} > 90"),
+            "message": format!(
+                "{{{{#is_alert}}}}CPU is ${{high}} on h{i} (100%{{x}}) ✓{{{{/is_alert}}}}\n{{{{#is_recovery}}}}ok{{{{/is_recovery}}}}\n@ops@example.com\n"
+            ),
+            "options": {"thresholds": {"critical": 90, "warning": 80}},
+        })
+    };
+    if i % 3 == 0 {
+        m["tags"] = json!([format!("team:{}", if i % 2 == 0 { "web" } else { "db" }), "env:prod"]);
+    }
+    if i % 4 == 0 {
+        m["priority"] = json!(1 + (i % 5));
+    }
+    if i % 7 == 0 {
+        m["options"]["renotify_interval"] = json!(60);
+        m["options"]["notify_no_data"] = json!(true);
+        m["options"]["no_data_timeframe"] = json!(20);
+    }
+    m
+}
+
+fn create(ws: &Workspace, body: Value) -> String {
+    let (status, created) = ws.vendor(Method::POST, "/api/v1/monitor", Some(body.clone()));
+    assert_eq!(status, 200, "create {body}: {created}");
+    created["id"].to_string()
+}
+
+#[test]
+fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_empty() {
+    let ws = Workspace::new("import500");
+    ws.write("main.hcl", PROVIDER);
+    let mut ids = Vec::new();
+    for i in 0..500 {
+        ids.push(create(&ws, hand_made(i)));
+    }
+    let composite = create(
+        &ws,
+        json!({"name": "both cpus", "type": "composite", "query": format!("{} && {}", ids[1], ids[2]),
+               "message": "both @ops@example.com"}),
+    );
+    // Marked by another state, and by watchkeep before ownership per state.
+    let mut theirs = hand_made(1);
+    theirs["name"] = json!("their monitor");
+    theirs["tags"] = json!([
+        "managed-by:watchkeep",
+        format!("watchkeep-address:{OTHER_OWNER}:resource.datadog_monitor.theirs")
+    ]);
+    let theirs = create(&ws, theirs);
+    let mut legacy = hand_made(2);
+    legacy["name"] = json!("legacy monitor");
+    legacy["tags"] =
+        json!(["managed-by:watchkeep", "watchkeep-address:resource.datadog_monitor.legacy", "team:web"]);
+    let legacy = create(&ws, legacy);
+    let before = ws.monitors();
+
+    // A dry run lists and shows, and writes nothing anywhere.
+    let dry = ws.run(&["import", "--dry-run", "--json"]);
+    dry.expect_code(2);
+    let d = dry.json();
+    crate::support::assert_matches_schema("import.schema.json", &d);
+    assert_eq!(d["imported"].as_array().map(Vec::len), Some(502), "{}", dry.stderr());
+    assert_eq!(d["refused"][0]["id"], theirs);
+    assert_eq!(d["refused"][0]["owner"], OTHER_OWNER);
+    assert!(d["refused"][0]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("resource.datadog_monitor.theirs"));
+    assert_eq!(d["plan"]["update"], 502);
+    assert!(d["hcl"].as_str().unwrap_or_default().contains("$${high}"));
+    assert!(!ws.path().join("imported.hcl").exists());
+    assert!(!ws.path().join(".watchkeep").exists());
+    assert_eq!(ws.monitors(), before);
+
+    // Filters select exactly what they should.
+    let tagged = ws.run(&["import", "--dry-run", "--json", "--tag", "team:web", "--tag", "env:prod"]);
+    let want = (0..500).filter(|i| i % 3 == 0 && i % 2 == 0).count();
+    assert_eq!(tagged.json()["imported"].as_array().map(Vec::len), Some(want));
+    let named = ws.run(&["import", "--dry-run", "--json", "--name", "^cpu 1[0-9] on"]);
+    let got: Vec<String> = named.json()["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|o| o["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(got.len(), (10..20).filter(|i| i % 5 != 0).count(), "{got:?}");
+    let by_id = ws.run(&["import", "--dry-run", "--json", "--id", &ids[7], "--id", &legacy]);
+    let by_id = by_id.json();
+    let mut got: Vec<&str> =
+        by_id["imported"].as_array().into_iter().flatten().filter_map(|o| o["id"].as_str()).collect();
+    got.sort();
+    let mut want = vec![ids[7].as_str(), legacy.as_str()];
+    want.sort();
+    assert_eq!(got, want);
+    let legacy_entry =
+        by_id["imported"].as_array().into_iter().flatten().find(|o| o["id"] == legacy.as_str());
+    assert!(legacy_entry.is_some_and(|o| o["note"].as_str().is_some_and(|n| n.contains("before ownership"))));
+
+    // The import itself.
+    let t = Instant::now();
+    let run = ws.run(&["import", "--json"]);
+    let took = t.elapsed();
+    run.expect_code(2);
+    let out = run.json();
+    assert_eq!(out["outcome"], "imported", "{}", run.stderr());
+    assert_eq!(out["imported"].as_array().map(Vec::len), Some(502));
+    eprintln!(
+        "figure: import of 502 Datadog monitors (500 hand-made + composite + legacy) took {:.2}s",
+        took.as_secs_f64()
+    );
+    let hcl = std::fs::read_to_string(ws.path().join("imported.hcl")).expect("imported.hcl written");
+    assert!(hcl.contains("{{#is_alert}}CPU is $${high}"), "escaping");
+    assert!(hcl.contains("(100%%{x})"), "escaping");
+    let both = out["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["id"] == composite.as_str())
+        .expect("composite");
+    assert!(both["address"].as_str().is_some());
+    let query_line = hcl.lines().find(|l| l.contains("&& ${datadog_monitor.")).unwrap_or_default();
+    assert!(
+        query_line.trim_start().starts_with("query") && query_line.contains("\"${datadog_monitor."),
+        "the composite names imported monitors by reference:\n{hcl}"
+    );
+    ws.run(&["validate"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    ws.run(&["fmt", "-check"]).expect_code(0);
+
+    // Every imported monitor carries this state's marker; the other state's is untouched.
+    let lineage = ws.state()["lineage"].as_str().expect("lineage").to_string();
+    let owner: String = lineage.chars().filter(char::is_ascii_hexdigit).take(12).collect();
+    let live = ws.monitors();
+    for m in &live {
+        let tags: Vec<&str> = m["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if m["id"].to_string() == theirs {
+            assert!(tags.iter().any(|t| t.contains(OTHER_OWNER)), "{tags:?}");
+            continue;
+        }
+        assert!(
+            tags.iter().any(|t| t.starts_with(&format!("watchkeep-address:{owner}:"))
+                || t.starts_with("watchkeep-address:datadog_monitor.")),
+            "monitor {} not marked: {tags:?}",
+            m["id"]
+        );
+    }
+    assert_eq!(ws.state()["resources"].as_array().map(Vec::len), Some(502));
+    let history = ws.run(&["history", "--json"]);
+    assert_eq!(history.json()[0]["operation"], "import");
+
+    // A second import of the same filter imports nothing (and writes no file).
+    let again = ws.run(&["import", "--json", "--out", "again.hcl"]);
+    again.expect_code(2);
+    let a = again.json();
+    assert_eq!(a["imported"].as_array().map(Vec::len), Some(0));
+    assert_eq!(a["outcome"], "nothing-to-import");
+    assert!(a["skipped"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .all(|s| s["reason"].as_str().unwrap_or_default().starts_with("already in this state")));
+    assert!(!ws.path().join("again.hcl").exists());
+    // The file is never overwritten.
+    let clash = ws.run(&["import"]);
+    clash.expect_code(1);
+    assert!(clash.stderr().contains("already exists"), "{}", clash.stderr());
+}
