@@ -499,28 +499,6 @@ pub fn note(o: &crate::run::notes::NoteOutput) -> String {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn long_strings_are_cut_where_they_differ() {
-        let before = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 90"));
-        let after = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 97"));
-        let (b, a) = short_pair(&before, &after);
-        assert_ne!(b, a, "the shown parts must differ");
-        assert!(b.ends_with("> 90\"") && a.ends_with("> 97\""), "{b} / {a}");
-        assert!(b.starts_with("\"…"), "{b}");
-        // Short values and non-strings are shown whole.
-        assert_eq!(short_pair(&Some(json!("a")), &Some(json!("b"))), ("\"a\"".into(), "\"b\"".into()));
-        assert_eq!(short_pair(&Some(json!(90)), &None), ("90".into(), "(absent)".into()));
-        // A difference after a newline shows the newline escaped.
-        let (b, a) = short_pair(&Some(json!("line one\nline two x")), &Some(json!("line one\nline two y")));
-        assert!(b.contains("\\n") && b.contains('x') && a.contains('y'), "{b} / {a}");
-    }
-}
-
 /// `watchkeep import`: what was (or would be) imported, skipped and refused; the HCL on a dry run.
 pub fn import(o: &crate::run::report::ImportOutput) -> String {
     let mut text = String::new();
@@ -569,4 +547,26 @@ pub fn import(o: &crate::run::report::ImportOutput) -> String {
         text.push_str(&format!("  error: {}: {}\n", e.address, e.message));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn long_strings_are_cut_where_they_differ() {
+        let before = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 90"));
+        let after = Some(json!("avg(last_5m):100 - 100 * avg:system.mem.pct_usable{host:web-1} > 97"));
+        let (b, a) = short_pair(&before, &after);
+        assert_ne!(b, a, "the shown parts must differ");
+        assert!(b.ends_with("> 90\"") && a.ends_with("> 97\""), "{b} / {a}");
+        assert!(b.starts_with("\"…"), "{b}");
+        // Short values and non-strings are shown whole.
+        assert_eq!(short_pair(&Some(json!("a")), &Some(json!("b"))), ("\"a\"".into(), "\"b\"".into()));
+        assert_eq!(short_pair(&Some(json!(90)), &None), ("90".into(), "(absent)".into()));
+        // A difference after a newline shows the newline escaped.
+        let (b, a) = short_pair(&Some(json!("line one\nline two x")), &Some(json!("line one\nline two y")));
+        assert!(b.contains("\\n") && b.contains('x') && a.contains('y'), "{b} / {a}");
+    }
 }

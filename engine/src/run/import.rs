@@ -24,7 +24,7 @@ use super::{Error, Vars, Workspace};
 use crate::compile::DesiredObject;
 use crate::config::generate::{self, Candidate};
 use crate::plan::{attribute_changes, Action};
-use crate::state::{ResourceState, State};
+use crate::state::State;
 
 /// What `import` is asked for.
 #[derive(Debug, Clone, Default)]
@@ -44,31 +44,6 @@ pub struct ImportInput {
     pub out: Option<PathBuf>,
     pub dry_run: bool,
     pub parallelism: usize,
-}
-
-/// `state` with an entry for each imported object, when there are any: links to them then read
-/// as their ids, as links to objects in state do (used only to prepare the desired objects).
-pub(crate) fn state_with(state: &State, imports: &BTreeMap<String, LiveObject>) -> Option<State> {
-    if imports.is_empty() {
-        return None;
-    }
-    let mut s = state.clone();
-    for (address, o) in imports {
-        s.upsert(ResourceState {
-            address: address.clone(),
-            resource_type: o.resource_type.clone(),
-            provider: crate::vendors::provider_of(&o.resource_type).unwrap_or_default().to_string(),
-            id: o.id.clone(),
-            origin: None,
-            attrs: o.attrs.clone(),
-            vendor_modified: o.modified.clone(),
-            changed_at: String::new(),
-            sensitive_paths: Vec::new(),
-            depends_on: Vec::new(),
-            configured: BTreeMap::new(),
-        });
-    }
-    Some(s)
 }
 
 /// The object's name or title, as people know it.

@@ -163,7 +163,7 @@ pub(crate) async fn make_plan_with(
     let t = Phase::start("prepare");
     let mut desired = desired;
     // Links to imported objects read as their ids, as links to objects in state do.
-    let with_imports = super::import::state_with(state, imports);
+    let with_imports = state_with(state, imports);
     let (prepared, marked) =
         prepare::prepare(&mut desired, &providers, spec.for_apply, with_imports.as_ref().unwrap_or(state))?;
     t.done();
@@ -293,6 +293,31 @@ pub(crate) async fn make_plan_with(
         redactor,
         warnings,
     })
+}
+
+/// `state` with an entry for each imported object, when there are any: links to them then read
+/// as their ids, as links to objects in state do (used only to prepare the desired objects).
+fn state_with(state: &State, imports: &BTreeMap<String, watchkeep_provider::LiveObject>) -> Option<State> {
+    if imports.is_empty() {
+        return None;
+    }
+    let mut s = state.clone();
+    for (address, o) in imports {
+        s.upsert(crate::state::ResourceState {
+            address: address.clone(),
+            resource_type: o.resource_type.clone(),
+            provider: crate::vendors::provider_of(&o.resource_type).unwrap_or_default().to_string(),
+            id: o.id.clone(),
+            origin: None,
+            attrs: o.attrs.clone(),
+            vendor_modified: o.modified.clone(),
+            changed_at: String::new(),
+            sensitive_paths: Vec::new(),
+            depends_on: Vec::new(),
+            configured: BTreeMap::new(),
+        });
+    }
+    Some(s)
 }
 
 /// What each change waits for, by address: the configuration's references and the targets of its

@@ -18,7 +18,7 @@ const OTHER_OWNER: &str = "0123456789ab";
 /// `{{#is_alert}}`, HCL-like `${…}`/`%{…}` text and unicode; service checks; with and without
 /// tags, priorities and renotify options.
 fn hand_made(i: usize) -> Value {
-    let mut m = if i % 5 == 0 {
+    let mut m = if i.is_multiple_of(5) {
         json!({
             "name": format!("agent up on h{i}"),
             "type": "service check",
@@ -37,13 +37,13 @@ fn hand_made(i: usize) -> Value {
             "options": {"thresholds": {"critical": 90, "warning": 80}},
         })
     };
-    if i % 3 == 0 {
-        m["tags"] = json!([format!("team:{}", if i % 2 == 0 { "web" } else { "db" }), "env:prod"]);
+    if i.is_multiple_of(3) {
+        m["tags"] = json!([format!("team:{}", if i.is_multiple_of(2) { "web" } else { "db" }), "env:prod"]);
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         m["priority"] = json!(1 + (i % 5));
     }
-    if i % 7 == 0 {
+    if i.is_multiple_of(7) {
         m["options"]["renotify_interval"] = json!(60);
         m["options"]["notify_no_data"] = json!(true);
         m["options"]["no_data_timeframe"] = json!(20);
@@ -105,7 +105,7 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
 
     // Filters select exactly what they should.
     let tagged = ws.run(&["import", "--dry-run", "--json", "--tag", "team:web", "--tag", "env:prod"]);
-    let want = (0..500).filter(|i| i % 3 == 0 && i % 2 == 0).count();
+    let want = (0..500usize).filter(|i| i.is_multiple_of(3) && i.is_multiple_of(2)).count();
     assert_eq!(tagged.json()["imported"].as_array().map(Vec::len), Some(want));
     let named = ws.run(&["import", "--dry-run", "--json", "--name", "^cpu 1[0-9] on"]);
     let got: Vec<String> = named.json()["imported"]
@@ -114,7 +114,7 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
         .flatten()
         .map(|o| o["name"].as_str().unwrap_or_default().to_string())
         .collect();
-    assert_eq!(got.len(), (10..20).filter(|i| i % 5 != 0).count(), "{got:?}");
+    assert_eq!(got.len(), (10..20usize).filter(|i| !i.is_multiple_of(5)).count(), "{got:?}");
     let by_id = ws.run(&["import", "--dry-run", "--json", "--id", &ids[7], "--id", &legacy]);
     let by_id = by_id.json();
     let mut got: Vec<&str> =
@@ -164,7 +164,7 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
     let live = ws.monitors();
     for m in &live {
         let tags: Vec<&str> = m["tags"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        if m["id"].to_string() == theirs {
+        if m["id"] == theirs.parse::<u64>().expect("numeric id") {
             assert!(tags.iter().any(|t| t.contains(OTHER_OWNER)), "{tags:?}");
             continue;
         }
