@@ -48,6 +48,12 @@ pub struct ImportInput {
 
 /// The object's name or title, as people know it.
 pub fn title_of(o: &LiveObject) -> String {
+    let field = |k: &str| o.attrs.get(k).and_then(Value::as_str).unwrap_or_default();
+    if o.resource_type == "sns_subscription" {
+        // No name: its topic, protocol and endpoint say what it is.
+        let topic = field("TopicArn").rsplit(':').next().unwrap_or_default();
+        return format!("{topic} {} {}", field("Protocol"), field("Endpoint"));
+    }
     for key in ["name", "title", "AlarmName", "DashboardName", "Name", "TopicName"] {
         if let Some(s) = o.attrs.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()) {
             return s.to_string();
@@ -327,37 +333,58 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
         // Each imported object's only difference may be the ownership marker: the live object,
         // marked as the desired one is, must normalise equal to what the configuration now says.
         let mut differing = BTreeMap::new();
-        for c in &planned.exec.plan.changes {
+        let mut planned = planned;
+        let mut forced = 0u32;
+        for c in planned.exec.plan.changes.iter_mut() {
             let Some(o) = imports.get(&c.address) else { continue };
             let p = &planned.providers[&c.provider];
-            let problem = if !c.adopt || !matches!(c.action, Action::Update | Action::NoOp) {
-                Some(format!("the plan would {} it instead of adopting it", c.action.verb()))
-            } else {
-                let d = DesiredObject {
-                    address: c.address.clone(),
-                    resource_type: c.resource_type.clone(),
-                    provider: c.provider.clone(),
-                    origin: None,
-                    attrs: Value::Null,
-                    depends_on: Vec::new(),
-                    span: None,
-                };
-                let (marked, _) = marked_body(&d, o.attrs.clone(), p.as_ref(), &|_| false);
-                let expected = p.normalize(&c.resource_type, &marked);
-                let after = c.after.clone().unwrap_or(Value::Null);
-                let diffs: Vec<String> =
-                    attribute_changes(&expected, &after, &|_| false).into_iter().map(|a| a.path).collect();
-                (!diffs.is_empty()).then(|| {
-                    format!(
-                        "reads back different from the vendor after a round trip through HCL (at {})",
-                        diffs.join(", ")
-                    )
-                })
+            let d = DesiredObject {
+                address: c.address.clone(),
+                resource_type: c.resource_type.clone(),
+                provider: c.provider.clone(),
+                origin: None,
+                attrs: Value::Null,
+                depends_on: Vec::new(),
+                span: None,
+            };
+            let (marked, _) = marked_body(&d, o.attrs.clone(), p.as_ref(), &|_| false);
+            let expected = p.normalize(&c.resource_type, &marked);
+            let problem = match (c.adopt, c.action) {
+                // The planner found nothing to change: the configuration reads as the vendor's object.
+                (true, Action::NoOp) => {
+                    let mut unmarked = o.attrs.clone();
+                    p.unmark(&c.resource_type, &mut unmarked);
+                    if marked != unmarked {
+                        // The provider's normaliser ignores its marker (SNS topic tags): the plan
+                        // sees no change, but the object must still be marked as this state's.
+                        c.action = Action::Update;
+                        c.before = Some(o.attrs.clone());
+                        c.after = Some(expected);
+                        forced += 1;
+                    }
+                    None
+                }
+                (true, Action::Update) => {
+                    let after = c.after.clone().unwrap_or(Value::Null);
+                    let diffs: Vec<String> = attribute_changes(&expected, &after, &|_| false)
+                        .into_iter()
+                        .map(|a| a.path)
+                        .collect();
+                    (!diffs.is_empty()).then(|| {
+                        format!(
+                            "reads back different from the vendor after a round trip through HCL (at {})",
+                            diffs.join(", ")
+                        )
+                    })
+                }
+                _ => Some(format!("the plan would have it {} instead of adopted", c.action.verb())),
             };
             if let Some(why) = problem {
                 differing.insert((o.resource_type.clone(), o.id.clone()), why);
             }
         }
+        planned.exec.plan.summary.no_op -= forced;
+        planned.exec.plan.summary.update += forced;
         if differing.is_empty() {
             break (generated, Some(planned), imports);
         }

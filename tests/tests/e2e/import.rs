@@ -196,3 +196,85 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
     clash.expect_code(1);
     assert!(clash.stderr().contains("already exists"), "{}", clash.stderr());
 }
+
+fn xml_field(xml: &str, tag: &str) -> String {
+    xml.split(&format!("<{tag}>"))
+        .nth(1)
+        .and_then(|s| s.split(&format!("</{tag}>")).next())
+        .unwrap_or_else(|| panic!("no <{tag}> in {xml}"))
+        .to_string()
+}
+
+/// CloudWatch on moto: metric alarms (acting on an SNS topic), a topic with
+/// an email subscription, a dashboard, all made through the AWS Query API by hand.
+#[test]
+fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
+    use crate::support::{aws_query, moto};
+    let region = "ap-northeast-3";
+    let endpoint = moto().endpoint_url();
+    let q = |service: &str, action: &str, params: Value| {
+        let (status, xml) = aws_query(&endpoint, region, service, action, &params);
+        assert_eq!(status, 200, "{action}: {xml}");
+        xml
+    };
+    let topic = xml_field(&q("sns", "CreateTopic", json!({"Name": "imp-ops"})), "TopicArn");
+    q("sns", "Subscribe", json!({"TopicArn": topic, "Protocol": "email", "Endpoint": "ops@example.com"}));
+    for (name, threshold) in [("imp-cpu-web-1", 85), ("imp-cpu-web-2", 90)] {
+        q(
+            "monitoring",
+            "PutMetricAlarm",
+            json!({
+                "AlarmName": name, "AlarmDescription": "CPU ${high} 100%{x} ✓\nsecond line",
+                "Namespace": "AWS/EC2", "MetricName": "CPUUtilization",
+                "Dimensions": [{"Name": "InstanceId", "Value": format!("i-{name}")}],
+                "Statistic": "Average", "Period": 300, "EvaluationPeriods": 3, "Threshold": threshold,
+                "ComparisonOperator": "GreaterThanThreshold", "AlarmActions": [topic],
+            }),
+        );
+    }
+    // No composite alarm: moto 5 serves no PutCompositeAlarm action (500; its responses.py makes
+    // composites only through PutMetricAlarm with an AlarmRule), which the provider's update calls.
+    let body = json!({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 3,
+                                   "properties": {"markdown": "# ops"}}]});
+    q("monitoring", "PutDashboard", json!({"DashboardName": "imp-ops", "DashboardBody": body.to_string()}));
+
+    let ws = Workspace::new("import-cw").env("WATCHKEEP_VAR_endpoint", &endpoint);
+    ws.write(
+        "main.hcl",
+        &format!(
+            "variable \"endpoint\" {{ type = string }}\nprovider \"cloudwatch\" {{\n  region       = \"{region}\"\n  endpoint_url = var.endpoint\n}}\n"
+        ),
+    );
+    let dry = ws.run(&["import", "--dry-run", "--json"]);
+    dry.expect_code(0);
+    assert!(!ws.path().join("imported.hcl").exists());
+    assert!(!ws.path().join(".watchkeep").exists());
+    let run = ws.run(&["import", "--json"]);
+    run.expect_code(0);
+    let out = run.json();
+    let types: Vec<&str> = out["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["resource_type"].as_str())
+        .collect();
+    for t in ["cloudwatch_metric_alarm", "sns_topic", "sns_subscription", "cloudwatch_dashboard"] {
+        assert!(types.contains(&t), "{t} not imported: {out:#}\n{}", run.stderr());
+    }
+    let hcl = std::fs::read_to_string(ws.path().join("imported.hcl")).expect("imported.hcl");
+    assert!(
+        hcl.contains("\"sns:imp_ops\"") || hcl.contains("\"sns:"),
+        "actions name the imported topic:\n{hcl}"
+    );
+    ws.run(&["validate"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    // The objects now carry the ownership marker: the alarms' description line, the topic's tags.
+    let alarms = q("monitoring", "DescribeAlarms", json!({"AlarmNames": ["imp-cpu-web-1"]}));
+    assert!(alarms.contains("managed-by:watchkeep watchkeep-address:"), "{alarms}");
+    assert!(alarms.contains("CPU ${high} 100%{x} ✓"), "the user's description is kept: {alarms}");
+    let tags = q("sns", "ListTagsForResource", json!({"ResourceArn": topic}));
+    assert!(tags.contains("<Key>watchkeep-address</Key>"), "{tags}");
+    let again = ws.run(&["import", "--json", "--out", "again.hcl"]);
+    again.expect_code(0);
+    assert_eq!(again.json()["imported"].as_array().map(Vec::len), Some(0));
+}
