@@ -181,14 +181,27 @@ fn with_links(
         }
         t if t.starts_with("newrelic_") => {
             // `policyId` of conditions (NerdGraph `alertsNrqlConditionStaticCreate(policyId)`),
-            // `channelId` of workflow destination configurations.
+            // `channelId` of workflow destination configurations, a channel's `destinationId`,
+            // and the policy ids of a workflow filter on `labels.policyIds`.
             fn walk(v: &mut Value, f: &dyn Fn(&str, &str) -> Option<String>) {
                 match v {
                     Value::Object(m) => {
+                        // A workflow's filter on `labels.policyIds` lists policy ids.
+                        if m.get("attribute").and_then(Value::as_str) == Some("labels.policyIds") {
+                            if let Some(Value::Array(values)) = m.get_mut("values") {
+                                for v in values.iter_mut() {
+                                    if let Some(r) = v.as_str().and_then(|id| f("newrelic_alert_policy", id))
+                                    {
+                                        *v = Value::String(r);
+                                    }
+                                }
+                            }
+                        }
                         for (k, v) in m.iter_mut() {
                             let target = match k.as_str() {
                                 "policyId" => Some("newrelic_alert_policy"),
                                 "channelId" => Some("newrelic_notification_channel"),
+                                "destinationId" => Some("newrelic_notification_destination"),
                                 _ => None,
                             };
                             let id = match &*v {

@@ -278,3 +278,142 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
     again.expect_code(0);
     assert_eq!(again.json()["imported"].as_array().map(Vec::len), Some(0));
 }
+
+/// A NerdGraph request made by hand, as a person using the API explorer would.
+fn nerdgraph(key: &str, query: &str, variables: Value) -> Value {
+    let resp = reqwest::blocking::Client::new()
+        .post(crate::support::newrelic().graphql_url())
+        .header("API-Key", key)
+        .json(&json!({"query": query, "variables": variables}))
+        .send()
+        .expect("NerdGraph request");
+    let body: Value = resp.json().expect("NerdGraph JSON");
+    assert!(body.get("errors").is_none_or(Value::is_null), "{query}: {body:#}");
+    body["data"].clone()
+}
+
+/// New Relic on the NerdGraph stand-in: a policy with NRQL conditions, a destination, a channel,
+/// a workflow routing the policy's issues to the channel, and a dashboard, all made by hand.
+#[test]
+fn a_mixed_new_relic_account_is_imported_and_the_next_plan_is_empty() {
+    let (ws, key) = Workspace::on_newrelic("import-nr");
+    let account: i64 = crate::support::newrelic().account_id(&key);
+    let policy = nerdgraph(
+        &key,
+        "mutation($a: Int!, $p: AlertsPolicyInput!) { alertsPolicyCreate(accountId: $a, policy: $p) { id } }",
+        json!({"a": account, "p": {"name": "Checkout ${team}", "incidentPreference": "PER_CONDITION"}}),
+    )["alertsPolicyCreate"]["id"]
+        .as_str()
+        .expect("policy id")
+        .to_string();
+    for (name, threshold) in [("p99 latency", 2.5), ("error rate %{x}", 5.0)] {
+        nerdgraph(
+            &key,
+            "mutation($a: Int!, $p: ID!, $c: AlertsNrqlConditionStaticInput!) { alertsNrqlConditionStaticCreate(accountId: $a, policyId: $p, condition: $c) { id } }",
+            json!({"a": account, "p": policy, "c": {
+                "name": name, "enabled": true, "description": "hand made ✓\nsecond line\n",
+                "nrql": {"query": "SELECT percentile(duration, 99) FROM Transaction WHERE appName = 'checkout'"},
+                "terms": [{"priority": "CRITICAL", "operator": "ABOVE", "threshold": threshold,
+                           "thresholdDuration": 300, "thresholdOccurrences": "ALL"}],
+                "signal": {"aggregationWindow": 60}}}),
+        );
+    }
+    let destination = nerdgraph(
+        &key,
+        "mutation($a: Int!, $d: AiNotificationsDestinationInput!) { aiNotificationsCreateDestination(accountId: $a, destination: $d) { destination { id } } }",
+        json!({"a": account, "d": {"name": "Checkout relay", "type": "WEBHOOK",
+               "properties": [{"key": "url", "value": "https://hooks.example.com/checkout"}]}}),
+    )["aiNotificationsCreateDestination"]["destination"]["id"]
+        .as_str()
+        .expect("destination id")
+        .to_string();
+    let channel = nerdgraph(
+        &key,
+        "mutation($a: Int!, $c: AiNotificationsChannelInput!) { aiNotificationsCreateChannel(accountId: $a, channel: $c) { channel { id } } }",
+        json!({"a": account, "c": {"name": "Checkout relay", "type": "WEBHOOK", "product": "IINT",
+               "destinationId": destination,
+               "properties": [{"key": "payload", "value": "{\"issue\": {{ json issueTitle }}}"}]}}),
+    )["aiNotificationsCreateChannel"]["channel"]["id"]
+        .as_str()
+        .expect("channel id")
+        .to_string();
+    nerdgraph(
+        &key,
+        "mutation($a: Int!, $w: AiWorkflowsCreateWorkflowInput!) { aiWorkflowsCreateWorkflow(accountId: $a, createWorkflowData: $w) { workflow { id } errors { type description } } }",
+        json!({"a": account, "w": {"name": "Checkout", "workflowEnabled": true, "mutingRulesHandling": "NOTIFY_ALL_ISSUES",
+               "issuesFilter": {"name": "checkout", "type": "FILTER",
+                                "predicates": [{"attribute": "labels.policyIds", "operator": "EXACTLY_MATCHES", "values": [policy]}]},
+               "destinationConfigurations": [{"channelId": channel}]}}),
+    );
+    nerdgraph(
+        &key,
+        "mutation($a: Int!, $d: DashboardInput!) { dashboardCreate(accountId: $a, dashboard: $d) { entityResult { guid } errors { type description } } }",
+        json!({"a": account, "d": {"name": "Checkout", "permissions": "PUBLIC_READ_WRITE",
+               "pages": [{"name": "Overview", "widgets": [{"title": "Throughput",
+                   "visualization": {"id": "viz.line"},
+                   "layout": {"column": 1, "row": 1, "width": 4, "height": 3},
+                   "rawConfiguration": {"nrqlQueries": [{"accountIds": [account], "query": "SELECT count(*) FROM Transaction TIMESERIES"}]}}]}]}}),
+    );
+
+    ws.write(
+        "main.hcl",
+        "variable \"newrelic_url\" { type = string }\nprovider \"newrelic\" { api_url = var.newrelic_url }\n",
+    );
+    let dry = ws.run(&["import", "--dry-run", "--json"]);
+    dry.expect_code(0);
+    assert!(!ws.path().join("imported.hcl").exists());
+    assert!(!ws.path().join(".watchkeep").exists());
+    let run = ws.run(&["import", "--json"]);
+    run.expect_code(0);
+    let out = run.json();
+    let types: Vec<&str> = out["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["resource_type"].as_str())
+        .collect();
+    for t in [
+        "newrelic_alert_policy",
+        "newrelic_nrql_condition",
+        "newrelic_notification_destination",
+        "newrelic_notification_channel",
+        "newrelic_workflow",
+        "newrelic_dashboard",
+    ] {
+        assert!(types.contains(&t), "{t} not imported: {out:#}\n{}", run.stderr());
+    }
+    let hcl = std::fs::read_to_string(ws.path().join("imported.hcl")).expect("imported.hcl");
+    assert!(hcl.contains("policyId = newrelic_alert_policy."), "conditions link their policy:\n{hcl}");
+    assert!(
+        hcl.contains("channelId = newrelic_notification_channel."),
+        "the workflow links its channel:\n{hcl}"
+    );
+    assert!(
+        hcl.contains("destinationId = newrelic_notification_destination."),
+        "the channel links its destination:\n{hcl}"
+    );
+    assert!(
+        hcl.contains("= [newrelic_alert_policy.checkout_team.id]"),
+        "the workflow's filter links the policy:\n{hcl}"
+    );
+    if std::env::var_os("WATCHKEEP_SHOW_IMPORT").is_some() {
+        eprintln!("{hcl}");
+    }
+    ws.run(&["validate"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    // The objects now carry this state's marker (New Relic: the policy's name suffix, a last
+    // description line on conditions).
+    let nr = crate::support::newrelic();
+    let conditions = nr.objects(&key, watchkeep_tests::newrelic::ObjectKind::NrqlCondition);
+    assert_eq!(conditions.len(), 2);
+    for c in &conditions {
+        assert!(c["description"].as_str().unwrap_or_default().contains("watchkeep"), "{c:#}");
+        assert!(
+            c["description"].as_str().unwrap_or_default().starts_with("hand made ✓\nsecond line"),
+            "{c:#}"
+        );
+    }
+    let again = ws.run(&["import", "--json", "--out", "again.hcl"]);
+    again.expect_code(0);
+    assert_eq!(again.json()["imported"].as_array().map(Vec::len), Some(0));
+}
