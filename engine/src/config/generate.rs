@@ -63,6 +63,11 @@ pub fn slug(title: &str) -> String {
     s.trim_end_matches('_').to_string()
 }
 
+/// `name` when it can be written in a reference (`component.<name>`), else `None`.
+pub fn slug_ref(name: &str) -> Option<&str> {
+    is_ident(name).then_some(name)
+}
+
 /// Whether `k` can be written bare as an HCL attribute name or object key.
 fn is_ident(k: &str) -> bool {
     let mut chars = k.chars();

@@ -290,15 +290,33 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
     let taken: BTreeSet<String> =
         cfg.addresses.keys().cloned().chain(state.resources.iter().map(|r| r.address.clone())).collect();
     let mut excluded: BTreeMap<(String, String), String> = BTreeMap::new();
+    // Lifting: objects that are exactly what an `alert` block of this configuration compiles to.
+    let mut lifted: BTreeMap<(String, String), Lifted> = BTreeMap::new();
+    let mut lifted_names = BTreeSet::new();
+    for (c, _, _) in &candidates {
+        let p = &providers[crate::vendors::provider_of(&c.resource_type).unwrap_or_default()];
+        if let Some(l) = lift(ws, &input.vars, &cfg, c, p.as_ref(), &taken, &lifted_names) {
+            lifted_names.insert(l.name.clone());
+            lifted.insert((c.resource_type.clone(), c.id.clone()), l);
+        }
+    }
     // Generate, load from memory, plan, and check; objects that do not come back equal are set
     // aside and the rest generated again (links to them then stay literal ids).
     let (generated, planned, imports) = loop {
         let current: Vec<Candidate> = candidates
             .iter()
             .filter(|(c, _, _)| !excluded.contains_key(&(c.resource_type.clone(), c.id.clone())))
+            .filter(|(c, _, _)| !lifted.contains_key(&(c.resource_type.clone(), c.id.clone())))
             .map(|(c, _, _)| c.clone())
             .collect();
-        let generated = generate::generate(&current, &taken);
+        let mut generated = generate::generate(&current, &taken);
+        for (key, l) in lifted.iter().filter(|(k, _)| !excluded.contains_key(k)) {
+            generated.text.push_str(&format!(
+                "\n# {} id {}, lifted: what this block compiles to\n{}",
+                key.0, key.1, l.block
+            ));
+            generated.addresses.insert(key.clone(), l.address.clone());
+        }
         for (c, why) in &generated.unrepresentable {
             excluded
                 .insert((c.resource_type.clone(), c.id.clone()), format!("cannot be written as HCL: {why}"));
@@ -458,6 +476,94 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
             .collect();
     }
     Ok(output)
+}
+
+/// An object written as the high-level block that compiles to it.
+struct Lifted {
+    /// The block's name (`alert "<name>"`).
+    name: String,
+    /// The address the block compiles the object to (`alert.cpu_high["web-1"]`).
+    address: String,
+    block: String,
+}
+
+/// Whether `c` is exactly what an `alert` block of this configuration would compile to: a
+/// monitor watchkeep compiled once (its `watchkeep-origin`, `component`, `metric` and `severity`
+/// tags, and the thresholds its message states), for a component declared by a `component`
+/// block. The candidate block is compiled with the configuration, and lifted ONLY when the
+/// object it compiles to normalises equal to the live one; otherwise the raw resource is written.
+fn lift(
+    ws: &Workspace,
+    vars: &Vars,
+    cfg: &crate::config::Config,
+    c: &Candidate,
+    p: &dyn watchkeep_provider::Provider,
+    taken: &BTreeSet<String>,
+    lifted_names: &BTreeSet<String>,
+) -> Option<Lifted> {
+    if c.resource_type != "datadog_monitor" {
+        return None;
+    }
+    let tags: BTreeMap<&str, &str> =
+        c.attrs.get("tags")?.as_array()?.iter().filter_map(|t| t.as_str()?.split_once(':')).collect();
+    let name = tags.get("watchkeep-origin")?.strip_prefix("alert.")?.to_string();
+    let (component, metric, severity) =
+        (*tags.get("component")?, *tags.get("metric")?, *tags.get("severity")?);
+    if crate::config::generate::slug_ref(&name).is_none()
+        || lifted_names.contains(&name)
+        || taken.iter().any(|a| a == &format!("alert.{name}") || a.starts_with(&format!("alert.{name}[")))
+        || !cfg.components.contains_key(component)
+    {
+        return None;
+    }
+    let message = c.attrs.get("message")?.as_str()?;
+    // The compiler states the thresholds in the message (compile/datadog.rs): "… is above 95% for 15m."
+    let crit = regex::Regex::new(
+        r"\{\{#is_alert\}\}.* is (above|below) (-?[0-9.]+)\S* for (\w+)\.\{\{/is_alert\}\}",
+    )
+    .expect("valid regex");
+    let caps = crit.captures(message)?;
+    let (direction, critical, window) = (caps[1].to_string(), caps[2].to_string(), caps[3].to_string());
+    let warning =
+        regex::Regex::new(r"\{\{#is_warning\}\}.* is (?:above|below) (-?[0-9.]+)\S*\.\{\{/is_warning\}\}")
+            .expect("valid regex")
+            .captures(message)
+            .map(|w| w[1].to_string());
+    let runbook = message.lines().find_map(|l| l.strip_prefix("Runbook: ")).map(str::to_string);
+    let component_ref = format!("component.{}", crate::config::generate::slug_ref(component)?);
+    let mut routes: Vec<Option<&String>> = vec![None];
+    routes.extend(cfg.routes.keys().map(Some));
+    let want = p.normalize(&c.resource_type, &c.attrs);
+    for route in routes {
+        let mut block = format!(
+            "alert \"{name}\" {{\n  components = [{component_ref}]\n  metric     = \"{metric}\"\n  {direction} = {critical}\n"
+        );
+        if let Some(w) = &warning {
+            block.push_str(&format!("  warning = {w}\n"));
+        }
+        block.push_str(&format!("  for      = \"{window}\"\n  severity = \"{severity}\"\n"));
+        if let Some(r) = route {
+            block.push_str(&format!("  route    = route.{r}\n"));
+        }
+        if let Some(rb) = &runbook {
+            block.push_str(&format!("  runbook  = {}\n", serde_json::Value::String(rb.clone())));
+        }
+        block.push_str("}\n");
+        let Ok((candidate_cfg, _)) =
+            ws.load_with(vars, vec![("watchkeep-import-lift.hcl".into(), block.clone())])
+        else {
+            continue;
+        };
+        let Ok(objects) = crate::compile::compile(&candidate_cfg) else { continue };
+        let mine: Vec<_> =
+            objects.iter().filter(|d| d.origin.as_deref() == Some(&format!("alert.{name}"))).collect();
+        if let [d] = mine.as_slice() {
+            if d.resource_type == c.resource_type && p.normalize(&d.resource_type, &d.attrs) == want {
+                return Some(Lifted { name, address: d.address.clone(), block });
+            }
+        }
+    }
+    None
 }
 
 /// Creates `path` with `text`; fails when it exists (another process wrote it meanwhile).
