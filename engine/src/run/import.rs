@@ -501,14 +501,14 @@ fn lift(
     taken: &BTreeSet<String>,
     lifted_names: &BTreeSet<String>,
 ) -> Option<Lifted> {
-    if c.resource_type != "datadog_monitor" {
-        return None;
-    }
-    let tags: BTreeMap<&str, &str> =
-        c.attrs.get("tags")?.as_array()?.iter().filter_map(|t| t.as_str()?.split_once(':')).collect();
-    let name = tags.get("watchkeep-origin")?.strip_prefix("alert.")?.to_string();
-    let (component, metric, severity) =
-        (*tags.get("component")?, *tags.get("metric")?, *tags.get("severity")?);
+    let hints = match c.resource_type.as_str() {
+        "datadog_monitor" => datadog_hints(c)?,
+        "cloudwatch_metric_alarm" => cloudwatch_hints(c)?,
+        _ => return None,
+    };
+    let LiftHints { name, component, metrics, severity, direction, critical, warning, window, runbook } =
+        hints;
+    let component = component.as_str();
     if crate::config::generate::slug_ref(&name).is_none()
         || lifted_names.contains(&name)
         || taken.iter().any(|a| a == &format!("alert.{name}") || a.starts_with(&format!("alert.{name}[")))
@@ -516,25 +516,21 @@ fn lift(
     {
         return None;
     }
-    let message = c.attrs.get("message")?.as_str()?;
-    // The compiler states the thresholds in the message (compile/datadog.rs): "… is above 95% for 15m."
-    let crit = regex::Regex::new(
-        r"\{\{#is_alert\}\}.* is (above|below) (-?[0-9.]+)\S* for (\w+)\.\{\{/is_alert\}\}",
-    )
-    .expect("valid regex");
-    let caps = crit.captures(message)?;
-    let (direction, critical, window) = (caps[1].to_string(), caps[2].to_string(), caps[3].to_string());
-    let warning =
-        regex::Regex::new(r"\{\{#is_warning\}\}.* is (?:above|below) (-?[0-9.]+)\S*\.\{\{/is_warning\}\}")
-            .expect("valid regex")
-            .captures(message)
-            .map(|w| w[1].to_string());
-    let runbook = message.lines().find_map(|l| l.strip_prefix("Runbook: ")).map(str::to_string);
+    let metrics: Vec<String> = if metrics.is_empty() {
+        // CloudWatch alarms do not name their catalog metric: try the component's.
+        let comp = &cfg.components[component];
+        crate::compile::catalog::metrics_for(&comp.kind, "cloudwatch")
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    } else {
+        metrics
+    };
     let component_ref = format!("component.{}", crate::config::generate::slug_ref(component)?);
     let mut routes: Vec<Option<&String>> = vec![None];
     routes.extend(cfg.routes.keys().map(Some));
     let want = p.normalize(&c.resource_type, &c.attrs);
-    for route in routes {
+    for (metric, route) in metrics.iter().flat_map(|m| routes.iter().map(move |r| (m, *r))) {
         let mut block = format!(
             "alert \"{name}\" {{\n  components = [{component_ref}]\n  metric     = \"{metric}\"\n  {direction} = {critical}\n"
         );
@@ -564,6 +560,80 @@ fn lift(
         }
     }
     None
+}
+
+/// What a compiled object says about the `alert` block it came from.
+struct LiftHints {
+    /// The block's name, from its origin `alert.<name>`.
+    name: String,
+    component: String,
+    /// The catalog metric when the object names it; empty: try the component's metrics.
+    metrics: Vec<String>,
+    severity: String,
+    /// `above` or `below`.
+    direction: String,
+    critical: String,
+    warning: Option<String>,
+    /// The `for` duration as the compiler wrote it (`10m`).
+    window: String,
+    runbook: Option<String>,
+}
+
+/// A Datadog monitor compiled from an `alert` block carries tags `watchkeep-origin`, `component`,
+/// `metric` and `severity`, and states its thresholds in its message (compile/datadog.rs):
+/// `{{#is_alert}}CPU usage on web-1 is above 95% for 15m.{{/is_alert}}`.
+fn datadog_hints(c: &Candidate) -> Option<LiftHints> {
+    let tags: BTreeMap<&str, &str> =
+        c.attrs.get("tags")?.as_array()?.iter().filter_map(|t| t.as_str()?.split_once(':')).collect();
+    let name = tags.get("watchkeep-origin")?.strip_prefix("alert.")?.to_string();
+    let message = c.attrs.get("message")?.as_str()?;
+    let crit = regex::Regex::new(
+        r"\{\{#is_alert\}\}.* is (above|below) (-?[0-9.]+)\S* for (\w+)\.\{\{/is_alert\}\}",
+    )
+    .expect("valid regex");
+    let caps = crit.captures(message)?;
+    let warning =
+        regex::Regex::new(r"\{\{#is_warning\}\}.* is (?:above|below) (-?[0-9.]+)\S*\.\{\{/is_warning\}\}")
+            .expect("valid regex")
+            .captures(message)
+            .map(|w| w[1].to_string());
+    Some(LiftHints {
+        name,
+        component: tags.get("component")?.to_string(),
+        metrics: vec![tags.get("metric")?.to_string()],
+        severity: tags.get("severity")?.to_string(),
+        direction: caps[1].to_string(),
+        critical: caps[2].to_string(),
+        warning,
+        window: caps[3].to_string(),
+        runbook: message.lines().find_map(|l| l.strip_prefix("Runbook: ")).map(str::to_string),
+    })
+}
+
+/// A CloudWatch alarm compiled from an `alert` block is named `<component> <title> (alert.<name>)`
+/// and its description starts `<title> on <component> is above 90% for 10m.` then `Severity: …`
+/// (compile/cloudwatch.rs; DescribeAlarms returns no tags). An alert with a warning compiles to
+/// two alarms, which this does not lift (the compiled block must give exactly one object).
+fn cloudwatch_hints(c: &Candidate) -> Option<LiftHints> {
+    let alarm_name = c.attrs.get("AlarmName")?.as_str()?;
+    let name =
+        regex::Regex::new(r"\(alert\.([A-Za-z0-9_-]+)\)$").expect("valid regex").captures(alarm_name)?[1]
+            .to_string();
+    let desc = c.attrs.get("AlarmDescription")?.as_str()?;
+    let caps = regex::Regex::new(r"^.* on (.+?) is (above|below) (-?[0-9.]+)\S* for (\w+)\.$")
+        .expect("valid regex")
+        .captures(desc.lines().next()?)?;
+    Some(LiftHints {
+        name,
+        component: caps[1].to_string(),
+        metrics: Vec::new(),
+        severity: desc.lines().find_map(|l| l.strip_prefix("Severity: "))?.to_string(),
+        direction: caps[2].to_string(),
+        critical: caps[3].to_string(),
+        warning: None,
+        window: caps[4].to_string(),
+        runbook: desc.lines().find_map(|l| l.strip_prefix("Runbook: ")).map(str::to_string),
+    })
 }
 
 /// Creates `path` with `text`; fails when it exists (another process wrote it meanwhile).

@@ -492,3 +492,78 @@ component "web-1" {
     b.run(&["validate"]).expect_code(0);
     b.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
+
+/// Lifting on CloudWatch (moto): an alarm a `cpu` alert compiled to, no longer marked, is written
+/// as that alert block; the next plan is empty.
+#[test]
+fn a_cloudwatch_alarm_the_compiler_would_make_is_lifted_to_an_alert_block() {
+    use crate::support::{aws_query, moto};
+    let region = "eu-south-1";
+    let endpoint = moto().endpoint_url();
+    let base = format!(
+        r#"
+variable "endpoint" {{ type = string }}
+provider "cloudwatch" {{
+  region       = "{region}"
+  endpoint_url = var.endpoint
+}}
+inventory "prod" {{
+  reviewed_on = "2026-11-01"
+  reviewed_by = "lead@example.com"
+}}
+component "web-1" {{
+  inventory  = inventory.prod
+  kind       = "server"
+  provider   = "cloudwatch"
+  identifier = {{ InstanceId = "i-0lift" }}
+}}
+"#
+    );
+    let a = Workspace::new("import-cw-lift-a").env("WATCHKEEP_VAR_endpoint", &endpoint);
+    a.write(
+        "main.hcl",
+        &format!("{base}\nalert \"cpu_high\" {{\n  components = [component.web-1]\n  metric     = \"cpu\"\n  above      = 90\n  for        = \"10m\"\n  severity   = \"high\"\n}}\n"),
+    );
+    a.run(&["apply", "-auto-approve"]).expect_code(0);
+    let q = |action: &str, params: Value| {
+        let (status, xml) = aws_query(&endpoint, region, "monitoring", action, &params);
+        assert_eq!(status, 200, "{action}: {xml}");
+        xml
+    };
+    // Forgotten by that state: the alarm put again as it is, without the marker line.
+    let xml = q("DescribeAlarms", json!({}));
+    let alarm_name = xml_field(&xml, "AlarmName");
+    let unescape = |s: String| {
+        s.replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let desc = unescape(xml_field(&xml, "AlarmDescription"));
+    let kept: Vec<&str> = desc.lines().filter(|l| !l.starts_with("managed-by:watchkeep")).collect();
+    let dims = xml_field(&xml, "Dimensions");
+    q(
+        "PutMetricAlarm",
+        json!({
+            "AlarmName": alarm_name, "AlarmDescription": kept.join("\n"),
+            "Namespace": xml_field(&xml, "Namespace"), "MetricName": xml_field(&xml, "MetricName"),
+            "Statistic": xml_field(&xml, "Statistic"),
+            "Dimensions": [{"Name": xml_field(&dims, "Name"), "Value": xml_field(&dims, "Value")}],
+            "Period": xml_field(&xml, "Period"), "EvaluationPeriods": xml_field(&xml, "EvaluationPeriods"),
+            "DatapointsToAlarm": xml_field(&xml, "DatapointsToAlarm"),
+            "Threshold": xml_field(&xml, "Threshold"), "ComparisonOperator": xml_field(&xml, "ComparisonOperator"),
+            "TreatMissingData": xml_field(&xml, "TreatMissingData"),
+        }),
+    );
+    let b = Workspace::new("import-cw-lift-b").env("WATCHKEEP_VAR_endpoint", &endpoint);
+    b.write("main.hcl", &base);
+    let run = b.run(&["import", "--json", "--type", "cloudwatch_metric_alarm"]);
+    run.expect_code(0);
+    let out = run.json();
+    let addresses: Vec<&str> =
+        out["imported"].as_array().into_iter().flatten().filter_map(|o| o["address"].as_str()).collect();
+    assert_eq!(addresses, [r#"alert.cpu_high["web-1"]"#], "{out:#}\n{}", run.stderr());
+    b.run(&["validate"]).expect_code(0);
+    b.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
