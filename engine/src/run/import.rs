@@ -649,3 +649,85 @@ fn write_new(path: &std::path::Path, text: &str) -> Result<(), Error> {
         .and_then(|_| f.sync_all())
         .map_err(|e| Error::msg(format!("cannot write {}: {e}", path.display())))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn live(t: &str, attrs: Value) -> LiveObject {
+        LiveObject {
+            id: "arn:aws:sns:us-east-1:1:ops:abc".into(),
+            resource_type: t.into(),
+            attrs,
+            modified: None,
+            marker: None,
+            owned: false,
+        }
+    }
+
+    #[test]
+    fn names_and_tags_of_each_vendor() {
+        assert_eq!(title_of(&live("datadog_monitor", json!({"name": "CPU"}))), "CPU");
+        assert_eq!(title_of(&live("cloudwatch_metric_alarm", json!({"AlarmName": "cpu"}))), "cpu");
+        assert_eq!(
+            title_of(&live(
+                "sns_subscription",
+                json!({"TopicArn": "arn:aws:sns:us-east-1:1:ops", "Protocol": "email", "Endpoint": "a@b.c"})
+            )),
+            "ops email a@b.c"
+        );
+        assert_eq!(title_of(&live("newrelic_workflow", json!({}))), "abc");
+        assert_eq!(
+            tags_of(&live("datadog_monitor", json!({"tags": ["team:ops"]}))),
+            Some(vec!["team:ops".into()])
+        );
+        assert_eq!(tags_of(&live("datadog_monitor", json!({}))), Some(vec![]));
+        assert_eq!(
+            tags_of(&live("sns_topic", json!({"Tags": [{"Key": "team", "Value": "ops"}]}))),
+            Some(vec!["team:ops".into()])
+        );
+        assert_eq!(tags_of(&live("newrelic_nrql_condition", json!({"name": "x"}))), None);
+    }
+
+    #[test]
+    fn lifting_reads_what_the_compilers_write() {
+        let dd = Candidate {
+            resource_type: "datadog_monitor".into(),
+            id: "1".into(),
+            title: "t".into(),
+            attrs: json!({
+                "tags": ["component:web-1", "metric:cpu", "severity:high", "watchkeep-origin:alert.cpu_high"],
+                "message": "{{#is_alert}}CPU usage on web-1 is above 90% for 10m.{{/is_alert}}\n{{#is_warning}}CPU usage on web-1 is above 80%.{{/is_warning}}\nRunbook: https://x\n",
+            }),
+        };
+        let h = datadog_hints(&dd).expect("hints");
+        assert_eq!(
+            (h.name.as_str(), h.component.as_str(), h.severity.as_str()),
+            ("cpu_high", "web-1", "high")
+        );
+        assert_eq!((h.direction.as_str(), h.critical.as_str(), h.window.as_str()), ("above", "90", "10m"));
+        assert_eq!(h.warning.as_deref(), Some("80"));
+        assert_eq!(h.runbook.as_deref(), Some("https://x"));
+        // Hand-made monitors carry no origin: never lifted.
+        let hand = Candidate { attrs: json!({"tags": ["team:ops"], "message": "x"}), ..dd.clone() };
+        assert!(datadog_hints(&hand).is_none());
+        let cw = Candidate {
+            resource_type: "cloudwatch_metric_alarm".into(),
+            id: "a".into(),
+            title: "t".into(),
+            attrs: json!({
+                "AlarmName": "web-1 CPU utilisation (alert.cpu_high)",
+                "AlarmDescription": "CPU utilisation on web-1 is below 5% for 15m.\nSeverity: critical\nComponent: web-1",
+            }),
+        };
+        let h = cloudwatch_hints(&cw).expect("hints");
+        assert_eq!(
+            (h.name.as_str(), h.component.as_str(), h.severity.as_str()),
+            ("cpu_high", "web-1", "critical")
+        );
+        assert_eq!((h.direction.as_str(), h.critical.as_str(), h.window.as_str()), ("below", "5", "15m"));
+        assert!(h.metrics.is_empty());
+    }
+}
