@@ -531,6 +531,9 @@ pub fn import(o: &crate::run::report::ImportOutput) -> String {
             text.push_str(&format!("  ! {} {} ({:?}): {}\n", s.resource_type, s.id, s.name, s.reason));
         }
     }
+    for n in &o.notes {
+        text.push_str(&format!("Note: {n}\n"));
+    }
     let p = &o.plan;
     text.push_str(&format!(
         "Plan: {} to adopt ({} updated in place to carry this state's marker, {} unchanged).\n",

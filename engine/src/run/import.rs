@@ -62,6 +62,16 @@ pub fn title_of(o: &LiveObject) -> String {
     o.id.rsplit([':', '/']).next().unwrap_or(&o.id).to_string()
 }
 
+/// Types whose objects carry tags watchkeep reads (Datadog `tags`; AWS `Tags`); the others match
+/// no `--tag` filter.
+const TAGGED: &[&str] = &[
+    "datadog_monitor",
+    "datadog_dashboard",
+    "cloudwatch_metric_alarm",
+    "cloudwatch_composite_alarm",
+    "sns_topic",
+];
+
 /// The object's tags as `key:value` strings; `None` when objects of its type carry no tags.
 fn tags_of(o: &LiveObject) -> Option<Vec<String>> {
     if let Some(Value::Array(tags)) = o.attrs.get("tags") {
@@ -95,15 +105,8 @@ fn tags_of(o: &LiveObject) -> Option<Vec<String>> {
                 .collect(),
         );
     }
-    match o.resource_type.as_str() {
-        // Types whose API has a tags field, here empty.
-        "datadog_monitor"
-        | "datadog_dashboard"
-        | "cloudwatch_metric_alarm"
-        | "cloudwatch_composite_alarm"
-        | "sns_topic" => Some(Vec::new()),
-        _ => None,
-    }
+    // A type whose API has a tags field, here empty.
+    TAGGED.contains(&o.resource_type.as_str()).then(Vec::new)
 }
 
 fn skip(o: &LiveObject, reason: impl Into<String>, owner: Option<String>) -> ImportSkip {
@@ -206,7 +209,6 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
         listed.extend(objs);
     }
     let mut notes = Vec::new();
-    let mut untagged_types = BTreeSet::new();
     let selected: Vec<LiveObject> = listed
         .into_iter()
         .filter(|o| input.ids.is_empty() || input.ids.iter().any(|i| i == &o.id))
@@ -220,17 +222,16 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
                     let tags: Vec<String> = tags.iter().map(|t| t.to_lowercase()).collect();
                     tag_filter.iter().all(|f| tags.contains(f))
                 }
-                None => {
-                    untagged_types.insert(o.resource_type.clone());
-                    false
-                }
+                None => false,
             }
         })
         .collect();
-    for t in untagged_types {
-        notes.push(format!(
-            "{t} objects carry no tags: --tag matches none of them (filter them by --name or --id)"
-        ));
+    if !tag_filter.is_empty() {
+        for (_, t) in types.iter().filter(|(_, t)| !TAGGED.contains(&t.as_str())) {
+            notes.push(format!(
+                "{t} objects carry no tags watchkeep reads: --tag matches none of them (filter them by --name or --id)"
+            ));
+        }
     }
 
     // Classify.
@@ -432,9 +433,6 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
             })
         })
         .collect();
-    for n in &notes {
-        eprintln!("note: {n}");
-    }
     let summary = planned.as_ref().map(|p| p.exec.plan.summary.clone()).unwrap_or_default();
     let file = out_path.display().to_string();
     let mut output = ImportOutput {
@@ -455,6 +453,7 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
         plan: summary,
         errors: Vec::new(),
         history_version: None,
+        notes,
         stats: stats(ws, &providers),
     };
     let (Some(planned), Some(lock)) = (planned, held) else {

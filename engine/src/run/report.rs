@@ -533,6 +533,9 @@ pub struct ImportOutput {
     pub errors: Vec<ApplyError>,
     /// History version recorded (operation `import`).
     pub history_version: Option<u64>,
+    /// What the filters could not apply (e.g. `--tag` on a type without tags).
+    #[serde(default)]
+    pub notes: Vec<String>,
     pub stats: Stats,
 }
 

@@ -104,6 +104,15 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
     assert_eq!(ws.monitors(), before);
 
     // Filters select exactly what they should.
+    let untagged =
+        ws.run(&["import", "--dry-run", "--json", "--type", "datadog_downtime", "--tag", "team:web"]);
+    assert!(
+        untagged.json()["notes"][0]
+            .as_str()
+            .is_some_and(|n| n.contains("datadog_downtime objects carry no tags")),
+        "{}",
+        untagged.stdout()
+    );
     let tagged = ws.run(&["import", "--dry-run", "--json", "--tag", "team:web", "--tag", "env:prod"]);
     let want = (0..500usize).filter(|i| i.is_multiple_of(3) && i.is_multiple_of(2)).count();
     assert_eq!(tagged.json()["imported"].as_array().map(Vec::len), Some(want));
