@@ -243,6 +243,17 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
     }
     // No composite alarm: moto 5 serves no PutCompositeAlarm action (500; its responses.py makes
     // composites only through PutMetricAlarm with an AlarmRule), which the provider's update calls.
+    // Another state's alarm: its marker line names that state's owner id.
+    q(
+        "monitoring",
+        "PutMetricAlarm",
+        json!({
+            "AlarmName": "imp-theirs",
+            "AlarmDescription": format!("theirs\nmanaged-by:watchkeep watchkeep-address:{OTHER_OWNER}:cloudwatch_metric_alarm.theirs"),
+            "Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Statistic": "Average", "Period": 300,
+            "EvaluationPeriods": 1, "Threshold": 99, "ComparisonOperator": "GreaterThanThreshold",
+        }),
+    );
     let body = json!({"widgets": [{"type": "text", "x": 0, "y": 0, "width": 6, "height": 3,
                                    "properties": {"markdown": "# ops"}}]});
     q("monitoring", "PutDashboard", json!({"DashboardName": "imp-ops", "DashboardBody": body.to_string()}));
@@ -255,12 +266,16 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
         ),
     );
     let dry = ws.run(&["import", "--dry-run", "--json"]);
-    dry.expect_code(0);
+    dry.expect_code(2);
     assert!(!ws.path().join("imported.hcl").exists());
     assert!(!ws.path().join(".watchkeep").exists());
     let run = ws.run(&["import", "--json"]);
-    run.expect_code(0);
+    run.expect_code(2);
     let out = run.json();
+    assert_eq!(out["refused"][0]["id"], "imp-theirs", "{out:#}");
+    assert_eq!(out["refused"][0]["owner"], OTHER_OWNER);
+    let theirs = q("monitoring", "DescribeAlarms", json!({"AlarmNames": ["imp-theirs"]}));
+    assert!(theirs.contains(&format!("watchkeep-address:{OTHER_OWNER}:")), "never changed: {theirs}");
     let types: Vec<&str> = out["imported"]
         .as_array()
         .into_iter()
@@ -284,7 +299,7 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
     let tags = q("sns", "ListTagsForResource", json!({"ResourceArn": topic}));
     assert!(tags.contains("<Key>watchkeep-address</Key>"), "{tags}");
     let again = ws.run(&["import", "--json", "--out", "again.hcl"]);
-    again.expect_code(0);
+    again.expect_code(2);
     assert_eq!(again.json()["imported"].as_array().map(Vec::len), Some(0));
 }
 
