@@ -243,6 +243,17 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
     }
     // No composite alarm: moto 5 serves no PutCompositeAlarm action (500; its responses.py makes
     // composites only through PutMetricAlarm with an AlarmRule), which the provider's update calls.
+    // Marked by watchkeep before ownership per state: importable, its old marker not written.
+    q(
+        "monitoring",
+        "PutMetricAlarm",
+        json!({
+            "AlarmName": "imp-legacy",
+            "AlarmDescription": "legacy\nmanaged-by:watchkeep watchkeep-address:cloudwatch_metric_alarm.legacy",
+            "Namespace": "AWS/EC2", "MetricName": "CPUUtilization", "Statistic": "Average", "Period": 300,
+            "EvaluationPeriods": 1, "Threshold": 98, "ComparisonOperator": "GreaterThanThreshold",
+        }),
+    );
     // Another state's alarm: its marker line names that state's owner id.
     q(
         "monitoring",
@@ -286,9 +297,17 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
         assert!(types.contains(&t), "{t} not imported: {out:#}\n{}", run.stderr());
     }
     let hcl = std::fs::read_to_string(ws.path().join("imported.hcl")).expect("imported.hcl");
+    assert!(hcl.contains("\"sns:imp-ops\""), "actions name the imported topic:\n{hcl}");
+    let legacy = out["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["id"] == "imp-legacy")
+        .expect("legacy imported");
+    assert!(legacy["note"].as_str().is_some_and(|n| n.contains("before ownership per state")), "{legacy}");
     assert!(
-        hcl.contains("\"sns:imp_ops\"") || hcl.contains("\"sns:"),
-        "actions name the imported topic:\n{hcl}"
+        !hcl.contains("watchkeep-address:cloudwatch_metric_alarm.legacy"),
+        "the old marker is not configuration:\n{hcl}"
     );
     ws.run(&["validate"]).expect_code(0);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
