@@ -610,3 +610,42 @@ component "web-1" {{
     b.run(&["validate"]).expect_code(0);
     b.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
+
+/// A hand-made Datadog dashboard and downtime come back as raw blocks too, and the next plan is
+/// empty.
+#[test]
+fn datadog_dashboards_and_downtimes_are_imported() {
+    let ws = Workspace::new("import-dd-dash");
+    ws.write("main.hcl", PROVIDER);
+    let (status, body) = ws.vendor(
+        Method::POST,
+        "/api/v1/dashboard",
+        Some(json!({
+            "title": "Web ${tier}", "layout_type": "ordered", "description": "hand made\nfor web\n",
+            "widgets": [{"definition": {"type": "timeseries", "title": "CPU",
+                "requests": [{"q": "avg:system.cpu.user{host:web-1}", "display_type": "line"}]}}],
+        })),
+    );
+    assert_eq!(status, 200, "{body}");
+    let monitor = create(&ws, hand_made(3));
+    let (status, body) = ws.vendor(
+        Method::POST,
+        "/api/v2/downtime",
+        Some(json!({"data": {"type": "downtime", "attributes": {
+            "scope": "host:web-1", "message": "patching web-1",
+            "monitor_identifier": {"monitor_id": monitor.parse::<u64>().unwrap_or(0)}}}})),
+    );
+    assert_eq!(status, 200, "{body}");
+    let run = ws.run(&["import", "--json"]);
+    run.expect_code(0);
+    let out = run.json();
+    let types: Vec<&str> = out["imported"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["resource_type"].as_str())
+        .collect();
+    assert!(types.contains(&"datadog_dashboard") && types.contains(&"datadog_downtime"), "{out:#}");
+    ws.run(&["validate"]).expect_code(0);
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
