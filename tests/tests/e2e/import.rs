@@ -136,6 +136,16 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
         by_id["imported"].as_array().into_iter().flatten().find(|o| o["id"] == legacy.as_str());
     assert!(legacy_entry.is_some_and(|o| o["note"].as_str().is_some_and(|n| n.contains("before ownership"))));
 
+    // People read the dry run: the HCL, what would be imported, the plan summary.
+    let human = ws.run(&["import", "--dry-run", "--id", &ids[7]]);
+    human.expect_code(0);
+    let text = human.stdout();
+    assert!(
+        text.contains("(not written: --dry-run)") && text.contains("resource \"datadog_monitor\""),
+        "{text}"
+    );
+    assert!(text.contains("Would import 1 object(s):") && text.contains("Plan: 1 to adopt"), "{text}");
+
     // The import itself.
     let t = Instant::now();
     let run = ws.run(&["import", "--json"]);
