@@ -276,7 +276,7 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
                 }
             }
         }
-        let p = &providers[crate::vendors::provider_of(&o.resource_type).unwrap_or_default()];
+        let p = provider_for(&providers, &o.resource_type)?;
         let mut attrs = o.attrs.clone();
         p.unmark(&o.resource_type, &mut attrs);
         let c = Candidate {
@@ -295,7 +295,7 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
     let mut lifted: BTreeMap<(String, String), Lifted> = BTreeMap::new();
     let mut lifted_names = BTreeSet::new();
     for (c, _, _) in &candidates {
-        let p = &providers[crate::vendors::provider_of(&c.resource_type).unwrap_or_default()];
+        let p = provider_for(&providers, &c.resource_type)?;
         if let Some(l) = lift(ws, &input.vars, &cfg, c, p.as_ref(), &taken, &lifted_names) {
             lifted_names.insert(l.name.clone());
             lifted.insert((c.resource_type.clone(), c.id.clone()), l);
@@ -356,7 +356,7 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
         let mut forced = 0u32;
         for c in planned.exec.plan.changes.iter_mut() {
             let Some(o) = imports.get(&c.address) else { continue };
-            let p = &planned.providers[&c.provider];
+            let p = provider_for(&planned.providers, &c.resource_type)?;
             let d = DesiredObject {
                 address: c.address.clone(),
                 resource_type: c.resource_type.clone(),
@@ -475,6 +475,16 @@ pub async fn import(ws: &Workspace, input: &ImportInput) -> Result<ImportOutput,
             .collect();
     }
     Ok(output)
+}
+
+/// The configured provider that manages `resource_type`.
+fn provider_for<'a>(
+    providers: &'a crate::apply::Providers,
+    resource_type: &str,
+) -> Result<&'a std::sync::Arc<dyn watchkeep_provider::Provider>, Error> {
+    crate::vendors::provider_of(resource_type).and_then(|name| providers.get(name)).ok_or_else(|| {
+        Error::msg(format!("no configured provider manages `{resource_type}` (a bug: please report it)"))
+    })
 }
 
 /// An object written as the high-level block that compiles to it.
