@@ -155,8 +155,10 @@ fn five_hundred_hand_made_datadog_monitors_are_imported_and_the_next_plan_is_emp
     assert_eq!(out["outcome"], "imported", "{}", run.stderr());
     assert_eq!(out["imported"].as_array().map(Vec::len), Some(502));
     eprintln!(
-        "figure: import of 502 Datadog monitors (500 hand-made + composite + legacy) took {:.2}s",
-        took.as_secs_f64()
+        "figure: import of 502 Datadog monitors (500 hand-made + composite + legacy) took {:.2}s, {} vendor API calls, {} bytes of HCL",
+        took.as_secs_f64(),
+        out["stats"]["api_calls"],
+        out["hcl"].as_str().map(str::len).unwrap_or_default()
     );
     let hcl = std::fs::read_to_string(ws.path().join("imported.hcl")).expect("imported.hcl written");
     assert!(hcl.contains("{{#is_alert}}CPU is $${high}"), "escaping");
