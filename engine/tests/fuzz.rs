@@ -415,6 +415,7 @@ fn load_and_check(tree: &Tree) -> Result<bool, String> {
         vars: tree.vars.clone(),
         var_files: Vec::new(),
         env: tree.env.iter().cloned().collect::<BTreeMap<_, _>>(),
+        extra_files: Vec::new(),
     };
     let result = config::load(&opts);
     if std::env::var_os("WATCHKEEP_FUZZ_VERBOSE").is_some() {

@@ -17,6 +17,7 @@ pub mod fmt;
 pub mod force_unlock;
 pub mod graph;
 pub mod history;
+pub mod import;
 pub mod plan;
 pub mod routes;
 pub mod schema;
@@ -130,6 +131,39 @@ pub struct ApplyArgs {
     /// Print the result as JSON (schema: schema/apply.schema.json).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub vars: VarArgs,
+    /// Provider to import from (repeatable; default: every provider the configuration declares).
+    #[arg(long = "provider", value_name = "NAME")]
+    pub providers: Vec<String>,
+    /// Resource type to import (repeatable; default: every type of those providers).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Only objects carrying this tag (repeatable: all must match). Types without tags match none.
+    #[arg(long = "tag", value_name = "KEY:VALUE")]
+    pub tags: Vec<String>,
+    /// Only objects whose name or title matches this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub name: Option<String>,
+    /// Only these vendor ids (repeatable).
+    #[arg(long = "id", value_name = "ID")]
+    pub ids: Vec<String>,
+    /// The HCL file to write, in the configuration directory (default imported.hcl; never overwritten).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// List what would be imported and print the HCL and the plan summary; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON (schema: schema/import.schema.json).
+    #[arg(long)]
+    pub json: bool,
+    /// At most this many vendor operations in flight.
+    #[arg(long, default_value_t = 32)]
+    pub parallelism: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -287,6 +321,9 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
     },
+    /// Adopt existing vendor objects: write them as HCL and take them into this state
+    /// (objects owned by another watchkeep state are refused: exit 2).
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +377,12 @@ const LONG_FLAGS: &[&str] = &[
     "from",
     "to",
     "about",
+    "provider",
+    "type",
+    "tag",
+    "name",
+    "id",
+    "dry-run",
 ];
 
 /// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.
@@ -446,6 +489,7 @@ pub fn run(args: Vec<String>) -> i32 {
             Command::Evidence { vars, from, to, out, json, parallelism } => {
                 evidence::run(&ctx, vars, from, to.as_deref(), out, *json, *parallelism).await
             }
+            Command::Import(args) => import::run(&ctx, args).await,
         }
     });
     match result {

@@ -13,6 +13,7 @@
 mod coverage;
 mod fmt;
 mod functions;
+pub mod generate;
 mod inventory;
 mod loader;
 pub mod maintenance;
@@ -49,6 +50,9 @@ pub struct LoadOptions {
     pub var_files: Vec<PathBuf>,
     /// The process environment; the loader reads `WATCHKEEP_VAR_<name>` from it.
     pub env: BTreeMap<String, String>,
+    /// Files of the root directory that exist only in memory (file name → text), loaded as if
+    /// they were on disk: `watchkeep import` checks the HCL it generates before writing it.
+    pub extra_files: Vec<(String, String)>,
 }
 
 impl LoadOptions {

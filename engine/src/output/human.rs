@@ -258,8 +258,15 @@ pub fn drift(r: &DriftReport) -> String {
     }
     for u in &r.unmanaged {
         let name = u.name.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
-        let why = match u.marker.as_deref().filter(|_| u.has_watchkeep_marker).map(watchkeep_provider::split_marker) {
-            Some((Some(owner), _)) => format!("carries the marker of watchkeep state {owner} and is not in this state"),
+        let why = match u
+            .marker
+            .as_deref()
+            .filter(|_| u.has_watchkeep_marker)
+            .map(watchkeep_provider::split_marker)
+        {
+            Some((Some(owner), _)) => {
+                format!("carries the marker of watchkeep state {owner} and is not in this state")
+            }
             Some((None, _)) | None if u.has_watchkeep_marker => {
                 "carries watchkeep's marker but is not in this state".to_string()
             }
@@ -499,6 +506,59 @@ pub fn note(o: &crate::run::notes::NoteOutput) -> String {
         o.sequence,
         o.note.text.replace('\n', "\n  ")
     )
+}
+
+/// `watchkeep import`: what was (or would be) imported, skipped and refused; the HCL on a dry run.
+pub fn import(o: &crate::run::report::ImportOutput) -> String {
+    let mut text = String::new();
+    if o.dry_run && !o.hcl.is_empty() {
+        text.push_str(&format!("# {} (not written: --dry-run)\n", o.file));
+        text.push_str(&o.hcl);
+        text.push('\n');
+    }
+    let verb = if o.dry_run { "Would import" } else { "Imported" };
+    text.push_str(&format!("{verb} {} object(s)", o.imported.len()));
+    if !o.dry_run && !o.imported.is_empty() {
+        text.push_str(&format!(" into {}", o.file));
+    }
+    text.push_str(":\n");
+    for i in &o.imported {
+        text.push_str(&format!("  + {} (id {}, {:?})\n", i.address, i.id, i.name));
+        if let Some(n) = &i.note {
+            text.push_str(&format!("      note: {n}\n"));
+        }
+    }
+    if !o.skipped.is_empty() {
+        text.push_str(&format!("Skipped {} object(s):\n", o.skipped.len()));
+        for s in &o.skipped {
+            text.push_str(&format!("  = {} {} ({:?}): {}\n", s.resource_type, s.id, s.name, s.reason));
+        }
+    }
+    if !o.refused.is_empty() {
+        text.push_str(&format!("Refused {} object(s) owned by another watchkeep state:\n", o.refused.len()));
+        for s in &o.refused {
+            text.push_str(&format!("  ! {} {} ({:?}): {}\n", s.resource_type, s.id, s.name, s.reason));
+        }
+    }
+    for n in &o.notes {
+        text.push_str(&format!("Note: {n}\n"));
+    }
+    let p = &o.plan;
+    text.push_str(&format!(
+        "Plan: {} to adopt ({} updated in place to carry this state's marker, {} unchanged).\n",
+        p.update + p.no_op,
+        p.update,
+        p.no_op
+    ));
+    if let Some(v) = o.history_version {
+        text.push_str(&format!(
+            "Recorded as history version {v} (operation import). `watchkeep plan` now shows no changes.\n"
+        ));
+    }
+    for e in &o.errors {
+        text.push_str(&format!("  error: {}: {}\n", e.address, e.message));
+    }
+    text
 }
 
 #[cfg(test)]

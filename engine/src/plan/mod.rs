@@ -190,6 +190,9 @@ pub struct PlanRequest<'a> {
     /// Provider's answer to "does changing this attribute need a replace?".
     pub update_kind: &'a dyn Fn(&str, &str) -> UpdateKind,
     pub created: String,
+    /// `watchkeep import`: address → vendor id of the objects this run imports. The adoption
+    /// branch takes these first (reason "imported"); empty for every other command.
+    pub imports: &'a BTreeMap<String, String>,
 }
 
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -291,19 +294,26 @@ pub fn plan(req: &PlanRequest) -> Plan {
                     ..base
                 },
                 None => {
+                    let imported = req
+                        .imports
+                        .get(&d.address)
+                        .filter(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str())))
+                        .and_then(|id| req.live.get(&d.resource_type, id));
                     let marker = owner_marker(&owner, &d.address);
                     let found = req.live.by_marker.get(&(d.resource_type.clone(), marker)).and_then(|ids| {
                         ids.iter().find(|id| !tracked.contains(&(d.resource_type.as_str(), id.as_str())))
                     });
-                    match found.and_then(|id| req.live.get(&d.resource_type, id)) {
+                    match imported.or_else(|| found.and_then(|id| req.live.get(&d.resource_type, id))) {
                         Some(live) => {
                             let before = r.mask(&live.attrs, &paths);
                             let mut c = compare(base, &live.id, &before, &after, d, req, None);
                             c.adopt = true;
-                            c.reason = Some(
+                            c.reason = Some(if imported.is_some() {
+                                "imported".into()
+                            } else {
                                 "found by its ownership marker but missing from state (an earlier apply did not finish); adopting it"
-                                    .into(),
-                            );
+                                    .into()
+                            });
                             c
                         }
                         None => ResourceChange {

@@ -68,6 +68,7 @@ fn run(desired: &[PlanDesired], state: &State, live: &LiveSet, targets: &[String
         redactor: &Redactor::default(),
         update_kind: &kind,
         created: "now".into(),
+        imports: &Default::default(),
     })
 }
 
@@ -230,6 +231,7 @@ fn secrets_never_reach_the_plan() {
         redactor: &r,
         update_kind: &kind,
         created: "now".into(),
+        imports: &Default::default(),
     });
     let text = serde_json::to_string(&p).unwrap_or_default();
     assert!(!text.contains("hunter2-secret"));
@@ -285,4 +287,46 @@ fn vendor_chosen_write_only_and_removed_attributes() {
     lv3.insert(live("1", Some("x.m"), gone));
     let p = run(&[desired("x.m", sent)], &state, &lv3, &[], false);
     assert_eq!(action_of(&p, "x.m").action, Action::Update);
+}
+
+/// `watchkeep import`: an imported id is adopted at its new address (reason "imported"), even
+/// though it carries no marker; an id already tracked in state is never adopted again.
+#[test]
+fn imports_are_adopted_first_and_tracked_ids_never() {
+    let mut state = State::new();
+    let mut lv = LiveSet::default();
+    let a = json!({"name": "a", "tags": ["team:ops"]});
+    in_state(&mut state, "datadog_monitor.kept", "7", a.clone());
+    lv.insert(live("7", None, a.clone()));
+    lv.insert(live("8", None, a.clone()));
+    let marked = json!({"name": "a", "tags": ["team:ops", "watchkeep-address:x"]});
+    let desired =
+        vec![desired("datadog_monitor.new", marked.clone()), desired("datadog_monitor.again", marked)];
+    let imports: BTreeMap<String, String> = [
+        ("datadog_monitor.new".to_string(), "8".to_string()),
+        ("datadog_monitor.again".to_string(), "7".to_string()),
+    ]
+    .into();
+    let p = plan(&PlanRequest {
+        desired: &desired,
+        state: &state,
+        live: &lv,
+        refreshed: true,
+        destroy: false,
+        targets: &[],
+        redactor: &Redactor::default(),
+        update_kind: &kind,
+        created: "now".into(),
+        imports: &imports,
+    });
+    let new = action_of(&p, "datadog_monitor.new");
+    assert!(new.adopt);
+    assert_eq!(
+        (new.action, new.id.as_deref(), new.reason.as_deref()),
+        (Action::Update, Some("8"), Some("imported"))
+    );
+    assert_eq!(new.attribute_changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>(), ["tags"]);
+    let again = action_of(&p, "datadog_monitor.again");
+    assert!(!again.adopt);
+    assert_eq!(again.action, Action::Create);
 }

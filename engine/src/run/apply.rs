@@ -74,6 +74,22 @@ impl PreparedApply {
     }
 }
 
+impl PreparedApply {
+    /// A plan made by `watchkeep import` (`run::import`), executed under `lock` with the history
+    /// entry's operation `import`.
+    pub(crate) fn for_import(lock: StateLock, state: State, planned: Planned, parallelism: usize) -> Self {
+        PreparedApply {
+            lock,
+            state,
+            planned,
+            operation: "import",
+            from_file: false,
+            parallelism,
+            lines_to_stderr: true,
+        }
+    }
+}
+
 /// What an executed apply reports.
 #[derive(Debug, Clone)]
 pub struct ApplyReport {

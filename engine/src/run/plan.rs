@@ -128,7 +128,19 @@ pub(crate) async fn make_plan(
     ws: &Workspace,
     spec: &PlanSpec<'_>,
     state: &State,
+    loaded: (Config, crate::diag::Diagnostics),
+) -> Result<Planned, Error> {
+    make_plan_with(ws, spec, state, loaded, &BTreeMap::new()).await
+}
+
+/// [`make_plan`] for `watchkeep import`: `imports` (address → the live object imported there)
+/// are adopted by the planner (`PlanRequest::imports`), and links to them resolve to their ids.
+pub(crate) async fn make_plan_with(
+    ws: &Workspace,
+    spec: &PlanSpec<'_>,
+    state: &State,
     (cfg, warnings): (Config, crate::diag::Diagnostics),
+    imports: &BTreeMap<String, watchkeep_provider::LiveObject>,
 ) -> Result<Planned, Error> {
     let t = Phase::start("compile");
     let (desired, compile_warnings) = compile_with_warnings(&cfg)?;
@@ -151,7 +163,10 @@ pub(crate) async fn make_plan(
     let owner = watchkeep_provider::owner_id(&state.lineage);
     let t = Phase::start("prepare");
     let mut desired = desired;
-    let (prepared, marked) = prepare::prepare(&mut desired, &providers, spec.for_apply, state)?;
+    // Links to imported objects read as their ids, as links to objects in state do.
+    let with_imports = state_with(state, imports);
+    let (prepared, marked) =
+        prepare::prepare(&mut desired, &providers, spec.for_apply, with_imports.as_ref().unwrap_or(state))?;
     t.done();
     let redactor = prepare::redactor(Some(&cfg), state);
     let links_by: BTreeMap<String, Vec<Link>> = prepared
@@ -166,6 +181,12 @@ pub(crate) async fn make_plan(
     } else {
         plan::LiveSet::default()
     };
+    let mut live = live;
+    for o in imports.values() {
+        live.insert(o.clone());
+    }
+    let import_ids: BTreeMap<String, String> =
+        imports.iter().map(|(a, o)| (a.clone(), o.id.clone())).collect();
     t.done();
     let t = Phase::start("plan");
     let update_kind =
@@ -185,6 +206,7 @@ pub(crate) async fn make_plan(
             redactor: &redactor,
             update_kind: &update_kind,
             created: created.clone(),
+            imports: &import_ids,
         })
     };
     let mut prepared = prepared;
@@ -279,6 +301,31 @@ pub(crate) async fn make_plan(
         redactor,
         warnings,
     })
+}
+
+/// `state` with an entry for each imported object, when there are any: links to them then read
+/// as their ids, as links to objects in state do (used only to prepare the desired objects).
+fn state_with(state: &State, imports: &BTreeMap<String, watchkeep_provider::LiveObject>) -> Option<State> {
+    if imports.is_empty() {
+        return None;
+    }
+    let mut s = state.clone();
+    for (address, o) in imports {
+        s.upsert(crate::state::ResourceState {
+            address: address.clone(),
+            resource_type: o.resource_type.clone(),
+            provider: crate::vendors::provider_of(&o.resource_type).unwrap_or_default().to_string(),
+            id: o.id.clone(),
+            origin: None,
+            attrs: o.attrs.clone(),
+            vendor_modified: o.modified.clone(),
+            changed_at: String::new(),
+            sensitive_paths: Vec::new(),
+            depends_on: Vec::new(),
+            configured: BTreeMap::new(),
+        });
+    }
+    Some(s)
 }
 
 /// What each change waits for, by address: the configuration's references and the targets of its
@@ -493,6 +540,7 @@ mod tests {
             redactor: &Redactor::default(),
             update_kind: &|_: &str, _: &str| watchkeep_provider::UpdateKind::InPlace,
             created: "now".into(),
+            imports: &Default::default(),
         });
         let bodies: BTreeMap<String, Value> = desired
             .iter()

@@ -506,3 +506,56 @@ pub struct EvidenceFile {
     pub path: String,
     pub sha256: String,
 }
+
+/// `import --json` output.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ImportOutput {
+    pub format_version: u32,
+    /// Nothing was written (`--dry-run`).
+    pub dry_run: bool,
+    /// "imported", "dry-run", "nothing-to-import" or "partial" (some objects failed at apply).
+    pub outcome: String,
+    /// The HCL file written (or that would be written).
+    pub file: String,
+    /// The generated HCL (what the file holds, or would hold).
+    pub hcl: String,
+    /// Objects imported (or that would be).
+    pub imported: Vec<ImportedObject>,
+    /// Objects left alone: already in this state, not representable, differing after a round
+    /// trip through the configuration.
+    pub skipped: Vec<ImportSkip>,
+    /// Objects owned by another watchkeep state: never imported or changed.
+    pub refused: Vec<ImportSkip>,
+    /// Counts of the plan the import applies (each imported object is adopted: an update that
+    /// puts this state's ownership marker on it).
+    pub plan: crate::plan::Summary,
+    /// Apply errors by address (the objects not imported).
+    pub errors: Vec<ApplyError>,
+    /// History version recorded (operation `import`).
+    pub history_version: Option<u64>,
+    /// What the filters could not apply (e.g. `--tag` on a type without tags).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    pub stats: Stats,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ImportedObject {
+    pub address: String,
+    pub resource_type: String,
+    pub id: String,
+    /// The vendor's name or title.
+    pub name: String,
+    /// E.g. "carried a marker from before ownership per state".
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ImportSkip {
+    pub resource_type: String,
+    pub id: String,
+    pub name: String,
+    pub reason: String,
+    /// For a refused object: the owner id in its marker.
+    pub owner: Option<String>,
+}

@@ -44,7 +44,25 @@ impl Workspace {
             vars: vars.vars.clone(),
             var_files: vars.var_files.clone(),
             env: self.env.clone(),
+            extra_files: Vec::new(),
         }
+    }
+
+    /// Loads the configuration as if `extra` (file name → text) were files of the directory too.
+    pub fn load_with(
+        &self,
+        vars: &Vars,
+        extra: Vec<(String, String)>,
+    ) -> Result<(Config, Diagnostics), Error> {
+        let opts = LoadOptions { extra_files: extra, ..self.options(vars) };
+        config::load(&opts).map_err(|d| {
+            let mut files = read_sources(&self.dir);
+            for (name, text) in &opts.extra_files {
+                files.retain(|f| f.path.file_name().is_none_or(|n| n != name.as_str()));
+                files.push(SourceFile { path: display_path(&self.dir.join(name)), text: text.clone() });
+            }
+            Error::Diagnostics(d, files)
+        })
     }
 
     /// Loads the configuration, with its warnings.

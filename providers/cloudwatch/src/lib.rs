@@ -425,6 +425,16 @@ impl Provider for CloudWatchProvider {
         }
     }
 
+    fn unmark(&self, resource_type: &str, attrs: &mut Value) {
+        let Value::Object(m) = attrs else { return };
+        match resource_type {
+            alarm::METRIC_TYPE | alarm::COMPOSITE_TYPE => marker::unmark(m, "AlarmDescription"),
+            topic::TYPE => marker::unmark(m, ""),
+            // Dashboards keep their marker widget (mark replaces it); subscriptions carry none.
+            _ => {}
+        }
+    }
+
     fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind {
         match (resource_type, attr) {
             (alarm::METRIC_TYPE | alarm::COMPOSITE_TYPE, "AlarmName")

@@ -61,6 +61,30 @@ pub fn mark_description(current: &str, address: &str) -> String {
     format!("{}…\n{line}", cut.trim_end())
 }
 
+/// Removes what [`set_tags`] and [`mark_description`] add: the two ownership tags and the
+/// description's marker line (`watchkeep import` writes the rest as configuration). A `Tags` or
+/// description left empty is removed, as an object created without them reads back.
+pub fn unmark(attrs: &mut serde_json::Map<String, Value>, description_key: &str) {
+    if let Some(Value::Array(list)) = attrs.get_mut("Tags") {
+        list.retain(|t| {
+            let key = t.get("Key").and_then(Value::as_str);
+            key != Some(OWNER_KEY) && key != Some(ADDRESS_KEY)
+        });
+        if list.is_empty() {
+            attrs.remove("Tags");
+        }
+    }
+    if let Some(Value::String(d)) = attrs.get(description_key) {
+        let kept: Vec<&str> = d.lines().filter(|l| !is_marker_line(l)).collect();
+        let kept = kept.join("\n").trim_end().to_string();
+        if kept.is_empty() {
+            attrs.remove(description_key);
+        } else {
+            attrs.insert(description_key.to_string(), Value::String(kept));
+        }
+    }
+}
+
 fn is_marker_line(line: &str) -> bool {
     line.split_whitespace().next().is_some_and(|first| first.eq_ignore_ascii_case(OWNER_TAG))
 }
@@ -156,5 +180,27 @@ mod tests {
         let mut none = json!({ "Tags": null });
         set_tags(none.as_object_mut().unwrap(), "a");
         assert_eq!(none["Tags"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[test]
+    fn unmark_removes_what_mark_adds() {
+        let mut m = serde_json::Map::new();
+        m.insert("AlarmDescription".into(), json!("CPU ${x}\nsecond"));
+        m.insert("Tags".into(), json!([{"Key": "team", "Value": "ops"}]));
+        let before = m.clone();
+        set_tags(&mut m, "resource.cloudwatch_metric_alarm.a");
+        let d = mark_description(
+            m["AlarmDescription"].as_str().unwrap_or_default(),
+            "resource.cloudwatch_metric_alarm.a",
+        );
+        m.insert("AlarmDescription".into(), json!(d));
+        assert_ne!(m, before);
+        unmark(&mut m, "AlarmDescription");
+        assert_eq!(m, before);
+        let mut only = serde_json::Map::new();
+        set_tags(&mut only, "a.b");
+        only.insert("AlarmDescription".into(), json!(marker_line("a.b")));
+        unmark(&mut only, "AlarmDescription");
+        assert!(only.is_empty(), "{only:?}");
     }
 }

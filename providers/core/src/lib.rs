@@ -379,6 +379,12 @@ pub trait Provider: Send + Sync {
     /// carry it in their description). [`Provider::list`] reads it back into [`LiveObject::marker`].
     fn mark(&self, resource_type: &str, attrs: &mut Value, address: &str);
 
+    /// Removes watchkeep's ownership marker (what [`Provider::mark`] adds) from live attributes,
+    /// leaving the user's own values: `watchkeep import` writes the rest as configuration. The
+    /// default leaves the attributes as they are (a marker left in would be written into the
+    /// generated HCL, where `mark` replaces it again: correct, only untidy).
+    fn unmark(&self, _resource_type: &str, _attrs: &mut Value) {}
+
     /// The id the vendor will give an object with these (normalised) attributes, when the vendor
     /// keys objects by a name the configuration chooses (CloudWatch alarms and dashboards).
     /// The plan uses it to refuse, before anything is written, a create whose name is taken by

@@ -337,6 +337,12 @@ impl Provider for DatadogProvider {
         }
     }
 
+    fn unmark(&self, resource_type: &str, attrs: &mut Value) {
+        if resource_type == monitor::TYPE {
+            monitor::unmark(attrs);
+        }
+    }
+
     fn update_kind(&self, resource_type: &str, attr: &str) -> UpdateKind {
         match (resource_type, attr) {
             (monitor::TYPE, "type") | (dashboard::TYPE, "layout_type") => UpdateKind::Replace,

@@ -174,6 +174,17 @@ pub(crate) fn mark(attrs: &mut Value, address: &str) {
     tags.push(Value::String(format!("{ADDRESS_TAG_KEY}:{}", address_marker(address))));
 }
 
+/// Removes the tags [`mark`] adds (`managed-by:watchkeep`, `watchkeep-address:*`); a `tags` list
+/// left empty is removed, as a monitor created without tags reads back.
+pub(crate) fn unmark(attrs: &mut Value) {
+    let Value::Object(m) = attrs else { return };
+    let Some(Value::Array(tags)) = m.get_mut("tags") else { return };
+    tags.retain(|t| t.as_str().is_none_or(|s| !is_owner_tag(s) && address_tag(s).is_none()));
+    if tags.is_empty() {
+        m.remove("tags");
+    }
+}
+
 fn is_owner_tag(tag: &str) -> bool {
     tag.trim().eq_ignore_ascii_case(OWNER_TAG)
 }

@@ -143,7 +143,7 @@ fn a_state_from_before_owner_ids_migrates_in_place() {
 #[test]
 fn cloudwatch_names_owned_by_another_state_are_refused_naming_it() {
     // A region no other test of this binary uses: moto is shared.
-    let region = "ap-northeast-3";
+    let region = "me-south-1";
     let a = crate::cloudwatch::aws_workspace("own-cw-a", region);
     a.run(&["apply", "-auto-approve"]).expect_code(0);
     let owner_a = owner_of(&a);

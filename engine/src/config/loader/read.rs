@@ -58,6 +58,12 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
     while i < modules.len() {
         let dir = modules[i].dir.clone();
         let paths = match hcl_files(&dir) {
+            Ok(mut p) if i == 0 && !opts.extra_files.is_empty() => {
+                p.retain(|p| {
+                    !opts.extra_files.iter().any(|(n, _)| p.file_name().is_some_and(|f| f == n.as_str()))
+                });
+                p
+            }
             Ok(p) => p,
             Err(e) => {
                 diags.push(
@@ -72,7 +78,8 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                 continue;
             }
         };
-        if paths.is_empty() {
+        let extra: &[(String, String)] = if i == 0 { &opts.extra_files } else { &[] };
+        if paths.is_empty() && extra.is_empty() {
             diags.push(
                 Diagnostic::error(format!("no *.hcl files in `{}`", display_path(&dir).display()))
                     .with_span(modules[i].source.clone())
@@ -93,6 +100,13 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                     continue;
                 }
             };
+            match parse_hcl(&src) {
+                Ok(body) => files.push(FileEntry { src, body, module: i }),
+                Err(d) => diags.push(*d),
+            }
+        }
+        for (name, text) in extra {
+            let src = SourceText::new(&dir.join(name), text.clone());
             match parse_hcl(&src) {
                 Ok(body) => files.push(FileEntry { src, body, module: i }),
                 Err(d) => diags.push(*d),

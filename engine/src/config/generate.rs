@@ -1,0 +1,506 @@
+//! HCL generation for `watchkeep import`: live vendor objects (their managed attributes, the
+//! ownership marker already removed) → raw `resource "<type>" "<name>" { … }` blocks that load
+//! back to the same attributes.
+//!
+//! - Names are slugged from the object's name or title and made unique in a stable order (the
+//!   same objects give the same file), never reusing an address in `taken`.
+//! - Strings are escaped for HCL templates: `${` → `$${`, `%{` → `%%{` (Datadog's `{{#is_alert}}`
+//!   needs nothing: HCL interpolates only `${` and directives only `%{`). Strings of several lines
+//!   that end with a newline are written as heredocs.
+//! - Links: the ids of objects imported together become references (`datadog_monitor.<name>.id` in
+//!   a composite monitor's query, New Relic `policyId`/`channelId`, CloudWatch actions naming an
+//!   imported SNS topic → `sns:<name>`); other ids stay literal.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+/// One object to write.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub resource_type: String,
+    /// Vendor id.
+    pub id: String,
+    /// The object's name or title (for the block name).
+    pub title: String,
+    /// Managed attributes without the ownership marker.
+    pub attrs: Value,
+}
+
+/// The generated file, and the address each candidate got.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    pub text: String,
+    /// (resource type, vendor id) → address (`datadog_monitor.cpu_high`).
+    pub addresses: BTreeMap<(String, String), String>,
+    /// Candidates that cannot be written as HCL, with the reason (nothing of them is written).
+    pub unrepresentable: Vec<(Candidate, String)>,
+}
+
+/// Marks the start and end of a reference inside a string while links are substituted; never
+/// in vendor text (control characters are escaped before it is used).
+const REF_OPEN: char = '\u{1}';
+const REF_CLOSE: char = '\u{2}';
+
+/// Attribute names the loader reads as meta-arguments of a `resource` block.
+const META: &[&str] = &["count", "for_each", "depends_on", "provider", "lifecycle"];
+
+/// A block label / HCL identifier from a vendor name: lowercase ASCII letters, digits and `_`.
+pub fn slug(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    let mut s: String = out.trim_matches('_').chars().take(60).collect();
+    s = s.trim_end_matches('_').to_string();
+    if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) {
+        s = format!("o_{s}");
+    }
+    s.trim_end_matches('_').to_string()
+}
+
+/// `name` when it can be written in a reference (`component.<name>`), else `None`.
+pub fn slug_ref(name: &str) -> Option<&str> {
+    is_ident(name).then_some(name)
+}
+
+/// Whether `k` can be written bare as an HCL attribute name or object key.
+fn is_ident(k: &str) -> bool {
+    let mut chars = k.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !matches!(k, "true" | "false" | "null" | "for" | "in" | "if")
+}
+
+/// Orders vendor ids: numbers by value, then strings.
+fn id_key(id: &str) -> (u8, u128, String) {
+    match id.parse::<u128>() {
+        Ok(n) => (0, n, String::new()),
+        Err(_) => (1, 0, id.to_string()),
+    }
+}
+
+/// Generates one block per candidate. `taken`: addresses already in the configuration or state.
+pub fn generate(candidates: &[Candidate], taken: &BTreeSet<String>) -> Generated {
+    let mut unrepresentable = Vec::new();
+    let mut ok: Vec<&Candidate> = Vec::new();
+    for c in candidates {
+        match why_unrepresentable(c) {
+            Some(reason) => unrepresentable.push((c.clone(), reason)),
+            None => ok.push(c),
+        }
+    }
+    ok.sort_by(|a, b| (&a.resource_type, id_key(&a.id)).cmp(&(&b.resource_type, id_key(&b.id))));
+    let mut used: BTreeSet<String> = taken.clone();
+    let mut addresses = BTreeMap::new();
+    for c in &ok {
+        let base = slug(&c.title);
+        let mut n = 1;
+        let address = loop {
+            let name = if n == 1 { base.clone() } else { format!("{base}_{n}") };
+            let address = format!("{}.{name}", c.resource_type);
+            if !used.contains(&address) {
+                break address;
+            }
+            n += 1;
+        };
+        used.insert(address.clone());
+        addresses.insert((c.resource_type.clone(), c.id.clone()), address);
+    }
+    // A raw resource names a declared topic by its `Name` (`sns:<Name>`), not by its block label.
+    let topic_names: BTreeMap<&str, &str> = ok
+        .iter()
+        .filter(|c| c.resource_type == "sns_topic")
+        .filter_map(|c| Some((c.id.as_str(), c.attrs.get("Name")?.as_str()?)))
+        .collect();
+    let mut text = String::from(
+        "# Generated by `watchkeep import`: one block per imported object, with the vendor's field names.\n",
+    );
+    for c in &ok {
+        let address = &addresses[&(c.resource_type.clone(), c.id.clone())];
+        let name = &address[c.resource_type.len() + 1..];
+        let attrs = with_links(c, &addresses, &topic_names);
+        text.push_str(&format!(
+            "\n# {} id {}\nresource \"{}\" \"{name}\" {{\n",
+            c.resource_type, c.id, c.resource_type
+        ));
+        if let Value::Object(m) = &attrs {
+            for (k, v) in m {
+                text.push_str(&format!("  {k} = "));
+                write_value(v, 1, &mut text);
+                text.push('\n');
+            }
+        }
+        text.push_str("}\n");
+    }
+    Generated { text, addresses, unrepresentable }
+}
+
+fn why_unrepresentable(c: &Candidate) -> Option<String> {
+    let Value::Object(m) = &c.attrs else {
+        return Some("its attributes are not an object".into());
+    };
+    if let Some(k) = m.keys().find(|k| !is_ident(k)) {
+        return Some(format!("its field `{k}` is not a valid HCL attribute name"));
+    }
+    if let Some(k) = m.keys().find(|k| META.contains(&k.as_str())) {
+        return Some(format!("its field `{k}` is a meta-argument name of `resource` blocks"));
+    }
+    fn has_control(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains([REF_OPEN, REF_CLOSE]),
+            Value::Array(a) => a.iter().any(has_control),
+            Value::Object(o) => o.iter().any(|(k, v)| k.contains([REF_OPEN, REF_CLOSE]) || has_control(v)),
+            _ => false,
+        }
+    }
+    has_control(&c.attrs).then(|| "its text holds control characters U+0001/U+0002".into())
+}
+
+/// The candidate's attributes with the ids of other imported objects replaced by references
+/// (between [`REF_OPEN`] and [`REF_CLOSE`] inside strings).
+fn with_links(
+    c: &Candidate,
+    addresses: &BTreeMap<(String, String), String>,
+    topic_names: &BTreeMap<&str, &str>,
+) -> Value {
+    let mut attrs = c.attrs.clone();
+    let addr = |t: &str, id: &str| addresses.get(&(t.to_string(), id.to_string()));
+    let reference = |t: &str, id: &str| addr(t, id).map(|a| format!("{REF_OPEN}{a}.id{REF_CLOSE}"));
+    match c.resource_type.as_str() {
+        // A composite monitor's query names monitors by id: `123 && !456` (Datadog API docs,
+        // "Composite monitor": `query` is a boolean expression of monitor ids).
+        "datadog_monitor" if attrs.get("type").and_then(Value::as_str) == Some("composite") => {
+            if let Some(Value::String(q)) = attrs.get_mut("query") {
+                let re = regex::Regex::new(r"\b\d+\b").expect("valid regex");
+                *q = re
+                    .replace_all(q, |caps: &regex::Captures| {
+                        reference("datadog_monitor", &caps[0]).unwrap_or_else(|| caps[0].to_string())
+                    })
+                    .into_owned();
+            }
+        }
+        t if t.starts_with("newrelic_") => {
+            // `policyId` of conditions (NerdGraph `alertsNrqlConditionStaticCreate(policyId)`),
+            // `channelId` of workflow destination configurations, a channel's `destinationId`,
+            // and the policy ids of a workflow filter on `labels.policyIds`.
+            fn walk(v: &mut Value, f: &dyn Fn(&str, &str) -> Option<String>) {
+                match v {
+                    Value::Object(m) => {
+                        // A workflow's filter on `labels.policyIds` lists policy ids.
+                        if m.get("attribute").and_then(Value::as_str) == Some("labels.policyIds") {
+                            if let Some(Value::Array(values)) = m.get_mut("values") {
+                                for v in values.iter_mut() {
+                                    if let Some(r) = v.as_str().and_then(|id| f("newrelic_alert_policy", id))
+                                    {
+                                        *v = Value::String(r);
+                                    }
+                                }
+                            }
+                        }
+                        for (k, v) in m.iter_mut() {
+                            let target = match k.as_str() {
+                                "policyId" => Some("newrelic_alert_policy"),
+                                "channelId" => Some("newrelic_notification_channel"),
+                                "destinationId" => Some("newrelic_notification_destination"),
+                                _ => None,
+                            };
+                            let id = match &*v {
+                                Value::String(s) => Some(s.clone()),
+                                Value::Number(n) => Some(n.to_string()),
+                                _ => None,
+                            };
+                            match (target, id) {
+                                (Some(t), Some(id)) => {
+                                    if let Some(r) = f(t, &id) {
+                                        *v = Value::String(r);
+                                    }
+                                }
+                                _ => walk(v, f),
+                            }
+                        }
+                    }
+                    Value::Array(a) => a.iter_mut().for_each(|v| walk(v, f)),
+                    _ => {}
+                }
+            }
+            walk(&mut attrs, &reference);
+        }
+        "cloudwatch_metric_alarm" | "cloudwatch_composite_alarm" | "sns_subscription" => {
+            // Actions and a subscription's `TopicArn` name SNS topics by ARN; a raw resource
+            // writes an imported topic as `sns:<name>` (see docs/architecture.md, "Links").
+            for key in ["AlarmActions", "OKActions", "InsufficientDataActions", "TopicArn"] {
+                let topic = |arn: &str| topic_names.get(arn).map(|name| format!("sns:{name}"));
+                match attrs.get_mut(key) {
+                    Some(Value::Array(list)) => {
+                        for v in list.iter_mut() {
+                            if let Some(r) = v.as_str().and_then(topic) {
+                                *v = Value::String(r);
+                            }
+                        }
+                    }
+                    Some(v @ Value::String(_)) => {
+                        if let Some(r) = v.as_str().and_then(topic) {
+                            *v = Value::String(r);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    attrs
+}
+
+fn indent(level: usize, out: &mut String) {
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+fn write_value(v: &Value, level: usize, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => write_string(s, out),
+        Value::Array(a) if a.is_empty() => out.push_str("[]"),
+        Value::Array(a) if a.iter().all(|v| !v.is_object() && !v.is_array()) && a.len() <= 8 => {
+            out.push('[');
+            for (i, v) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(v, level, out);
+            }
+            out.push(']');
+        }
+        Value::Array(a) => {
+            out.push_str("[\n");
+            for v in a {
+                indent(level + 1, out);
+                write_value(v, level + 1, out);
+                out.push_str(",\n");
+            }
+            indent(level, out);
+            out.push(']');
+        }
+        Value::Object(m) if m.is_empty() => out.push_str("{}"),
+        Value::Object(m) => {
+            out.push_str("{\n");
+            for (k, v) in m {
+                indent(level + 1, out);
+                if is_ident(k) {
+                    out.push_str(k);
+                } else {
+                    write_quoted(k, out);
+                }
+                out.push_str(" = ");
+                write_value(v, level + 1, out);
+                out.push('\n');
+            }
+            indent(level, out);
+            out.push('}');
+        }
+    }
+}
+
+/// A string as an HCL template: a bare reference when the whole string is one, a heredoc for
+/// several lines ending with a newline, else a quoted string.
+fn write_string(s: &str, out: &mut String) {
+    if let Some(inner) = s.strip_prefix(REF_OPEN).and_then(|r| r.strip_suffix(REF_CLOSE)) {
+        if !inner.contains([REF_OPEN, REF_CLOSE]) {
+            out.push_str(inner);
+            return;
+        }
+    }
+    let lines = s.matches('\n').count();
+    if lines >= 2
+        && s.ends_with('\n')
+        && !s.contains('\r')
+        && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != REF_OPEN && c != REF_CLOSE)
+    {
+        let mut tag = "EOT".to_string();
+        while s.lines().any(|l| l.trim() == tag) {
+            tag.push('_');
+        }
+        out.push_str(&format!("<<{tag}\n"));
+        out.push_str(&escape_template(s, false));
+        out.push_str(&tag);
+        return;
+    }
+    write_quoted(s, out);
+}
+
+fn write_quoted(s: &str, out: &mut String) {
+    out.push('"');
+    out.push_str(&escape_template(s, true));
+    out.push('"');
+}
+
+/// Escapes template syntax (`${` → `$${`, `%{` → `%%{`); in a quoted string also `\`, `"` and
+/// control characters. References between [`REF_OPEN`]/[`REF_CLOSE`] become `${…}`.
+fn escape_template(s: &str, quoted: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            REF_OPEN => {
+                out.push_str("${");
+                for c in chars.by_ref() {
+                    if c == REF_CLOSE {
+                        break;
+                    }
+                    out.push(c);
+                }
+                out.push('}');
+            }
+            '$' | '%' if chars.peek() == Some(&'{') => {
+                out.push(c);
+                out.push(c);
+            }
+            '\\' if quoted => out.push_str("\\\\"),
+            '"' if quoted => out.push_str("\\\""),
+            '\n' if quoted => out.push_str("\\n"),
+            '\r' if quoted => out.push_str("\\r"),
+            '\t' if quoted => out.push_str("\\t"),
+            c if quoted && c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn cand(t: &str, id: &str, title: &str, attrs: Value) -> Candidate {
+        Candidate { resource_type: t.into(), id: id.into(), title: title.into(), attrs }
+    }
+
+    #[test]
+    fn slugs_are_identifiers() {
+        assert_eq!(slug("CPU high on web-1 (prod)"), "cpu_high_on_web_1_prod");
+        assert_eq!(slug("99th percentile"), "o_99th_percentile");
+        assert_eq!(slug("日本語"), "o");
+        assert_eq!(slug(&"x".repeat(100)).len(), 60);
+    }
+
+    #[test]
+    fn names_are_unique_stable_and_avoid_taken_addresses() {
+        let cs = vec![
+            cand("datadog_monitor", "30", "Disk", json!({"name": "Disk"})),
+            cand("datadog_monitor", "4", "disk", json!({"name": "disk"})),
+            cand("datadog_monitor", "100", "DISK!", json!({"name": "DISK!"})),
+        ];
+        let taken: BTreeSet<String> = ["datadog_monitor.disk".to_string()].into();
+        let g = generate(&cs, &taken);
+        let a = |id: &str| g.addresses[&("datadog_monitor".to_string(), id.to_string())].clone();
+        assert_eq!(a("4"), "datadog_monitor.disk_2");
+        assert_eq!(a("30"), "datadog_monitor.disk_3");
+        assert_eq!(a("100"), "datadog_monitor.disk_4");
+        let mut reversed = cs.clone();
+        reversed.reverse();
+        assert_eq!(generate(&reversed, &taken).text, g.text);
+    }
+
+    #[test]
+    fn strings_are_escaped_for_templates() {
+        let mut out = String::new();
+        write_string("{{#is_alert}}CPU ${var} at %{if x} \"q\" \\ done{{/is_alert}}", &mut out);
+        assert_eq!(out, r#""{{#is_alert}}CPU $${var} at %%{if x} \"q\" \\ done{{/is_alert}}""#);
+        let mut out = String::new();
+        write_string("one\ntwo ${x}\n", &mut out);
+        assert_eq!(out, "<<EOT\none\ntwo $${x}\nEOT");
+        let mut out = String::new();
+        write_string("EOT\nb\n", &mut out);
+        assert_eq!(out, "<<EOT_\nEOT\nb\nEOT_");
+        let mut out = String::new();
+        write_string("no trailing\nnewline", &mut out);
+        assert_eq!(out, r#""no trailing\nnewline""#);
+    }
+
+    /// The generated text parses to the attributes it came from (through the real loader).
+    #[test]
+    fn generated_blocks_load_back_to_the_same_attributes() {
+        let attrs = json!({
+            "name": "Ünïcode ✓ CPU",
+            "type": "metric alert",
+            "query": "avg(last_5m):avg:system.cpu.user{host:a} > 90",
+            "message": "{{#is_alert}}CPU ${high} 100%{x}{{/is_alert}}\nline two\n\tpage @ops\n",
+            "tags": ["team:ops", "env:prod"],
+            "priority": 2,
+            "options": {"thresholds": {"critical": 90.5, "warning": null}, "renotify_interval": 60, "notify_no_data": false,
+                        "weird key": [1, {"a": "b"}]},
+        });
+        let g = generate(&[cand("datadog_monitor", "7", "CPU", attrs.clone())], &BTreeSet::new());
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("main.hcl"), "provider \"datadog\" {}\n").expect("write");
+        let opts = crate::config::LoadOptions {
+            extra_files: vec![("imported.hcl".into(), g.text.clone())],
+            ..crate::config::LoadOptions::new(dir.path())
+        };
+        let (cfg, _) = crate::config::load(&opts).unwrap_or_else(|d| panic!("{}\n{:?}", g.text, d));
+        assert_eq!(cfg.resources["datadog_monitor.cpu"].attrs, attrs, "{}", g.text);
+    }
+
+    #[test]
+    fn links_between_imported_objects_become_references() {
+        let cs = vec![
+            cand("datadog_monitor", "11", "a", json!({"name": "a", "type": "metric alert"})),
+            cand("datadog_monitor", "12", "b", json!({"name": "b", "type": "metric alert"})),
+            cand(
+                "datadog_monitor",
+                "13",
+                "both",
+                json!({"name": "both", "type": "composite", "query": "11 && !(12 || 999)"}),
+            ),
+            cand("sns_topic", "arn:aws:sns:us-east-1:1:ops", "ops topic", json!({"Name": "ops"})),
+            cand(
+                "cloudwatch_metric_alarm",
+                "cpu",
+                "cpu",
+                json!({"AlarmName": "cpu", "AlarmActions": ["arn:aws:sns:us-east-1:1:ops", "arn:aws:sns:us-east-1:1:other"]}),
+            ),
+            cand("newrelic_alert_policy", "55", "p", json!({"name": "p"})),
+            cand("newrelic_nrql_condition", "56", "c", json!({"name": "c", "policyId": 55})),
+        ];
+        let g = generate(&cs, &BTreeSet::new());
+        assert!(
+            g.text.contains(r#"query = "${datadog_monitor.a.id} && !(${datadog_monitor.b.id} || 999)""#),
+            "{}",
+            g.text
+        );
+        assert!(
+            g.text.contains(r#"AlarmActions = ["sns:ops", "arn:aws:sns:us-east-1:1:other"]"#),
+            "{}",
+            g.text
+        );
+        assert!(g.text.contains("policyId = newrelic_alert_policy.p.id"), "{}", g.text);
+    }
+
+    #[test]
+    fn unrepresentable_objects_are_set_aside_whole() {
+        let g = generate(
+            &[
+                cand("datadog_monitor", "1", "a", json!({"name": "a", "count": 3})),
+                cand("datadog_monitor", "2", "b", json!({"bad key": 1})),
+                cand("datadog_monitor", "3", "c", json!({"name": "c"})),
+            ],
+            &BTreeSet::new(),
+        );
+        assert_eq!(g.unrepresentable.len(), 2);
+        assert!(g.unrepresentable[0].1.contains("meta-argument"));
+        assert!(g.unrepresentable[1].1.contains("`bad key`"));
+        assert_eq!(g.addresses.len(), 1);
+        assert!(!g.text.contains("count"));
+    }
+}
