@@ -1,85 +1,137 @@
-//! The local backend: the state file on disk, its backup, and the atomic writer.
+//! The state backend: the state, its backup, the lock and the history in a [`Store`] (a local
+//! directory or an S3 bucket), all through the same code.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::StateError;
 use super::lock::{self, StateLock};
 use super::lock_info::LockInfo;
-use super::paths::{backup_of, history_dir_of, lock_of};
 use super::statefile::parse_state;
+use super::store::{split_local, Layout, LocalStore, Store};
 use super::{history, HistoryEntry, State};
 
-/// State kept in a local file, e.g. `.watchkeep/state.json`, with `state.json.lock`,
-/// `state.json.backup` and `history/` beside it.
+/// Where the state lives: e.g. `.watchkeep/state.json` with `state.json.lock`, `state.json.backup`
+/// and `history/` beside it, or an S3 object with its `.lock`, `.backup` and `.history/` (see
+/// [`Layout`]).
 #[derive(Debug, Clone)]
-pub struct LocalBackend {
+pub struct Backend {
+    store: Arc<dyn Store>,
+    layout: Layout,
+    /// The state file, or `s3://bucket/key`: what messages name.
     state_path: PathBuf,
 }
 
-impl LocalBackend {
+/// The name callers used before the S3 backend existed.
+pub type LocalBackend = Backend;
+
+impl Backend {
+    /// State in a local file.
     pub fn new(state_path: impl Into<PathBuf>) -> Self {
-        LocalBackend { state_path: state_path.into() }
+        let state_path = state_path.into();
+        let (root, name) = split_local(&state_path);
+        Backend { store: Arc::new(LocalStore::new(root)), layout: Layout::local(&name), state_path }
     }
 
+    /// State in an S3 bucket (`state "s3"`). Makes no request yet.
+    pub fn s3(settings: super::s3::S3Settings) -> Result<Self, StateError> {
+        let layout = Layout::s3(&settings.key);
+        let url = settings.url();
+        let store = super::s3::S3Store::new(settings)
+            .map_err(|e| StateError::io("start the S3 client for", PathBuf::from(url), e))?;
+        Ok(Backend::with_store(Arc::new(store), layout))
+    }
+
+    /// State in `store` under `layout`.
+    pub fn with_store(store: Arc<dyn Store>, layout: Layout) -> Self {
+        let state_path = store.locate(&layout.state);
+        Backend { store, layout, state_path }
+    }
+
+    /// The state file, or `s3://bucket/key`.
     pub fn state_path(&self) -> &Path {
         &self.state_path
     }
 
+    /// `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The folder of `history`, `validations` or `notes` beside the state, as a store key.
+    pub fn side_dir(&self, name: &str) -> String {
+        self.layout.dir(name)
+    }
+
+    /// Where [`Backend::side_dir`] is, for messages.
+    pub fn side_path(&self, name: &str) -> PathBuf {
+        self.store.locate(&self.layout.dir(name))
+    }
+
     /// `history/` beside the state file.
     pub fn history_dir(&self) -> PathBuf {
-        history_dir_of(&self.state_path)
+        self.side_path("history")
     }
 
     /// `<state path>.lock`.
     pub fn lock_path(&self) -> PathBuf {
-        lock_of(&self.state_path)
+        self.store.locate(&self.layout.lock())
     }
 
     /// `<state path>.backup`: the state as it was before the last save.
     pub fn backup_path(&self) -> PathBuf {
-        backup_of(&self.state_path)
+        self.store.locate(&self.layout.backup())
     }
 
     /// The current state; `None` when no state file exists yet. A corrupt file or one in a newer
     /// format is refused and left untouched.
     pub fn load(&self) -> Result<Option<State>, StateError> {
-        match fs::read(&self.state_path) {
-            Ok(bytes) => parse_state(&self.state_path, &bytes).map(Some),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        match self.store.read(&self.layout.state) {
+            Ok(Some(obj)) => parse_state(&self.state_path, &obj.bytes).map(Some),
+            Ok(None) => Ok(None),
             Err(e) => Err(StateError::io("read state file", &self.state_path, e)),
         }
     }
 
     /// Takes the state lock for `operation` (e.g. `apply`), or reports who holds it.
     pub fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
-        lock::acquire(&self.state_path, operation)
+        if let Some(w) = self.store.versioning_warning() {
+            eprintln!("warning: {w}");
+        }
+        lock::acquire(self, operation)
     }
 
     /// Who holds the lock, if anyone. A damaged lock file gives what could be recovered from it
     /// (fields it lacks read "unknown"), or a `Locked` error when not even its id survived.
     pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        lock::read(&self.state_path)
+        lock::read(self)
     }
 
     /// Removes the lock if `lock_id` is its id; returns what it held.
     pub fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
-        lock::force_unlock(&self.state_path, lock_id)
+        lock::force_unlock(self, lock_id)
     }
 
     /// All history entries, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        history::read_all(&self.history_dir())
+        history::read_all(self.store(), &self.side_dir("history"))
     }
 
     pub fn history_entry(&self, version: u64) -> Result<Option<HistoryEntry>, StateError> {
-        history::read_one(&self.history_dir(), version)
+        history::read_one(self.store(), &self.side_dir("history"), version)
     }
 
     /// Every history entry with its hash chain checked (edited, removed or re-ordered entries).
     pub fn history_chain(&self) -> Result<history::HistoryChain, StateError> {
-        history::check(&self.history_dir())
+        history::check(self.store(), &self.side_dir("history"))
     }
 }
 
@@ -88,6 +140,7 @@ mod tests {
     use super::*;
     use crate::state::tests::resource;
     use crate::state::FORMAT_VERSION;
+    use std::fs;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let dir = tempfile::tempdir().expect("tempdir");

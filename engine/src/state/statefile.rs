@@ -1,13 +1,10 @@
 //! The state file's content: parsing it (checking the format version and migrating older
 //! formats) and the checked write that replaces it, keeping the previous one as the backup.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::Path;
 
 use super::error::StateError;
-use super::fsutil::write_atomic;
-use super::paths::backup_of;
+use super::local::Backend;
 use super::{State, FORMAT_VERSION, MIGRATIONS, WATCHKEEP_VERSION};
 
 /// Parses and checks a state file; resources come back sorted.
@@ -90,15 +87,19 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
 }
 
 /// The write behind [`StateLock::save`]; the caller has checked that the lock is ours.
-pub(super) fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
+pub(super) fn save(backend: &Backend, state: &mut State) -> Result<(), StateError> {
+    let path = backend.state_path();
+    let store = backend.store();
+    let layout = backend.layout();
     let mut next = state.clone();
     next.sort();
     if let Some(address) = next.duplicate_address() {
         return Err(StateError::DuplicateAddress { address: address.to_string() });
     }
 
-    match fs::read(path) {
-        Ok(bytes) => {
+    match store.read(&layout.state) {
+        Ok(Some(obj)) => {
+            let bytes = obj.bytes;
             // Refuse to replace a file we could not load: it may be newer or need a human. Only
             // the header is checked when the file parses (a full parse of a 10,000-object state on
             // every write would cost more than the write); a file that does not is parsed in full
@@ -131,17 +132,20 @@ pub(super) fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
             }
             if let Some(old) = previous.migrated_from {
                 // The last copy in the old format stays beside the state, never overwritten.
-                let keep = path.with_file_name(format!(
-                    "{}.v{old}.backup",
-                    path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json")
-                ));
-                if !keep.exists() {
-                    write_atomic(&keep, &bytes)?;
+                let keep = layout.format_backup(old);
+                let exists = store.read(&keep).map_err(|e| StateError::io("read", store.locate(&keep), e))?;
+                if exists.is_none() {
+                    store
+                        .write(&keep, &bytes)
+                        .map_err(|e| StateError::io("write", store.locate(&keep), e))?;
                 }
             }
-            write_atomic(&backup_of(path), &bytes)?;
+            let backup = layout.backup();
+            store
+                .write(&backup, &bytes)
+                .map_err(|e| StateError::io("write state backup", store.locate(&backup), e))?;
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Ok(None) => {}
         Err(e) => return Err(StateError::io("read state file", path, e)),
     }
 
@@ -151,8 +155,8 @@ pub(super) fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
     let mut bytes = serde_json::to_vec_pretty(&next)
         .map_err(|e| StateError::io("serialize state for", path, std::io::Error::other(e)))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)?;
-    // Only a state that reached the disk changes the caller's copy.
+    store.write(&layout.state, &bytes).map_err(|e| StateError::io("replace", path, e))?;
+    // Only a state that reached the store changes the caller's copy.
     next.migrated_from = None;
     *state = next;
     Ok(())
