@@ -106,6 +106,10 @@ pub struct PlanArgs {
     /// Concurrent vendor requests during refresh.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    /// Hold the state lock (operation `plan`) during refresh and plan (default true);
+    /// `-lock=false` skips it, as Terraform's does.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -130,6 +134,10 @@ pub struct ApplyArgs {
     /// Print the result as JSON (schema: schema/apply.schema.json).
     #[arg(long)]
     pub json: bool,
+    /// Hold the state lock (default true). `-lock=false` writes without it: unsafe when anyone
+    /// else may run against the same state.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -340,6 +348,7 @@ const LONG_FLAGS: &[&str] = &[
     "from",
     "to",
     "about",
+    "lock",
 ];
 
 /// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.

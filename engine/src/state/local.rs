@@ -34,12 +34,9 @@ impl Backend {
     }
 
     /// State in an S3 bucket (`state "s3"`). Makes no request yet.
-    pub fn s3(settings: super::s3::S3Settings) -> Result<Self, StateError> {
+    pub fn s3(settings: super::s3::S3Settings) -> Self {
         let layout = Layout::s3(&settings.key);
-        let url = settings.url();
-        let store = super::s3::S3Store::new(settings)
-            .map_err(|e| StateError::io("start the S3 client for", PathBuf::from(url), e))?;
-        Ok(Backend::with_store(Arc::new(store), layout))
+        Backend::with_store(Arc::new(super::s3::S3Store::new(settings)), layout)
     }
 
     /// State in `store` under `layout`.
@@ -69,6 +66,12 @@ impl Backend {
     /// The folder of `history`, `validations` or `notes` beside the state, as a store key.
     pub fn side_dir(&self, name: &str) -> String {
         self.layout.dir(name)
+    }
+
+    /// Reads and writes `validations` or `notes` beside the state: call with the key from
+    /// [`Backend::side_dir`], e.g. `let dir = b.side_dir("notes"); b.folder(&dir)`.
+    pub fn folder<'a>(&'a self, dir: &'a str) -> super::store::Folder<'a> {
+        super::store::Folder { store: self.store.as_ref(), dir }
     }
 
     /// Where [`Backend::side_dir`] is, for messages.
@@ -107,6 +110,11 @@ impl Backend {
             eprintln!("warning: {w}");
         }
         lock::acquire(self, operation)
+    }
+
+    /// A writer without the lock, for `-lock=false`: writes are not checked against a lock holder.
+    pub fn without_lock(&self, operation: &str) -> StateLock {
+        lock::unlocked(self, operation)
     }
 
     /// Who holds the lock, if anyone. A damaged lock file gives what could be recovered from it

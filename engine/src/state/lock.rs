@@ -24,6 +24,8 @@ pub struct StateLock {
     /// The lock object as we wrote it (its bytes, and its ETag on S3).
     held: Object,
     released: bool,
+    /// `false` for [`Backend::without_lock`] (`-lock=false`): nothing is held or released.
+    locked: bool,
 }
 
 impl StateLock {
@@ -62,6 +64,9 @@ impl StateLock {
     /// Releases the lock now, reporting errors that `Drop` would have to ignore.
     pub fn release(mut self) -> Result<(), StateError> {
         self.released = true;
+        if !self.locked {
+            return Ok(());
+        }
         let path = self.backend.lock_path();
         match read_lock_file(&self.backend)? {
             (LockFile::Valid(found), _) if found.id == self.info.id => {
@@ -84,6 +89,9 @@ impl StateLock {
 
     /// A write under a lock someone force-unlocked (and maybe re-took) would race the new holder.
     fn ensure_held(&self) -> Result<(), StateError> {
+        if !self.locked {
+            return Ok(());
+        }
         let path = self.backend.lock_path();
         match read_lock_file(&self.backend)?.0 {
             LockFile::Valid(found) if found.id == self.info.id => Ok(()),
@@ -99,7 +107,7 @@ impl StateLock {
 
 impl Drop for StateLock {
     fn drop(&mut self) {
-        if self.released {
+        if self.released || !self.locked {
             return;
         }
         if let Ok((LockFile::Valid(found), _)) = read_lock_file(&self.backend) {
@@ -224,12 +232,18 @@ pub(super) fn acquire(backend: &Backend, operation: &str) -> Result<StateLock, S
         match backend.store().create_new(&key, &body) {
             Ok(Created::Created { etag }) => {
                 let held = Object { bytes: body, etag };
-                return Ok(StateLock { backend: backend.clone(), info, held, released: false });
+                return Ok(StateLock { backend: backend.clone(), info, held, released: false, locked: true });
             }
             Ok(Created::Exists) => match read_lock_file(backend)? {
                 // Our own write, answered "exists" on a retry after its first answer was lost.
                 (LockFile::Valid(found), Some(obj)) if found.id == info.id => {
-                    return Ok(StateLock { backend: backend.clone(), info, held: obj, released: false });
+                    return Ok(StateLock {
+                        backend: backend.clone(),
+                        info,
+                        held: obj,
+                        released: false,
+                        locked: true,
+                    });
                 }
                 (file, _) => {
                     if let Some(err) = locked_error(path.clone(), file, local) {
@@ -246,6 +260,21 @@ pub(super) fn acquire(backend: &Backend, operation: &str) -> Result<StateLock, S
         &path,
         std::io::Error::other("the lock file kept appearing and disappearing; another process is busy"),
     ))
+}
+
+/// A writer that holds no lock (`-lock=false`): its info says so, and nothing is created or removed.
+pub(super) fn unlocked(backend: &Backend, operation: &str) -> StateLock {
+    let info = LockInfo {
+        id: "none (-lock=false)".to_string(),
+        holder: actor(),
+        pid: std::process::id(),
+        host: super::actor::hostname(),
+        operation: operation.to_string(),
+        created: now_rfc3339(),
+        watchkeep_version: WATCHKEEP_VERSION.to_string(),
+    };
+    let held = Object { bytes: Vec::new(), etag: None };
+    StateLock { backend: backend.clone(), info, held, released: false, locked: false }
 }
 
 /// A damaged lock whose id survived is returned as what could be recovered ("unknown" elsewhere), so

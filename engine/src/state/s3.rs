@@ -82,11 +82,12 @@ static VERSIONING_CHECKED: AtomicBool = AtomicBool::new(false);
 
 impl S3Store {
     /// Starts the store's thread. Makes no request: credentials and the bucket are checked by the
-    /// first call, whose error says what is wrong.
-    pub fn new(settings: S3Settings) -> std::io::Result<S3Store> {
+    /// first call, whose error says what is wrong. (If the thread cannot start, its queue is
+    /// dropped and every call answers that the S3 client stopped.)
+    pub fn new(settings: S3Settings) -> S3Store {
         let (jobs, queue) = mpsc::channel::<Job>();
         let config = settings.clone();
-        std::thread::Builder::new().name("watchkeep-s3".to_string()).spawn(move || {
+        let _ = std::thread::Builder::new().name("watchkeep-s3".to_string()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(r) => r,
                 // Every job's answer channel is dropped with the queue: callers get "stopped".
@@ -96,8 +97,8 @@ impl S3Store {
             while let Ok(job) = queue.recv() {
                 runtime.block_on(job(client.clone()));
             }
-        })?;
-        Ok(S3Store { settings, jobs })
+        });
+        S3Store { settings, jobs }
     }
 
     pub fn settings(&self) -> &S3Settings {
@@ -117,7 +118,9 @@ impl S3Store {
                 let _ = answer.send(f(c).await);
             })
         });
-        let stopped = || std::io::Error::other("the S3 client thread stopped (could not start a runtime)");
+        let stopped = || {
+            std::io::Error::other("the S3 client thread stopped (it could not start a thread or a runtime)")
+        };
         self.jobs.send(job).map_err(|_| stopped())?;
         wait.recv().map_err(|_| stopped())?
     }

@@ -248,6 +248,45 @@ impl Store for LocalStore {
     }
 }
 
+/// One folder of a store, e.g. the validation records beside the state.
+#[derive(Debug, Clone, Copy)]
+pub struct Folder<'a> {
+    pub store: &'a dyn Store,
+    pub dir: &'a str,
+}
+
+impl Folder<'_> {
+    pub fn key(&self, name: &str) -> String {
+        join(self.dir, name)
+    }
+
+    /// Where `name` is, for messages.
+    pub fn locate(&self, name: &str) -> PathBuf {
+        self.store.locate(&self.key(name))
+    }
+
+    /// Where the folder is, for messages.
+    pub fn path(&self) -> PathBuf {
+        self.store.locate(self.dir)
+    }
+
+    pub fn read(&self, name: &str) -> std::io::Result<Option<Vec<u8>>> {
+        Ok(self.store.read(&self.key(name))?.map(|o| o.bytes))
+    }
+
+    pub fn write(&self, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.store.write(&self.key(name), bytes)
+    }
+
+    pub fn create_new(&self, name: &str, bytes: &[u8]) -> std::io::Result<Created> {
+        self.store.create_new(&self.key(name), bytes)
+    }
+
+    pub fn list(&self) -> std::io::Result<Vec<String>> {
+        self.store.list(self.dir)
+    }
+}
+
 /// The store root and key of a local state file path.
 pub fn split_local(state_path: &Path) -> (PathBuf, String) {
     let root = parent_dir(state_path);
