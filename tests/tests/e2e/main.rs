@@ -20,5 +20,6 @@ mod maintenance;
 mod newrelic;
 mod replay;
 mod routes;
+mod s3_state;
 mod secrets;
 mod snapshots;
