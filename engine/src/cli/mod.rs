@@ -320,6 +320,22 @@ pub enum StateCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a state (with its history, validation records and notes) from another backend into
+    /// the one the configuration names: change `watchkeep { state … }` first, then migrate.
+    Migrate {
+        /// The old state: a local path (e.g. `.watchkeep/state.json`) or `s3://bucket/key`.
+        #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+        from: String,
+        /// The old bucket's region (s3 only).
+        #[arg(long, value_name = "REGION")]
+        from_region: Option<String>,
+        /// An S3-compatible endpoint for the old bucket (s3 only; addressed path-style).
+        #[arg(long, value_name = "URL")]
+        from_endpoint_url: Option<String>,
+        /// Print what was copied as JSON (schema: schema/state-migrate.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Long flags clap knows, for rewriting Terraform-style `-flag` into `--flag`.
@@ -349,6 +365,8 @@ const LONG_FLAGS: &[&str] = &[
     "to",
     "about",
     "lock",
+    "from-region",
+    "from-endpoint-url",
 ];
 
 /// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.

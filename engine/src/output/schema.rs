@@ -55,6 +55,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("evidence-manifest.schema.json", v(schema_for!(crate::evidence::bundle::Manifest))),
         ("evidence.schema.json", v(schema_for!(crate::run::report::EvidenceOutput))),
         ("alerts-note.schema.json", v(schema_for!(crate::run::notes::NoteOutput))),
+        ("state-migrate.schema.json", v(schema_for!(crate::run::migrate::MigrateOutput))),
     ]
 }
 

@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod fmt;
 pub mod graph;
 pub mod history;
+pub mod migrate;
 pub mod notes;
 pub mod plan;
 pub mod prepare;

@@ -218,3 +218,113 @@ fn bad_bucket_is_a_clear_error_that_changes_nothing() {
     assert!(!err.contains("testing"), "no credentials in errors: {err}");
     assert!(ws.monitors().is_empty(), "nothing was created");
 }
+
+/// `watchkeep validations --json` record files and whether the chain holds.
+fn validations(ws: &Workspace) -> (Vec<String>, bool) {
+    let run = ws.run(&["validations", "--json"]);
+    run.expect_code(0);
+    let v = run.json();
+    let files = v["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .filter_map(|r| r["file"].as_str().map(String::from))
+        .collect();
+    (files, v["chain_intact"] == true)
+}
+
+fn history_versions(ws: &Workspace) -> Vec<u64> {
+    let run = ws.run(&["history", "--json"]);
+    run.expect_code(0);
+    assert!(!run.stderr().contains("broken"), "history chain: {}", run.stderr());
+    run.json().as_array().expect("history").iter().filter_map(|e| e["version"].as_u64()).collect()
+}
+
+#[test]
+fn state_migrate_local_to_s3_and_back_keeps_everything() {
+    let bucket = bucket("migrate", true);
+    let ws = Workspace::new("s3-migrate");
+    let monitors = raw_monitors_config(3, None);
+    ws.write("main.hcl", &monitors);
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.write("main.hcl", &raw_monitors_config(4, None));
+    ws.run(&["apply", "-auto-approve"]).expect_code(0);
+    ws.run(&["drift"]).expect_code(0);
+    let local = ws.state();
+    let history = history_versions(&ws);
+    assert_eq!(history, [1, 2]);
+    let (records, intact) = validations(&ws);
+    assert!(intact && records.len() == 1, "{records:?}");
+
+    // local → s3: change the backend block, then migrate from the old path.
+    ws.write("main.hcl", &format!("{}{}", s3_block(&bucket), raw_monitors_config(4, None)));
+    let run = ws.run(&["state", "migrate", "--from", ".watchkeep/state.json", "--json"]);
+    run.expect_code(0);
+    let out = run.json();
+    assert_matches_schema("state-migrate.schema.json", &out);
+    assert_eq!(out["copied"], true, "{out}");
+    assert_eq!(out["serial"], local["serial"], "{out}");
+    assert_eq!(out["to"], format!("s3://{bucket}/{KEY}").as_str(), "{out}");
+    assert_eq!(out["source_left_in_place"], true);
+    assert!(ws.path().join(".watchkeep/state.json").exists(), "the source is left in place");
+    let remote = json_object(&bucket, KEY);
+    assert_eq!(remote, local, "byte-for-byte: resources, serial and lineage");
+    assert_eq!(history_versions(&ws), history, "history read from S3, chain intact");
+    assert_eq!(validations(&ws), (records.clone(), true), "validation records read from S3");
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+
+    // Again: the same lineage and serial is nothing to do.
+    let again = ws.run(&["state", "migrate", "--from", ".watchkeep/state.json", "--json"]);
+    again.expect_code(0);
+    assert_eq!(again.json()["copied"], false);
+
+    // s3 → local, into a new path: change the block back, migrate from the bucket.
+    ws.write(
+        "main.hcl",
+        &format!(
+            "watchkeep {{\n  state \"local\" {{ path = \"back/state.json\" }}\n}}\n{}",
+            raw_monitors_config(4, None)
+        ),
+    );
+    let run = ws.run(&[
+        "state",
+        "migrate",
+        "--from",
+        &format!("s3://{bucket}/{KEY}"),
+        "--from-region",
+        "us-east-1",
+        "--from-endpoint-url",
+        &moto().endpoint_url(),
+    ]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("was left in place"), "{}", run.stdout());
+    let back: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path().join("back/state.json")).expect("state"))
+            .expect("json");
+    assert_eq!(back, local);
+    assert!(ws.path().join("back/history/HEAD").exists());
+    assert_eq!(history_versions(&ws), history);
+    assert_eq!(validations(&ws), (records, true));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+
+    // A destination holding another state is refused, naming both lineages.
+    let other = Workspace::new("s3-migrate-other");
+    other.write("main.hcl", &raw_monitors_config(1, None));
+    other.run(&["apply", "-auto-approve"]).expect_code(0);
+    let other_lineage = other.state()["lineage"].as_str().expect("lineage").to_string();
+    let from = other.path().join(".watchkeep/state.json");
+    let refused = ws.run(&["state", "migrate", "--from", &from.display().to_string()]);
+    refused.expect_code(1);
+    let err = refused.stderr();
+    assert!(
+        err.contains(&other_lineage) && err.contains(local["lineage"].as_str().expect("lineage")),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("back/state.json"))
+            .map(|t| serde_json::from_str::<Value>(&t).ok())
+            .ok()
+            .flatten(),
+        Some(local)
+    );
+}
