@@ -8,7 +8,7 @@ use super::error::StateError;
 use super::lock::{self, StateLock};
 use super::lock_info::LockInfo;
 use super::statefile::parse_state;
-use super::store::{split_local, Layout, LocalStore, Store};
+use super::store::{Layout, Place, Store};
 use super::{history, HistoryEntry, State};
 
 /// Where the state lives: e.g. `.watchkeep/state.json` with `state.json.lock`, `state.json.backup`
@@ -16,10 +16,7 @@ use super::{history, HistoryEntry, State};
 /// [`Layout`]).
 #[derive(Debug, Clone)]
 pub struct Backend {
-    store: Arc<dyn Store>,
-    layout: Layout,
-    /// The state file, or `s3://bucket/key`: what messages name.
-    state_path: PathBuf,
+    place: Place,
 }
 
 /// The name callers used before the S3 backend existed.
@@ -28,9 +25,7 @@ pub type LocalBackend = Backend;
 impl Backend {
     /// State in a local file.
     pub fn new(state_path: impl Into<PathBuf>) -> Self {
-        let state_path = state_path.into();
-        let (root, name) = split_local(&state_path);
-        Backend { store: Arc::new(LocalStore::new(root)), layout: Layout::local(&name), state_path }
+        Backend { place: Place::local(state_path.into()) }
     }
 
     /// State in an S3 bucket (`state "s3"`). Makes no request yet.
@@ -41,42 +36,41 @@ impl Backend {
 
     /// State in `store` under `layout`.
     pub fn with_store(store: Arc<dyn Store>, layout: Layout) -> Self {
-        let state_path = store.locate(&layout.state);
-        Backend { store, layout, state_path }
+        Backend { place: Place::new(store, layout) }
     }
 
     /// The state file, or `s3://bucket/key`.
     pub fn state_path(&self) -> &Path {
-        &self.state_path
+        self.place.state_path()
     }
 
     /// `local` or `s3`.
     pub fn kind(&self) -> &'static str {
-        self.store.kind()
+        self.place.kind()
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
-        self.store.as_ref()
+        self.place.store()
     }
 
     pub(crate) fn layout(&self) -> &Layout {
-        &self.layout
+        self.place.layout()
     }
 
     /// The folder of `history`, `validations` or `notes` beside the state, as a store key.
     pub fn side_dir(&self, name: &str) -> String {
-        self.layout.dir(name)
+        self.place.side_dir(name)
     }
 
     /// Reads and writes `validations` or `notes` beside the state: call with the key from
     /// [`Backend::side_dir`], e.g. `let dir = b.side_dir("notes"); b.folder(&dir)`.
     pub fn folder<'a>(&'a self, dir: &'a str) -> super::store::Folder<'a> {
-        super::store::Folder { store: self.store.as_ref(), dir }
+        super::store::Folder { store: self.place.store(), dir }
     }
 
     /// Where [`Backend::side_dir`] is, for messages.
     pub fn side_path(&self, name: &str) -> PathBuf {
-        self.store.locate(&self.layout.dir(name))
+        self.store().locate(&self.side_dir(name))
     }
 
     /// `history/` beside the state file.
@@ -86,46 +80,46 @@ impl Backend {
 
     /// `<state path>.lock`.
     pub fn lock_path(&self) -> PathBuf {
-        self.store.locate(&self.layout.lock())
+        self.place.lock_path()
     }
 
     /// `<state path>.backup`: the state as it was before the last save.
     pub fn backup_path(&self) -> PathBuf {
-        self.store.locate(&self.layout.backup())
+        self.store().locate(&self.layout().backup())
     }
 
     /// The current state; `None` when no state file exists yet. A corrupt file or one in a newer
     /// format is refused and left untouched.
     pub fn load(&self) -> Result<Option<State>, StateError> {
-        match self.store.read(&self.layout.state) {
-            Ok(Some(obj)) => parse_state(&self.state_path, &obj.bytes).map(Some),
+        match self.store().read(&self.layout().state) {
+            Ok(Some(obj)) => parse_state(self.state_path(), &obj.bytes).map(Some),
             Ok(None) => Ok(None),
-            Err(e) => Err(StateError::io("read state file", &self.state_path, e)),
+            Err(e) => Err(StateError::io("read state file", self.state_path(), e)),
         }
     }
 
     /// Takes the state lock for `operation` (e.g. `apply`), or reports who holds it.
     pub fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
-        if let Some(w) = self.store.versioning_warning() {
+        if let Some(w) = self.store().versioning_warning() {
             eprintln!("warning: {w}");
         }
-        lock::acquire(self, operation)
+        lock::acquire(&self.place, operation)
     }
 
     /// A writer without the lock, for `-lock=false`: writes are not checked against a lock holder.
     pub fn without_lock(&self, operation: &str) -> StateLock {
-        lock::unlocked(self, operation)
+        lock::unlocked(&self.place, operation)
     }
 
     /// Who holds the lock, if anyone. A damaged lock file gives what could be recovered from it
     /// (fields it lacks read "unknown"), or a `Locked` error when not even its id survived.
     pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        lock::read(self)
+        lock::read(&self.place)
     }
 
     /// Removes the lock if `lock_id` is its id; returns what it held.
     pub fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
-        lock::force_unlock(self, lock_id)
+        lock::force_unlock(&self.place, lock_id)
     }
 
     /// All history entries, oldest first.

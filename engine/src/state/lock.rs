@@ -11,20 +11,20 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::StateError;
-use super::local::Backend;
 use super::lock_info::LockInfo;
+use super::store::Place;
 use super::store::{Created, Deleted, Object};
 use super::{actor, history, now_rfc3339, statefile, HistoryEntry, State, WATCHKEEP_VERSION};
 
 /// Holds the state lock; dropping it releases the lock (if the lock still holds our id).
 #[derive(Debug)]
 pub struct StateLock {
-    backend: Backend,
+    backend: Place,
     info: LockInfo,
     /// The lock object as we wrote it (its bytes, and its ETag on S3).
     held: Object,
     released: bool,
-    /// `false` for [`Backend::without_lock`] (`-lock=false`): nothing is held or released.
+    /// `false` for [`crate::state::Backend::without_lock`] (`-lock=false`): nothing is held or released.
     locked: bool,
 }
 
@@ -36,11 +36,6 @@ impl StateLock {
     /// The state file this lock guards (`s3://bucket/key` on S3).
     pub fn state_path(&self) -> &Path {
         self.backend.state_path()
-    }
-
-    /// The backend this lock guards.
-    pub fn backend(&self) -> &Backend {
-        &self.backend
     }
 
     /// Writes `state`: serial += 1, resources sorted, atomic write (locally a temp file in the
@@ -136,7 +131,7 @@ const EMPTY_LOCK_RETRIES: u32 = 10;
 const EMPTY_LOCK_WAIT: Duration = Duration::from_millis(50);
 
 /// The lock as parsed, and as stored (for a delete-if-unchanged).
-pub(super) fn read_lock_file(backend: &Backend) -> Result<(LockFile, Option<Object>), StateError> {
+pub(super) fn read_lock_file(backend: &Place) -> Result<(LockFile, Option<Object>), StateError> {
     let key = backend.layout().lock();
     let mut attempt = 0;
     loop {
@@ -211,7 +206,7 @@ fn locked_error(path: PathBuf, file: LockFile, stale_possible: bool) -> Option<S
 /// How often to retry when the lock file vanishes between our failed create and our read of it.
 const VANISHED_RETRIES: u32 = 3;
 
-pub(super) fn acquire(backend: &Backend, operation: &str) -> Result<StateLock, StateError> {
+pub(super) fn acquire(backend: &Place, operation: &str) -> Result<StateLock, StateError> {
     let path = backend.lock_path();
     let key = backend.layout().lock();
     let local = backend.kind() == "local";
@@ -263,7 +258,7 @@ pub(super) fn acquire(backend: &Backend, operation: &str) -> Result<StateLock, S
 }
 
 /// A writer that holds no lock (`-lock=false`): its info says so, and nothing is created or removed.
-pub(super) fn unlocked(backend: &Backend, operation: &str) -> StateLock {
+pub(super) fn unlocked(backend: &Place, operation: &str) -> StateLock {
     let info = LockInfo {
         id: "none (-lock=false)".to_string(),
         holder: actor(),
@@ -279,7 +274,7 @@ pub(super) fn unlocked(backend: &Backend, operation: &str) -> StateLock {
 
 /// A damaged lock whose id survived is returned as what could be recovered ("unknown" elsewhere), so
 /// that `force-unlock <id>` can show it and remove it; one without an id is an error saying what to do.
-pub(super) fn read(backend: &Backend) -> Result<Option<LockInfo>, StateError> {
+pub(super) fn read(backend: &Place) -> Result<Option<LockInfo>, StateError> {
     let path = backend.lock_path();
     match read_lock_file(backend)?.0 {
         LockFile::Missing => Ok(None),
@@ -293,7 +288,7 @@ pub(super) fn read(backend: &Backend) -> Result<Option<LockInfo>, StateError> {
 
 /// Deletes the lock only if it still is the one read here (same bytes locally; on S3 a
 /// `DeleteObject` with `If-Match` on its ETag, so a lock re-taken meanwhile is left alone).
-pub(super) fn force_unlock(backend: &Backend, lock_id: &str) -> Result<LockInfo, StateError> {
+pub(super) fn force_unlock(backend: &Place, lock_id: &str) -> Result<LockInfo, StateError> {
     let path = backend.lock_path();
     let (file, obj) = read_lock_file(backend)?;
     let info = match file {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::error::StateError;
-use super::local::Backend;
+use super::store::Place;
 use super::{State, FORMAT_VERSION, MIGRATIONS, WATCHKEEP_VERSION};
 
 /// Parses and checks a state file; resources come back sorted.
@@ -87,7 +87,7 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
 }
 
 /// The write behind [`StateLock::save`]; the caller has checked that the lock is ours.
-pub(super) fn save(backend: &Backend, state: &mut State) -> Result<(), StateError> {
+pub(super) fn save(backend: &Place, state: &mut State) -> Result<(), StateError> {
     let path = backend.state_path();
     let store = backend.store();
     let layout = backend.layout();

@@ -9,6 +9,7 @@
 use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::fsutil::{sync_dir, temp_path, write_atomic};
 use super::paths::parent_dir;
@@ -115,6 +116,53 @@ impl Layout {
             _ => "",
         };
         format!("{parent}{}{name}", self.side_prefix)
+    }
+}
+
+/// A state's place: its store, its layout, and the path messages name. What the lock and the
+/// state writer work on (the backend wraps it).
+#[derive(Debug, Clone)]
+pub struct Place {
+    store: Arc<dyn Store>,
+    layout: Layout,
+    /// The state file, or `s3://bucket/key`.
+    state_path: PathBuf,
+}
+
+impl Place {
+    pub fn new(store: Arc<dyn Store>, layout: Layout) -> Place {
+        let state_path = store.locate(&layout.state);
+        Place { store, layout, state_path }
+    }
+
+    /// A local state file, keeping `state_path` exactly as given.
+    pub fn local(state_path: PathBuf) -> Place {
+        let (root, name) = split_local(&state_path);
+        Place { store: Arc::new(LocalStore::new(root)), layout: Layout::local(&name), state_path }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn state_path(&self) -> &Path {
+        &self.state_path
+    }
+
+    pub fn kind(&self) -> &'static str {
+        self.store.kind()
+    }
+
+    pub fn lock_path(&self) -> PathBuf {
+        self.store.locate(&self.layout.lock())
+    }
+
+    pub fn side_dir(&self, name: &str) -> String {
+        self.layout.dir(name)
     }
 }
 
