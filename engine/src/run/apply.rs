@@ -101,7 +101,7 @@ pub async fn prepare(ws: &Workspace, input: &ApplyInput) -> Result<PreparedApply
         lock(&backend, operation)?
     } else {
         eprintln!(
-            "warning: -lock=false: {operation} runs without the state lock; another watchkeep writing the same state at the same time can lose objects or corrupt the history\nhint: use it only when nothing else can run against {}",
+            "warning: -lock=false is unsafe: {operation} runs without the state lock; another watchkeep writing the same state at the same time can lose objects or corrupt the history\nhint: use it only when nothing else can run against {}",
             backend.state_path().display()
         );
         backend.without_lock(operation)

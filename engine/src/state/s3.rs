@@ -545,6 +545,20 @@ mod tests {
             e.to_string().contains("s3://wk-no-such-bucket/k") && e.to_string().contains("does not exist"),
             "{e}"
         );
+
+        // Nothing listens on the endpoint: a clear error naming the object and what to check.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = closed.local_addr().expect("addr").port();
+        drop(closed);
+        let unreachable = S3Store::new(S3Settings {
+            endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+            ..s.settings().clone()
+        });
+        let e = unreachable.write("k", b"x").expect_err("unreachable");
+        let m = e.to_string();
+        assert!(m.contains("s3://wk-unit-store/k") && m.contains("cannot reach"), "{m}");
+        assert!(m.contains("endpoint_url"), "{m}");
+        assert!(!m.contains("testing"), "no credentials in errors: {m}");
     }
 
     #[test]

@@ -204,6 +204,13 @@ fn plan_holds_the_lock_and_is_refused_while_another_process_holds_it() {
     let out = planning.wait_with_output().expect("plan");
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(object(&bucket, &format!("{KEY}.lock")).is_none(), "plan released its lock");
+
+    // `apply -lock=false` proceeds without the lock, and says that it is unsafe.
+    let unlocked = ws.run(&["apply", "-auto-approve", "-lock=false", "-parallelism=8"]);
+    unlocked.expect_code(0);
+    assert!(unlocked.stderr().contains("-lock=false is unsafe"), "{}", unlocked.stderr());
+    assert_eq!(json_object(&bucket, KEY)["resources"].as_array().map(Vec::len), Some(30));
+    ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
 
 #[test]
