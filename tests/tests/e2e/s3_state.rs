@@ -279,6 +279,12 @@ fn state_migrate_local_to_s3_and_back_keeps_everything() {
     assert_eq!(history_versions(&ws), history, "history read from S3, chain intact");
     assert_eq!(validations(&ws), (records.clone(), true), "validation records read from S3");
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+    // A drift run on S3 chains its record onto the migrated ones, in the bucket.
+    ws.run(&["drift"]).expect_code(0);
+    let (records, intact) = validations(&ws);
+    assert!(intact && records.len() == 2, "{records:?}");
+    assert!(object(&bucket, &format!("{KEY}.validations/000002.json")).is_some());
+    assert!(!ws.path().join(".watchkeep/validations/000002.json").exists(), "nothing new written locally");
 
     // Again: the same lineage and serial is nothing to do.
     let again = ws.run(&["state", "migrate", "--from", ".watchkeep/state.json", "--json"]);
