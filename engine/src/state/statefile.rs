@@ -97,56 +97,51 @@ pub(super) fn save(backend: &Place, state: &mut State) -> Result<(), StateError>
         return Err(StateError::DuplicateAddress { address: address.to_string() });
     }
 
-    match store.read(&layout.state) {
-        Ok(Some(obj)) => {
-            let bytes = obj.bytes;
-            // Refuse to replace a file we could not load: it may be newer or need a human. Only
-            // the header is checked when the file parses (a full parse of a 10,000-object state on
-            // every write would cost more than the write); a file that does not is parsed in full
-            // for the error.
-            let previous = match parse_header(&bytes) {
-                Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
-                _ => {
-                    let full = parse_state(path, &bytes)?;
-                    Header {
-                        format_version: u64::from(full.format_version),
-                        serial: full.serial,
-                        lineage: full.lineage,
-                        migrated_from: full.migrated_from,
-                    }
-                }
-            };
-            if previous.lineage != next.lineage {
-                return Err(StateError::LineageMismatch {
-                    path: path.to_path_buf(),
-                    on_disk: previous.lineage,
-                    ours: next.lineage,
-                });
-            }
-            if previous.serial > next.serial {
-                return Err(StateError::StaleSerial {
-                    path: path.to_path_buf(),
-                    on_disk: previous.serial,
-                    ours: next.serial,
-                });
-            }
-            if let Some(old) = previous.migrated_from {
-                // The last copy in the old format stays beside the state, never overwritten.
-                let keep = layout.format_backup(old);
-                let exists = store.read(&keep).map_err(|e| StateError::io("read", store.locate(&keep), e))?;
-                if exists.is_none() {
-                    store
-                        .write(&keep, &bytes)
-                        .map_err(|e| StateError::io("write", store.locate(&keep), e))?;
+    let current = store.read(&layout.state).map_err(|e| StateError::io("read state file", path, e))?;
+    if let Some(obj) = current.clone() {
+        let bytes = obj.bytes;
+        // Refuse to replace a file we could not load: it may be newer or need a human. Only
+        // the header is checked when the file parses (a full parse of a 10,000-object state on
+        // every write would cost more than the write); a file that does not is parsed in full
+        // for the error.
+        let previous = match parse_header(&bytes) {
+            Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
+            _ => {
+                let full = parse_state(path, &bytes)?;
+                Header {
+                    format_version: u64::from(full.format_version),
+                    serial: full.serial,
+                    lineage: full.lineage,
+                    migrated_from: full.migrated_from,
                 }
             }
-            let backup = layout.backup();
-            store
-                .write(&backup, &bytes)
-                .map_err(|e| StateError::io("write state backup", store.locate(&backup), e))?;
+        };
+        if previous.lineage != next.lineage {
+            return Err(StateError::LineageMismatch {
+                path: path.to_path_buf(),
+                on_disk: previous.lineage,
+                ours: next.lineage,
+            });
         }
-        Ok(None) => {}
-        Err(e) => return Err(StateError::io("read state file", path, e)),
+        if previous.serial > next.serial {
+            return Err(StateError::StaleSerial {
+                path: path.to_path_buf(),
+                on_disk: previous.serial,
+                ours: next.serial,
+            });
+        }
+        if let Some(old) = previous.migrated_from {
+            // The last copy in the old format stays beside the state, never overwritten.
+            let keep = layout.format_backup(old);
+            let exists = store.read(&keep).map_err(|e| StateError::io("read", store.locate(&keep), e))?;
+            if exists.is_none() {
+                store.write(&keep, &bytes).map_err(|e| StateError::io("write", store.locate(&keep), e))?;
+            }
+        }
+        let backup = layout.backup();
+        store
+            .write(&backup, &bytes)
+            .map_err(|e| StateError::io("write state backup", store.locate(&backup), e))?;
     }
 
     next.serial = next.serial.saturating_add(1);
@@ -155,7 +150,21 @@ pub(super) fn save(backend: &Place, state: &mut State) -> Result<(), StateError>
     let mut bytes = serde_json::to_vec_pretty(&next)
         .map_err(|e| StateError::io("serialize state for", path, std::io::Error::other(e)))?;
     bytes.push(b'\n');
-    store.write(&layout.state, &bytes).map_err(|e| StateError::io("replace", path, e))?;
+    // Replaced only if it is still what was checked above (one conditional PutObject on S3), so
+    // a writer without the lock (`-lock=false`) cannot be overwritten unseen.
+    let replaced = store
+        .write_if(&layout.state, &bytes, current.as_ref())
+        .map_err(|e| StateError::io("replace", path, e))?;
+    if !replaced {
+        return Err(StateError::io(
+            "replace",
+            path,
+            std::io::Error::other(
+                "the state changed while it was being written (another watchkeep running with -lock=false?); \
+                 nothing was written; run the command again",
+            ),
+        ));
+    }
     // Only a state that reached the store changes the caller's copy.
     next.migrated_from = None;
     *state = next;

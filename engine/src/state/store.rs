@@ -55,6 +55,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn list(&self, dir: &str) -> std::io::Result<Vec<String>>;
     /// Deletes the object only if it still is `expected` (same ETag on S3, same bytes locally).
     fn delete_if(&self, key: &str, expected: &Object) -> std::io::Result<Deleted>;
+    /// Replaces the object only if it still is `expected` (`None`: only if there is none yet);
+    /// `Ok(false)` when it changed meanwhile, with nothing written. Locally the check and the
+    /// write are two steps (the state lock is what serialises writers there); on S3 it is one
+    /// conditional `PutObject`.
+    fn write_if(&self, key: &str, bytes: &[u8], expected: Option<&Object>) -> std::io::Result<bool> {
+        let now = self.read(key)?;
+        if now.as_ref().map(|o| &o.bytes) != expected.map(|o| &o.bytes) {
+            return Ok(false);
+        }
+        self.write(key, bytes).map(|()| true)
+    }
     /// A short name of the kind of store for messages: `local` or `s3`.
     fn kind(&self) -> &'static str;
     /// A warning about how the store is set up (an S3 bucket without versioning), at most once
@@ -376,6 +387,15 @@ mod tests {
         store.write("a/c.json", b"x").expect("write");
         store.write("a/c.json", b"y").expect("overwrite");
         assert_eq!(store.list("a").expect("list"), ["b.json", "c.json"], "no temp files left");
+
+        let c = store.read("a/c.json").expect("read").expect("c");
+        let stale = Object { bytes: b"x".to_vec(), etag: None };
+        assert!(!store.write_if("a/c.json", b"z", Some(&stale)).expect("write_if"), "changed meanwhile");
+        assert!(!store.write_if("a/c.json", b"z", None).expect("write_if"), "exists already");
+        assert!(store.write_if("a/c.json", b"z", Some(&c)).expect("write_if"));
+        assert!(store.write_if("a/new.json", b"n", None).expect("write_if"));
+        store.write("a/c.json", b"y").expect("restore");
+        std::fs::remove_file(dir.path().join("w/a/new.json")).expect("rm");
 
         let stranger = Object { bytes: b"not what is there".to_vec(), etag: None };
         assert_eq!(store.delete_if("a/b.json", &stranger).expect("delete"), Deleted::Changed);
