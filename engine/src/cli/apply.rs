@@ -14,6 +14,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
         refresh: args.refresh,
         parallelism: args.parallelism,
         lines_to_stderr: args.json,
+        lock: args.lock,
     };
     let prepared = prepare(&ctx.ws, &input).await?;
     if !prepared.from_file() {

@@ -107,6 +107,10 @@ pub struct PlanArgs {
     /// Concurrent vendor requests during refresh.
     #[arg(long, default_value_t = 10)]
     pub parallelism: usize,
+    /// Hold the state lock (operation `plan`) during refresh and plan (default true);
+    /// `-lock=false` skips it, as Terraform's does.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -131,6 +135,10 @@ pub struct ApplyArgs {
     /// Print the result as JSON (schema: schema/apply.schema.json).
     #[arg(long)]
     pub json: bool,
+    /// Hold the state lock (default true). `-lock=false` writes without it: unsafe when anyone
+    /// else may run against the same state.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub lock: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -349,6 +357,22 @@ pub enum StateCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Copy a state (with its history, validation records and notes) from another backend into
+    /// the one the configuration names: change `watchkeep { state … }` first, then migrate.
+    Migrate {
+        /// The old state: a local path (e.g. `.watchkeep/state.json`) or `s3://bucket/key`.
+        #[arg(long, value_name = "PATH|s3://BUCKET/KEY")]
+        from: String,
+        /// The old bucket's region (s3 only).
+        #[arg(long, value_name = "REGION")]
+        from_region: Option<String>,
+        /// An S3-compatible endpoint for the old bucket (s3 only; addressed path-style).
+        #[arg(long, value_name = "URL")]
+        from_endpoint_url: Option<String>,
+        /// Print what was copied as JSON (schema: schema/state-migrate.schema.json).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Long flags clap knows, for rewriting Terraform-style `-flag` into `--flag`.
@@ -383,6 +407,9 @@ const LONG_FLAGS: &[&str] = &[
     "name",
     "id",
     "dry-run",
+    "lock",
+    "from-region",
+    "from-endpoint-url",
 ];
 
 /// Rewrites `-auto-approve`, `-out=FILE`, `-var x=1` … into their `--` form.

@@ -11,6 +11,7 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         targets: args.targets.clone(),
         destroy: args.destroy,
         parallelism: args.parallelism,
+        lock: args.lock,
     };
     let out = run::plan::plan(&ctx.ws, &input).await?;
     let t = Phase::start("render");

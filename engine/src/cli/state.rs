@@ -30,6 +30,19 @@ pub fn run(ctx: &Context, cmd: &StateCommand) -> CmdResult {
                 stdout::print(&human::state_rm(&out))?;
             }
         }
+        StateCommand::Migrate { from, from_region, from_endpoint_url, json } => {
+            let input = crate::run::migrate::MigrateInput {
+                from: from.clone(),
+                from_region: from_region.clone(),
+                from_endpoint_url: from_endpoint_url.clone(),
+            };
+            let out = crate::run::migrate::migrate(&ctx.ws, &input)?;
+            if *json {
+                stdout::print_json(&out)?;
+            } else {
+                stdout::print(&crate::run::migrate::human(&out))?;
+            }
+        }
     }
     Ok(EXIT_OK)
 }

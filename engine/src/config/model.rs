@@ -52,6 +52,8 @@ pub struct Settings {
     /// `state "local" { path = ... }`; `None` means the default `.watchkeep/state.json`.
     pub state_path: Option<String>,
     pub span: Option<Span>,
+    /// `state "s3" { bucket, key, ... }`: the state in an S3 bucket instead of a file.
+    pub state_s3: Option<crate::state::s3::S3Settings>,
 }
 
 #[derive(Debug, Clone)]

@@ -12,7 +12,11 @@ pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info", "
 // registry: `crate::vendors::config_names()` and `crate::vendors::resource_types()`.
 
 /// State backends accepted by `watchkeep { state "<backend>" {} }`.
-pub const STATE_BACKENDS: &[&str] = &["local"];
+pub const STATE_BACKENDS: &[&str] = &["local", "s3"];
+/// The attributes `state "local"` takes.
+pub const STATE_LOCAL_ATTRS: &[&str] = &["path"];
+/// The attributes `state "s3"` takes.
+pub const STATE_S3_ATTRS: &[&str] = &["bucket", "key", "region", "endpoint_url", "force_path_style"];
 
 /// What an attribute's value must be.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,12 +116,23 @@ const DESCRIPTION: AttrDef = attr("description", Ty::String, "Free text for read
 pub(crate) static STATE: BlockDef = BlockDef {
     ident: "state",
     labels: &["backend"],
-    doc: "Where the state file lives. Only the \"local\" backend exists today; \"s3\" is planned.",
-    attrs: &[attr(
-        "path",
-        Ty::String,
-        "State file path, relative to the working directory (default `.watchkeep/state.json`).",
-    )],
+    doc: "Where the state lives: `state \"local\" { path }` (a file) or `state \"s3\" { bucket, key, region, endpoint_url, force_path_style }` (an S3 object, locked with conditional writes; history, validation records and notes beside it under `<key>.history/`, `<key>.validations/`, `<key>.notes/`).",
+    attrs: &[
+        attr(
+            "path",
+            Ty::String,
+            "local: state file path, relative to the working directory (default `.watchkeep/state.json`).",
+        ),
+        attr("bucket", Ty::String, "s3 (required): the bucket holding the state."),
+        attr("key", Ty::String, "s3 (required): the state object's key, e.g. `team/watchkeep.json`."),
+        attr("region", Ty::String, "s3: the bucket's region; default from the AWS chain (`AWS_REGION`, the profile)."),
+        attr(
+            "endpoint_url",
+            Ty::String,
+            "s3: an S3-compatible endpoint (MinIO, moto, LocalStack), e.g. `http://127.0.0.1:9000`.",
+        ),
+        attr("force_path_style", Ty::Bool, "s3: address the bucket in the path (`endpoint/bucket/key`), as most S3-compatible stores need."),
+    ],
     blocks: &[],
     open: false,
 };

@@ -572,9 +572,18 @@ alert "missing" { above = 1 }
 
 #[test]
 fn state_backend_and_unknown_blocks() {
+    // `s3` exists since issue 14: a missing key is a located error; an unknown backend still is one.
     let d = err("watchkeep {\n  state \"s3\" { bucket = \"x\" }\n}\n");
-    let e = find(&d, "unknown state backend `s3`");
-    assert!(e.hint.as_deref().unwrap().contains("planned"));
+    let e = find(&d, "`state \"s3\"` needs a non-empty `key`");
+    assert!(e.hint.as_deref().unwrap().contains("key = \"team/watchkeep.json\""));
+    let d = err("watchkeep {\n  state \"gcs\" { bucket = \"x\" }\n}\n");
+    let e = find(&d, "unknown state backend `gcs`");
+    assert!(e.hint.as_deref().unwrap().contains("s3"), "{:?}", e.hint);
+    let d = err(
+        "watchkeep {\n  state \"s3\" {\n    bucket = \"x\"\n    key = \"a.json\"\n    path = \"p\"\n  }\n}\n",
+    );
+    let e = find(&d, "`path` is not an attribute of `state \"s3\"`");
+    assert!(e.hint.as_deref().unwrap().contains("belongs to `state \"local\"`"), "{:?}", e.hint);
     let d = err("resource \"datadog_monitr\" \"x\" {}\n");
     let e = find(&d, "unknown resource type `datadog_monitr`");
     assert!(e.summary.contains("known: datadog_monitor, datadog_dashboard"));
@@ -992,4 +1001,17 @@ route "oncall" {
         let rendered = d.render(&[], false);
         assert!(rendered.contains(want) && !rendered.contains("hunter2"), "{rendered}");
     }
+}
+
+#[test]
+fn state_s3_settings_are_read() {
+    let cfg = ok("watchkeep {\n  state \"s3\" {\n    bucket = \"acme-state\"\n    key = \"team/watchkeep.json\"\n    region = \"eu-west-1\"\n    endpoint_url = \"http://127.0.0.1:9000\"\n    force_path_style = true\n  }\n}\n");
+    let s3 = cfg.settings.state_s3.expect("s3 settings");
+    assert_eq!((s3.bucket.as_str(), s3.key.as_str()), ("acme-state", "team/watchkeep.json"));
+    assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(s3.endpoint_url.as_deref(), Some("http://127.0.0.1:9000"));
+    assert!(s3.force_path_style);
+    assert_eq!(cfg.settings.state_path, None);
+    let d = err("watchkeep {\n  state \"s3\" {\n    bucket = \"b\"\n    key = \"k.json\"\n    endpoint_url = \"localhost:9000\"\n  }\n}\n");
+    find(&d, "is not an http:// or https:// URL");
 }

@@ -56,6 +56,7 @@ pub fn all() -> Vec<(&'static str, Value)> {
         ("evidence.schema.json", v(schema_for!(crate::run::report::EvidenceOutput))),
         ("alerts-note.schema.json", v(schema_for!(crate::run::notes::NoteOutput))),
         ("import.schema.json", v(schema_for!(crate::run::report::ImportOutput))),
+        ("state-migrate.schema.json", v(schema_for!(crate::run::migrate::MigrateOutput))),
     ]
 }
 

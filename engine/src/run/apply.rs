@@ -31,6 +31,8 @@ pub struct ApplyInput {
     pub parallelism: usize,
     /// Write the executor's per-object lines to stderr (stdout carries JSON).
     pub lines_to_stderr: bool,
+    /// Take the state lock (`-lock=false`: don't; unsafe, said on stderr).
+    pub lock: bool,
 }
 
 /// A plan ready to execute, with the state lock held until it is executed or dropped.
@@ -111,7 +113,15 @@ pub async fn prepare(ws: &Workspace, input: &ApplyInput) -> Result<PreparedApply
     let operation = if input.destroy { "destroy" } else { "apply" };
     let loaded = ws.load(&input.vars)?;
     let backend = ws.backend(Some(&loaded.0));
-    let lock = lock(&backend, operation)?;
+    let lock = if input.lock {
+        lock(&backend, operation)?
+    } else {
+        eprintln!(
+            "warning: -lock=false is unsafe: {operation} runs without the state lock; another watchkeep writing the same state at the same time can lose objects or corrupt the history\nhint: use it only when nothing else can run against {}",
+            backend.state_path().display()
+        );
+        backend.without_lock(operation)
+    };
     let existing = backend.load()?;
     if let Some(s) = &existing {
         note_migration(s);

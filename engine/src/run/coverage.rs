@@ -129,13 +129,9 @@ pub async fn coverage(ws: &Workspace, input: &CoverageInput) -> Result<CoverageR
     } else {
         format!("coverage: {} gaps", report.gaps.len())
     };
-    let record = super::validations::append(
-        &super::validations::dir_of(backend.state_path()),
-        "coverage",
-        report.passed,
-        &summary,
-        &report,
-    );
+    let vdir = backend.side_dir("validations");
+    let record =
+        super::validations::append_in(backend.folder(&vdir), "coverage", report.passed, &summary, &report);
     Ok(CoverageRun { report, record })
 }
 

@@ -156,13 +156,8 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
             report.unmanaged.len()
         )
     };
-    let record = super::validations::append(
-        &super::validations::dir_of(backend.state_path()),
-        "drift",
-        found == 0,
-        &summary,
-        &report,
-    );
+    let vdir = backend.side_dir("validations");
+    let record = super::validations::append_in(backend.folder(&vdir), "drift", found == 0, &summary, &report);
     Ok(DriftRun { report, record })
 }
 

@@ -154,9 +154,11 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
     };
 
     // Validation records of the period, byte for byte.
-    let vdir = super::validations::dir_of(backend.state_path());
-    let vchain = super::validations::check(&vdir)
-        .map_err(|e| Error::msg(format!("cannot read the validation records in {}: {e}", vdir.display())))?;
+    let vkey = backend.side_dir("validations");
+    let vdir = backend.folder(&vkey);
+    let vchain = super::validations::check_in(vdir).map_err(|e| {
+        Error::msg(format!("cannot read the validation records in {}: {e}", vdir.path().display()))
+    })?;
     for p in &vchain.problems {
         problems.push(Problem {
             area: "validations".into(),
@@ -166,8 +168,12 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
     let mut records = Vec::new();
     for r in &vchain.records {
         let Some(at) = r.recorded_at.as_deref().filter(|t| in_period(t)) else { continue };
-        let bytes = std::fs::read(vdir.join(&r.file))
-            .map_err(|e| Error::msg(format!("cannot read {}: {e}", vdir.join(&r.file).display())))?;
+        let bytes = vdir
+            .read(&r.file)
+            .and_then(|b| {
+                b.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "it disappeared"))
+            })
+            .map_err(|e| Error::msg(format!("cannot read {}: {e}", vdir.locate(&r.file).display())))?;
         records.push(ValidationFile {
             file: r.file.clone(),
             kind: r.kind.clone(),
@@ -182,7 +188,7 @@ pub async fn evidence(ws: &Workspace, input: &EvidenceInput) -> Result<EvidenceR
     let validations = ValidationsDoc { chain: chain_status(&vchain), records };
 
     // Notes.
-    let (notes, nchain) = super::notes::read(backend.state_path())?;
+    let (notes, nchain) = super::notes::read(&backend)?;
     for p in &nchain.problems {
         problems.push(Problem { area: "notes".into(), message: format!("alert notes chain broken: {p}") });
     }

@@ -19,6 +19,7 @@ pub mod fmt;
 pub mod graph;
 pub mod history;
 pub mod import;
+pub mod migrate;
 pub mod notes;
 pub mod plan;
 pub mod prepare;

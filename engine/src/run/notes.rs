@@ -100,13 +100,14 @@ pub fn note(ws: &Workspace, input: &NoteInput) -> Result<NoteOutput, Error> {
         author: actor(),
         text: text.to_string(),
     };
-    let dir = dir_of(backend.state_path());
+    let key = backend.side_dir("notes");
+    let dir = backend.folder(&key);
     let summary = format!("note on {}", r.address);
-    let path = super::validations::append(&dir, KIND, true, &summary, &note)
-        .map_err(|e| Error::msg(format!("cannot write the note in {}: {e}", dir.display())))?;
+    let path = super::validations::append_in(dir, KIND, true, &summary, &note)
+        .map_err(|e| Error::msg(format!("cannot write the note in {}: {e}", dir.path().display())))?;
     let file = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let record: super::validations::Record =
-        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| {
+        dir.read(&file).ok().flatten().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(|| {
             Error::msg(format!("the note was written to {} but cannot be read back", path.display()))
         })?;
     Ok(NoteOutput { note, noted_at: record.recorded_at, sequence: record.sequence, file })
@@ -148,14 +149,15 @@ fn find<'a>(state: &'a State, alert: &str) -> Result<&'a ResourceState, Error> {
     }
 }
 
-/// Every note of the state at `state_path`, oldest first, with the chain's check.
-pub fn read(state_path: &Path) -> Result<(Vec<StoredNote>, super::report::ChainReport), Error> {
-    let dir = dir_of(state_path);
-    let chain = super::validations::check(&dir)
-        .map_err(|e| Error::msg(format!("cannot read the notes in {}: {e}", dir.display())))?;
+/// Every note of the state in `backend`, oldest first, with the chain's check.
+pub fn read(backend: &crate::state::Backend) -> Result<(Vec<StoredNote>, super::report::ChainReport), Error> {
+    let key = backend.side_dir("notes");
+    let dir = backend.folder(&key);
+    let chain = super::validations::check_in(dir)
+        .map_err(|e| Error::msg(format!("cannot read the notes in {}: {e}", dir.path().display())))?;
     let mut notes = Vec::new();
     for r in &chain.records {
-        let Ok(bytes) = std::fs::read(dir.join(&r.file)) else { continue };
+        let Ok(Some(bytes)) = dir.read(&r.file) else { continue };
         let Ok(record) = serde_json::from_slice::<super::validations::Record>(&bytes) else { continue };
         if record.kind != KIND {
             continue;

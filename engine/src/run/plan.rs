@@ -33,6 +33,8 @@ pub struct PlanInput {
     pub destroy: bool,
     /// Concurrent vendor requests during refresh.
     pub parallelism: usize,
+    /// Hold the state lock (operation `plan`) while refreshing and planning, as Terraform does.
+    pub lock: bool,
 }
 
 /// A plan that can be carried out alone: the plan, the unredacted bodies create and update send
@@ -95,6 +97,9 @@ pub async fn plan(ws: &Workspace, input: &PlanInput) -> Result<PlanOutput, Error
     let loaded = ws.load(&input.vars)?;
     t.done();
     let backend = ws.backend(Some(&loaded.0));
+    // Held through refresh and plan, so a plan never reads a state an apply is half-way through
+    // writing; `-lock=false` skips it.
+    let held = if input.lock { Some(super::workspace::lock(&backend, "plan")?) } else { None };
     let t = Phase::start("load state");
     let state = backend.load()?.unwrap_or_else(State::new);
     note_migration(&state);
@@ -107,6 +112,11 @@ pub async fn plan(ws: &Workspace, input: &PlanInput) -> Result<PlanOutput, Error
         for_apply: false,
     };
     let run = make_plan(ws, &spec, &state, loaded).await?;
+    if let Some(held) = held {
+        if let Err(e) = held.release() {
+            eprintln!("warning: the plan is complete, but its state lock could not be released: {e}");
+        }
+    }
     let warnings: Vec<Value> =
         run.warnings.0.iter().map(|d| serde_json::to_value(d).unwrap_or_default()).collect();
     Ok(PlanOutput {

@@ -190,13 +190,9 @@ pub async fn routes_test(ws: &Workspace, input: &RoutesTestInput) -> Result<Rout
         counts,
         routes: results.into_iter().map(|(route, targets)| RouteTestResult { route, targets }).collect(),
     };
-    let record = super::validations::append(
-        &super::validations::dir_of(backend.state_path()),
-        "routes-test",
-        passed,
-        &summary,
-        &report,
-    );
+    let vdir = backend.side_dir("validations");
+    let record =
+        super::validations::append_in(backend.folder(&vdir), "routes-test", passed, &summary, &report);
     Ok(RoutesTestRun { report, record })
 }
 

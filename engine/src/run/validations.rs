@@ -13,9 +13,9 @@
 //! Records written before the chain existed (`<time>-drift.json`, no `sequence`) are listed as
 //! `legacy`; the first chained record carries the SHA-256 of the newest of them.
 
-use std::fs;
-use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
+
+use crate::state::store::{Created, Folder, LocalStore};
 
 use serde::{Deserialize, Serialize};
 
@@ -59,7 +59,7 @@ struct Head {
     sha256: String,
 }
 
-/// Appends a record of one run; returns its path.
+/// Appends a record of one run to the folder `dir` on disk; returns its path.
 pub fn append(
     dir: &Path,
     kind: &str,
@@ -67,13 +67,25 @@ pub fn append(
     summary: &str,
     report: &impl Serialize,
 ) -> std::io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
+    let store = LocalStore::new(dir);
+    append_in(Folder { store: &store, dir: "" }, kind, passed, summary, report)
+}
+
+/// Appends a record of one run to `dir` in the state's store (see
+/// [`crate::state::Backend::folder`]); returns where it is.
+pub fn append_in(
+    dir: Folder<'_>,
+    kind: &str,
+    passed: bool,
+    summary: &str,
+    report: &impl Serialize,
+) -> std::io::Result<PathBuf> {
     let report = serde_json::to_value(report).map_err(std::io::Error::other)?;
     for _attempt in 0..100 {
         let files = scan(dir)?;
         let (sequence, previous) = match files.chained.last() {
-            Some((seq, name)) => (seq + 1, Some(sha256_of(&dir.join(name))?)),
-            None => (1, files.legacy.last().map(|name| sha256_of(&dir.join(name))).transpose()?),
+            Some((seq, name)) => (seq + 1, Some(sha256_in(dir, name)?)),
+            None => (1, files.legacy.last().map(|name| sha256_in(dir, name)).transpose()?),
         };
         let now = chrono::Utc::now();
         let record = Record {
@@ -90,54 +102,55 @@ pub fn append(
         bytes.push(b'\n');
         // The name is the sequence alone, so that exactly one run can take each number.
         let name = format!("{sequence:06}.json");
-        let path = dir.join(&name);
-        let tmp = dir.join(format!(".{name}.{}.tmp", uuid::Uuid::new_v4().simple()));
-        {
-            let mut f = fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-        }
-        let linked = fs::hard_link(&tmp, &path);
-        let _ = fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => {
-                write_head(dir, &Head { sequence, file: name, sha256: hex::encode(Sha256::digest(&bytes)) })?;
-                return Ok(path);
+        match dir.create_new(&name, &bytes)? {
+            Created::Created { .. } => {
+                write_head(
+                    dir,
+                    &Head { sequence, file: name.clone(), sha256: hex::encode(Sha256::digest(&bytes)) },
+                )?;
+                return Ok(dir.locate(&name));
             }
             // Another run took this sequence number: chain onto its record instead.
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
+            Created::Exists => continue,
         }
     }
     Err(std::io::Error::other(format!(
         "could not append a validation record in {}: the sequence kept changing under us",
-        dir.display()
+        dir.path().display()
     )))
 }
 
 /// Moves `HEAD` forward (never back: a slower concurrent writer must not hide a newer record).
-fn write_head(dir: &Path, head: &Head) -> std::io::Result<()> {
-    let path = dir.join(HEAD_FILE);
-    if let Ok(text) = fs::read_to_string(&path) {
-        if let Ok(current) = serde_json::from_str::<Head>(&text) {
+fn write_head(dir: Folder<'_>, head: &Head) -> std::io::Result<()> {
+    if let Some(bytes) = dir.read(HEAD_FILE)? {
+        if let Ok(current) = serde_json::from_slice::<Head>(&bytes) {
             if current.sequence > head.sequence {
                 return Ok(());
             }
         }
     }
-    let tmp = dir.join(format!(".HEAD.{}.tmp", uuid::Uuid::new_v4().simple()));
     let mut text = serde_json::to_vec_pretty(head).map_err(std::io::Error::other)?;
     text.push(b'\n');
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(&text)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, &path)
+    dir.write(HEAD_FILE, &text)
 }
 
+/// The bytes of record `name`; a record that vanished is an error naming it.
+fn read_in(dir: Folder<'_>, name: &str) -> std::io::Result<Vec<u8>> {
+    dir.read(name)?.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{} disappeared while being read", dir.locate(name).display()),
+        )
+    })
+}
+
+fn sha256_in(dir: Folder<'_>, name: &str) -> std::io::Result<String> {
+    Ok(hex::encode(Sha256::digest(read_in(dir, name)?)))
+}
+
+#[cfg(test)]
 fn sha256_of(path: &Path) -> std::io::Result<String> {
-    Ok(hex::encode(Sha256::digest(fs::read(path)?)))
+    Ok(hex::encode(Sha256::digest(std::fs::read(path)?)))
 }
 
 struct Files {
@@ -147,16 +160,10 @@ struct Files {
     legacy: Vec<String>,
 }
 
-fn scan(dir: &Path) -> std::io::Result<Files> {
+fn scan(dir: Folder<'_>) -> std::io::Result<Files> {
     let mut chained = Vec::new();
     let mut legacy = Vec::new();
-    let entries = match fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Files { chained, legacy }),
-        Err(e) => return Err(e),
-    };
-    for entry in entries {
-        let name = entry?.file_name().to_string_lossy().into_owned();
+    for name in dir.list()? {
         if name.starts_with('.') || !name.ends_with(".json") {
             continue;
         }
@@ -171,14 +178,22 @@ fn scan(dir: &Path) -> std::io::Result<Files> {
     Ok(Files { chained, legacy })
 }
 
-/// Reads every record of `dir` and checks the chain.
+/// Reads every record of the folder `dir` on disk and checks the chain.
 pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
+    let store = LocalStore::new(dir);
+    let mut report = check_in(Folder { store: &store, dir: "" })?;
+    report.dir = dir.display().to_string();
+    Ok(report)
+}
+
+/// Reads every record of `dir` in the state's store and checks the chain.
+pub fn check_in(dir: Folder<'_>) -> std::io::Result<ChainReport> {
     let files = scan(dir)?;
     let mut records = Vec::new();
     let mut problems = Vec::new();
     let mut previous_sha: Option<String> = None;
     for name in &files.legacy {
-        let bytes = fs::read(dir.join(name))?;
+        let bytes = read_in(dir, name)?;
         let sha = hex::encode(Sha256::digest(&bytes));
         let kind = name.trim_end_matches(".json").rsplit('-').next().unwrap_or("").to_string();
         records.push(RecordSummary {
@@ -194,7 +209,7 @@ pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
     }
     let mut expected_seq = 1;
     for (seq, name) in &files.chained {
-        let bytes = fs::read(dir.join(name))?;
+        let bytes = read_in(dir, name)?;
         let sha = hex::encode(Sha256::digest(&bytes));
         if *seq != expected_seq {
             if *seq > expected_seq {
@@ -251,9 +266,8 @@ pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
         }
         previous_sha = Some(sha);
     }
-    let head_path = dir.join(HEAD_FILE);
-    match fs::read_to_string(&head_path) {
-        Ok(text) => match serde_json::from_str::<Head>(&text) {
+    match dir.read(HEAD_FILE) {
+        Ok(Some(text)) => match serde_json::from_slice::<Head>(&text) {
             Ok(head) => match files.chained.iter().find(|(s, _)| *s == head.sequence) {
                 None => problems.push(format!(
                     "HEAD names record {:06} ({}), which is missing: removed?",
@@ -268,21 +282,29 @@ pub fn check(dir: &Path) -> std::io::Result<ChainReport> {
             },
             Err(e) => problems.push(format!("HEAD is not readable ({e}): edited?")),
         },
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+        Ok(None) => {
             if !files.chained.is_empty() {
                 problems.push("HEAD is missing although chained records exist: removed?".into());
             }
         }
         Err(e) => return Err(e),
     }
-    Ok(ChainReport { dir: dir.display().to_string(), records, chain_intact: problems.is_empty(), problems })
+    Ok(ChainReport {
+        dir: dir.path().display().to_string(),
+        records,
+        chain_intact: problems.is_empty(),
+        problems,
+    })
 }
 
 /// `watchkeep validations`: the records of the workspace's state and whether their chain holds.
 pub fn list(ws: &Workspace) -> Result<ChainReport, Error> {
-    let dir = dir_of(ws.backend_quiet().state_path());
-    check(&dir)
-        .map_err(|e| Error::msg(format!("cannot read the validation records in {}: {e}", dir.display())))
+    let backend = ws.backend_quiet();
+    let key = backend.side_dir("validations");
+    let dir = backend.folder(&key);
+    check_in(dir).map_err(|e| {
+        Error::msg(format!("cannot read the validation records in {}: {e}", dir.path().display()))
+    })
 }
 
 fn short(sha: &str) -> &str {
@@ -292,6 +314,7 @@ fn short(sha: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn write_three(dir: &Path) -> Vec<PathBuf> {
         (0..3)

@@ -76,6 +76,9 @@ impl Workspace {
 
     /// The state backend named by the configuration (or the default path), relative to the dir.
     pub fn backend(&self, cfg: Option<&Config>) -> LocalBackend {
+        if let Some(s3) = cfg.and_then(|c| c.settings.state_s3.clone()) {
+            return LocalBackend::s3(s3);
+        }
         let rel =
             cfg.and_then(|c| c.settings.state_path.clone()).unwrap_or_else(|| DEFAULT_STATE_PATH.to_string());
         let p = Path::new(&rel);
@@ -99,9 +102,10 @@ impl Workspace {
     }
 }
 
-/// Takes the state lock. A lock whose holder ran on this host and is gone (killed, crashed) is
+/// Takes the state lock. A local lock whose holder ran on this host and is gone (killed, crashed) is
 /// taken over with a warning, as an OS file lock would be released by the kernel; a lock held by a
-/// live process, or by another host, is refused with the holder's details.
+/// live process, or by another host, is refused with the holder's details. An S3 lock is never
+/// called stale (another machine may hold it): it stays until `watchkeep force-unlock ID`.
 pub fn lock(backend: &LocalBackend, operation: &str) -> Result<StateLock, Error> {
     match backend.lock(operation) {
         Err(StateError::Locked { info, stale: true, unreadable: None, .. }) => {

@@ -25,7 +25,7 @@ pub enum StateError {
          nothing was changed; the file was left as it is\n\
          hint: restore the last good version from `{}` or from a file in `{}`, \
          or fix the file by hand",
-        .path.display(), backup_of(.path).display(), history_dir_of(.path).display()
+        .path.display(), backup_of(.path).display(), history_of(.path).display()
     )]
     Corrupt { path: PathBuf, detail: String },
 
@@ -109,6 +109,17 @@ impl StateError {
     pub(crate) fn io(action: &'static str, path: impl AsRef<Path>, source: std::io::Error) -> Self {
         let source = std::io::Error::new(source.kind(), format!("cannot {action}: {source}"));
         StateError::Io { path: path.as_ref().to_path_buf(), source }
+    }
+}
+
+/// The history folder of a state path: `history/` beside a file, `<key>.history/` on S3.
+fn history_of(path: &Path) -> PathBuf {
+    if path.to_string_lossy().starts_with("s3://") {
+        let mut s = path.as_os_str().to_os_string();
+        s.push(".history");
+        PathBuf::from(s)
+    } else {
+        history_dir_of(path)
     }
 }
 

@@ -9,50 +9,59 @@
 //! `previous_sha256`; they are accepted as a legacy prefix, and the first chained entry links to the
 //! newest of them.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write as _};
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Utc};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::error::StateError;
-use super::fsutil::{sync_dir, temp_path};
-use super::paths::parent_dir;
+use super::store::{join, Created, Store};
 use super::{now_rfc3339, HistoryEntry};
 
 /// Writes `entry` as the next version in `dir`. The caller holds the state lock, which is what
-/// makes "highest version + 1" safe; the no-overwrite write below is the last line of defence.
-pub(super) fn append(dir: &Path, mut entry: HistoryEntry) -> Result<HistoryEntry, StateError> {
+/// makes "highest version + 1" safe; the create-if-absent write below is the last line of defence.
+pub(super) fn append(
+    store: &dyn Store,
+    dir: &str,
+    mut entry: HistoryEntry,
+) -> Result<HistoryEntry, StateError> {
     if entry.timestamp.is_empty() {
         entry.timestamp = now_rfc3339();
     }
     let compact = compact_timestamp(&entry.timestamp).ok_or_else(|| StateError::InvalidHistoryEntry {
         detail: format!("timestamp `{}` is not an RFC 3339 time", entry.timestamp),
     })?;
-    fs::create_dir_all(dir).map_err(|e| StateError::io("create history directory", dir, e))?;
 
-    let files = scan(dir)?;
+    let files = scan(store, dir)?;
     let latest = files.iter().max().cloned();
     entry.version = latest.as_ref().map_or(0, |(v, _)| *v).checked_add(1).ok_or_else(|| {
         StateError::InvalidHistoryEntry { detail: "the history has run out of version numbers".to_string() }
     })?;
     entry.previous_sha256 = match &latest {
-        Some((_, path)) => {
-            Some(sha256_hex(&fs::read(path).map_err(|e| StateError::io("read history entry", path, e))?))
-        }
+        Some((_, key)) => Some(sha256_hex(&read_bytes(store, key)?)),
         None => None,
     };
     let name = format!("{:06}-{compact}.json", entry.version);
-    let path = dir.join(&name);
-    let mut bytes = serde_json::to_vec_pretty(&entry)
-        .map_err(|e| StateError::io("serialize history entry for", &path, std::io::Error::other(e)))?;
+    let key = join(dir, &name);
+    let mut bytes = serde_json::to_vec_pretty(&entry).map_err(|e| {
+        StateError::io("serialize history entry for", store.locate(&key), std::io::Error::other(e))
+    })?;
     bytes.push(b'\n');
-    write_new(&path, &bytes)?;
-    write_head(dir, &Head { version: entry.version, file: name, sha256: sha256_hex(&bytes) })?;
+    write_new(store, &key, &bytes)?;
+    write_head(store, dir, &Head { version: entry.version, file: name, sha256: sha256_hex(&bytes) })?;
     Ok(entry)
+}
+
+fn read_bytes(store: &dyn Store, key: &str) -> Result<Vec<u8>, StateError> {
+    match store.read(key) {
+        Ok(Some(obj)) => Ok(obj.bytes),
+        Ok(None) => Err(StateError::io(
+            "read history entry",
+            store.locate(key),
+            std::io::Error::new(std::io::ErrorKind::NotFound, "it disappeared while being read"),
+        )),
+        Err(e) => Err(StateError::io("read history entry", store.locate(key), e)),
+    }
 }
 
 /// The file in the history folder that names the newest entry.
@@ -70,18 +79,12 @@ pub(super) fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Replaces `HEAD` atomically (the caller holds the state lock, so versions only grow).
-fn write_head(dir: &Path, head: &Head) -> Result<(), StateError> {
-    let path = dir.join(HEAD_FILE);
-    let tmp = temp_path(&path);
+fn write_head(store: &dyn Store, dir: &str, head: &Head) -> Result<(), StateError> {
+    let key = join(dir, HEAD_FILE);
     let mut bytes = serde_json::to_vec_pretty(head)
-        .map_err(|e| StateError::io("serialize", &path, std::io::Error::other(e)))?;
+        .map_err(|e| StateError::io("serialize", store.locate(&key), std::io::Error::other(e)))?;
     bytes.push(b'\n');
-    let written = fs::write(&tmp, &bytes).and_then(|()| fs::rename(&tmp, &path));
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(StateError::io("write history HEAD", &path, e));
-    }
-    Ok(())
+    store.write(&key, &bytes).map_err(|e| StateError::io("write history HEAD", store.locate(&key), e))
 }
 
 /// One history entry as [`check`] read it.
@@ -114,16 +117,16 @@ impl HistoryChain {
 
 /// Reads every entry in `dir` and checks versions, links and `HEAD`. Unreadable entries are
 /// problems, not errors: the point is to say what was tampered with.
-pub(super) fn check(dir: &Path) -> Result<HistoryChain, StateError> {
-    let mut files = scan(dir)?;
+pub(super) fn check(store: &dyn Store, dir: &str) -> Result<HistoryChain, StateError> {
+    let mut files = scan(store, dir)?;
     files.sort();
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut previous: Option<String> = None;
     let mut chained = false;
     let mut expected = 1u64;
-    for (version, path) in &files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    for (version, key) in &files {
+        let name = key.rsplit('/').next().unwrap_or(key).to_string();
         if *version < expected {
             problems.push(format!("{name}: version {version} appears twice"));
         } else if *version > expected {
@@ -135,7 +138,7 @@ pub(super) fn check(dir: &Path) -> Result<HistoryChain, StateError> {
             problems.push(format!("{missing} missing before {name}: removed?"));
         }
         expected = version.saturating_add(1);
-        let bytes = fs::read(path).map_err(|e| StateError::io("read history entry", path, e))?;
+        let bytes = read_bytes(store, key)?;
         let sha = sha256_hex(&bytes);
         let entry = match serde_json::from_slice::<HistoryEntry>(&bytes) {
             Ok(e) => {
@@ -170,9 +173,9 @@ pub(super) fn check(dir: &Path) -> Result<HistoryChain, StateError> {
         entries.push(ChainedEntry { file: name, sha256: sha.clone(), entry });
         previous = Some(sha);
     }
-    let head_path = dir.join(HEAD_FILE);
-    match fs::read_to_string(&head_path) {
-        Ok(text) => match serde_json::from_str::<Head>(&text) {
+    let head_key = join(dir, HEAD_FILE);
+    match store.read(&head_key) {
+        Ok(Some(obj)) => match serde_json::from_slice::<Head>(&obj.bytes) {
             Ok(head) => match entries.iter().find(|e| e.file == head.file) {
                 None => problems.push(format!(
                     "HEAD names entry {:06} ({}), which is missing: removed?",
@@ -193,108 +196,82 @@ pub(super) fn check(dir: &Path) -> Result<HistoryChain, StateError> {
             },
             Err(e) => problems.push(format!("history HEAD is not readable ({e}): edited?")),
         },
-        Err(e) if e.kind() == ErrorKind::NotFound => {
+        Ok(None) => {
             if chained {
                 problems.push("history HEAD is missing although chained entries exist: removed?".to_string());
             }
         }
-        Err(e) => return Err(StateError::io("read history HEAD", &head_path, e)),
+        Err(e) => return Err(StateError::io("read history HEAD", store.locate(&head_key), e)),
     }
     let head_sha256 = entries.last().map(|e| e.sha256.clone());
     Ok(HistoryChain { entries, head_sha256, problems })
 }
 
-/// Creates `path` with `bytes`, failing if it exists. Written to a temp file first and then
-/// hard-linked into place, so the entry appears complete or not at all; where hard links are not
-/// supported, falls back to writing the file directly with `create_new`.
-fn write_new(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
-    let dir = parent_dir(path);
-    let tmp = temp_path(path);
-    let written = OpenOptions::new().write(true).create_new(true).open(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(StateError::io("write temporary file", &tmp, e));
+/// Creates `key` with `bytes`, failing if it exists: complete or not at all (a hard-linked temp
+/// file locally, `If-None-Match: *` on S3).
+fn write_new(store: &dyn Store, key: &str, bytes: &[u8]) -> Result<(), StateError> {
+    match store.create_new(key, bytes) {
+        Ok(Created::Created { .. }) => Ok(()),
+        Ok(Created::Exists) => Err(StateError::io(
+            "create history entry",
+            store.locate(key),
+            std::io::Error::new(std::io::ErrorKind::AlreadyExists, "an entry with this name already exists"),
+        )),
+        Err(e) => Err(StateError::io("create history entry", store.locate(key), e)),
     }
-    let linked = fs::hard_link(&tmp, path);
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {}
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            return Err(StateError::io("create history entry", path, e));
-        }
-        Err(_) => {
-            let direct = OpenOptions::new().write(true).create_new(true).open(path);
-            let mut file = direct.map_err(|e| StateError::io("create history entry", path, e))?;
-            if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
-                drop(file);
-                let _ = fs::remove_file(path); // ours, and incomplete
-                return Err(StateError::io("write history entry", path, e));
-            }
-        }
-    }
-    sync_dir(&dir)
 }
 
 /// All entries, oldest first.
-pub(super) fn read_all(dir: &Path) -> Result<Vec<HistoryEntry>, StateError> {
-    let mut files = scan(dir)?;
+pub(super) fn read_all(store: &dyn Store, dir: &str) -> Result<Vec<HistoryEntry>, StateError> {
+    let mut files = scan(store, dir)?;
     files.sort();
     if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(duplicate_version(w[0].0, &w[0].1, &w[1].1));
+        return Err(duplicate_version(store, w[0].0, &w[0].1, &w[1].1));
     }
-    files.iter().map(|(version, path)| read_entry(path, *version)).collect()
+    files.iter().map(|(version, key)| read_entry(store, key, *version)).collect()
 }
 
-pub(super) fn read_one(dir: &Path, version: u64) -> Result<Option<HistoryEntry>, StateError> {
-    let mut matching: Vec<PathBuf> =
-        scan(dir)?.into_iter().filter(|(v, _)| *v == version).map(|(_, p)| p).collect();
+pub(super) fn read_one(
+    store: &dyn Store,
+    dir: &str,
+    version: u64,
+) -> Result<Option<HistoryEntry>, StateError> {
+    let mut matching: Vec<String> =
+        scan(store, dir)?.into_iter().filter(|(v, _)| *v == version).map(|(_, p)| p).collect();
     matching.sort();
     match matching.as_slice() {
         [] => Ok(None),
-        [path] => read_entry(path, version).map(Some),
-        [first, second, ..] => Err(duplicate_version(version, first, second)),
+        [key] => read_entry(store, key, version).map(Some),
+        [first, second, ..] => Err(duplicate_version(store, version, first, second)),
     }
 }
 
-fn duplicate_version(version: u64, first: &Path, second: &Path) -> StateError {
+fn duplicate_version(store: &dyn Store, version: u64, first: &str, second: &str) -> StateError {
     StateError::CorruptHistory {
-        path: second.to_path_buf(),
-        detail: format!("version {version} is also used by `{}`", first.display()),
+        path: store.locate(second),
+        detail: format!("version {version} is also used by `{}`", store.locate(first).display()),
     }
 }
 
-fn read_entry(path: &Path, version: u64) -> Result<HistoryEntry, StateError> {
-    let bytes = fs::read(path).map_err(|e| StateError::io("read history entry", path, e))?;
+fn read_entry(store: &dyn Store, key: &str, version: u64) -> Result<HistoryEntry, StateError> {
+    let bytes = read_bytes(store, key)?;
+    let path = store.locate(key);
     let entry: HistoryEntry = serde_json::from_slice(&bytes)
-        .map_err(|e| StateError::CorruptHistory { path: path.to_path_buf(), detail: e.to_string() })?;
+        .map_err(|e| StateError::CorruptHistory { path: path.clone(), detail: e.to_string() })?;
     if entry.version != version {
         return Err(StateError::CorruptHistory {
-            path: path.to_path_buf(),
+            path,
             detail: format!("the file name says version {version} but the entry says {}", entry.version),
         });
     }
     Ok(entry)
 }
 
-/// `(version, path)` of every history file in `dir`; other files (temp files, notes) are ignored.
-fn scan(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StateError> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(StateError::io("read history directory", dir, e)),
-    };
-    let mut found = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StateError::io("read history directory", dir, e))?;
-        let name = entry.file_name();
-        if let Some(version) = name.to_str().and_then(version_of) {
-            found.push((version, entry.path()));
-        }
-    }
-    Ok(found)
+/// `(version, key)` of every history file in `dir`; other files (temp files, notes) are ignored.
+fn scan(store: &dyn Store, dir: &str) -> Result<Vec<(u64, String)>, StateError> {
+    let names =
+        store.list(dir).map_err(|e| StateError::io("read history directory", store.locate(dir), e))?;
+    Ok(names.into_iter().filter_map(|name| version_of(&name).map(|v| (v, join(dir, &name)))).collect())
 }
 
 /// The version in a history file name such as `000012-20260102T030405Z.json`.
@@ -316,6 +293,7 @@ fn compact_timestamp(timestamp: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::state::{ChangeCounts, ChangeRecord, LocalBackend, State, StateError};
+    use std::fs;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -381,7 +359,8 @@ mod tests {
         // An existing entry is never overwritten.
         let first = b.history_dir().join(&names[0]);
         let before = fs::read(&first).expect("read");
-        assert!(matches!(write_new(&first, b"{}"), Err(StateError::Io { .. })));
+        let store = crate::state::store::LocalStore::new(b.history_dir());
+        assert!(matches!(write_new(&store, &names[0], b"{}"), Err(StateError::Io { .. })));
         assert_eq!(fs::read(&first).expect("read"), before);
     }
 

@@ -1,85 +1,139 @@
-//! The local backend: the state file on disk, its backup, and the atomic writer.
+//! The state backend: the state, its backup, the lock and the history in a [`Store`] (a local
+//! directory or an S3 bucket), all through the same code.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::error::StateError;
 use super::lock::{self, StateLock};
 use super::lock_info::LockInfo;
-use super::paths::{backup_of, history_dir_of, lock_of};
 use super::statefile::parse_state;
+use super::store::{Layout, Place, Store};
 use super::{history, HistoryEntry, State};
 
-/// State kept in a local file, e.g. `.watchkeep/state.json`, with `state.json.lock`,
-/// `state.json.backup` and `history/` beside it.
+/// Where the state lives: e.g. `.watchkeep/state.json` with `state.json.lock`, `state.json.backup`
+/// and `history/` beside it, or an S3 object with its `.lock`, `.backup` and `.history/` (see
+/// [`Layout`]).
 #[derive(Debug, Clone)]
-pub struct LocalBackend {
-    state_path: PathBuf,
+pub struct Backend {
+    place: Place,
 }
 
-impl LocalBackend {
+/// The name callers used before the S3 backend existed.
+pub type LocalBackend = Backend;
+
+impl Backend {
+    /// State in a local file.
     pub fn new(state_path: impl Into<PathBuf>) -> Self {
-        LocalBackend { state_path: state_path.into() }
+        Backend { place: Place::local(state_path.into()) }
     }
 
+    /// State in an S3 bucket (`state "s3"`). Makes no request yet.
+    pub fn s3(settings: super::s3::S3Settings) -> Self {
+        let layout = Layout::s3(&settings.key);
+        Backend::with_store(Arc::new(super::s3::S3Store::new(settings)), layout)
+    }
+
+    /// State in `store` under `layout`.
+    pub fn with_store(store: Arc<dyn Store>, layout: Layout) -> Self {
+        Backend { place: Place::new(store, layout) }
+    }
+
+    /// The state file, or `s3://bucket/key`.
     pub fn state_path(&self) -> &Path {
-        &self.state_path
+        self.place.state_path()
+    }
+
+    /// `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        self.place.kind()
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.place.store()
+    }
+
+    pub(crate) fn layout(&self) -> &Layout {
+        self.place.layout()
+    }
+
+    /// The folder of `history`, `validations` or `notes` beside the state, as a store key.
+    pub fn side_dir(&self, name: &str) -> String {
+        self.place.side_dir(name)
+    }
+
+    /// Reads and writes `validations` or `notes` beside the state: call with the key from
+    /// [`Backend::side_dir`], e.g. `let dir = b.side_dir("notes"); b.folder(&dir)`.
+    pub fn folder<'a>(&'a self, dir: &'a str) -> super::store::Folder<'a> {
+        super::store::Folder { store: self.place.store(), dir }
+    }
+
+    /// Where [`Backend::side_dir`] is, for messages.
+    pub fn side_path(&self, name: &str) -> PathBuf {
+        self.store().locate(&self.side_dir(name))
     }
 
     /// `history/` beside the state file.
     pub fn history_dir(&self) -> PathBuf {
-        history_dir_of(&self.state_path)
+        self.side_path("history")
     }
 
     /// `<state path>.lock`.
     pub fn lock_path(&self) -> PathBuf {
-        lock_of(&self.state_path)
+        self.place.lock_path()
     }
 
     /// `<state path>.backup`: the state as it was before the last save.
     pub fn backup_path(&self) -> PathBuf {
-        backup_of(&self.state_path)
+        self.store().locate(&self.layout().backup())
     }
 
     /// The current state; `None` when no state file exists yet. A corrupt file or one in a newer
     /// format is refused and left untouched.
     pub fn load(&self) -> Result<Option<State>, StateError> {
-        match fs::read(&self.state_path) {
-            Ok(bytes) => parse_state(&self.state_path, &bytes).map(Some),
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StateError::io("read state file", &self.state_path, e)),
+        match self.store().read(&self.layout().state) {
+            Ok(Some(obj)) => parse_state(self.state_path(), &obj.bytes).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(StateError::io("read state file", self.state_path(), e)),
         }
     }
 
     /// Takes the state lock for `operation` (e.g. `apply`), or reports who holds it.
     pub fn lock(&self, operation: &str) -> Result<StateLock, StateError> {
-        lock::acquire(&self.state_path, operation)
+        if let Some(w) = self.store().versioning_warning() {
+            eprintln!("warning: {w}");
+        }
+        lock::acquire(&self.place, operation)
+    }
+
+    /// A writer without the lock, for `-lock=false`: writes are not checked against a lock holder.
+    pub fn without_lock(&self, operation: &str) -> StateLock {
+        lock::unlocked(&self.place, operation)
     }
 
     /// Who holds the lock, if anyone. A damaged lock file gives what could be recovered from it
     /// (fields it lacks read "unknown"), or a `Locked` error when not even its id survived.
     pub fn read_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        lock::read(&self.state_path)
+        lock::read(&self.place)
     }
 
     /// Removes the lock if `lock_id` is its id; returns what it held.
     pub fn force_unlock(&self, lock_id: &str) -> Result<LockInfo, StateError> {
-        lock::force_unlock(&self.state_path, lock_id)
+        lock::force_unlock(&self.place, lock_id)
     }
 
     /// All history entries, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        history::read_all(&self.history_dir())
+        history::read_all(self.store(), &self.side_dir("history"))
     }
 
     pub fn history_entry(&self, version: u64) -> Result<Option<HistoryEntry>, StateError> {
-        history::read_one(&self.history_dir(), version)
+        history::read_one(self.store(), &self.side_dir("history"), version)
     }
 
     /// Every history entry with its hash chain checked (edited, removed or re-ordered entries).
     pub fn history_chain(&self) -> Result<history::HistoryChain, StateError> {
-        history::check(&self.history_dir())
+        history::check(self.store(), &self.side_dir("history"))
     }
 }
 
@@ -88,6 +142,7 @@ mod tests {
     use super::*;
     use crate::state::tests::resource;
     use crate::state::FORMAT_VERSION;
+    use std::fs;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -1,27 +1,31 @@
-//! The state lock: `<state path>.lock`, created atomically with `create_new` and holding a
-//! [`LockInfo`]. Only a [`StateLock`] can write state or history.
+//! The state lock: `<state>.lock`, created only if absent (a local hard link, or an S3 `PutObject`
+//! with `If-None-Match: *`) and holding a [`LockInfo`]. Only a [`StateLock`] can write state or
+//! history.
 //!
-//! A lock file is never removed unless it is provably ours (our id in it) or the user names its id
-//! in `force-unlock`; a lock file we cannot read is reported, not deleted.
+//! A lock is never removed unless it is provably ours (our id in it, and on S3 the ETag we got when
+//! we wrote it) or the user names its id in `force-unlock`; a lock we cannot read is reported, not
+//! deleted. A stale local lock (holder gone on this host) is reported as such; an S3 lock is never
+//! called stale: another machine may hold it.
 
-use std::fs::{self, OpenOptions};
-use std::io::{ErrorKind, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::StateError;
-use super::fsutil::sync_dir;
 use super::lock_info::LockInfo;
-use super::paths::{history_dir_of, lock_of, parent_dir};
+use super::store::Place;
+use super::store::{Created, Deleted, Object};
 use super::{actor, history, now_rfc3339, statefile, HistoryEntry, State, WATCHKEEP_VERSION};
 
-/// Holds the state lock; dropping it releases the lock (if the lock file still holds our id).
+/// Holds the state lock; dropping it releases the lock (if the lock still holds our id).
 #[derive(Debug)]
 pub struct StateLock {
-    /// The state file this lock guards (the lock file is `<state_path>.lock`).
-    state_path: PathBuf,
+    backend: Place,
     info: LockInfo,
+    /// The lock object as we wrote it (its bytes, and its ETag on S3).
+    held: Object,
     released: bool,
+    /// `false` for [`crate::state::Backend::without_lock`] (`-lock=false`): nothing is held or released.
+    locked: bool,
 }
 
 impl StateLock {
@@ -29,40 +33,50 @@ impl StateLock {
         &self.info
     }
 
-    /// The state file this lock guards.
+    /// The state file this lock guards (`s3://bucket/key` on S3).
     pub fn state_path(&self) -> &Path {
-        &self.state_path
+        self.backend.state_path()
     }
 
-    /// Writes `state`: serial += 1, resources sorted, atomic write (temp file in the same directory,
-    /// fsync, rename, fsync of the directory). The previous state is kept as `<state>.backup`.
+    /// Writes `state`: serial += 1, resources sorted, atomic write (locally a temp file in the
+    /// same directory, fsync, rename, fsync of the directory; on S3 one `PutObject`). The previous
+    /// state is kept as `<state>.backup`.
     ///
-    /// Refused, with nothing written, if the lock is no longer ours, if the file on disk has another
+    /// Refused, with nothing written, if the lock is no longer ours, if the stored state has another
     /// lineage or a newer serial, or if it cannot be read.
     pub fn save(&self, state: &mut State) -> Result<(), StateError> {
         self.ensure_held()?;
-        statefile::save(&self.state_path, state)
+        statefile::save(&self.backend, state)
     }
 
     /// Writes `entry` as a new, immutable history file, assigning the next `version` (and the current
     /// time if `timestamp` is empty). Never overwrites an existing entry. Returns the entry as written.
     pub fn append_history(&self, entry: HistoryEntry) -> Result<HistoryEntry, StateError> {
         self.ensure_held()?;
-        history::append(&history_dir_of(&self.state_path), entry)
+        history::append(self.backend.store(), &self.backend.side_dir("history"), entry)
     }
 
     /// Releases the lock now, reporting errors that `Drop` would have to ignore.
     pub fn release(mut self) -> Result<(), StateError> {
         self.released = true;
-        let path = lock_of(&self.state_path);
-        match read_lock_file(&path)? {
-            LockFile::Valid(found) if found.id == self.info.id => {
-                fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))
+        if !self.locked {
+            return Ok(());
+        }
+        let path = self.backend.lock_path();
+        match read_lock_file(&self.backend)? {
+            (LockFile::Valid(found), _) if found.id == self.info.id => {
+                match self.backend.store().delete_if(&self.backend.layout().lock(), &self.held) {
+                    Ok(Deleted::Deleted) => Ok(()),
+                    Ok(Deleted::Missing | Deleted::Changed) => {
+                        Err(StateError::LockLost { path, ours: self.info.id.clone(), found: None })
+                    }
+                    Err(e) => Err(StateError::io("remove lock file", &path, e)),
+                }
             }
-            LockFile::Valid(found) => {
+            (LockFile::Valid(found), _) => {
                 Err(StateError::LockLost { path, ours: self.info.id.clone(), found: Some(found) })
             }
-            LockFile::Missing | LockFile::Unreadable { .. } => {
+            (LockFile::Missing | LockFile::Unreadable { .. }, _) => {
                 Err(StateError::LockLost { path, ours: self.info.id.clone(), found: None })
             }
         }
@@ -70,8 +84,11 @@ impl StateLock {
 
     /// A write under a lock someone force-unlocked (and maybe re-took) would race the new holder.
     fn ensure_held(&self) -> Result<(), StateError> {
-        let path = lock_of(&self.state_path);
-        match read_lock_file(&path)? {
+        if !self.locked {
+            return Ok(());
+        }
+        let path = self.backend.lock_path();
+        match read_lock_file(&self.backend)?.0 {
             LockFile::Valid(found) if found.id == self.info.id => Ok(()),
             LockFile::Valid(found) => {
                 Err(StateError::LockLost { path, ours: self.info.id.clone(), found: Some(found) })
@@ -85,13 +102,12 @@ impl StateLock {
 
 impl Drop for StateLock {
     fn drop(&mut self) {
-        if self.released {
+        if self.released || !self.locked {
             return;
         }
-        let path = lock_of(&self.state_path);
-        if let Ok(LockFile::Valid(found)) = read_lock_file(&path) {
+        if let Ok((LockFile::Valid(found), _)) = read_lock_file(&self.backend) {
             if found.id == self.info.id {
-                let _ = fs::remove_file(&path);
+                let _ = self.backend.store().delete_if(&self.backend.layout().lock(), &self.held);
             }
         }
     }
@@ -108,25 +124,28 @@ pub(super) enum LockFile {
     },
 }
 
-/// How long to wait for a lock file that exists but is still empty: its creator writes the content
-/// right after `create_new`, so an empty file is usually a lock being taken right now.
+/// How long to wait for a lock file that exists but is still empty: a creator from before locks
+/// were hard-linked into place wrote the content right after `create_new`, so an empty file is
+/// usually a lock being taken right now.
 const EMPTY_LOCK_RETRIES: u32 = 10;
 const EMPTY_LOCK_WAIT: Duration = Duration::from_millis(50);
 
-pub(super) fn read_lock_file(path: &Path) -> Result<LockFile, StateError> {
+/// The lock as parsed, and as stored (for a delete-if-unchanged).
+pub(super) fn read_lock_file(backend: &Place) -> Result<(LockFile, Option<Object>), StateError> {
+    let key = backend.layout().lock();
     let mut attempt = 0;
     loop {
-        let bytes = match fs::read(path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(LockFile::Missing),
-            Err(e) => return Err(StateError::io("read lock file", path, e)),
+        let obj = match backend.store().read(&key) {
+            Ok(Some(obj)) => obj,
+            Ok(None) => return Ok((LockFile::Missing, None)),
+            Err(e) => return Err(StateError::io("read lock file", backend.lock_path(), e)),
         };
-        if bytes.iter().all(u8::is_ascii_whitespace) && attempt < EMPTY_LOCK_RETRIES {
+        if obj.bytes.iter().all(u8::is_ascii_whitespace) && attempt < EMPTY_LOCK_RETRIES {
             attempt += 1;
             std::thread::sleep(EMPTY_LOCK_WAIT);
             continue;
         }
-        return Ok(parse_lock(&bytes));
+        return Ok((parse_lock(&obj.bytes), Some(obj)));
     }
 }
 
@@ -169,11 +188,13 @@ pub(super) fn is_stale(info: &LockInfo) -> bool {
         && !Path::new(&format!("/proc/{}", info.pid)).exists()
 }
 
-fn locked_error(path: PathBuf, file: LockFile) -> Option<StateError> {
+/// `stale_possible`: only a local lock can be stale; a lock in a shared store may be held by a
+/// process on another machine with the same host name (CI runners), so it is never taken over.
+fn locked_error(path: PathBuf, file: LockFile, stale_possible: bool) -> Option<StateError> {
     match file {
         LockFile::Missing => None,
         LockFile::Valid(info) => {
-            let stale = is_stale(&info);
+            let stale = stale_possible && is_stale(&info);
             Some(StateError::Locked { info, path, stale, unreadable: None })
         }
         LockFile::Unreadable { partial, detail } => {
@@ -185,11 +206,10 @@ fn locked_error(path: PathBuf, file: LockFile) -> Option<StateError> {
 /// How often to retry when the lock file vanishes between our failed create and our read of it.
 const VANISHED_RETRIES: u32 = 3;
 
-pub(super) fn acquire(state_path: &Path, operation: &str) -> Result<StateLock, StateError> {
-    let path = lock_of(state_path);
-    let dir = parent_dir(&path);
-    fs::create_dir_all(&dir).map_err(|e| StateError::io("create state directory", &dir, e))?;
-
+pub(super) fn acquire(backend: &Place, operation: &str) -> Result<StateLock, StateError> {
+    let path = backend.lock_path();
+    let key = backend.layout().lock();
+    let local = backend.kind() == "local";
     let info = LockInfo {
         id: uuid::Uuid::new_v4().to_string(),
         holder: actor(),
@@ -204,24 +224,29 @@ pub(super) fn acquire(state_path: &Path, operation: &str) -> Result<StateLock, S
     body.push(b'\n');
 
     for _ in 0..=VANISHED_RETRIES {
-        match OpenOptions::new().write(true).create_new(true).open(&path) {
-            Ok(mut file) => {
-                // From here the file is ours: on any failure remove it rather than leave a garbled lock.
-                let written = file.write_all(&body).and_then(|()| file.sync_all());
-                if let Err(e) = written {
-                    drop(file);
-                    let _ = fs::remove_file(&path);
-                    return Err(StateError::io("write lock file", &path, e));
-                }
-                sync_dir(&dir)?;
-                return Ok(StateLock { state_path: state_path.to_path_buf(), info, released: false });
+        match backend.store().create_new(&key, &body) {
+            Ok(Created::Created { etag }) => {
+                let held = Object { bytes: body, etag };
+                return Ok(StateLock { backend: backend.clone(), info, held, released: false, locked: true });
             }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                if let Some(err) = locked_error(path.clone(), read_lock_file(&path)?) {
-                    return Err(err);
+            Ok(Created::Exists) => match read_lock_file(backend)? {
+                // Our own write, answered "exists" on a retry after its first answer was lost.
+                (LockFile::Valid(found), Some(obj)) if found.id == info.id => {
+                    return Ok(StateLock {
+                        backend: backend.clone(),
+                        info,
+                        held: obj,
+                        released: false,
+                        locked: true,
+                    });
                 }
-                // Released between our create and our read: try again.
-            }
+                (file, _) => {
+                    if let Some(err) = locked_error(path.clone(), file, local) {
+                        return Err(err);
+                    }
+                    // Released between our create and our read: try again.
+                }
+            },
             Err(e) => return Err(StateError::io("create lock file", &path, e)),
         }
     }
@@ -232,43 +257,74 @@ pub(super) fn acquire(state_path: &Path, operation: &str) -> Result<StateLock, S
     ))
 }
 
+/// A writer that holds no lock (`-lock=false`): its info says so, and nothing is created or removed.
+pub(super) fn unlocked(backend: &Place, operation: &str) -> StateLock {
+    let info = LockInfo {
+        id: "none (-lock=false)".to_string(),
+        holder: actor(),
+        pid: std::process::id(),
+        host: super::actor::hostname(),
+        operation: operation.to_string(),
+        created: now_rfc3339(),
+        watchkeep_version: WATCHKEEP_VERSION.to_string(),
+    };
+    let held = Object { bytes: Vec::new(), etag: None };
+    StateLock { backend: backend.clone(), info, held, released: false, locked: false }
+}
+
 /// A damaged lock whose id survived is returned as what could be recovered ("unknown" elsewhere), so
 /// that `force-unlock <id>` can show it and remove it; one without an id is an error saying what to do.
-pub(super) fn read(state_path: &Path) -> Result<Option<LockInfo>, StateError> {
-    let path = lock_of(state_path);
-    match read_lock_file(&path)? {
+pub(super) fn read(backend: &Place) -> Result<Option<LockInfo>, StateError> {
+    let path = backend.lock_path();
+    match read_lock_file(backend)?.0 {
         LockFile::Missing => Ok(None),
         LockFile::Valid(info) => Ok(Some(info)),
         LockFile::Unreadable { partial, .. } if partial.id != "unknown" => Ok(Some(partial)),
         unreadable @ LockFile::Unreadable { .. } => {
-            Err(locked_error(path.clone(), unreadable).unwrap_or(StateError::NotLocked { path }))
+            Err(locked_error(path.clone(), unreadable, false).unwrap_or(StateError::NotLocked { path }))
         }
     }
 }
 
-pub(super) fn force_unlock(state_path: &Path, lock_id: &str) -> Result<LockInfo, StateError> {
-    let path = lock_of(state_path);
-    let info = match read_lock_file(&path)? {
+/// Deletes the lock only if it still is the one read here (same bytes locally; on S3 a
+/// `DeleteObject` with `If-Match` on its ETag, so a lock re-taken meanwhile is left alone).
+pub(super) fn force_unlock(backend: &Place, lock_id: &str) -> Result<LockInfo, StateError> {
+    let path = backend.lock_path();
+    let (file, obj) = read_lock_file(backend)?;
+    let info = match file {
         LockFile::Missing => return Err(StateError::NotLocked { path }),
         LockFile::Valid(info) => info,
         // A damaged file whose id survived may still be removed by naming that id.
         LockFile::Unreadable { partial, .. } if partial.id != "unknown" && partial.id == lock_id => partial,
         unreadable @ LockFile::Unreadable { .. } => {
-            return Err(locked_error(path.clone(), unreadable).unwrap_or(StateError::NotLocked { path }))
+            return Err(
+                locked_error(path.clone(), unreadable, false).unwrap_or(StateError::NotLocked { path })
+            )
         }
     };
     if info.id != lock_id {
         return Err(StateError::WrongLockId { path, given: lock_id.to_string(), info });
     }
-    fs::remove_file(&path).map_err(|e| StateError::io("remove lock file", &path, e))?;
-    sync_dir(&parent_dir(&path))?;
-    Ok(info)
+    let Some(obj) = obj else { return Err(StateError::NotLocked { path }) };
+    match backend.store().delete_if(&backend.layout().lock(), &obj) {
+        Ok(Deleted::Deleted) => Ok(info),
+        Ok(Deleted::Missing) => Err(StateError::NotLocked { path }),
+        Ok(Deleted::Changed) => Err(StateError::io(
+            "remove lock file",
+            &path,
+            std::io::Error::other(
+                "the lock changed while it was being removed (released and taken again?); nothing was removed; run `watchkeep force-unlock` again with the id it shows now",
+            ),
+        )),
+        Err(e) => Err(StateError::io("remove lock file", &path, e)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::state::LocalBackend;
+    use std::fs;
 
     fn backend() -> (tempfile::TempDir, LocalBackend) {
         let dir = tempfile::tempdir().expect("tempdir");

@@ -5,6 +5,8 @@
 //! - [`LocalBackend`] reads it, takes the lock (`state.json.lock`), and hands out a [`StateLock`]
 //!   that is the only way to write: the state file (atomically, keeping `state.json.backup`) and
 //!   immutable [`HistoryEntry`] files under `.watchkeep/history/`.
+//! - [`Backend`] keeps all of it in a [`store::Store`]: a local directory, or an S3 bucket
+//!   ([`s3`], `state "s3" { bucket, key }`), through the same code (see [`store::Layout`]).
 //! - [`actor`] and [`source_revision`] say who changed things and from which commit.
 //!
 //! Nothing here deletes or rewrites a file it cannot read: a corrupt state, a newer format, or a
@@ -18,14 +20,16 @@ mod local;
 mod lock;
 mod lock_info;
 mod paths;
+pub mod s3;
 mod statefile;
+pub mod store;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use actor::{actor, now_rfc3339, source_revision};
 pub use error::StateError;
-pub use local::LocalBackend;
+pub use local::{Backend, LocalBackend};
 pub use lock::StateLock;
 pub use lock_info::LockInfo;
 

@@ -7,6 +7,7 @@ pub(crate) fn backup_of(state_path: &Path) -> PathBuf {
     with_suffix(state_path, ".backup")
 }
 
+#[cfg_attr(not(test), allow(dead_code))] // the lock key comes from `store::Layout`
 pub(crate) fn lock_of(state_path: &Path) -> PathBuf {
     with_suffix(state_path, ".lock")
 }

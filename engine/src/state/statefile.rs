@@ -1,13 +1,10 @@
 //! The state file's content: parsing it (checking the format version and migrating older
 //! formats) and the checked write that replaces it, keeping the previous one as the backup.
 
-use std::fs;
-use std::io::ErrorKind;
 use std::path::Path;
 
 use super::error::StateError;
-use super::fsutil::write_atomic;
-use super::paths::backup_of;
+use super::store::Place;
 use super::{State, FORMAT_VERSION, MIGRATIONS, WATCHKEEP_VERSION};
 
 /// Parses and checks a state file; resources come back sorted.
@@ -90,59 +87,61 @@ fn parse_header(bytes: &[u8]) -> Option<Header> {
 }
 
 /// The write behind [`StateLock::save`]; the caller has checked that the lock is ours.
-pub(super) fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
+pub(super) fn save(backend: &Place, state: &mut State) -> Result<(), StateError> {
+    let path = backend.state_path();
+    let store = backend.store();
+    let layout = backend.layout();
     let mut next = state.clone();
     next.sort();
     if let Some(address) = next.duplicate_address() {
         return Err(StateError::DuplicateAddress { address: address.to_string() });
     }
 
-    match fs::read(path) {
-        Ok(bytes) => {
-            // Refuse to replace a file we could not load: it may be newer or need a human. Only
-            // the header is checked when the file parses (a full parse of a 10,000-object state on
-            // every write would cost more than the write); a file that does not is parsed in full
-            // for the error.
-            let previous = match parse_header(&bytes) {
-                Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
-                _ => {
-                    let full = parse_state(path, &bytes)?;
-                    Header {
-                        format_version: u64::from(full.format_version),
-                        serial: full.serial,
-                        lineage: full.lineage,
-                        migrated_from: full.migrated_from,
-                    }
-                }
-            };
-            if previous.lineage != next.lineage {
-                return Err(StateError::LineageMismatch {
-                    path: path.to_path_buf(),
-                    on_disk: previous.lineage,
-                    ours: next.lineage,
-                });
-            }
-            if previous.serial > next.serial {
-                return Err(StateError::StaleSerial {
-                    path: path.to_path_buf(),
-                    on_disk: previous.serial,
-                    ours: next.serial,
-                });
-            }
-            if let Some(old) = previous.migrated_from {
-                // The last copy in the old format stays beside the state, never overwritten.
-                let keep = path.with_file_name(format!(
-                    "{}.v{old}.backup",
-                    path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json")
-                ));
-                if !keep.exists() {
-                    write_atomic(&keep, &bytes)?;
+    let current = store.read(&layout.state).map_err(|e| StateError::io("read state file", path, e))?;
+    if let Some(obj) = current.clone() {
+        let bytes = obj.bytes;
+        // Refuse to replace a file we could not load: it may be newer or need a human. Only
+        // the header is checked when the file parses (a full parse of a 10,000-object state on
+        // every write would cost more than the write); a file that does not is parsed in full
+        // for the error.
+        let previous = match parse_header(&bytes) {
+            Some(h) if h.format_version == u64::from(FORMAT_VERSION) => h,
+            _ => {
+                let full = parse_state(path, &bytes)?;
+                Header {
+                    format_version: u64::from(full.format_version),
+                    serial: full.serial,
+                    lineage: full.lineage,
+                    migrated_from: full.migrated_from,
                 }
             }
-            write_atomic(&backup_of(path), &bytes)?;
+        };
+        if previous.lineage != next.lineage {
+            return Err(StateError::LineageMismatch {
+                path: path.to_path_buf(),
+                on_disk: previous.lineage,
+                ours: next.lineage,
+            });
         }
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(StateError::io("read state file", path, e)),
+        if previous.serial > next.serial {
+            return Err(StateError::StaleSerial {
+                path: path.to_path_buf(),
+                on_disk: previous.serial,
+                ours: next.serial,
+            });
+        }
+        if let Some(old) = previous.migrated_from {
+            // The last copy in the old format stays beside the state, never overwritten.
+            let keep = layout.format_backup(old);
+            let exists = store.read(&keep).map_err(|e| StateError::io("read", store.locate(&keep), e))?;
+            if exists.is_none() {
+                store.write(&keep, &bytes).map_err(|e| StateError::io("write", store.locate(&keep), e))?;
+            }
+        }
+        let backup = layout.backup();
+        store
+            .write(&backup, &bytes)
+            .map_err(|e| StateError::io("write state backup", store.locate(&backup), e))?;
     }
 
     next.serial = next.serial.saturating_add(1);
@@ -151,8 +150,22 @@ pub(super) fn save(path: &Path, state: &mut State) -> Result<(), StateError> {
     let mut bytes = serde_json::to_vec_pretty(&next)
         .map_err(|e| StateError::io("serialize state for", path, std::io::Error::other(e)))?;
     bytes.push(b'\n');
-    write_atomic(path, &bytes)?;
-    // Only a state that reached the disk changes the caller's copy.
+    // Replaced only if it is still what was checked above (one conditional PutObject on S3), so
+    // a writer without the lock (`-lock=false`) cannot be overwritten unseen.
+    let replaced = store
+        .write_if(&layout.state, &bytes, current.as_ref())
+        .map_err(|e| StateError::io("replace", path, e))?;
+    if !replaced {
+        return Err(StateError::io(
+            "replace",
+            path,
+            std::io::Error::other(
+                "the state changed while it was being written (another watchkeep running with -lock=false?); \
+                 nothing was written; run the command again",
+            ),
+        ));
+    }
+    // Only a state that reached the store changes the caller's copy.
     next.migrated_from = None;
     *state = next;
     Ok(())

@@ -24,5 +24,6 @@ mod newrelic;
 mod ownership;
 mod replay;
 mod routes;
+mod s3_state;
 mod secrets;
 mod snapshots;

@@ -153,14 +153,95 @@ impl<'a> Evaluator<'a> {
                 self.error(
                     Diagnostic::error(format!("unknown state backend `{backend}`"))
                         .with_span(span)
-                        .with_hint(if backend == "s3" {
-                            "the \"s3\" backend is planned but not available yet; use state \"local\" { path = \"...\" }"
-                                .to_string()
-                        } else {
-                            format!("{} (an \"s3\" backend is planned)", suggest::allowed_hint(backend, schema::STATE_BACKENDS, "backends"))
-                        }),
+                        .with_hint(suggest::allowed_hint(backend, schema::STATE_BACKENDS, "backends")),
                 );
                 ok = false;
+                continue;
+            }
+            // Attributes of the other backend: located, saying which backend takes them.
+            let (own, other): (&[&str], &str) = match backend {
+                "s3" => (schema::STATE_S3_ATTRS, "local"),
+                _ => (schema::STATE_LOCAL_ATTRS, "s3"),
+            };
+            for a in st.body.attributes() {
+                if !own.contains(&a.key.as_str()) {
+                    let span = self.span(d, a.key.span());
+                    self.error(
+                        Diagnostic::error(format!(
+                            "`{}` is not an attribute of `state \"{backend}\"`",
+                            a.key.as_str()
+                        ))
+                        .with_span(span)
+                        .with_hint(format!(
+                            "`state \"{backend}\"` takes {}; `{}` belongs to `state \"{other}\"`",
+                            own.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+                            a.key.as_str()
+                        )),
+                    );
+                    ok = false;
+                }
+            }
+            if backend == "s3" {
+                let header = self.span(d, Some(super::header_range(st)));
+                let bucket = take(&mut ok, self.string(d, &st.body, "bucket"));
+                let key = take(&mut ok, self.string(d, &st.body, "key"));
+                let region = take(&mut ok, self.string(d, &st.body, "region"));
+                let endpoint_url = take(&mut ok, self.string(d, &st.body, "endpoint_url"));
+                let force_path_style = take(&mut ok, self.boolean(d, &st.body, "force_path_style"));
+                for (name, value, example) in [
+                    ("bucket", &bucket, "bucket = \"acme-watchkeep-state\""),
+                    ("key", &key, "key = \"team/watchkeep.json\""),
+                ] {
+                    if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                        let span = match st.body.get_attribute(name) {
+                            Some(a) => self.span(d, a.value.span()),
+                            None => header.clone(),
+                        };
+                        self.error(
+                            Diagnostic::error(format!("`state \"s3\"` needs a non-empty `{name}`"))
+                                .with_span(span)
+                                .with_hint(format!("write {example}")),
+                        );
+                        ok = false;
+                    }
+                }
+                if let Some(k) = key.as_deref().filter(|k| k.starts_with('/') || k.ends_with('/')) {
+                    let span = self.span(d, st.body.get_attribute("key").and_then(|a| a.value.span()));
+                    self.error(
+                        Diagnostic::error(format!(
+                            "`key` = \"{k}\" must name an object, not start or end with `/`"
+                        ))
+                        .with_span(span)
+                        .with_hint("write key = \"team/watchkeep.json\""),
+                    );
+                    ok = false;
+                }
+                if let Some(url) = endpoint_url
+                    .as_deref()
+                    .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+                {
+                    let span =
+                        self.span(d, st.body.get_attribute("endpoint_url").and_then(|a| a.value.span()));
+                    self.error(
+                        Diagnostic::error(format!(
+                            "`endpoint_url` = \"{url}\" is not an http:// or https:// URL"
+                        ))
+                        .with_span(span)
+                        .with_hint(
+                            "write endpoint_url = \"http://127.0.0.1:9000\" (leave it out for AWS S3)",
+                        ),
+                    );
+                    ok = false;
+                }
+                if let (Some(bucket), Some(key)) = (bucket, key) {
+                    self.cfg.settings.state_s3 = Some(crate::state::s3::S3Settings {
+                        bucket,
+                        key,
+                        region,
+                        endpoint_url,
+                        force_path_style: force_path_style.unwrap_or(false),
+                    });
+                }
                 continue;
             }
             self.cfg.settings.state_path = take(&mut ok, self.string(d, &st.body, "path"));
