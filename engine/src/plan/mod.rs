@@ -324,6 +324,11 @@ pub fn plan(req: &PlanRequest) -> Plan {
                     }
                 }
             };
+            // Other live objects carrying this address's marker of this state: a create that took
+            // effect late (the response was lost, a retry created another, the first appeared
+            // later). Each extra one is deleted, never adopted.
+            let kept = change.id.clone();
+            changes.extend(duplicates(req, d, &owner, kept.as_deref(), &tracked));
             changes.push(change);
         }
     }
@@ -386,6 +391,49 @@ pub fn plan(req: &PlanRequest) -> Plan {
         changes,
         conflicts,
     }
+}
+
+/// Delete changes for the live objects that carry `d`'s marker of this state besides `kept` (the
+/// object state tracks or the plan adopts). Their address is `<address> (duplicate <id>)`: no
+/// state entry has it, so deleting one leaves the kept object's entry alone.
+fn duplicates(
+    req: &PlanRequest,
+    d: &PlanDesired,
+    owner: &str,
+    kept: Option<&str>,
+    tracked: &BTreeSet<(&str, &str)>,
+) -> Vec<ResourceChange> {
+    let Some(ids) = req.live.by_marker.get(&(d.resource_type.clone(), owner_marker(owner, &d.address)))
+    else {
+        return Vec::new();
+    };
+    ids.iter()
+        .filter(|id| Some(id.as_str()) != kept && !tracked.contains(&(d.resource_type.as_str(), id.as_str())))
+        .filter_map(|id| req.live.get(&d.resource_type, id))
+        .map(|live| {
+            let before = req.redactor.mask(&live.attrs, &[]);
+            ResourceChange {
+                address: format!("{} (duplicate {})", d.address, live.id),
+                resource_type: d.resource_type.clone(),
+                provider: d.provider.clone(),
+                origin: d.origin.clone(),
+                action: Action::Delete,
+                id: Some(live.id.clone()),
+                reason: Some(format!(
+                    "duplicate of {}: it carries the same ownership marker of this state (a create that took effect late); the extra object is deleted",
+                    d.address
+                )),
+                adopt: false,
+                already_gone: false,
+                attribute_changes: attribute_changes(&before, &Value::Null, &|_| false),
+                before: Some(before),
+                after: None,
+                after_hash: None,
+                sensitive_paths: Vec::new(),
+                links: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 /// Why a create goes ahead although objects carry a marker for its address: they belong to

@@ -194,6 +194,36 @@ fn tracked_objects_migrate_their_marker_or_conflict() {
     assert!(p.conflicts[0].starts_with("x.taken:") && p.conflicts[0].contains("not edited"));
 }
 
+/// A create that took effect late left two objects with one address's marker: the plan keeps the
+/// one state tracks and deletes the other, under an address no state entry has.
+#[test]
+fn a_second_object_with_this_states_marker_is_deleted_as_a_duplicate() {
+    let mut state = State::new();
+    let a = json!({"name": "a"});
+    in_state(&mut state, "x.web", "1", a.clone());
+    let mut lv = LiveSet::default();
+    lv.insert(marked_by(&state.lineage, "1", "x.web", a.clone()));
+    lv.insert(marked_by(&state.lineage, "2", "x.web", a.clone()));
+    // Another state's object with the same address is never touched.
+    lv.insert(marked_by(&State::new().lineage, "3", "x.web", a.clone()));
+    let p = run(&[desired("x.web", a.clone())], &state, &lv, &[], false);
+    assert_eq!(action_of(&p, "x.web").action, Action::NoOp);
+    let dup = action_of(&p, "x.web (duplicate 2)");
+    assert_eq!((dup.action, dup.id.as_deref()), (Action::Delete, Some("2")));
+    assert!(dup.reason.as_deref().unwrap_or_default().starts_with("duplicate of x.web"));
+    assert_eq!(p.summary.delete, 1, "only the duplicate: {:?}", p.changes);
+
+    // Without state (a crash before the first save): one is adopted, the other deleted.
+    let fresh = State::new();
+    let mut lv = LiveSet::default();
+    lv.insert(marked_by(&fresh.lineage, "7", "x.web", a.clone()));
+    lv.insert(marked_by(&fresh.lineage, "8", "x.web", a.clone()));
+    let p = run(&[desired("x.web", a)], &fresh, &lv, &[], false);
+    let kept = action_of(&p, "x.web");
+    assert!(kept.adopt && kept.id.as_deref() == Some("7"), "{kept:?}");
+    assert_eq!(action_of(&p, "x.web (duplicate 8)").action, Action::Delete);
+}
+
 #[test]
 fn targets_select_children_only() {
     assert!(targeted("baseline.soc2[\"web-1\"].cpu", &["baseline.soc2".into()]));

@@ -18,6 +18,7 @@ mod errors;
 mod evidence;
 mod example_cloudwatch;
 mod faults;
+mod hostile_plan;
 mod import;
 mod maintenance;
 mod newrelic;
