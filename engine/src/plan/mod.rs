@@ -207,6 +207,76 @@ pub fn targeted(address: &str, targets: &[String]) -> bool {
         })
 }
 
+/// Checks that a `-target` is an address: names joined by `.`, each optionally indexed by
+/// `["key"]` or `[N]` (e.g. `baseline.soc2["web-1"].cpu`). A malformed target would select
+/// nothing, and a plan that silently does nothing must not pass for one that did what was asked.
+pub fn check_target(t: &str) -> Result<(), String> {
+    let bytes = t.as_bytes();
+    let mut i = 0;
+    let name = |i: &mut usize| -> Result<(), String> {
+        let start = *i;
+        while *i < bytes.len()
+            && (bytes[*i].is_ascii_alphanumeric() || bytes[*i] == b'_' || bytes[*i] == b'-')
+        {
+            *i += 1;
+        }
+        if *i == start || !(bytes[start].is_ascii_alphabetic() || bytes[start] == b'_') {
+            return Err(format!(
+                "a name (letters, digits, `_`, `-`, starting with a letter) is expected at character {}",
+                start + 1
+            ));
+        }
+        Ok(())
+    };
+    name(&mut i)?;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'.' => {
+                i += 1;
+                name(&mut i)?;
+            }
+            b'[' => {
+                i += 1;
+                if bytes.get(i) == Some(&b'"') {
+                    i += 1;
+                    loop {
+                        match bytes.get(i) {
+                            None => return Err("the quoted key is not closed (`\"`)".into()),
+                            Some(b'\\') => i += 2,
+                            Some(b'"') => break,
+                            Some(_) => i += 1,
+                        }
+                    }
+                    i += 1;
+                } else {
+                    let start = i;
+                    while i < bytes.len() && bytes[i].is_ascii_digit() {
+                        i += 1;
+                    }
+                    if i == start {
+                        return Err(format!(
+                            "`[` must be followed by a quoted key or a number at character {}",
+                            i + 1
+                        ));
+                    }
+                }
+                if bytes.get(i) != Some(&b']') {
+                    return Err(format!("`]` is expected at character {}", i + 1));
+                }
+                i += 1;
+            }
+            _ => {
+                return Err(format!(
+                    "unexpected `{}` at character {}",
+                    t[i..].chars().next().unwrap_or(' '),
+                    i + 1
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn hash_value(v: &Value) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(v.to_string().as_bytes()))

@@ -225,6 +225,24 @@ fn a_second_object_with_this_states_marker_is_deleted_as_a_duplicate() {
 }
 
 #[test]
+fn targets_must_be_addresses() {
+    for ok in [
+        "baseline.soc2",
+        r#"baseline.soc2["web-1"].cpu"#,
+        "resource.datadog_monitor.x[0]",
+        r#"a.b["q\"x"]"#,
+        "route.on-call",
+    ] {
+        assert!(check_target(ok).is_ok(), "{ok}: {:?}", check_target(ok));
+    }
+    for bad in
+        [r#"baseline.soc2[web"#, r#"baseline.soc2["web"#, "baseline..x", "", ".x", "x y", "x[]", "1x", "x]"]
+    {
+        assert!(check_target(bad).is_err(), "{bad} accepted");
+    }
+}
+
+#[test]
 fn targets_select_children_only() {
     assert!(targeted("baseline.soc2[\"web-1\"].cpu", &["baseline.soc2".into()]));
     assert!(targeted("baseline.soc2", &["baseline.soc2".into()]));

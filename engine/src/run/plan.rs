@@ -152,9 +152,27 @@ pub(crate) async fn make_plan_with(
     (cfg, warnings): (Config, crate::diag::Diagnostics),
     imports: &BTreeMap<String, watchkeep_provider::LiveObject>,
 ) -> Result<Planned, Error> {
+    for target in spec.targets {
+        plan::check_target(target).map_err(|why| {
+            Error::msg(format!(
+                "invalid -target `{target}`: {why}\nhint: a target is an address as `watchkeep plan` prints it, e.g. `baseline.soc2[\"web-1\"].cpu`, or a block such as `baseline.soc2`"
+            ))
+        })?;
+    }
     let t = Phase::start("compile");
     let (desired, compile_warnings) = compile_with_warnings(&cfg)?;
     t.done();
+    for target in spec.targets {
+        let known = desired
+            .iter()
+            .map(|d| d.address.as_str())
+            .chain(state.resources.iter().map(|r| r.address.as_str()));
+        if !known.into_iter().any(|a| plan::targeted(a, std::slice::from_ref(target))) {
+            eprintln!(
+                "warning: -target `{target}` matches nothing in the configuration or the state; nothing is planned for it"
+            );
+        }
+    }
     let mut warnings = warnings;
     warnings.0.extend(compile_warnings.0);
     ws.print_warnings(&warnings, &cfg.files);
