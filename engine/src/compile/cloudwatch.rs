@@ -768,6 +768,36 @@ dashboard "infra" { scope = inventory.prod }
         })
     }
 
+    /// `depends_on` naming a high-level block orders the raw object after every object the block
+    /// compiles to (a composite alarm was created before the alarms it names when it was ignored).
+    #[test]
+    fn depends_on_a_high_level_block_means_everything_it_compiles_to() {
+        let src = format!(
+            "{MIXED}\nresource \"cloudwatch_composite_alarm\" \"hot\" {{\n  AlarmName  = \"hot\"\n  AlarmRule  = \"ALARM(\\\"web-1 CPU usage (alert.cpu_hot)\\\")\"\n  depends_on = [alert.cpu_hot, baseline.soc2]\n}}\n"
+        );
+        let objs = compiled(&src);
+        let hot = get(&objs, "cloudwatch_composite_alarm.hot");
+        let under = |block: &str| -> Vec<String> {
+            objs.iter()
+                .filter(|o| {
+                    o.address.starts_with(block)
+                        && matches!(o.address.as_bytes().get(block.len()), Some(b'[' | b'.'))
+                })
+                .map(|o| o.address.clone())
+                .collect()
+        };
+        let (alerts, baseline) = (under("alert.cpu_hot"), under("baseline.soc2"));
+        assert!(!alerts.is_empty() && !baseline.is_empty());
+        for a in alerts.iter().chain(&baseline) {
+            assert!(hot.depends_on.contains(a), "{a} missing from {:?}", hot.depends_on);
+        }
+        assert!(
+            !hot.depends_on.iter().any(|d| d == "alert.cpu_hot" || d == "baseline.soc2"),
+            "{:?}",
+            hot.depends_on
+        );
+    }
+
     #[test]
     fn mixed_inventory_compiles_to_alarms_topics_and_a_dashboard() {
         let objs = compiled(MIXED);

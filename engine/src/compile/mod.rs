@@ -140,7 +140,9 @@ pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagno
         let provider = crate::vendors::provider_of(&raw.resource_type).unwrap_or_default().to_string();
         // A reference to another raw resource (`newrelic_alert_policy.main.id`) orders it first.
         let mut depends_on = raw.depends_on.clone();
-        for e in cfg.edges.iter().filter(|e| e.from == raw.address && cfg.resources.contains_key(&e.to)) {
+        // A reference to a high-level block orders it after everything that block compiles to
+        // (expanded below with the `depends_on` entries that name one).
+        for e in cfg.edges.iter().filter(|e| e.from == raw.address && e.to != raw.address) {
             if !depends_on.contains(&e.to) {
                 depends_on.push(e.to.clone());
             }
@@ -157,12 +159,45 @@ pub fn compile_with_warnings(cfg: &Config) -> Result<(Vec<DesiredObject>, Diagno
     }
 
     cloudwatch::link_raw_topics(&mut out, &mut diags);
+    expand_dependencies(&mut out);
     check_unique_markers(&out, &mut diags);
     out.sort_by(|a, b| a.address.cmp(&b.address));
     if diags.has_errors() {
         Err(diags)
     } else {
         Ok((out, diags))
+    }
+}
+
+/// A dependency that names a block rather than an object (`depends_on = [alert.cpu]`, or a
+/// reference to `baseline.soc2`) stands for every object that block compiles to
+/// (`alert.cpu["web-1"]`, …), so the executor orders the object after all of them. A name that
+/// matches no object (a variable, an inventory, a block that compiles to nothing) orders nothing.
+fn expand_dependencies(out: &mut [DesiredObject]) {
+    let addresses: BTreeSet<String> = out.iter().map(|o| o.address.clone()).collect();
+    for o in out.iter_mut() {
+        if o.depends_on.iter().all(|d| addresses.contains(d)) {
+            continue;
+        }
+        let mut expanded: Vec<String> = Vec::with_capacity(o.depends_on.len());
+        for d in std::mem::take(&mut o.depends_on) {
+            let under: Vec<&String> = if addresses.contains(&d) {
+                vec![addresses.get(&d).unwrap_or(&d)]
+            } else {
+                addresses
+                    .iter()
+                    .filter(|a| {
+                        a.starts_with(d.as_str()) && matches!(a.as_bytes().get(d.len()), Some(b'[' | b'.'))
+                    })
+                    .collect()
+            };
+            for a in under {
+                if *a != o.address && !expanded.contains(a) {
+                    expanded.push(a.clone());
+                }
+            }
+        }
+        o.depends_on = expanded;
     }
 }
 
