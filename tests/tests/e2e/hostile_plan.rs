@@ -46,7 +46,7 @@ fn a_duplicate_carrying_this_states_marker_is_found_and_deleted() {
     let ids = ws.state_ids();
     ws.run(&["apply", "-auto-approve"]).expect_code(0);
     assert_eq!(ws.monitors().len(), before.len(), "exactly one monitor per address again");
-    assert!(ws.monitors().iter().all(|m| m["id"].to_string() != dup_id));
+    assert!(ws.monitors().iter().all(|m| m["id"] != dup["id"]));
     assert_eq!(ws.state_ids(), ids, "state untouched");
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
