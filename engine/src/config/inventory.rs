@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::confine::{Policy, MAX_INVENTORY_BYTES};
 use super::model::Span;
 use super::source::SourceText;
 use super::suggest;
@@ -31,22 +32,14 @@ const COLUMNS: &[&str] = &["name", "kind", "environment", "owner", "provider", "
 const REQUIRED: &[&str] = &["name", "kind", "provider"];
 
 /// Reads the file; `Err` holds every problem found (with file and row).
-pub(crate) fn read(path: &Path) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    // Reading a device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(vec![Diagnostic::error(format!(
-            "cannot read inventory source `{}`: it is not a regular file",
-            super::source::display_path(path).display()
-        ))
-        .with_hint("point `source` at a CSV or JSON file, relative to the configuration directory")]);
-    }
-    let src = SourceText::read(path).map_err(|e| {
-        vec![Diagnostic::error(format!(
-            "cannot read inventory source `{}`: {e}",
-            super::source::display_path(path).display()
-        ))
-        .with_hint("check the `source` path; it is relative to the configuration directory")]
-    })?;
+pub(crate) fn read(
+    path: &Path,
+    policy: &Policy,
+) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    // Confined to the configuration, symlinks resolved; devices, FIFOs and /proc refused before
+    // opening (reading `/dev/zero` or a FIFO would never end); the refusal never quotes the file.
+    let src = SourceText::read(path, MAX_INVENTORY_BYTES, policy)
+        .map_err(|e| vec![super::source::cannot_read("inventory source", path, &e)])?;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let result = if is_json { read_json(&src) } else { read_csv(&src) };
     result.map(|(rows, warnings)| (src, rows, warnings))
@@ -320,7 +313,7 @@ mod tests {
         let p = dir.path().join("inv.csv");
         std::fs::write(&p, "name,kind,provider,identifier\nweb-1,server,datadog,web-1\n,server,datadog,x\n")
             .unwrap();
-        let errs = read(&p).unwrap_err();
+        let errs = read(&p, &Policy::new(p.parent().unwrap(), &BTreeMap::new())).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].summary.contains("empty `name`"));
         assert_eq!(errs[0].span.as_ref().unwrap().line, 3);
@@ -335,7 +328,7 @@ mod tests {
             r#"[{"name": "db", "kind": "database", "provider": "cloudwatch", "identifier": {"DBInstanceIdentifier": "orders"}, "tags": "a=b"}]"#,
         )
         .unwrap();
-        let (_, rows, _) = read(&p).unwrap();
+        let (_, rows, _) = read(&p, &Policy::new(p.parent().unwrap(), &BTreeMap::new())).unwrap();
         assert_eq!(rows[0].identifier["DBInstanceIdentifier"], "orders");
         assert_eq!(rows[0].tags["a"], "b");
         assert_eq!(rows[0].span.col, 11);

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use hcl::edit::structure::Body;
 
+use super::confine::{Policy, Refusal};
 use super::model::Span;
 use crate::diag::Diagnostic;
 
@@ -19,13 +20,17 @@ pub(crate) struct SourceText {
 
 impl SourceText {
     pub fn new(path: &Path, text: String) -> SourceText {
+        // A UTF-8 byte order mark is not HCL: drop it so the first token parses.
+        let text = super::confine::strip_bom(text);
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceText { display: display_path(path), text, line_starts }
     }
 
-    pub fn read(path: &Path) -> std::io::Result<SourceText> {
-        let text = std::fs::read_to_string(path)?;
+    /// Reads a file through the confinement [`Policy`] (symlinks resolved, special files and
+    /// files outside the configuration refused, at most `limit` bytes).
+    pub fn read(path: &Path, limit: u64, policy: &Policy) -> Result<SourceText, Refusal> {
+        let text = super::confine::read_text(path, limit, policy)?;
         Ok(SourceText::new(path, text))
     }
 
@@ -80,6 +85,12 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// The error for a file that could not be read: names the path and what to do, never its content.
+pub(crate) fn cannot_read(what: &str, path: &Path, e: &Refusal) -> Diagnostic {
+    Diagnostic::error(format!("cannot read {what} `{}`: {}", display_path(path).display(), e.reason()))
+        .with_hint(e.hint())
 }
 
 /// How a path is shown in diagnostics: relative to the current directory when it is under it.
