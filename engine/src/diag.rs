@@ -312,7 +312,7 @@ fn read_for_snippet(path: &Path) -> Option<String> {
     }
     let mut text = String::new();
     std::fs::File::open(&resolved).ok()?.take(MAX_SNIPPET_FILE_BYTES).read_to_string(&mut text).ok()?;
-    Some(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text))
+    Some(text)
 }
 
 /// A file's text with every line over [`SNIPPET_WIDTH`] characters cut: the line holding the

@@ -173,8 +173,8 @@ pub fn check(path: &Path, policy: &Policy) -> Result<PathBuf, Refusal> {
     Ok(resolved)
 }
 
-/// Reads a UTF-8 text file after [`check`], at most `limit` bytes; a leading UTF-8 byte order
-/// mark is dropped.
+/// Reads a UTF-8 text file after [`check`], at most `limit` bytes (a byte order mark is kept, so
+/// byte offsets stay those of the file; the HCL parser skips it).
 pub fn read_text(path: &Path, limit: u64, policy: &Policy) -> Result<String, Refusal> {
     let resolved = check(path, policy)?;
     let file = open_nonblocking(&resolved).map_err(Refusal::Io)?;
@@ -190,16 +190,7 @@ pub fn read_text(path: &Path, limit: u64, policy: &Policy) -> Result<String, Ref
     if bytes.len() as u64 > limit {
         return Err(Refusal::TooLarge { size: bytes.len() as u64, limit });
     }
-    let text = String::from_utf8(bytes).map_err(|_| Refusal::NotUtf8)?;
-    Ok(strip_bom(text))
-}
-
-/// Drops a leading UTF-8 byte order mark (editors on Windows write one).
-pub fn strip_bom(text: String) -> String {
-    match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    }
+    String::from_utf8(bytes).map_err(|_| Refusal::NotUtf8)
 }
 
 #[cfg(test)]
@@ -211,10 +202,10 @@ mod tests {
     }
 
     #[test]
-    fn reads_inside_and_strips_a_bom() {
+    fn reads_inside() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("a.hcl"), "\u{feff}x = 1\n").unwrap();
-        assert_eq!(read_text(&d.path().join("a.hcl"), 100, &policy(d.path())).unwrap(), "x = 1\n");
+        assert_eq!(read_text(&d.path().join("a.hcl"), 100, &policy(d.path())).unwrap(), "\u{feff}x = 1\n");
     }
 
     #[test]

@@ -372,9 +372,9 @@ fn file(args: FuncArgs) -> FnResult {
     let path = file_path(rel);
     // Confined to the configuration (symlinks resolved first); /proc, devices and FIFOs refused.
     // The refusal names the path, never the file's content.
-    confine::read_text(&path, confine::MAX_SOURCE_BYTES, &read_policy()).map(Value::String).map_err(|e| {
-        format!("cannot read `{rel}` (relative to the configuration directory): {}; {}", e.reason(), e.hint())
-    })
+    confine::read_text(&path, confine::MAX_SOURCE_BYTES, &read_policy())
+        .map(Value::String)
+        .map_err(|e| format!("cannot read `{rel}`: {}; {}", e.reason(), e.hint()))
 }
 
 fn fileexists(args: FuncArgs) -> FnResult {

@@ -20,8 +20,6 @@ pub(crate) struct SourceText {
 
 impl SourceText {
     pub fn new(path: &Path, text: String) -> SourceText {
-        // A UTF-8 byte order mark is not HCL: drop it so the first token parses.
-        let text = super::confine::strip_bom(text);
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
         SourceText { display: display_path(path), text, line_starts }
@@ -89,7 +87,8 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// The error for a file that could not be read: names the path and what to do, never its content.
 pub(crate) fn cannot_read(what: &str, path: &Path, e: &Refusal) -> Diagnostic {
-    Diagnostic::error(format!("cannot read {what} `{}`: {}", display_path(path).display(), e.reason()))
+    let what = if what.is_empty() { String::new() } else { format!("{what} ") };
+    Diagnostic::error(format!("cannot read {what}`{}`: {}", display_path(path).display(), e.reason()))
         .with_hint(e.hint())
 }
 
@@ -112,8 +111,15 @@ pub(crate) fn normalise(path: &Path) -> PathBuf {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+                // `..` after nothing or after another `..` stays; it cannot be popped (popping it
+                // turned `../../shared` into `shared`). At the root, `/..` is `/`.
+                let last = out.components().next_back();
+                match last {
+                    None | Some(Component::ParentDir) => out.push(".."),
+                    Some(Component::RootDir | Component::Prefix(_)) => {}
+                    Some(_) => {
+                        out.pop();
+                    }
                 }
             }
             other => out.push(other.as_os_str()),
@@ -124,7 +130,13 @@ pub(crate) fn normalise(path: &Path) -> PathBuf {
 
 /// Parses HCL text, turning a syntax error into a located diagnostic.
 pub(crate) fn parse_hcl(src: &SourceText) -> Result<Body, Box<Diagnostic>> {
-    hcl::edit::parser::parse_body(&src.text).map_err(|e| {
+    // A UTF-8 byte order mark (editors on Windows write one) is not HCL: it is parsed as three
+    // spaces, so every byte offset stays that of the file.
+    let text = match src.text.strip_prefix('\u{feff}') {
+        Some(rest) => std::borrow::Cow::Owned(format!("   {rest}")),
+        None => std::borrow::Cow::Borrowed(src.text.as_str()),
+    };
+    hcl::edit::parser::parse_body(&text).map_err(|e| {
         let loc = e.location();
         let span = src.span_at(loc.line(), loc.column());
         Box::new(Diagnostic::error(format!("syntax error: {}", e.message())).with_span(span).with_hint(
@@ -161,5 +173,8 @@ mod tests {
     #[test]
     fn normalises_paths() {
         assert_eq!(normalise(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        // Leading `..` of a relative path are kept, each one (not popped by the next).
+        assert_eq!(normalise(Path::new("./../../shared/mod")), PathBuf::from("../../shared/mod"));
+        assert_eq!(normalise(Path::new("a/../../../b")), PathBuf::from("../../b"));
     }
 }

@@ -99,8 +99,7 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
             let src = match SourceText::read(&p, MAX_SOURCE_BYTES, &policy) {
                 Ok(s) => s,
                 Err(e) => {
-                    diags
-                        .push(cannot_read("configuration file", &p, &e).with_span(modules[i].source.clone()));
+                    diags.push(cannot_read("", &p, &e).with_span(modules[i].source.clone()));
                     continue;
                 }
             };
