@@ -18,6 +18,7 @@ mod errors;
 mod evidence;
 mod example_cloudwatch;
 mod faults;
+mod hostile_files;
 mod import;
 mod maintenance;
 mod newrelic;
