@@ -173,6 +173,18 @@ pub fn check(path: &Path, policy: &Policy) -> Result<PathBuf, Refusal> {
     Ok(resolved)
 }
 
+/// Resolves a directory (a module's `source`) and checks it against `policy`: the canonical path.
+pub fn check_dir(path: &Path, policy: &Policy) -> Result<PathBuf, Refusal> {
+    let resolved = std::fs::canonicalize(path).map_err(Refusal::Io)?;
+    if FORBIDDEN.iter().any(|f| resolved.starts_with(f)) {
+        return Err(Refusal::Forbidden { resolved });
+    }
+    if !policy.allows(&resolved) {
+        return Err(Refusal::Outside { resolved });
+    }
+    Ok(resolved)
+}
+
 /// Reads a UTF-8 text file after [`check`], at most `limit` bytes (a byte order mark is kept, so
 /// byte offsets stay those of the file; the HCL parser skips it).
 pub fn read_text(path: &Path, limit: u64, policy: &Policy) -> Result<String, Refusal> {

@@ -28,6 +28,20 @@ pub(crate) struct Row {
     pub span: Span,
 }
 
+/// Longest cell value an inventory message quotes (in characters). Inventory errors name the
+/// file, row and column; they quote at most this much of the offending cell, and the snippet
+/// shows the row cut to 200 characters around the column (`diag::SNIPPET_WIDTH`). The file itself
+/// is confined to the configuration (`confine`), so what is quoted is the configuration's own.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// `s`, cut to [`MAX_QUOTED_CHARS`] with `…`.
+fn bounded(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 const COLUMNS: &[&str] = &["name", "kind", "environment", "owner", "provider", "identifier", "tags"];
 const REQUIRED: &[&str] = &["name", "kind", "provider"];
 
@@ -72,7 +86,7 @@ fn parse_pairs(s: &str, allow_bare: bool) -> Result<BTreeMap<String, String>, St
             None if allow_bare => {
                 out.insert(part.to_string(), String::new());
             }
-            _ => return Err(format!("`{part}` is not a key=value pair")),
+            _ => return Err(format!("`{}` is not a key=value pair", bounded(part))),
         }
     }
     Ok(out)
@@ -106,7 +120,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
             col.insert(h, i);
         } else {
             warnings.push(
-                Diagnostic::warning(format!("unknown inventory column `{h}` is ignored"))
+                Diagnostic::warning(format!("unknown inventory column `{}` is ignored", bounded(&h)))
                     .with_span(src.line_span(1))
                     .with_hint(suggest::allowed_hint(&h, COLUMNS, "columns")),
             );
@@ -152,7 +166,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
         }
         let identifier = parse_identifier(&field("identifier")).unwrap_or_else(|e| {
             errors.push(
-                Diagnostic::error(format!("invalid identifier for `{name}`: {e}"))
+                Diagnostic::error(format!("invalid identifier for `{}`: {e}", bounded(&name)))
                     .with_span(span.clone())
                     .with_hint("write key=value pairs separated by `;` (host=web-1), or just the host name"),
             );
@@ -161,7 +175,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
         });
         let tags = parse_tags(&field("tags")).unwrap_or_else(|e| {
             errors.push(
-                Diagnostic::error(format!("invalid tags for `{name}`: {e}"))
+                Diagnostic::error(format!("invalid tags for `{}`: {e}", bounded(&name)))
                     .with_span(span.clone())
                     .with_hint("write tags as key=value pairs separated by `;` (team=web;tier=1)"),
             );
@@ -237,9 +251,13 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
         for key in o.keys() {
             if !COLUMNS.contains(&key.as_str()) {
                 errors.push(
-                    Diagnostic::error(format!("unknown field `{key}` in inventory element #{}", i + 1))
-                        .with_span(span.clone())
-                        .with_hint(suggest::allowed_hint(key, COLUMNS, "fields")),
+                    Diagnostic::error(format!(
+                        "unknown field `{}` in inventory element #{}",
+                        bounded(key),
+                        i + 1
+                    ))
+                    .with_span(span.clone())
+                    .with_hint(suggest::allowed_hint(key, COLUMNS, "fields")),
                 );
                 row_ok = false;
             }
@@ -263,7 +281,7 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
         for (what, r) in [("identifier", &identifier), ("tags", &tags)] {
             if let Err(e) = r {
                 errors.push(
-                    Diagnostic::error(format!("invalid {what} for `{name}`: {e}"))
+                    Diagnostic::error(format!("invalid {what} for `{}`: {e}", bounded(&name)))
                         .with_span(span.clone())
                         .with_hint(format!(
                             "write {what} as an object of strings, e.g. {{\"host\": \"web-1\"}}"
@@ -305,6 +323,19 @@ mod tests {
         );
         assert!(parse_identifier("host=a;oops").is_err());
         assert_eq!(parse_tags("team=web;critical").unwrap()["critical"], "");
+    }
+
+    #[test]
+    fn messages_quote_a_bounded_excerpt_of_a_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.csv");
+        let long = "k".repeat(5_000);
+        std::fs::write(&p, format!("name,kind,provider,identifier\n{long},server,datadog,host=a;{long}\n"))
+            .unwrap();
+        let Err(errs) = read(&p, &Policy::new(dir.path(), &BTreeMap::new())) else { panic!("accepted") };
+        assert!(errs[0].summary.starts_with("invalid identifier for `kkkk"), "{}", errs[0].summary);
+        assert!(errs[0].summary.chars().count() < 200, "{}", errs[0].summary);
+        assert_eq!(errs[0].span.as_ref().unwrap().line, 2);
     }
 
     #[test]

@@ -1069,3 +1069,23 @@ fn a_fifo_named_like_a_configuration_file_is_refused_not_read() {
     let e = find(&d, "cannot read `");
     assert!(e.summary.contains("x.hcl") && e.summary.contains("a FIFO"), "{}", e.summary);
 }
+
+#[test]
+fn a_module_outside_the_configuration_is_refused_where_it_is_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    write_all(
+        dir.path(),
+        &[
+            ("conf/main.hcl", "module \"m\" {\n  source = \"../mod\"\n}\n"),
+            ("mod/main.hcl", "locals {\n  a = 1\n}\n"),
+        ],
+    );
+    let d = load(&LoadOptions::new(&conf)).expect_err("refused");
+    let e = find(&d, "cannot read module `m` from `../mod`");
+    assert!(e.summary.contains("outside the configuration"), "{}", e.summary);
+    assert_eq!(at(e), (2, 12));
+    // In a git work tree (a repository's shared modules), it loads.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    load(&LoadOptions::new(&conf)).unwrap_or_else(|d| panic!("{}", d.render(&[], false)));
+}

@@ -8,7 +8,7 @@ use hcl::edit::expr::Expression;
 use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
-use crate::config::confine::MAX_SOURCE_BYTES;
+use crate::config::confine::{self, Refusal, MAX_SOURCE_BYTES};
 use crate::config::model::Span;
 use crate::config::source::{cannot_read, display_path, normalise, parse_hcl, SourceText};
 use crate::config::LoadOptions;
@@ -148,6 +148,18 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                     continue; // reported as a duplicate declaration later
                 }
                 let child_dir = normalise(&dir.join(s));
+                // A module's directory is confined like its files: inside the configuration (or
+                // its git work tree) or a directory the operator allows.
+                if let Err(e @ (Refusal::Forbidden { .. } | Refusal::Outside { .. })) =
+                    confine::check_dir(&child_dir, &policy)
+                {
+                    diags.push(
+                        Diagnostic::error(format!("cannot read module `{name}` from `{s}`: {}", e.reason()))
+                            .with_span(span)
+                            .with_hint(e.hint()),
+                    );
+                    continue;
+                }
                 let depth = modules[i].prefix.matches("module.").count();
                 let mut ancestor = Some(i);
                 let mut recursive = false;
