@@ -61,6 +61,21 @@ impl Policy {
         Policy { roots: None }
     }
 
+    /// For a file the operator named on the command line (`-var-file`): not confined when the
+    /// name itself points outside the configuration (the operator's own file), but confined like
+    /// the configuration's files when it names a file inside it, which a pull request could have
+    /// made a symlink to anywhere.
+    pub fn for_operator_file(&self, path: &Path) -> Policy {
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        match std::fs::canonicalize(parent) {
+            Ok(dir) if self.allows(&dir) => self.clone(),
+            _ => Policy::operator(),
+        }
+    }
+
     /// Whether a canonical path is inside the roots.
     fn allows(&self, canonical: &Path) -> bool {
         self.roots.as_ref().is_none_or(|roots| roots.iter().any(|r| canonical.starts_with(r)))
@@ -242,6 +257,25 @@ mod tests {
         // The operator may allow the directory.
         let env = BTreeMap::from([(ALLOW_ENV.to_string(), d.path().display().to_string())]);
         assert_eq!(read_text(&conf.join("s.hcl"), 100, &Policy::new(&conf, &env)).unwrap(), "TOPSECRET");
+    }
+
+    #[test]
+    fn an_operator_file_inside_the_configuration_is_confined_like_it() {
+        let d = tempfile::tempdir().unwrap();
+        let conf = d.path().join("conf");
+        std::fs::create_dir(&conf).unwrap();
+        std::fs::write(d.path().join("ops.wkvars"), "x = 1\n").unwrap();
+        std::os::unix::fs::symlink(d.path().join("ops.wkvars"), conf.join("pr.wkvars")).unwrap();
+        let p = policy(&conf);
+        // Named outside: the operator's, read.
+        let outside = d.path().join("ops.wkvars");
+        assert!(read_text(&outside, 100, &p.for_operator_file(&outside)).is_ok());
+        // Named inside but a symlink out of it (a pull request's doing): refused.
+        let inside = conf.join("pr.wkvars");
+        assert!(matches!(
+            read_text(&inside, 100, &p.for_operator_file(&inside)),
+            Err(Refusal::Outside { .. })
+        ));
     }
 
     #[test]

@@ -128,9 +128,11 @@ impl InputReader<'_, '_> {
 
     fn read_var_file(&mut self, path: &Path, explicit: bool, declared: &BTreeSet<String>) {
         // `watchkeep.wkvars` and `*.auto.wkvars` come with the configuration and are confined to
-        // it; a `-var-file` is the operator's (named on the command line) and may be anywhere, but
-        // /proc, devices and FIFOs are refused for both.
-        let policy = if explicit { Policy::operator() } else { Policy::new(&self.opts.dir, &self.opts.env) };
+        // it; a `-var-file` is the operator's (named on the command line) and may be outside it,
+        // unless it names a file inside the configuration (confined then: a pull request may have
+        // made it a symlink); /proc, devices and FIFOs are refused for all.
+        let confined = Policy::new(&self.opts.dir, &self.opts.env);
+        let policy = if explicit { confined.for_operator_file(path) } else { confined };
         let src = match SourceText::read(path, MAX_SOURCE_BYTES, &policy) {
             Ok(s) => s,
             Err(e) => {
