@@ -176,3 +176,23 @@ fn a_module_two_levels_up_a_bom_and_a_long_line_are_handled() {
     assert!(stderr.len() < 8_000, "{} bytes of error output", stderr.len());
     assert!(stderr.contains("long.hcl:2:") && stderr.contains("nope.y") && stderr.contains('…'), "{stderr}");
 }
+
+#[test]
+fn a_var_file_inside_the_configuration_that_links_outside_is_refused_one_outside_is_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let ws = Workspace::new("hostile-var-file");
+    ws.write("main.hcl", &raw_monitors_config(1, None));
+    // Not HCL: were it read, the syntax error's snippet would quote it.
+    std::fs::write(outside.path().join("secret.wkvars"), format!("{} !!\n", ws.api_key)).unwrap();
+    std::os::unix::fs::symlink(outside.path().join("secret.wkvars"), ws.path().join("pr.wkvars")).unwrap();
+    refused_everywhere(
+        &ws,
+        &[&["validate", "-var-file", "pr.wkvars"]],
+        &["pr.wkvars", "outside the configuration"],
+    );
+    // The operator's own file outside the configuration is read.
+    std::fs::write(outside.path().join("ops.wkvars"), "datadog_api_url = \"http://127.0.0.1:1\"\n").unwrap();
+    let ops = outside.path().join("ops.wkvars").display().to_string();
+    let (code, stdout, stderr) = run_bounded(&ws, ws.path(), &["validate", "-var-file", &ops]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+}
