@@ -18,7 +18,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use codespan_reporting::diagnostic::{Diagnostic as CsDiagnostic, Label};
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::termcolor::{Ansi, NoColor, WriteColor};
 use codespan_reporting::term::{self, Chars};
 use serde::ser::SerializeStruct;
@@ -275,6 +274,12 @@ impl<'a> IntoIterator for &'a Diagnostics {
     }
 }
 
+/// Widest source line quoted in a snippet (in characters): a longer line is cut to a window
+/// around the error's column, marked with `…` (a 400 KB line is not echoed whole).
+pub const SNIPPET_WIDTH: usize = 200;
+/// Largest file read from disk for a snippet.
+const MAX_SNIPPET_FILE_BYTES: u64 = 16 << 20;
+
 fn source_text(
     files: &[SourceFile],
     path: &Path,
@@ -283,7 +288,145 @@ fn source_text(
     if let Some(f) = files.iter().find(|f| f.path == path) {
         return Some(f.text.clone());
     }
-    cache.entry(path.to_path_buf()).or_insert_with(|| std::fs::read_to_string(path).ok()).clone()
+    cache.entry(path.to_path_buf()).or_insert_with(|| read_for_snippet(path)).clone()
+}
+
+/// Reads a file a span names, for its snippet, only when it is what the loader parses (after
+/// resolving symlinks: `.hcl`, `.wkvars`, or an inventory's `.csv` / `.json`), a regular file, not
+/// under /proc, /sys or /dev, and of bounded size: a snippet never quotes `/proc/self/environ` or
+/// another file a symlink points at. The loader's own reads are confined to the configuration
+/// (`config::confine`); this is the renderer's own guard, as it cannot see that policy.
+fn read_for_snippet(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let resolved = std::fs::canonicalize(path).ok()?;
+    if ["/proc", "/sys", "/dev"].iter().any(|f| resolved.starts_with(f)) {
+        return None;
+    }
+    let ext = resolved.extension().and_then(|e| e.to_str())?;
+    if !["hcl", "wkvars", "csv", "json"].contains(&ext) {
+        return None;
+    }
+    let meta = std::fs::metadata(&resolved).ok()?;
+    if !meta.is_file() || meta.len() > MAX_SNIPPET_FILE_BYTES {
+        return None;
+    }
+    let mut text = String::new();
+    std::fs::File::open(&resolved).ok()?.take(MAX_SNIPPET_FILE_BYTES).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// A file's text with every line over [`SNIPPET_WIDTH`] characters cut: the line holding the
+/// span's start to a window around it, the others to their beginning. Lines keep their numbers;
+/// `shift` is how many characters the start line lost before the window, so columns stay true.
+struct Excerpt {
+    name: String,
+    text: String,
+    line_starts: Vec<usize>,
+    start: usize,
+    end: usize,
+    start_line: usize,
+    shift: usize,
+}
+
+impl Excerpt {
+    fn new(name: String, text: &str, start: usize, end: usize) -> Excerpt {
+        let start_line = text[..start].matches('\n').count();
+        let mut out = String::new();
+        let (mut new_start, mut new_end, mut shift) = (None, None, 0);
+        let mut offset = 0;
+        for (idx, line) in text.split_inclusive('\n').enumerate() {
+            let line_start = offset;
+            offset += line.len();
+            let body = line.strip_suffix('\n').unwrap_or(line);
+            let newline = &line[body.len()..];
+            let base = out.len();
+            let in_line = |b: usize| b >= line_start && b <= line_start + body.len();
+            if body.chars().count() <= SNIPPET_WIDTH {
+                out.push_str(line);
+                if idx == start_line {
+                    new_start = Some(base + (start - line_start));
+                }
+                if new_start.is_some() && new_end.is_none() && in_line(end) {
+                    new_end = Some(base + (end - line_start));
+                }
+                continue;
+            }
+            // Char boundaries of the kept window.
+            let bounds: Vec<usize> = body.char_indices().map(|(i, _)| i).chain([body.len()]).collect();
+            let from_char = if idx == start_line {
+                let col = body[..start - line_start].chars().count();
+                col.saturating_sub(SNIPPET_WIDTH / 2)
+            } else {
+                0
+            };
+            let to_char = (from_char + SNIPPET_WIDTH).min(bounds.len() - 1);
+            let (from, to) = (bounds[from_char], bounds[to_char]);
+            let lead = if from > 0 { "…" } else { "" };
+            out.push_str(lead);
+            out.push_str(&body[from..to]);
+            if to < body.len() {
+                out.push('…');
+            }
+            out.push_str(newline);
+            let window_start = base + lead.len();
+            let map = |b: usize| window_start + (b - line_start).clamp(from, to) - from;
+            if idx == start_line {
+                new_start = Some(map(start));
+                shift = from_char - lead.chars().count();
+            }
+            if new_start.is_some() && new_end.is_none() && in_line(end) {
+                new_end = Some(map(end));
+            }
+        }
+        let start = new_start.unwrap_or(out.len());
+        let end = new_end.unwrap_or(start).max(start);
+        let mut line_starts = vec![0];
+        line_starts.extend(out.match_indices('\n').map(|(i, _)| i + 1));
+        Excerpt { name, text: out, line_starts, start, end, start_line, shift }
+    }
+}
+
+impl<'a> codespan_reporting::files::Files<'a> for Excerpt {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(&self.name)
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, codespan_reporting::files::Error> {
+        Ok(&self.text)
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, codespan_reporting::files::Error> {
+        Ok(self.line_starts.binary_search(&byte_index).unwrap_or_else(|next| next - 1))
+    }
+
+    fn line_range(
+        &'a self,
+        (): (),
+        line_index: usize,
+    ) -> Result<std::ops::Range<usize>, codespan_reporting::files::Error> {
+        let start =
+            *self.line_starts.get(line_index).ok_or(codespan_reporting::files::Error::LineTooLarge {
+                given: line_index,
+                max: self.line_starts.len() - 1,
+            })?;
+        let end = self.line_starts.get(line_index + 1).copied().unwrap_or(self.text.len());
+        Ok(start..end)
+    }
+
+    fn column_number(
+        &'a self,
+        (): (),
+        line_index: usize,
+        byte_index: usize,
+    ) -> Result<usize, codespan_reporting::files::Error> {
+        let range = self.line_range((), line_index)?;
+        let col = codespan_reporting::files::column_index(&self.text, range, byte_index) + 1;
+        Ok(if line_index == self.start_line { col + self.shift } else { col })
+    }
 }
 
 fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
@@ -299,7 +442,7 @@ fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
         notes.push(format!("hint: {hint}"));
     }
     let mut cs = CsDiagnostic::new(severity).with_message(&d.summary);
-    let mut sources = SimpleFiles::new();
+    let mut excerpt = Excerpt::new(String::new(), "", 0, 0);
     if let Some(span) = &d.span {
         let mut cache = HashMap::new();
         let text = source_text(files, &span.file, &mut cache);
@@ -310,8 +453,8 @@ fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
                     && text.is_char_boundary(span.start)
                     && text.is_char_boundary(span.end) =>
             {
-                let id = sources.add(span.file.display().to_string(), text);
-                cs = cs.with_labels(vec![Label::primary(id, span.start..span.end)]);
+                excerpt = Excerpt::new(span.file.display().to_string(), &text, span.start, span.end);
+                cs = cs.with_labels(vec![Label::primary((), excerpt.start..excerpt.end)]);
             }
             _ => {
                 // No source to show: still say where, then the notes.
@@ -323,10 +466,10 @@ fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
     let config = term::Config { chars: Chars::ascii(), ..term::Config::default() };
     let rendered = if color {
         let mut writer = Ansi::new(Vec::new());
-        emit(&mut writer, &config, &sources, &cs).map(|()| writer.into_inner())
+        emit(&mut writer, &config, &excerpt, &cs).map(|()| writer.into_inner())
     } else {
         let mut writer = NoColor::new(Vec::new());
-        emit(&mut writer, &config, &sources, &cs).map(|()| writer.into_inner())
+        emit(&mut writer, &config, &excerpt, &cs).map(|()| writer.into_inner())
     };
     match rendered {
         Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
@@ -337,8 +480,8 @@ fn render_one(d: &Diagnostic, files: &[SourceFile], color: bool) -> String {
 fn emit(
     writer: &mut dyn WriteColor,
     config: &term::Config,
-    files: &SimpleFiles<String, String>,
-    diagnostic: &CsDiagnostic<usize>,
+    files: &Excerpt,
+    diagnostic: &CsDiagnostic<()>,
 ) -> Result<(), codespan_reporting::files::Error> {
     term::emit(writer, config, files, diagnostic)
 }
@@ -368,6 +511,46 @@ mod tests {
         assert!(out.contains("  route = route.pager"), "{out}");
         assert!(out.contains("^^^^^^^^^^^"), "{out}");
         assert!(out.contains("= hint: did you mean `route.pagerduty`?"), "{out}");
+    }
+
+    #[test]
+    fn a_long_line_is_cut_around_the_column_and_the_column_stays_true() {
+        let long = format!("x = \"{}\" + bad + \"{}\"", "a".repeat(400_000), "b".repeat(400_000));
+        let text = format!("ok = 1\n{long}\ny = 2\n");
+        let files = vec![SourceFile { path: PathBuf::from("main.hcl"), text: text.clone() }];
+        let sp = span("main.hcl", &text, "bad");
+        let col = sp.col;
+        let out = Diagnostics::from(Diagnostic::error("unknown `bad`").with_span(sp)).render(&files, false);
+        assert!(out.len() < 2_000, "{} bytes: {}", out.len(), &out[..2_000.min(out.len())]);
+        assert!(out.contains(&format!("--> main.hcl:2:{col}")), "{out}");
+        assert!(out.contains("…aaaa") && out.contains("+ bad +") && out.contains("bbb…"), "{out}");
+        let line = out.lines().find(|l| l.contains("+ bad +")).unwrap();
+        let caret = out.lines().find(|l| l.contains("^^^")).unwrap();
+        let chars_before = |l: &str, i: usize| l[..i].chars().count();
+        assert_eq!(
+            chars_before(caret, caret.find('^').unwrap()),
+            chars_before(line, line.find("bad").unwrap())
+        );
+        // A short file renders as before.
+        let out = Diagnostics::from(Diagnostic::error("e").with_span(span("main.hcl", &text, "y = 2")))
+            .render(&files, false);
+        assert!(out.contains("--> main.hcl:3:1") && out.contains("3 | y = 2"), "{out}");
+    }
+
+    #[test]
+    fn snippets_never_read_what_a_symlink_points_outside_hcl_at() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("secret.txt"), "TOPSECRET line\n").unwrap();
+        std::os::unix::fs::symlink(d.path().join("secret.txt"), d.path().join("a.hcl")).unwrap();
+        std::os::unix::fs::symlink("/proc/self/environ", d.path().join("env.hcl")).unwrap();
+        for f in ["a.hcl", "env.hcl"] {
+            let sp = Span { file: d.path().join(f), line: 1, col: 1, start: 0, end: 3 };
+            let out = Diagnostics::from(Diagnostic::error("e").with_span(sp)).render(&[], false);
+            assert!(
+                !out.contains("TOPSECRET") && out.contains(&format!("at {}", d.path().join(f).display())),
+                "{out}"
+            );
+        }
     }
 
     #[test]

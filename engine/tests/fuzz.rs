@@ -2597,7 +2597,7 @@ mod regressions {
         let errors = load("locals {\n  x = file(\"/dev/zero\")\n}\n").unwrap_err();
         assert_eq!(
             errors,
-            ["2:7: cannot evaluate expression: call to `file` failed: cannot read `/dev/zero`: it is not a regular file"]
+            ["2:7: cannot evaluate expression: call to `file` failed: cannot read `/dev/zero`: it resolves to `/dev/zero`, and watchkeep never reads /proc, /sys or /dev; point it at a regular file inside the configuration (a symlink is followed first)"]
         );
         assert!(load("locals {\n  x = fileexists(\"/dev/zero\")\n}\n").is_ok());
     }
@@ -2605,7 +2605,11 @@ mod regressions {
     #[test]
     fn inventory_source_refuses_devices_instead_of_reading_forever() {
         let errors = load("inventory \"p\" {\n  source = \"/dev/zero\"\n}\n").unwrap_err();
-        assert_eq!(errors, ["2:12: cannot read inventory source `/dev/zero`: it is not a regular file"]);
+        // Issue 15: devices (and all of /dev, /proc, /sys) are refused after resolving symlinks.
+        assert_eq!(
+            errors,
+            ["2:12: cannot read inventory source `/dev/zero`: it resolves to `/dev/zero`, and watchkeep never reads /proc, /sys or /dev"]
+        );
     }
 
     #[test]

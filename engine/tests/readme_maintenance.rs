@@ -89,3 +89,21 @@ alert "cpu_saturated" {
         ]
     );
 }
+
+/// Issue 15: the intro snippet once had `pagerduty { service = "…"  routing_key = … }`, two
+/// attributes in a one-line block, which HCL rejects. The check above catches that form, in a
+/// top-level fence and in an indented one (list items).
+#[test]
+fn the_snippet_check_catches_a_one_line_block_with_two_attributes() {
+    let bad = "route \"oncall\" {\n  pagerduty { service = \"platform-oncall\"  routing_key = var.key }\n}\n";
+    let good = "route \"oncall\" {\n  pagerduty {\n    service     = \"platform-oncall\"\n    routing_key = var.key\n  }\n}\n";
+    let text = format!("intro\n\n```hcl\n{bad}```\n\n- item:\n\n  ```hcl\n  {good}  ```\n");
+    let snippets = hcl_snippets(&text);
+    assert_eq!(snippets.len(), 2);
+    assert_eq!(snippets[0].0, 4, "first line of the first snippet");
+    assert!(
+        format_source(&snippets[0].1, Path::new("README.md")).is_err(),
+        "two attributes on one line must fail"
+    );
+    assert!(format_source(good, Path::new("README.md")).is_ok());
+}

@@ -13,10 +13,39 @@ use hcl::edit::Ident;
 use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
 
+use super::confine::{self, Policy};
 use super::values::{hcl_to_json, json_to_hcl, type_name};
 
 thread_local! {
     static BASE_DIR: RefCell<Option<PathBuf>> = const { RefCell::new(None) };
+    static READ_POLICY: RefCell<Option<Policy>> = const { RefCell::new(None) };
+}
+
+/// Sets where `file(...)` may read (the configuration's [`Policy`]) for the duration of a load,
+/// restoring the previous one when dropped. Without one, reads are confined to the base directory.
+pub(crate) struct PolicyGuard {
+    previous: Option<Policy>,
+}
+
+impl PolicyGuard {
+    pub fn set(policy: Policy) -> PolicyGuard {
+        PolicyGuard { previous: READ_POLICY.with(|p| p.replace(Some(policy))) }
+    }
+}
+
+impl Drop for PolicyGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        READ_POLICY.with(|p| *p.borrow_mut() = previous);
+    }
+}
+
+/// The read policy of the load in progress (see [`PolicyGuard`]).
+pub(crate) fn read_policy() -> Policy {
+    READ_POLICY.with(|p| p.borrow().clone()).unwrap_or_else(|| {
+        let base = BASE_DIR.with(|b| b.borrow().clone()).unwrap_or_else(|| PathBuf::from("."));
+        Policy::new(&base, &std::collections::BTreeMap::new())
+    })
 }
 
 /// Sets the directory `file(...)` resolves relative paths against, restoring the previous one
@@ -341,18 +370,17 @@ fn file_path(rel: &str) -> PathBuf {
 fn file(args: FuncArgs) -> FnResult {
     let rel = string_arg(&args, 0, "the path")?;
     let path = file_path(rel);
-    // Reading a device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end.
-    if std::fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
-        return Err(format!("cannot read `{rel}`: it is not a regular file"));
-    }
-    std::fs::read_to_string(&path)
+    // Confined to the configuration (symlinks resolved first); /proc, devices and FIFOs refused.
+    // The refusal names the path, never the file's content.
+    confine::read_text(&path, confine::MAX_SOURCE_BYTES, &read_policy())
         .map(Value::String)
-        .map_err(|e| format!("cannot read `{rel}` (relative to the configuration directory): {e}"))
+        .map_err(|e| format!("cannot read `{rel}`: {}; {}", e.reason(), e.hint()))
 }
 
 fn fileexists(args: FuncArgs) -> FnResult {
     let rel = string_arg(&args, 0, "the path")?;
-    Ok(Value::Bool(file_path(rel).is_file()))
+    // A file the configuration may not read does not exist for it.
+    Ok(Value::Bool(confine::check(&file_path(rel), &read_policy()).is_ok()))
 }
 
 fn csvdecode(args: FuncArgs) -> FnResult {
@@ -887,5 +915,28 @@ mod tests {
         assert_eq!(ok(r#"file("msg.txt")"#), "hello");
         assert_eq!(ok(r#"fileexists("msg.txt")"#), true);
         assert!(eval(r#"file("missing.txt")"#).unwrap_err().contains("cannot read `missing.txt`"));
+    }
+
+    #[test]
+    fn file_is_confined_to_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("conf");
+        std::fs::create_dir(&conf).unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "TOPSECRET").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), conf.join("link.txt")).unwrap();
+        let _guard = BaseDirGuard::set(&conf);
+        for call in [r#"file("/proc/self/environ")"#, r#"file("../secret.txt")"#, r#"file("link.txt")"#] {
+            let e = eval(call).unwrap_err();
+            assert!(e.contains("cannot read") && !e.contains("TOPSECRET"), "{call}: {e}");
+        }
+        assert!(eval(r#"file("/proc/self/environ")"#).unwrap_err().contains("never reads /proc"));
+        assert!(eval(r#"file("../secret.txt")"#).unwrap_err().contains(confine::ALLOW_ENV));
+        assert_eq!(ok(r#"fileexists("link.txt")"#), false);
+        let env = std::collections::BTreeMap::from([(
+            confine::ALLOW_ENV.to_string(),
+            dir.path().display().to_string(),
+        )]);
+        let _policy = PolicyGuard::set(Policy::new(&conf, &env));
+        assert_eq!(ok(r#"file("link.txt")"#), "TOPSECRET");
     }
 }

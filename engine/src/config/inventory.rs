@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::confine::{Policy, MAX_INVENTORY_BYTES};
 use super::model::Span;
 use super::source::SourceText;
 use super::suggest;
@@ -27,26 +28,32 @@ pub(crate) struct Row {
     pub span: Span,
 }
 
+/// Longest cell value an inventory message quotes (in characters). Inventory errors name the
+/// file, row and column; they quote at most this much of the offending cell, and the snippet
+/// shows the row cut to 200 characters around the column (`diag::SNIPPET_WIDTH`). The file itself
+/// is confined to the configuration (`confine`), so what is quoted is the configuration's own.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// `s`, cut to [`MAX_QUOTED_CHARS`] with `…`.
+fn bounded(s: &str) -> String {
+    match s.char_indices().nth(MAX_QUOTED_CHARS) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
 const COLUMNS: &[&str] = &["name", "kind", "environment", "owner", "provider", "identifier", "tags"];
 const REQUIRED: &[&str] = &["name", "kind", "provider"];
 
 /// Reads the file; `Err` holds every problem found (with file and row).
-pub(crate) fn read(path: &Path) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
-    // Reading a device or a FIFO (`/dev/zero`, `/dev/stdin`) would never end.
-    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return Err(vec![Diagnostic::error(format!(
-            "cannot read inventory source `{}`: it is not a regular file",
-            super::source::display_path(path).display()
-        ))
-        .with_hint("point `source` at a CSV or JSON file, relative to the configuration directory")]);
-    }
-    let src = SourceText::read(path).map_err(|e| {
-        vec![Diagnostic::error(format!(
-            "cannot read inventory source `{}`: {e}",
-            super::source::display_path(path).display()
-        ))
-        .with_hint("check the `source` path; it is relative to the configuration directory")]
-    })?;
+pub(crate) fn read(
+    path: &Path,
+    policy: &Policy,
+) -> Result<(SourceText, Vec<Row>, Vec<Diagnostic>), Vec<Diagnostic>> {
+    // Confined to the configuration, symlinks resolved; devices, FIFOs and /proc refused before
+    // opening (reading `/dev/zero` or a FIFO would never end); the refusal never quotes the file.
+    let src = SourceText::read(path, MAX_INVENTORY_BYTES, policy)
+        .map_err(|e| vec![super::source::cannot_read("inventory source", path, &e)])?;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let result = if is_json { read_json(&src) } else { read_csv(&src) };
     result.map(|(rows, warnings)| (src, rows, warnings))
@@ -79,7 +86,7 @@ fn parse_pairs(s: &str, allow_bare: bool) -> Result<BTreeMap<String, String>, St
             None if allow_bare => {
                 out.insert(part.to_string(), String::new());
             }
-            _ => return Err(format!("`{part}` is not a key=value pair")),
+            _ => return Err(format!("`{}` is not a key=value pair", bounded(part))),
         }
     }
     Ok(out)
@@ -113,7 +120,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
             col.insert(h, i);
         } else {
             warnings.push(
-                Diagnostic::warning(format!("unknown inventory column `{h}` is ignored"))
+                Diagnostic::warning(format!("unknown inventory column `{}` is ignored", bounded(&h)))
                     .with_span(src.line_span(1))
                     .with_hint(suggest::allowed_hint(&h, COLUMNS, "columns")),
             );
@@ -159,7 +166,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
         }
         let identifier = parse_identifier(&field("identifier")).unwrap_or_else(|e| {
             errors.push(
-                Diagnostic::error(format!("invalid identifier for `{name}`: {e}"))
+                Diagnostic::error(format!("invalid identifier for `{}`: {e}", bounded(&name)))
                     .with_span(span.clone())
                     .with_hint("write key=value pairs separated by `;` (host=web-1), or just the host name"),
             );
@@ -168,7 +175,7 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
         });
         let tags = parse_tags(&field("tags")).unwrap_or_else(|e| {
             errors.push(
-                Diagnostic::error(format!("invalid tags for `{name}`: {e}"))
+                Diagnostic::error(format!("invalid tags for `{}`: {e}", bounded(&name)))
                     .with_span(span.clone())
                     .with_hint("write tags as key=value pairs separated by `;` (team=web;tier=1)"),
             );
@@ -244,9 +251,13 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
         for key in o.keys() {
             if !COLUMNS.contains(&key.as_str()) {
                 errors.push(
-                    Diagnostic::error(format!("unknown field `{key}` in inventory element #{}", i + 1))
-                        .with_span(span.clone())
-                        .with_hint(suggest::allowed_hint(key, COLUMNS, "fields")),
+                    Diagnostic::error(format!(
+                        "unknown field `{}` in inventory element #{}",
+                        bounded(key),
+                        i + 1
+                    ))
+                    .with_span(span.clone())
+                    .with_hint(suggest::allowed_hint(key, COLUMNS, "fields")),
                 );
                 row_ok = false;
             }
@@ -270,7 +281,7 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
         for (what, r) in [("identifier", &identifier), ("tags", &tags)] {
             if let Err(e) = r {
                 errors.push(
-                    Diagnostic::error(format!("invalid {what} for `{name}`: {e}"))
+                    Diagnostic::error(format!("invalid {what} for `{}`: {e}", bounded(&name)))
                         .with_span(span.clone())
                         .with_hint(format!(
                             "write {what} as an object of strings, e.g. {{\"host\": \"web-1\"}}"
@@ -315,12 +326,25 @@ mod tests {
     }
 
     #[test]
+    fn messages_quote_a_bounded_excerpt_of_a_cell() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("inv.csv");
+        let long = "k".repeat(5_000);
+        std::fs::write(&p, format!("name,kind,provider,identifier\n{long},server,datadog,host=a;{long}\n"))
+            .unwrap();
+        let Err(errs) = read(&p, &Policy::new(dir.path(), &BTreeMap::new())) else { panic!("accepted") };
+        assert!(errs[0].summary.starts_with("invalid identifier for `kkkk"), "{}", errs[0].summary);
+        assert!(errs[0].summary.chars().count() < 200, "{}", errs[0].summary);
+        assert_eq!(errs[0].span.as_ref().unwrap().line, 2);
+    }
+
+    #[test]
     fn csv_errors_name_the_row() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("inv.csv");
         std::fs::write(&p, "name,kind,provider,identifier\nweb-1,server,datadog,web-1\n,server,datadog,x\n")
             .unwrap();
-        let errs = read(&p).unwrap_err();
+        let errs = read(&p, &Policy::new(p.parent().unwrap(), &BTreeMap::new())).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].summary.contains("empty `name`"));
         assert_eq!(errs[0].span.as_ref().unwrap().line, 3);
@@ -335,7 +359,7 @@ mod tests {
             r#"[{"name": "db", "kind": "database", "provider": "cloudwatch", "identifier": {"DBInstanceIdentifier": "orders"}, "tags": "a=b"}]"#,
         )
         .unwrap();
-        let (_, rows, _) = read(&p).unwrap();
+        let (_, rows, _) = read(&p, &Policy::new(p.parent().unwrap(), &BTreeMap::new())).unwrap();
         assert_eq!(rows[0].identifier["DBInstanceIdentifier"], "orders");
         assert_eq!(rows[0].tags["a"], "b");
         assert_eq!(rows[0].span.col, 11);

@@ -10,6 +10,7 @@
 //! The language itself is described in `docs/language.md`; [`schema`] is the one list of blocks
 //! and attributes the loader accepts.
 
+pub mod confine;
 mod coverage;
 mod fmt;
 mod functions;

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use hcl::edit::structure::Body;
 
+use super::confine::{Policy, Refusal};
 use super::model::Span;
 use crate::diag::Diagnostic;
 
@@ -24,8 +25,10 @@ impl SourceText {
         SourceText { display: display_path(path), text, line_starts }
     }
 
-    pub fn read(path: &Path) -> std::io::Result<SourceText> {
-        let text = std::fs::read_to_string(path)?;
+    /// Reads a file through the confinement [`Policy`] (symlinks resolved, special files and
+    /// files outside the configuration refused, at most `limit` bytes).
+    pub fn read(path: &Path, limit: u64, policy: &Policy) -> Result<SourceText, Refusal> {
+        let text = super::confine::read_text(path, limit, policy)?;
         Ok(SourceText::new(path, text))
     }
 
@@ -82,6 +85,13 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     i
 }
 
+/// The error for a file that could not be read: names the path and what to do, never its content.
+pub(crate) fn cannot_read(what: &str, path: &Path, e: &Refusal) -> Diagnostic {
+    let what = if what.is_empty() { String::new() } else { format!("{what} ") };
+    Diagnostic::error(format!("cannot read {what}`{}`: {}", display_path(path).display(), e.reason()))
+        .with_hint(e.hint())
+}
+
 /// How a path is shown in diagnostics: relative to the current directory when it is under it.
 pub(crate) fn display_path(path: &Path) -> PathBuf {
     let Ok(cwd) = std::env::current_dir() else { return path.to_path_buf() };
@@ -101,8 +111,15 @@ pub(crate) fn normalise(path: &Path) -> PathBuf {
         match c {
             Component::CurDir => {}
             Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+                // `..` after nothing or after another `..` stays; it cannot be popped (popping it
+                // turned `../../shared` into `shared`). At the root, `/..` is `/`.
+                let last = out.components().next_back();
+                match last {
+                    None | Some(Component::ParentDir) => out.push(".."),
+                    Some(Component::RootDir | Component::Prefix(_)) => {}
+                    Some(_) => {
+                        out.pop();
+                    }
                 }
             }
             other => out.push(other.as_os_str()),
@@ -113,7 +130,13 @@ pub(crate) fn normalise(path: &Path) -> PathBuf {
 
 /// Parses HCL text, turning a syntax error into a located diagnostic.
 pub(crate) fn parse_hcl(src: &SourceText) -> Result<Body, Box<Diagnostic>> {
-    hcl::edit::parser::parse_body(&src.text).map_err(|e| {
+    // A UTF-8 byte order mark (editors on Windows write one) is not HCL: it is parsed as three
+    // spaces, so every byte offset stays that of the file.
+    let text = match src.text.strip_prefix('\u{feff}') {
+        Some(rest) => std::borrow::Cow::Owned(format!("   {rest}")),
+        None => std::borrow::Cow::Borrowed(src.text.as_str()),
+    };
+    hcl::edit::parser::parse_body(&text).map_err(|e| {
         let loc = e.location();
         let span = src.span_at(loc.line(), loc.column());
         Box::new(Diagnostic::error(format!("syntax error: {}", e.message())).with_span(span).with_hint(
@@ -150,5 +173,8 @@ mod tests {
     #[test]
     fn normalises_paths() {
         assert_eq!(normalise(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+        // Leading `..` of a relative path are kept, each one (not popped by the next).
+        assert_eq!(normalise(Path::new("./../../shared/mod")), PathBuf::from("../../shared/mod"));
+        assert_eq!(normalise(Path::new("a/../../../b")), PathBuf::from("../../b"));
     }
 }

@@ -1015,3 +1015,77 @@ fn state_s3_settings_are_read() {
     let d = err("watchkeep {\n  state \"s3\" {\n    bucket = \"b\"\n    key = \"k.json\"\n    endpoint_url = \"localhost:9000\"\n  }\n}\n");
     find(&d, "is not an http:// or https:// URL");
 }
+
+#[test]
+fn a_utf8_bom_at_the_start_of_a_file_is_accepted() {
+    let cfg = ok_with(
+        &[
+            ("main.hcl", "\u{feff}variable \"v\" { default = \"x\" }\n"),
+            ("a.auto.wkvars", "\u{feff}v = \"from-wkvars\"\n"),
+        ],
+        |_| {},
+    );
+    assert_eq!(cfg.variables["v"].value, json!("from-wkvars"));
+    // The text is kept as it is on disk, so spans stay byte offsets of the file.
+    assert!(cfg.files[0].text.starts_with('\u{feff}'));
+    let d = err_with(&[("main.hcl", "\u{feff}variable \"v\" { default = nope }\n")], |_| {});
+    let e = d.iter().next().unwrap();
+    let span = e.span.as_ref().unwrap();
+    assert_eq!(&"\u{feff}variable \"v\" { default = nope }\n"[span.start..span.end], "nope", "{e:?}");
+}
+
+#[test]
+fn configuration_files_are_confined_and_never_quoted_from_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    std::fs::write(dir.path().join("outside.csv"), "name,kind,provider\nTOPSECRET,server,datadog\n").unwrap();
+    std::fs::write(conf.join("main.hcl"), "inventory \"p\" {\n  source = \"../outside.csv\"\n}\n").unwrap();
+    std::os::unix::fs::symlink("/proc/self/environ", conf.join("env.auto.wkvars")).unwrap();
+    let d = load(&LoadOptions::new(&conf)).expect_err("refused");
+    let rendered = d.render(&[], false);
+    assert!(!rendered.contains("TOPSECRET") && !rendered.contains("PATH="), "{rendered}");
+    let e = find(&d, "cannot read inventory source");
+    assert!(
+        e.summary.contains("outside the configuration")
+            && e.hint.as_deref().unwrap().contains("WATCHKEEP_ALLOW_READ")
+    );
+    assert_eq!(at(e).0, 2, "located at the `source` attribute");
+    find(&d, "never reads /proc");
+    // The operator may allow the directory (not the configuration).
+    std::fs::remove_file(conf.join("env.auto.wkvars")).unwrap();
+    let mut opts = LoadOptions::new(&conf);
+    opts.env.insert("WATCHKEEP_ALLOW_READ".into(), dir.path().display().to_string());
+    let (cfg, _) = load(&opts).unwrap_or_else(|d| panic!("{}", d.render(&[], false)));
+    assert!(cfg.components.contains_key("TOPSECRET"));
+}
+
+#[test]
+fn a_fifo_named_like_a_configuration_file_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.hcl"), "variable \"v\" { default = 1 }\n").unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(dir.path().join("x.hcl")).status().unwrap().success());
+    let d = load(&LoadOptions::new(dir.path())).expect_err("refused");
+    let e = find(&d, "cannot read `");
+    assert!(e.summary.contains("x.hcl") && e.summary.contains("a FIFO"), "{}", e.summary);
+}
+
+#[test]
+fn a_module_outside_the_configuration_is_refused_where_it_is_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    write_all(
+        dir.path(),
+        &[
+            ("conf/main.hcl", "module \"m\" {\n  source = \"../mod\"\n}\n"),
+            ("mod/main.hcl", "locals {\n  a = 1\n}\n"),
+        ],
+    );
+    let d = load(&LoadOptions::new(&conf)).expect_err("refused");
+    let e = find(&d, "cannot read module `m` from `../mod`");
+    assert!(e.summary.contains("outside the configuration"), "{}", e.summary);
+    assert_eq!(at(e), (2, 12));
+    // In a git work tree (a repository's shared modules), it loads.
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    load(&LoadOptions::new(&conf)).unwrap_or_else(|d| panic!("{}", d.render(&[], false)));
+}

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use super::report::FmtOutput;
 use super::Error;
+use crate::config::confine::{self, Policy};
 use crate::config::{self, SourceFile};
 
 /// What `fmt` is asked for.
@@ -25,8 +26,13 @@ pub struct FmtFile {
     pub diff: Option<String>,
 }
 
-fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
+/// The files to format, each with where it may be read: files found in a directory are confined
+/// to that directory (its git work tree, `WATCHKEEP_ALLOW_READ`); a file named on the command line
+/// is the operator's. Entries that are not directories are listed (FIFOs too), so that a special
+/// file is refused with a message rather than skipped.
+fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<(PathBuf, Policy)> {
     let roots: Vec<PathBuf> = if paths.is_empty() { vec![dir.to_path_buf()] } else { paths.to_vec() };
+    let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
     let mut out = Vec::new();
     for r in roots {
         if r.is_dir() {
@@ -35,14 +41,16 @@ fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<PathBuf> {
                     .flatten()
                     .map(|e| e.path())
                     .filter(|p| {
-                        matches!(p.extension().and_then(|x| x.to_str()), Some("hcl") | Some("wkvars"))
+                        !p.is_dir()
+                            && matches!(p.extension().and_then(|x| x.to_str()), Some("hcl") | Some("wkvars"))
                     })
                     .collect();
                 v.sort();
-                out.extend(v);
+                let policy = Policy::new(&r, &env);
+                out.extend(v.into_iter().map(|p| (p, policy.clone())));
             }
         } else {
-            out.push(r);
+            out.push((r, Policy::operator()));
         }
     }
     out
@@ -58,9 +66,12 @@ pub fn fmt(
 ) -> Result<FmtOutput, Error> {
     let mut changed = Vec::new();
     let files = hcl_files(&input.paths, dir);
-    for path in &files {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::msg(format!("cannot read {}: {e}", path.display())))?;
+    for (path, policy) in &files {
+        // Symlinks resolved first; /proc, devices, FIFOs and files outside the directory refused,
+        // so `fmt -check` cannot quote `/proc/self/environ` in a snippet.
+        let text = confine::read_text(path, confine::MAX_SOURCE_BYTES, policy).map_err(|e| {
+            Error::msg(format!("cannot read {}: {}\nhint: {}", path.display(), e.reason(), e.hint()))
+        })?;
         let formatted = config::format_source(&text, path).map_err(|d| {
             Error::Diagnostics(d, vec![SourceFile { path: path.clone(), text: text.clone() }])
         })?;

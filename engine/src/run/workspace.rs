@@ -120,14 +120,18 @@ pub fn lock(backend: &LocalBackend, operation: &str) -> Result<StateLock, Error>
     }
 }
 
-/// The *.hcl files of `dir`, for diagnostics' snippets.
+/// The *.hcl files of `dir`, for diagnostics' snippets: read through the same confinement as the
+/// loader (a `.hcl` symlink to `/proc/self/environ` or outside the configuration is left out), so
+/// a snippet only ever quotes HCL of the configuration.
 pub fn read_sources(dir: &Path) -> Vec<SourceFile> {
+    let env: BTreeMap<String, String> = std::env::vars().collect();
+    let policy = config::confine::Policy::new(dir, &env);
     let mut files = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().and_then(|x| x.to_str()) == Some("hcl") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
+                if let Ok(text) = config::confine::read_text(&p, config::confine::MAX_SOURCE_BYTES, &policy) {
                     files.push(SourceFile { path: display_path(&p), text });
                 }
             }

@@ -23,8 +23,9 @@ pub enum StateError {
     #[error(
         "`{}` is not valid watchkeep state: {detail}\n\
          nothing was changed; the file was left as it is\n\
-         hint: restore the last good version from `{}` or from a file in `{}`, \
-         or fix the file by hand",
+         hint: restore the last good version from `{}` (the state before the last write), \
+         or from version control, or fix the file by hand \
+         (the files in `{}` record changes; they are not state files)",
         .path.display(), backup_of(.path).display(), history_of(.path).display()
     )]
     Corrupt { path: PathBuf, detail: String },
@@ -251,7 +252,9 @@ mod tests {
         assert!(m.contains("`.watchkeep/state.json` is not valid watchkeep state"), "{m}");
         assert!(m.contains("line 3 column 5"), "{m}");
         assert!(m.contains("nothing was changed"), "{m}");
-        assert!(m.contains("`.watchkeep/state.json.backup`"), "{m}");
-        assert!(m.contains("`.watchkeep/history`"), "{m}");
+        assert!(m.contains("restore the last good version from `.watchkeep/state.json.backup`"), "{m}");
+        // History entries are change records, not states: the hint must not send anyone there.
+        assert!(!m.contains("or from a file in"), "{m}");
+        assert!(m.contains("`.watchkeep/history` record changes; they are not state files"), "{m}");
     }
 }

@@ -10,7 +10,22 @@ use super::paths::parent_dir;
 
 /// Replaces `path` with `bytes` so that readers see the old or the new content, never a mix:
 /// temp file in the same directory, fsync, rename over `path`, fsync of the directory.
+/// When `path` is a symlink (a state file kept elsewhere), the write goes through it: its target
+/// is replaced atomically in the target's directory and the link stays.
 pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    let resolved;
+    let path = if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        resolved = fs::canonicalize(path).map_err(|e| {
+            StateError::io(
+                "resolve the symlink (its target must exist; replace the link or restore its target)",
+                path,
+                e,
+            )
+        })?;
+        resolved.as_path()
+    } else {
+        path
+    };
     let dir = parent_dir(path);
     fs::create_dir_all(&dir).map_err(|e| StateError::io("create directory", &dir, e))?;
     let tmp = temp_path(path);
@@ -51,6 +66,22 @@ pub(super) fn sync_dir(dir: &Path) -> Result<(), StateError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_symlinked_state_file_is_written_through_the_link() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("real")).unwrap();
+        std::fs::write(d.path().join("real/state.json"), "old").unwrap();
+        std::os::unix::fs::symlink(d.path().join("real/state.json"), d.path().join("state.json")).unwrap();
+        write_atomic(&d.path().join("state.json"), b"new").unwrap();
+        assert!(std::fs::symlink_metadata(d.path().join("state.json")).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read_to_string(d.path().join("real/state.json")).unwrap(), "new");
+        // A dangling link is refused, with the path, and nothing is created.
+        std::os::unix::fs::symlink(d.path().join("gone.json"), d.path().join("dangling.json")).unwrap();
+        let e = write_atomic(&d.path().join("dangling.json"), b"x").unwrap_err().to_string();
+        assert!(e.contains("dangling.json") && e.contains("symlink"), "{e}");
+        assert!(!d.path().join("gone.json").exists());
+    }
 
     #[test]
     fn bare_file_name_uses_current_dir_parent() {

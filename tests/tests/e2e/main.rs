@@ -19,6 +19,7 @@ mod evidence;
 mod example_cloudwatch;
 mod faults;
 mod hostile_plan;
+mod hostile_files;
 mod import;
 mod maintenance;
 mod newrelic;

@@ -549,7 +549,8 @@ impl<'a> Evaluator<'a> {
         let mut members: Vec<String> = Vec::new();
         if let Some(src) = &source {
             let path = self.modules[m].dir.join(src);
-            match inventory::read(&path) {
+            match inventory::read(&path, &crate::config::confine::Policy::new(&self.opts.dir, &self.opts.env))
+            {
                 Ok((_, rows, warnings)) => {
                     self.diags.0.extend(warnings);
                     for row in rows {

@@ -10,10 +10,11 @@ use hcl::eval::Context;
 use serde_json::Value;
 
 use super::{Decl, Kind};
+use crate::config::confine::{Policy, Refusal, MAX_SOURCE_BYTES};
 use crate::config::functions::{self, BaseDirGuard};
 use crate::config::model::Span;
 use crate::config::refs::Collected;
-use crate::config::source::{display_path, parse_hcl, SourceText};
+use crate::config::source::{cannot_read, parse_hcl, SourceText};
 use crate::config::suggest;
 use crate::config::values::hcl_to_json;
 use crate::config::LoadOptions;
@@ -74,7 +75,7 @@ impl InputReader<'_, '_> {
             .collect();
         let mut var_files: Vec<PathBuf> = Vec::new();
         let default_file = self.opts.dir.join("watchkeep.wkvars");
-        if default_file.is_file() {
+        if default_file.symlink_metadata().is_ok() {
             var_files.push(default_file);
         }
         if let Ok(entries) = std::fs::read_dir(&self.opts.dir) {
@@ -82,7 +83,7 @@ impl InputReader<'_, '_> {
                 .filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| {
-                    p.is_file()
+                    !p.is_dir()
                         && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".auto.wkvars"))
                 })
                 .collect();
@@ -126,20 +127,21 @@ impl InputReader<'_, '_> {
     }
 
     fn read_var_file(&mut self, path: &Path, explicit: bool, declared: &BTreeSet<String>) {
-        let src = match SourceText::read(path) {
+        // `watchkeep.wkvars` and `*.auto.wkvars` come with the configuration and are confined to
+        // it; a `-var-file` is the operator's (named on the command line) and may be outside it,
+        // unless it names a file inside the configuration (confined then: a pull request may have
+        // made it a symlink); /proc, devices and FIFOs are refused for all.
+        let confined = Policy::new(&self.opts.dir, &self.opts.env);
+        let policy = if explicit { confined.for_operator_file(path) } else { confined };
+        let src = match SourceText::read(path, MAX_SOURCE_BYTES, &policy) {
             Ok(s) => s,
             Err(e) => {
-                self.error(
-                    Diagnostic::error(format!(
-                        "cannot read variables file `{}`: {e}",
-                        display_path(path).display()
-                    ))
-                    .with_hint(if explicit {
-                        "check the -var-file path"
-                    } else {
-                        "check the file's permissions"
-                    }),
-                );
+                let d = cannot_read("variables file", path, &e);
+                self.error(if explicit && matches!(e, Refusal::Io(_)) {
+                    d.with_hint("check the -var-file path")
+                } else {
+                    d
+                });
                 return;
             }
         };

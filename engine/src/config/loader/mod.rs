@@ -50,6 +50,9 @@ pub(crate) use read::{FileEntry, ModuleInfo, Tree};
 
 pub(crate) fn load(opts: &LoadOptions) -> Result<(Config, Diagnostics), Diagnostics> {
     let mut diags = Diagnostics::new();
+    // Every file read during the load is confined to the configuration (see `confine`).
+    let _policy =
+        crate::config::functions::PolicyGuard::set(crate::config::confine::Policy::new(&opts.dir, &opts.env));
     // 1. Files, parsed.
     let tree = read::read_tree(opts, &mut diags);
     if diags.has_errors() {

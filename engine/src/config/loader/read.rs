@@ -8,8 +8,9 @@ use hcl::edit::expr::Expression;
 use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
+use crate::config::confine::{self, Refusal, MAX_SOURCE_BYTES};
 use crate::config::model::Span;
-use crate::config::source::{display_path, normalise, parse_hcl, SourceText};
+use crate::config::source::{cannot_read, display_path, normalise, parse_hcl, SourceText};
 use crate::config::LoadOptions;
 use crate::diag::{Diagnostic, Diagnostics};
 
@@ -38,12 +39,14 @@ pub(crate) struct ModuleInfo {
     pub(super) source: Option<Span>,
 }
 
-/// Lists `*.hcl` files of a directory, sorted.
+/// Lists `*.hcl` entries of a directory that are not directories, sorted. FIFOs, sockets,
+/// devices and symlinks are listed too, so that reading them is refused with a message rather
+/// than skipped in silence.
 fn hcl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "hcl"))
+        .filter(|p| !p.is_dir() && p.extension().is_some_and(|e| e == "hcl"))
         .collect();
     v.sort();
     Ok(v)
@@ -51,6 +54,7 @@ fn hcl_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 
 /// Reads and parses the root directory and every local module it calls.
 pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
+    let policy = crate::config::confine::Policy::new(&opts.dir, &opts.env);
     let mut files = Vec::new();
     let mut modules =
         vec![ModuleInfo { prefix: String::new(), dir: opts.dir.clone(), parent: None, source: None }];
@@ -90,13 +94,12 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
         }
         let first_new = files.len();
         for p in paths {
-            let src = match SourceText::read(&p) {
+            // Confined: a `.hcl` symlink to /proc/self/environ or a file outside the
+            // configuration is refused before a byte of it is read (so no snippet can quote it).
+            let src = match SourceText::read(&p, MAX_SOURCE_BYTES, &policy) {
                 Ok(s) => s,
                 Err(e) => {
-                    diags.push(
-                        Diagnostic::error(format!("cannot read `{}`: {e}", display_path(&p).display()))
-                            .with_hint("check the file's permissions and that it is UTF-8 text"),
-                    );
+                    diags.push(cannot_read("", &p, &e).with_span(modules[i].source.clone()));
                     continue;
                 }
             };
@@ -145,6 +148,18 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                     continue; // reported as a duplicate declaration later
                 }
                 let child_dir = normalise(&dir.join(s));
+                // A module's directory is confined like its files: inside the configuration (or
+                // its git work tree) or a directory the operator allows.
+                if let Err(e @ (Refusal::Forbidden { .. } | Refusal::Outside { .. })) =
+                    confine::check_dir(&child_dir, &policy)
+                {
+                    diags.push(
+                        Diagnostic::error(format!("cannot read module `{name}` from `{s}`: {}", e.reason()))
+                            .with_span(span)
+                            .with_hint(e.hint()),
+                    );
+                    continue;
+                }
                 let depth = modules[i].prefix.matches("module.").count();
                 let mut ancestor = Some(i);
                 let mut recursive = false;
