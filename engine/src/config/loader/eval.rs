@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::inputs::{Assign, VarInputs};
 use super::{Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target, Tree};
 use crate::config::functions::{self, BaseDirGuard};
+use crate::config::limits;
 use crate::config::model::{Config, SourceFile, Span};
 use crate::config::refs::Collected;
 use crate::config::subst::{follow, substitute};
@@ -44,6 +45,8 @@ pub(crate) struct Scope {
     pub(super) ctx: Context<'static>,
     pub(super) roots: BTreeMap<String, hcl::Map<String, hcl::Value>>,
     dirty: BTreeSet<String>,
+    /// Whether the current instance's `each` holds a secret (see `taint.rs`).
+    pub(super) iteration_tainted: bool,
 }
 
 impl Scope {
@@ -56,7 +59,7 @@ impl Scope {
         path.insert("root".to_string(), hcl::Value::from(root_dir.display().to_string()));
         path.insert("cwd".to_string(), hcl::Value::from(cwd.display().to_string()));
         ctx.declare_var("path", hcl::Value::Object(path));
-        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new() }
+        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new(), iteration_tainted: false }
     }
 
     pub fn set(&mut self, root: &str, key: &str, value: hcl::Value) {
@@ -210,6 +213,18 @@ impl<'a> Evaluator<'a> {
             if !self.evaluate(d) {
                 self.failed.insert(d);
             }
+            if self.cfg.addresses.len() > limits::MAX_OBJECTS {
+                let span = self.header_span(d);
+                self.error(
+                    Diagnostic::error(format!(
+                        "this block brings the configuration over {} objects",
+                        limits::MAX_OBJECTS
+                    ))
+                    .with_span(span)
+                    .with_hint(limits::HINT),
+                );
+                return; // every further declaration would only add to it
+            }
         }
     }
 
@@ -308,7 +323,10 @@ impl<'a> Evaluator<'a> {
                     .with_hint("flatten the value: lists and maps nested this deep are not supported"),
                 ))
             }
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.taint(d, e, &v);
+                Ok(v)
+            }
             Err(err) => {
                 let diag = self.eval_error(d, e, &err);
                 Err(self.error(diag))
@@ -327,6 +345,11 @@ impl<'a> Evaluator<'a> {
         let (summary, hint) = match err.kind() {
             ErrorKind::FuncCall(name, msg) if functions::operator_of(&name.to_string()).is_some() => {
                 (msg.clone(), "check the operands".to_string())
+            }
+            ErrorKind::FuncCall(name, msg)
+                if [limits::SIZE_FN, limits::LOOP_FN].contains(&name.to_string().as_str()) =>
+            {
+                (msg.clone(), limits::HINT.to_string())
             }
             ErrorKind::FuncCall(name, msg) => {
                 (format!("call to `{name}` failed: {msg}"), "check the function's arguments".to_string())
@@ -356,6 +379,9 @@ impl<'a> Evaluator<'a> {
 fn locate_error(e: &Expression, err: &hcl::eval::Error) -> Option<Range<usize>> {
     if let hcl::eval::ErrorKind::FuncCall(name, _) = err.kind() {
         let wanted = name.to_string();
+        if wanted == limits::LOOP_FN {
+            return find_expr(e, &|x| matches!(x, Expression::ForExpr(_)));
+        }
         // Arithmetic is evaluated by checked functions standing for the operators.
         if let Some(op) = functions::operator_of(&wanted) {
             return find_expr(e, &|x| matches!(x, Expression::BinaryOp(b) if *b.operator.value() == op));
