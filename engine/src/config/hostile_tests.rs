@@ -220,3 +220,12 @@ resource "datadog_monitor" "m" {
     assert!(cfg.sensitive_values.contains(&"SVC-BETA22".to_string()));
     masked_everywhere(&cfg, &["alpha1", "BETA22"]);
 }
+
+#[test]
+fn an_error_about_a_derived_secret_does_not_print_it() {
+    let text = "variable \"k\" {\n  sensitive = true\n}\nlocals {\n  n = tonumber(upper(var.k))\n}\n";
+    let d = load_in(&main_only(text), |o| o.vars.push("k=abc-secret-xyz".into())).expect_err("refused");
+    let all = d.render(&[], false);
+    assert!(all.contains("tonumber"), "{all}");
+    assert!(!all.to_lowercase().contains("abc-secret-xyz"), "{all}");
+}

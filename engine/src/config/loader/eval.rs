@@ -108,6 +108,7 @@ pub(super) fn evaluate<'a>(
     let Tree { files, modules } = tree;
     let mut ev = Evaluator::new(opts, files, modules, decls, inputs, failed, diags);
     ev.run(order);
+    hide_secrets(&mut ev.diags, &ev.cfg.sensitive_values);
     Evaluated {
         cfg: ev.cfg,
         diags: ev.diags,
@@ -115,6 +116,33 @@ pub(super) fn evaluate<'a>(
         memberships: ev.memberships,
         name_checks: ev.name_checks,
         component_alias: ev.component_alias,
+    }
+}
+
+/// An error message about a sensitive value never prints it (issue 15): every secret known after
+/// evaluation, derived ones included, is replaced in the diagnostics' text. A fixed word, not the
+/// redactor's keyed tag: there is no state lineage to key it with here.
+fn hide_secrets(diags: &mut Diagnostics, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let hide = |text: &mut String| {
+        for secret in &sorted {
+            if crate::redact::holds_secret(text, secret) {
+                *text = if text == *secret {
+                    "(sensitive)".to_string()
+                } else {
+                    text.replace(secret.as_str(), "(sensitive)")
+                };
+            }
+        }
+    };
+    for d in diags.0.iter_mut() {
+        hide(&mut d.summary);
+        d.detail.iter_mut().for_each(&hide);
+        d.hint.iter_mut().for_each(&hide);
     }
 }
 
@@ -328,7 +356,23 @@ impl<'a> Evaluator<'a> {
                 Ok(v)
             }
             Err(err) => {
-                let diag = self.eval_error(d, e, &err);
+                let mut diag = self.eval_error(d, e, &err);
+                // The message may quote an intermediate value (`upper(var.key)` in a failed
+                // `tonumber`), never registered since the evaluation failed: if the expression
+                // reads a secret, only the failing operation is named.
+                if self.reads_secret(d, e) {
+                    let what = match err.kind() {
+                        hcl::eval::ErrorKind::FuncCall(name, _)
+                            if functions::operator_of(&name.to_string()).is_none() =>
+                        {
+                            format!("call to `{name}` failed")
+                        }
+                        _ => "the expression failed".to_string(),
+                    };
+                    diag.summary = format!(
+                        "cannot evaluate expression: {what} (the details are not shown: the expression reads a sensitive value)"
+                    );
+                }
                 Err(self.error(diag))
             }
         }

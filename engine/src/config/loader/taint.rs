@@ -85,7 +85,7 @@ fn strings_of(v: &hcl::Value, out: &mut Vec<String>) {
 
 impl Evaluator<'_> {
     /// Whether expression `e` of declaration `d` reads a secret.
-    fn reads_secret(&self, d: usize, e: &Expression) -> bool {
+    pub(super) fn reads_secret(&self, d: usize, e: &Expression) -> bool {
         let secrets = &self.cfg.sensitive_values;
         if secrets.is_empty() {
             return false;
