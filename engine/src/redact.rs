@@ -20,6 +20,20 @@ pub struct Redactor {
 
 const MASK_PREFIX: &str = "(sensitive:";
 
+/// Secrets shorter than this are masked only where a whole string equals them: a value derived
+/// from a secret can be short (`substr(var.key, 0, 2)`, a conditional's `"on"`), and masking
+/// every occurrence of two letters would garble every output.
+pub const MIN_SUBSTRING_SECRET: usize = 4;
+
+/// Whether `text` holds `secret` (as a substring, or whole for short secrets).
+pub fn holds_secret(text: &str, secret: &str) -> bool {
+    if secret.len() < MIN_SUBSTRING_SECRET {
+        !secret.is_empty() && text == secret
+    } else {
+        text.contains(secret)
+    }
+}
+
 fn keyed_tag(key: &str, value: &str) -> String {
     let mut h = Sha256::new();
     h.update(key.as_bytes());
@@ -68,7 +82,7 @@ impl Redactor {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                self.pairs.iter().any(|(secret, _)| text.contains(secret.as_str()))
+                self.pairs.iter().any(|(secret, _)| holds_secret(&text, secret))
             })
             .map(|(p, _)| p)
             .collect()
@@ -100,12 +114,15 @@ impl Redactor {
     }
 
     pub fn str<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        if !self.pairs.iter().any(|(secret, _)| s.contains(secret.as_str())) {
+        if !self.pairs.iter().any(|(secret, _)| holds_secret(s, secret)) {
             return Cow::Borrowed(s);
+        }
+        if let Some((_, repl)) = self.pairs.iter().find(|(secret, _)| s == secret) {
+            return Cow::Owned(repl.clone());
         }
         let mut out = s.to_string();
         for (secret, repl) in &self.pairs {
-            if out.contains(secret.as_str()) {
+            if secret.len() >= MIN_SUBSTRING_SECRET && out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), repl);
             }
         }
@@ -143,6 +160,15 @@ mod tests {
         let rotated = Redactor::new(&["other-token".into()], "lineage-1");
         let v2 = json!({"message": "call https://hook/other-token now", "tags": ["a:other-token"]});
         assert_ne!(out, rotated.value(&v2), "a rotated secret must still show as a change");
+    }
+
+    #[test]
+    fn short_secrets_are_masked_only_whole() {
+        let r = Redactor::new(&["ab".into(), "long-secret".into()], "k");
+        assert!(!r.value(&json!({"k": "ab"})).to_string().contains("\"ab\""));
+        assert_eq!(r.str("table"), "table", "a short secret inside a word stays");
+        assert!(!r.str("x-long-secret-y").contains("long-secret"));
+        assert_eq!(r.sensitive_paths(&json!({"a": "ab", "b": "abc"})), ["a"]);
     }
 
     #[test]

@@ -63,6 +63,8 @@ export WATCHKEEP_VAR_slack_webhook_url="$(banner_url 'Slack webhook receiver')"
 export WATCHKEEP_VAR_smtp_host="127.0.0.1" WATCHKEEP_VAR_smtp_starttls="none"
 WATCHKEEP_VAR_smtp_port=$(sed -n 's/.*SMTP receiver at 127.0.0.1:\([0-9]*\).*/\1/p' "$out" | head -n1)
 export WATCHKEEP_VAR_smtp_port
+# Values from the environment are sensitive unless listed here (a pull request cannot unmark them).
+export WATCHKEEP_PUBLIC_VARS="datadog_api_url,newrelic_api_url,pagerduty_events_url,smtp_host,smtp_port,smtp_starttls"
 export DD_API_KEY="sandbox-api-key" DD_APP_KEY="sandbox-app-key"
 export NEW_RELIC_API_KEY="NRAK-SANDBOXDEMOKEY"
 # The sandbox gives each user key its own account; it says which.

@@ -28,8 +28,8 @@ use std::path::{Path, PathBuf};
 pub const ALLOW_ENV: &str = "WATCHKEEP_ALLOW_READ";
 /// Largest `*.hcl`, `*.wkvars` or `file()` file read (16 MiB).
 pub const MAX_SOURCE_BYTES: u64 = 16 << 20;
-/// Largest inventory `source` read (512 MiB: a million CSV rows is about 60 MB).
-pub const MAX_INVENTORY_BYTES: u64 = 512 << 20;
+/// Largest inventory `source` read: the evaluation limit (64 MiB, `limits.rs`).
+pub const MAX_INVENTORY_BYTES: u64 = crate::config::limits::MAX_INVENTORY_BYTES;
 
 /// Directories never read, whatever is allowed: kernel and device views of the machine.
 const FORBIDDEN: &[&str] = &["/proc", "/sys", "/dev"];

@@ -14,6 +14,7 @@ use hcl::eval::{Context, Evaluate, FuncArgs, FuncDef, ParamType};
 use hcl::{Map, Number, Value};
 
 use super::confine::{self, Policy};
+use super::limits;
 use super::values::{hcl_to_json, json_to_hcl, type_name};
 
 thread_local! {
@@ -180,6 +181,8 @@ const OPERATORS: &[(BinaryOperator, &str, hcl::eval::Func)] = &[
 
 /// Declares only the checked arithmetic operators (for contexts without the other functions).
 pub(crate) fn declare_operators(ctx: &mut Context<'_>) {
+    ctx.declare_func(limits::LOOP_FN, FuncDef::new(limits::loop_guard, vec![ParamType::Any]));
+    ctx.declare_func(limits::SIZE_FN, FuncDef::new(limits::size_guard, vec![ParamType::Any]));
     for (_, name, f) in OPERATORS {
         ctx.declare_func(*name, FuncDef::new(*f, vec![ParamType::Any; 2]));
     }
@@ -194,9 +197,73 @@ pub(crate) fn operator_of(func: &str) -> Option<BinaryOperator> {
 /// unchecked: `1 % 0` panics, and `18446744073709551615 + 1` or `1 / 0` panic in debug builds and
 /// give wrong numbers in release builds. So every arithmetic operation is first rewritten into a
 /// call of its checked function (declared by [`declare_all`] and [`declare_operators`]).
+///
+/// Then the resource guards of [`super::limits`] are wrapped around each `for` collection, each
+/// function call, each template interpolation and each `for` element, and their budgets reset.
 pub(crate) fn evaluate(mut e: Expression, ctx: &Context<'_>) -> Result<Value, hcl::eval::Error> {
     CheckedArithmetic.visit_expr_mut(&mut e);
+    Guards.visit_expr_mut(&mut e);
+    // The outermost value (an array or object literal, say) is checked too.
+    if !matches!(&e, Expression::FuncCall(f) if f.name.name.as_str() == limits::SIZE_FN) {
+        wrap(limits::SIZE_FN, &mut e);
+    }
+    limits::reset_budgets();
     hcl::Expression::from(e).evaluate(ctx)
+}
+
+fn guarded(name: &str, e: Expression) -> Expression {
+    let args = hcl::edit::expr::FuncArgs::from(vec![e]);
+    Expression::from(FuncCall::new(FuncName::new(Ident::new(name)), args))
+}
+
+fn wrap(name: &str, e: &mut Expression) {
+    let inner = std::mem::replace(e, Expression::from(false));
+    *e = guarded(name, inner);
+}
+
+/// Wraps the resource guards around what can grow (see [`evaluate`]).
+struct Guards;
+
+impl VisitMut for Guards {
+    fn visit_expr_mut(&mut self, expr: &mut Expression) {
+        visit_expr_mut(self, expr);
+        match expr {
+            Expression::FuncCall(f)
+                if operator_of(f.name.name.as_str()).is_none()
+                    && f.name.name.as_str() != limits::SIZE_FN
+                    && f.name.name.as_str() != limits::LOOP_FN =>
+            {
+                wrap(limits::SIZE_FN, expr)
+            }
+            Expression::ForExpr(f) => {
+                wrap(limits::LOOP_FN, &mut f.intro.collection_expr);
+                wrap(limits::SIZE_FN, &mut f.value_expr);
+            }
+            Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => wrap(limits::SIZE_FN, expr),
+            _ => {}
+        }
+    }
+
+    fn visit_object_mut(&mut self, object: &mut Object) {
+        for (mut key, mut value) in std::mem::take(object) {
+            if let ObjectKey::Expression(e) = &mut key {
+                self.visit_expr_mut(e);
+            }
+            self.visit_expr_mut(value.expr_mut());
+            object.insert(key, value);
+        }
+    }
+
+    fn visit_interpolation_mut(&mut self, node: &mut hcl::edit::template::Interpolation) {
+        self.visit_expr_mut(&mut node.expr);
+        wrap(limits::SIZE_FN, &mut node.expr);
+    }
+
+    fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {
+        self.visit_expr_mut(&mut node.collection_expr);
+        wrap(limits::LOOP_FN, &mut node.collection_expr);
+        visit_for_template_expr_mut(self, node);
+    }
 }
 
 struct CheckedArithmetic;
@@ -732,8 +799,8 @@ fn range(args: FuncArgs) -> FnResult {
     let mut out = Vec::new();
     let mut i = start;
     while (step > 0.0 && i < end) || (step < 0.0 && i > end) {
-        if out.len() >= 1_000_000 {
-            return Err("range would produce more than 1000000 elements".into());
+        if out.len() >= limits::MAX_ELEMENTS {
+            return Err(format!("range would produce more than {} elements", limits::MAX_ELEMENTS));
         }
         out.push(num(i));
         i += step;

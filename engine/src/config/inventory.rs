@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::confine::{Policy, MAX_INVENTORY_BYTES};
+use super::limits;
 use super::model::Span;
 use super::source::SourceText;
 use super::suggest;
@@ -57,6 +58,12 @@ pub(crate) fn read(
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let result = if is_json { read_json(&src) } else { read_csv(&src) };
     result.map(|(rows, warnings)| (src, rows, warnings))
+}
+
+fn too_many_rows() -> Diagnostic {
+    Diagnostic::error(format!("the inventory has more than {} rows", limits::MAX_INVENTORY_ROWS)).with_hint(
+        "split it into several inventory blocks (each source file is limited; see docs/security.md, \"Limits\")",
+    )
 }
 
 /// `host=web-1;env=prod` → map; a bare `web-1` → `{host = "web-1"}`.
@@ -137,6 +144,14 @@ fn read_csv(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagnos
     }
     let mut rows = Vec::new();
     for record in reader.records() {
+        if rows.len() + errors.len() >= limits::MAX_INVENTORY_ROWS {
+            let line = record
+                .as_ref()
+                .ok()
+                .and_then(|r| r.position())
+                .map_or(1, |p| usize::try_from(p.line()).unwrap_or(1));
+            return Err(vec![too_many_rows().with_span(src.line_span(line))]);
+        }
         let record = match record {
             Ok(r) => r,
             Err(e) => {
@@ -218,6 +233,9 @@ fn read_json(src: &SourceText) -> Result<(Vec<Row>, Vec<Diagnostic>), Vec<Diagno
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut search_from = 0;
+    if items.len() > limits::MAX_INVENTORY_ROWS {
+        return Err(vec![too_many_rows().with_span(src.span(0..0))]);
+    }
     for (i, item) in items.iter().enumerate() {
         let serde_json::Value::Object(o) = item else {
             errors.push(

@@ -16,6 +16,7 @@ mod fmt;
 mod functions;
 pub mod generate;
 mod inventory;
+mod limits;
 mod loader;
 pub mod maintenance;
 pub mod model;
@@ -28,6 +29,8 @@ pub(crate) mod suggest;
 mod values;
 mod variables;
 
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 mod tests;
 

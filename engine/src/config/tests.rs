@@ -327,10 +327,17 @@ fn cycle_in_locals_is_named() {
 #[test]
 fn bad_variable_value_names_variable_source_and_types() {
     let files = [("main.hcl", "variable \"count\" { type = number }\nlocals { x = var.count }\n")];
-    let d = err_with(&files, |o| o.vars.push("count=abc".into()));
+    // Issue 15: a -var value is sensitive unless the operator lists it as public; then it is shown.
+    let d = err_with(&files, |o| {
+        o.vars.push("count=abc".into());
+        o.env.insert("WATCHKEEP_PUBLIC_VARS".into(), "count".into());
+    });
     let e = find(&d, "invalid value for variable `count`");
     assert!(e.summary.contains("expected number, got string \"abc\""), "{}", e.summary);
     assert_eq!(e.detail.as_deref(), Some("the value comes from -var count=abc"));
+    let hidden = err_with(&files, |o| o.vars.push("count=abc".into()));
+    let e = find(&hidden, "invalid value for variable `count`");
+    assert!(!e.summary.contains("abc") && !e.detail.as_deref().unwrap_or("").contains("abc"), "{e:?}");
     assert_eq!(at(e), (1, 1));
     // Conversion like Terraform: "5" is a fine number.
     let cfg = ok_with(&files, |o| o.vars.push("count=5".into()));

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod bombs;
 mod catalog;
 mod ci_recipes;
 mod cli;

@@ -73,6 +73,16 @@ pub(crate) fn component_object(c: &Component) -> Value {
 }
 
 /// Every string inside a value (for redacting sensitive values that are collections).
+/// Root variables the operator declares public (`WATCHKEEP_PUBLIC_VARS=api_url,region`): their
+/// values from outside the configuration are shown in plans like any other value.
+pub(crate) const PUBLIC_VARS_ENV: &str = "WATCHKEEP_PUBLIC_VARS";
+
+fn public_vars(env: &std::collections::BTreeMap<String, String>) -> Vec<String> {
+    env.get(PUBLIC_VARS_ENV)
+        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 fn leaf_strings(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::String(s) if !s.is_empty() => out.push(s.clone()),
@@ -89,6 +99,9 @@ impl<'a> Evaluator<'a> {
 
     fn set_iteration(&mut self, d: usize, name: &str, value: hcl::Value) {
         let m = self.decls[d].module;
+        if name == "each" {
+            self.scopes[m].iteration_tainted = super::taint::holds_any(&value, &self.cfg.sensitive_values);
+        }
         self.scopes[m].ctx.declare_var(name.to_string(), value);
     }
 
@@ -287,6 +300,17 @@ impl<'a> Evaluator<'a> {
         if !ok {
             return false;
         }
+        // Issue 15: a pull request can delete `sensitive = true`, so a value the operator
+        // supplies from outside the configuration (-var, WATCHKEEP_VAR_*, a -var-file outside the
+        // directory) is sensitive unless the operator lists the variable in WATCHKEEP_PUBLIC_VARS.
+        let public = m == 0 && public_vars(&self.opts.env).contains(&name);
+        let outside = m == 0
+            && !public
+            && (self.cli_assigns.get(&name).is_some_and(|v| !v.is_empty())
+                || self.opts.env.contains_key(&format!("WATCHKEEP_VAR_{name}"))
+                || self.file_assigns.get(&name).and_then(|v| v.last()).is_some_and(|a| a.outside));
+        let declared_sensitive = sensitive;
+        let sensitive = sensitive || outside;
         let shown = |raw: &str| if sensitive { "(sensitive)".to_string() } else { raw.to_string() };
         // Precedence, lowest first: default, watchkeep.wkvars, *.auto.wkvars, -var-file, environment, -var.
         let chosen: Option<(Value, String, Option<Span>)> = if m == 0 {
@@ -355,7 +379,11 @@ impl<'a> Evaluator<'a> {
             );
             return false;
         }
-        if sensitive {
+        if sensitive && !declared_sensitive {
+            // Sensitive only for coming from outside: its strings (a number or a bool from the
+            // environment is not a key, and masking every "true" would garble the plan).
+            leaf_strings(&value, &mut self.cfg.sensitive_values);
+        } else if sensitive {
             match &value {
                 Value::String(s) if !s.is_empty() => self.cfg.sensitive_values.push(s.clone()),
                 Value::Null => {}

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::inputs::{Assign, VarInputs};
 use super::{Decl, FileEntry, Kind, ModuleInfo, NameCheck, Stage, Target, Tree};
 use crate::config::functions::{self, BaseDirGuard};
+use crate::config::limits;
 use crate::config::model::{Config, SourceFile, Span};
 use crate::config::refs::Collected;
 use crate::config::subst::{follow, substitute};
@@ -44,6 +45,8 @@ pub(crate) struct Scope {
     pub(super) ctx: Context<'static>,
     pub(super) roots: BTreeMap<String, hcl::Map<String, hcl::Value>>,
     dirty: BTreeSet<String>,
+    /// Whether the current instance's `each` holds a secret (see `taint.rs`).
+    pub(super) iteration_tainted: bool,
 }
 
 impl Scope {
@@ -56,7 +59,7 @@ impl Scope {
         path.insert("root".to_string(), hcl::Value::from(root_dir.display().to_string()));
         path.insert("cwd".to_string(), hcl::Value::from(cwd.display().to_string()));
         ctx.declare_var("path", hcl::Value::Object(path));
-        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new() }
+        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new(), iteration_tainted: false }
     }
 
     pub fn set(&mut self, root: &str, key: &str, value: hcl::Value) {
@@ -105,6 +108,7 @@ pub(super) fn evaluate<'a>(
     let Tree { files, modules } = tree;
     let mut ev = Evaluator::new(opts, files, modules, decls, inputs, failed, diags);
     ev.run(order);
+    hide_secrets(&mut ev.diags, &ev.cfg.sensitive_values);
     Evaluated {
         cfg: ev.cfg,
         diags: ev.diags,
@@ -112,6 +116,33 @@ pub(super) fn evaluate<'a>(
         memberships: ev.memberships,
         name_checks: ev.name_checks,
         component_alias: ev.component_alias,
+    }
+}
+
+/// An error message about a sensitive value never prints it (issue 15): every secret known after
+/// evaluation, derived ones included, is replaced in the diagnostics' text. A fixed word, not the
+/// redactor's keyed tag: there is no state lineage to key it with here.
+fn hide_secrets(diags: &mut Diagnostics, secrets: &[String]) {
+    if secrets.is_empty() {
+        return;
+    }
+    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let hide = |text: &mut String| {
+        for secret in &sorted {
+            if crate::redact::holds_secret(text, secret) {
+                *text = if text == *secret {
+                    "(sensitive)".to_string()
+                } else {
+                    text.replace(secret.as_str(), "(sensitive)")
+                };
+            }
+        }
+    };
+    for d in diags.0.iter_mut() {
+        hide(&mut d.summary);
+        d.detail.iter_mut().for_each(&hide);
+        d.hint.iter_mut().for_each(&hide);
     }
 }
 
@@ -209,6 +240,18 @@ impl<'a> Evaluator<'a> {
             }
             if !self.evaluate(d) {
                 self.failed.insert(d);
+            }
+            if self.cfg.addresses.len() > limits::MAX_OBJECTS {
+                let span = self.header_span(d);
+                self.error(
+                    Diagnostic::error(format!(
+                        "this block brings the configuration over {} objects",
+                        limits::MAX_OBJECTS
+                    ))
+                    .with_span(span)
+                    .with_hint(limits::HINT),
+                );
+                return; // every further declaration would only add to it
             }
         }
     }
@@ -308,9 +351,28 @@ impl<'a> Evaluator<'a> {
                     .with_hint("flatten the value: lists and maps nested this deep are not supported"),
                 ))
             }
-            Ok(v) => Ok(v),
+            Ok(v) => {
+                self.taint(d, e, &v);
+                Ok(v)
+            }
             Err(err) => {
-                let diag = self.eval_error(d, e, &err);
+                let mut diag = self.eval_error(d, e, &err);
+                // The message may quote an intermediate value (`upper(var.key)` in a failed
+                // `tonumber`), never registered since the evaluation failed: if the expression
+                // reads a secret, only the failing operation is named.
+                if self.reads_secret(d, e) {
+                    let what = match err.kind() {
+                        hcl::eval::ErrorKind::FuncCall(name, _)
+                            if functions::operator_of(&name.to_string()).is_none() =>
+                        {
+                            format!("call to `{name}` failed")
+                        }
+                        _ => "the expression failed".to_string(),
+                    };
+                    diag.summary = format!(
+                        "cannot evaluate expression: {what} (the details are not shown: the expression reads a sensitive value)"
+                    );
+                }
                 Err(self.error(diag))
             }
         }
@@ -327,6 +389,11 @@ impl<'a> Evaluator<'a> {
         let (summary, hint) = match err.kind() {
             ErrorKind::FuncCall(name, msg) if functions::operator_of(&name.to_string()).is_some() => {
                 (msg.clone(), "check the operands".to_string())
+            }
+            ErrorKind::FuncCall(name, msg)
+                if [limits::SIZE_FN, limits::LOOP_FN].contains(&name.to_string().as_str()) =>
+            {
+                (msg.clone(), limits::HINT.to_string())
             }
             ErrorKind::FuncCall(name, msg) => {
                 (format!("call to `{name}` failed: {msg}"), "check the function's arguments".to_string())
@@ -356,6 +423,9 @@ impl<'a> Evaluator<'a> {
 fn locate_error(e: &Expression, err: &hcl::eval::Error) -> Option<Range<usize>> {
     if let hcl::eval::ErrorKind::FuncCall(name, _) = err.kind() {
         let wanted = name.to_string();
+        if wanted == limits::LOOP_FN {
+            return find_expr(e, &|x| matches!(x, Expression::ForExpr(_)));
+        }
         // Arithmetic is evaluated by checked functions standing for the operators.
         if let Some(op) = functions::operator_of(&wanted) {
             return find_expr(e, &|x| matches!(x, Expression::BinaryOp(b) if *b.operator.value() == op));

@@ -26,6 +26,9 @@ pub(crate) struct Assign {
     pub(super) value: AssignValue,
     pub(super) origin: String,
     pub(super) span: Option<Span>,
+    /// Supplied from outside the configuration (`-var`, a `-var-file` outside its directory):
+    /// sensitive unless the operator lists it in `WATCHKEEP_PUBLIC_VARS`.
+    pub(super) outside: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -122,6 +125,7 @@ impl InputReader<'_, '_> {
                 value: AssignValue::Raw(value.to_string()),
                 origin: format!("-var {name}=…"),
                 span: None,
+                outside: true,
             });
         }
     }
@@ -151,6 +155,12 @@ impl InputReader<'_, '_> {
                 self.error(*d);
                 return;
             }
+        };
+        // A pull request controls the files in the configuration directory, not an explicit
+        // -var-file elsewhere (resolved through symlinks).
+        let outside = explicit && {
+            let canon = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+            !canon(path).starts_with(canon(&self.opts.dir))
         };
         let mut ctx = Context::new();
         functions::declare_all(&mut ctx);
@@ -195,6 +205,7 @@ impl InputReader<'_, '_> {
                     value: AssignValue::Json(hcl_to_json(&v)),
                     origin: format!("{}", key_span),
                     span: Some(value_span),
+                    outside,
                 }),
                 Err(e) => {
                     self.error(

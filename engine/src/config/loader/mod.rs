@@ -32,6 +32,7 @@ mod order;
 mod read;
 mod resolve;
 mod structure;
+mod taint;
 
 use std::collections::HashSet;
 use std::ops::Range;

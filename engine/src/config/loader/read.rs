@@ -9,6 +9,7 @@ use hcl::edit::structure::Body;
 use hcl::edit::Span as _;
 
 use crate::config::confine::{self, Refusal, MAX_SOURCE_BYTES};
+use crate::config::limits;
 use crate::config::model::Span;
 use crate::config::source::{cannot_read, display_path, normalise, parse_hcl, SourceText};
 use crate::config::LoadOptions;
@@ -117,7 +118,8 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
         }
         // Local modules called from this module's files.
         let mut called = HashSet::new();
-        for f in &files[first_new..] {
+        let mut full = false;
+        'calls: for f in &files[first_new..] {
             for block in f.body.blocks().filter(|b| b.ident.as_str() == "module") {
                 let [label] = block.labels.as_slice() else { continue };
                 let name = label.as_str().to_string();
@@ -167,7 +169,30 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                     recursive |= normalise(&modules[a].dir) == child_dir;
                     ancestor = modules[a].parent.as_ref().map(|(p, _)| *p);
                 }
-                if recursive || depth >= MAX_MODULE_DEPTH {
+                if depth >= MAX_MODULE_DEPTH && !recursive {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "module `{name}` would nest modules deeper than {MAX_MODULE_DEPTH} levels"
+                        ))
+                        .with_span(span)
+                        .with_hint(limits::HINT),
+                    );
+                    continue;
+                }
+                if modules.len() >= limits::MAX_MODULES {
+                    diags.push(
+                        Diagnostic::error(format!(
+                            "module `{name}` would make more than {} module instances in this configuration",
+                            limits::MAX_MODULES
+                        ))
+                        .with_span(span)
+                        .with_hint(limits::HINT),
+                    );
+                    // Stop reading modules: each further call would only repeat this error.
+                    full = true;
+                    break 'calls;
+                }
+                if recursive {
                     diags.push(
                         Diagnostic::error(format!(
                             "module `{name}` includes itself (directly or through other modules)"
@@ -187,6 +212,9 @@ pub(super) fn read_tree(opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
                     source: Some(span),
                 });
             }
+        }
+        if full {
+            break;
         }
         i += 1;
     }
