@@ -23,7 +23,7 @@ pub mod managed;
 mod retry;
 mod secret;
 mod text;
-pub use budget::{BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION};
+pub use budget::{too_long, vendor_wait, BudgetStats, RateBudget, DEFAULT_TARGET_FRACTION, MAX_VENDOR_WAIT};
 pub use canonical::canonical;
 pub use dispatch::unknown_resource_type;
 pub use factory::ProviderFactory;

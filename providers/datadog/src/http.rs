@@ -97,7 +97,8 @@ impl Http {
             req = req.json(body);
         }
         let family = rate_family(path);
-        self.budget.acquire(family).await;
+        // Refused without sending while Datadog's last answer asked for a wait beyond the cap.
+        self.budget.acquire_or_refuse(family).await?;
         self.calls.incr();
         let resp = match req.send().await {
             Ok(r) => r,
@@ -112,6 +113,11 @@ impl Http {
         self.budget.observe(family, rl.as_ref());
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.budget.throttled(family, retry_after(&headers));
+        }
+        // A wait beyond the cap (`X-RateLimit-Reset: 3600`, or garbage such as u64::MAX) fails
+        // now with a clear error rather than sitting silent or retrying into the same limit.
+        if let Some(e) = self.budget.refusal(family) {
+            return Err(e);
         }
         self.record_rate_limit(&headers);
         let bytes = resp.bytes().await.map_err(|e| transport_error(&what, &e))?;

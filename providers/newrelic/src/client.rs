@@ -143,7 +143,14 @@ pub(crate) fn status_error(
                  `NRAK-...`), its permissions, and that `region` matches the account's region"
             ),
         },
-        429 => ProviderError::RateLimited { retry_after: retry_after(headers) },
+        // `Retry-After` beyond the cap (an hour, or garbage such as u64::MAX) is not waited for
+        // nor retried: the run ends with a clear error (issue 15).
+        429 => match retry_after(headers) {
+            Some(d) if d > watchkeep_provider::MAX_VENDOR_WAIT => {
+                watchkeep_provider::too_long("newrelic:NerdGraph", d.as_secs())
+            }
+            retry_after => ProviderError::RateLimited { retry_after },
+        },
         500..=599 => ProviderError::Transient { message: format!("New Relic answered HTTP {code} to {what}: {detail}") },
         _ => ProviderError::Api { status: code, body: detail },
     }
@@ -294,6 +301,41 @@ mod tests {
         }
         let u = json!({"type": "UNAUTHORIZED_ACCOUNT", "description": "no"});
         assert!(matches!(payload_errors("x", &json!({"errors": [u]})), Some(ProviderError::Auth { .. })));
+    }
+
+    /// Issue 15: every `Retry-After` a vendor can send, clamped; none panics, none beyond the
+    /// cap is retried.
+    #[test]
+    fn retry_after_is_clamped_and_garbage_is_ignored() {
+        for (raw, want_wait) in [
+            ("0", Some(0)),
+            ("300", Some(300)),
+            ("-1", None),
+            ("1.5", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("99999999999999999999999", None),
+            ("", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(raw).unwrap());
+            match status_error("x", StatusCode::TOO_MANY_REQUESTS, &h, None, b"") {
+                ProviderError::RateLimited { retry_after } => {
+                    assert_eq!(retry_after, want_wait.map(Duration::from_secs), "{raw}")
+                }
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+        for raw in ["301", "3600", "18446744073709551615"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(raw).unwrap());
+            let e = status_error("x", StatusCode::TOO_MANY_REQUESTS, &h, None, b"");
+            assert!(!e.is_retryable(), "{raw}: {e:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("New Relic asked to wait {raw} s")) && msg.contains("300 s"),
+                "{msg}"
+            );
+        }
     }
 
     #[test]
