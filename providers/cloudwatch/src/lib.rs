@@ -270,7 +270,10 @@ impl watchkeep_provider::ProviderFactory for CloudWatchFactory {
         block: &serde_json::Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<std::sync::Arc<dyn Provider>> {
-        Ok(std::sync::Arc::new(CloudWatchProvider::from_block(block, env)?))
+        let config = CloudWatchConfig::from_block(block, env)?;
+        // Credentials only to AWS's own hosts or to endpoints the operator allows (issue 15).
+        config.check_endpoint(env)?;
+        Ok(std::sync::Arc::new(CloudWatchProvider::new(config)?))
     }
 }
 

@@ -18,6 +18,7 @@ mod budget;
 mod canonical;
 pub mod config;
 mod dispatch;
+pub mod endpoint;
 mod factory;
 pub mod managed;
 mod retry;

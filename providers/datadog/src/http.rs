@@ -39,6 +39,9 @@ impl Http {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let client = reqwest::Client::builder()
             .default_headers(headers)
+            // Issue 15: a redirect never carries the key headers anywhere; a 3xx is an error that
+            // names the location's host (Datadog's API answers directly, never with a redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -270,6 +273,10 @@ pub(crate) fn status_error(
     body: &[u8],
 ) -> ProviderError {
     let code = status.as_u16();
+    if (300..400).contains(&code) {
+        let location = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        return watchkeep_provider::endpoint::redirect_error("Datadog", what, code, location);
+    }
     let detail = error_body(body);
     match code {
         401 | 403 => ProviderError::Auth {

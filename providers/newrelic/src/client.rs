@@ -35,6 +35,9 @@ impl Client {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            // Issue 15: a redirect never carries the `API-Key` header anywhere; a 3xx is an error
+            // that names the location's host (NerdGraph answers directly, never with a redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -128,6 +131,10 @@ pub(crate) fn status_error(
     raw: &[u8],
 ) -> ProviderError {
     let code = status.as_u16();
+    if (300..400).contains(&code) {
+        let location = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        return watchkeep_provider::endpoint::redirect_error("New Relic", what, code, location);
+    }
     let detail = body.and_then(messages).unwrap_or_else(|| {
         let s = snippet(raw);
         if s.is_empty() {

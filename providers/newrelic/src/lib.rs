@@ -237,7 +237,10 @@ impl watchkeep_provider::ProviderFactory for NewRelicFactory {
         block: &serde_json::Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<std::sync::Arc<dyn Provider>> {
-        Ok(std::sync::Arc::new(NewRelicProvider::from_block(block, env)?))
+        let config = NewRelicConfig::from_block(block, env)?;
+        // Keys only to New Relic's own hosts or to endpoints the operator allows (issue 15).
+        config.check_endpoint(block, env)?;
+        Ok(std::sync::Arc::new(NewRelicProvider::new(config)?))
     }
 }
 
