@@ -345,6 +345,18 @@ mod tests {
         }
     }
 
+    /// Issue 15: the client follows no redirect (`Policy::none()`); a 3xx is an error naming
+    /// only the target's scheme, host and port.
+    #[test]
+    fn a_redirect_is_an_error_naming_its_host() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LOCATION, HeaderValue::from_static("http://127.0.0.1:9/graphql?k=steal"));
+        let e = status_error("x", StatusCode::TEMPORARY_REDIRECT, &h, None, b"");
+        let msg = e.to_string();
+        assert!(msg.contains("a redirect to `http://127.0.0.1:9`") && !msg.contains("steal"), "{msg}");
+        assert!(!e.is_retryable());
+    }
+
     #[test]
     fn statuses() {
         let h = HeaderMap::new();
