@@ -169,16 +169,8 @@ impl RateBudget {
                 }
                 if let Some(until) = f.blocked_until {
                     if until > now {
-                        let wait = until - now;
-                        if wait > ANNOUNCE_WAIT && f.announced != Some(until) {
-                            f.announced = Some(until);
-                            let (vendor, api) = describe(family);
-                            eprintln!(
-                                "{vendor} asked to wait {} s (rate limit of {api}); waiting…",
-                                wait.as_secs_f64().ceil() as u64
-                            );
-                        }
-                        return Next::Retry(wait);
+                        announce(f, family, now, until);
+                        return Next::Retry(until - now);
                     }
                     f.blocked_until = None;
                 }
@@ -276,7 +268,12 @@ impl RateBudget {
                 if rl.remaining == Some(0) {
                     match rl.reset {
                         Some(reset) if vendor_wait(reset).is_none() => refuse(f, now, reset),
-                        reset => block(f, reset.map(Duration::from_secs).unwrap_or_default().max(MIN_BLOCK)),
+                        reset => {
+                            block(f, reset.map(Duration::from_secs).unwrap_or_default().max(MIN_BLOCK));
+                            if let Some(until) = f.blocked_until {
+                                announce(f, family, now, until);
+                            }
+                        }
                     }
                 }
             }
@@ -294,6 +291,9 @@ impl RateBudget {
                 refuse(f, Instant::now(), d.as_secs());
             } else {
                 block(f, d.max(MIN_BLOCK));
+                if let Some(until) = f.blocked_until {
+                    announce(f, family, Instant::now(), until);
+                }
             }
         });
         self.notify.notify_waiters();
@@ -339,6 +339,22 @@ pub fn too_long(family: &str, asked: u64) -> ProviderError {
             MAX_VENDOR_WAIT.as_secs()
         ),
     }
+}
+
+/// Says on stderr that the family waits until `until`, when that is more than [`ANNOUNCE_WAIT`]
+/// away and not already said (within a second) for this block: a long wait is never silent,
+/// and the many requests meeting one block print one line.
+fn announce(f: &mut Family, family: &str, now: Instant, until: Instant) {
+    let wait = until.saturating_duration_since(now);
+    if wait <= ANNOUNCE_WAIT || f.announced.is_some_and(|a| until <= a + Duration::from_secs(1)) {
+        return;
+    }
+    f.announced = Some(until);
+    let (vendor, api) = describe(family);
+    eprintln!(
+        "{vendor} asked to wait {} s (rate limit of {api}); waiting…",
+        wait.as_secs_f64().round() as u64
+    );
 }
 
 fn refuse(f: &mut Family, now: Instant, asked: u64) {

@@ -20,6 +20,8 @@ pub(crate) struct Client {
     endpoint: String,
     calls: CallCounter,
     gate: Semaphore,
+    /// When the last long wait New Relic asked for ends, once announced on stderr.
+    announced: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Client {
@@ -51,7 +53,24 @@ impl Client {
             endpoint: cfg.endpoint.clone(),
             calls: CallCounter::default(),
             gate: Semaphore::new(cfg.max_concurrency.max(1)),
+            announced: std::sync::Mutex::new(None),
         })
+    }
+
+    /// A wait New Relic asks for (at most the cap: longer ones are errors) is said on stderr
+    /// when it is longer than a few seconds, once for the many requests meeting it (issue 15).
+    fn announce(&self, wait: Duration) {
+        if wait <= Duration::from_secs(5) {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let until = now + wait.min(watchkeep_provider::MAX_VENDOR_WAIT);
+        let mut last = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|a| until <= a + Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(until);
+        eprintln!("New Relic asked to wait {} s (rate limit of NerdGraph); waiting…", wait.as_secs());
     }
 
     pub(crate) fn calls(&self) -> u64 {
@@ -81,7 +100,11 @@ impl Client {
         let bytes = resp.bytes().await.map_err(|e| transport_error(what, &e))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if !status.is_success() {
-            return Err(status_error(what, status, &headers, parsed.as_ref(), &bytes));
+            let err = status_error(what, status, &headers, parsed.as_ref(), &bytes);
+            if let ProviderError::RateLimited { retry_after: Some(d) } = &err {
+                self.announce(*d);
+            }
+            return Err(err);
         }
         let Some(body) = parsed else {
             return Err(ProviderError::Decode {

@@ -206,6 +206,28 @@ fn a_huge_or_hour_long_rate_limit_reset_ends_plan_with_a_clear_error_within_seco
     }
 }
 
+/// Issue 15: a wait within the cap but longer than a few seconds is announced on stderr, once,
+/// and then waited out (the run succeeds).
+#[test]
+fn a_long_rate_limit_wait_is_announced_once_then_waited() {
+    let rule: watchkeep_tests::FaultRule = "rate-limit:6 GET /api/v1/monitor times=1".parse().expect("rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "announced");
+    ws.write("main.hcl", &raw_monitors_config(2, None));
+    let started = std::time::Instant::now();
+    let run = ws.run(&["plan", "-detailed-exitcode"]);
+    run.expect_code(2);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("Datadog asked to wait 6 s (rate limit of monitor); waiting…").count(),
+        1,
+        "{err}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(s.injected_count(), 1);
+}
+
 /// One create per fault kind goes wrong (the 2nd POST). After the faulty apply and at most one
 /// clean rerun: one object per address, state matches the vendor, and a further plan is empty.
 fn converges_after(spec: &str, provider_extra: &str) {
