@@ -12,6 +12,7 @@
 #   /tmp/moto/bin/moto_server -p 5000 &
 #   export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 #   export WATCHKEEP_VAR_aws_endpoint_url=http://127.0.0.1:5000
+#   export WATCHKEEP_ALLOW_ENDPOINTS=http://127.0.0.1   # the operator allows the loopback endpoint
 #   watchkeep plan && watchkeep apply -auto-approve && watchkeep plan -detailed-exitcode
 # (LocalStack works the same way: point aws_endpoint_url at http://127.0.0.1:4566.)
 

@@ -53,6 +53,9 @@ echo "== watchkeep-sandbox is playing Datadog at $url/api and New Relic at $url/
 
 # Explicit: the configuration's api_url is pointed at the sandbox; dummy keys for the sandbox.
 export WATCHKEEP_VAR_datadog_api_url="$url"
+# The keys go only to the vendors' own hosts unless the operator allows another endpoint outside
+# the configuration (docs/security.md): the sandbox, on loopback.
+export WATCHKEEP_ALLOW_ENDPOINTS="$url"
 export WATCHKEEP_VAR_newrelic_api_url="$url/graphql"
 # A routing key has PagerDuty's 32 characters; the sandbox's receiver checks it as PagerDuty does.
 export WATCHKEEP_VAR_pagerduty_routing_key="quickstart0demo0routing0key00032"

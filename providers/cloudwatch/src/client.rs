@@ -445,6 +445,10 @@ pub(crate) fn classify(
         return ProviderError::Decode { message: format!("{what} answered HTTP {status} with {detail}") };
     }
     if code_is(THROTTLING_CODES) || status == 429 {
+        // A `Retry-After` beyond the cap is not waited for nor retried (issue 15).
+        if let Some(d) = retry_after.filter(|d| *d > watchkeep_provider::MAX_VENDOR_WAIT) {
+            return watchkeep_provider::too_long("cloudwatch:CloudWatch", d.as_secs());
+        }
         return ProviderError::RateLimited { retry_after };
     }
     if code_is(AUTH_CODES) || (code.is_none() && matches!(status, 401 | 403)) {
@@ -518,6 +522,12 @@ mod tests {
             classify("x", 400, Some("Throttling"), None, Some(Duration::from_secs(3))),
             ProviderError::RateLimited { retry_after: Some(d) } if d == Duration::from_secs(3)
         ));
+        // Issue 15: a `Retry-After` beyond the cap is neither waited for nor retried.
+        for secs in [301, 3600, u64::MAX] {
+            let e = classify("x", 429, None, None, Some(Duration::from_secs(secs)));
+            assert!(!e.is_retryable(), "{e:?}");
+            assert!(e.to_string().contains(&format!("AWS asked to wait {secs} s")), "{e}");
+        }
         for code in [
             "InvalidClientTokenId",
             "UnrecognizedClientException",

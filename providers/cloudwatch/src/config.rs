@@ -135,6 +135,21 @@ impl CloudWatchConfig {
         })
     }
 
+    /// Issue 15: requests signed with the AWS credentials go only to AWS's own hosts
+    /// (`*.amazonaws.com`, `*.amazonaws.com.cn`, `*.api.aws` over https:
+    /// <https://docs.aws.amazon.com/general/latest/gr/cw_region.html>) or to endpoints the
+    /// operator allows outside the configuration
+    /// ([`watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS`]). No `endpoint_url`: the SDK's own.
+    pub fn check_endpoint(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ProviderError> {
+        let Some(url) = &self.endpoint_url else { return Ok(()) };
+        let official = |host: &str| {
+            ["amazonaws.com", "amazonaws.com.cn", "api.aws"]
+                .iter()
+                .any(|d| watchkeep_provider::endpoint::within(host, d))
+        };
+        watchkeep_provider::endpoint::check("AWS", "the `endpoint_url` attribute", url, &official, env)
+    }
+
     /// The AWS region every request goes to.
     pub fn region(&self) -> &str {
         &self.region

@@ -270,7 +270,10 @@ impl watchkeep_provider::ProviderFactory for CloudWatchFactory {
         block: &serde_json::Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<std::sync::Arc<dyn Provider>> {
-        Ok(std::sync::Arc::new(CloudWatchProvider::from_block(block, env)?))
+        let config = CloudWatchConfig::from_block(block, env)?;
+        // Credentials only to AWS's own hosts or to endpoints the operator allows (issue 15).
+        config.check_endpoint(env)?;
+        Ok(std::sync::Arc::new(CloudWatchProvider::new(config)?))
     }
 }
 
@@ -589,6 +592,35 @@ mod tests {
             attrs[k] = v.clone();
         }
         CloudWatchProvider::from_block(attrs.as_object().unwrap(), &env).unwrap()
+    }
+
+    /// Issue 15: requests signed with the AWS credentials go only to AWS's hosts or to
+    /// endpoints the operator allows outside the configuration.
+    #[test]
+    fn the_factory_sends_credentials_only_to_aws_or_allowed_endpoints() {
+        use watchkeep_provider::ProviderFactory;
+        let configure = |endpoint: &str, allow: Option<&'static str>| {
+            let attrs = json!({ "region": "us-east-1", "endpoint_url": endpoint });
+            let env = move |k: &str| match k {
+                "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_string()),
+                "AWS_SECRET_ACCESS_KEY" => Some("secret-example".to_string()),
+                watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS => allow.map(str::to_string),
+                _ => None,
+            };
+            FACTORY.configure(attrs.as_object().unwrap(), &env).err().map(|e| e.to_string())
+        };
+        assert_eq!(configure("https://monitoring.eu-west-1.amazonaws.com", None), None);
+        let e = configure("http://127.0.0.1:5000", None).expect("refused");
+        assert!(
+            e.contains("the `endpoint_url` attribute points at `http://127.0.0.1:5000`")
+                && e.contains("WATCHKEEP_ALLOW_ENDPOINTS=http://127.0.0.1:5000"),
+            "{e}"
+        );
+        assert_eq!(configure("http://127.0.0.1:5000", Some("http://127.0.0.1")), None);
+        let e = configure("https://monitoring.amazonaws.com.evil.io", None).expect("refused");
+        assert!(e.contains("not one of AWS's own endpoints"), "{e}");
+        let e = configure("http://10.1.2.3:4566", Some("http://10.1.2.3")).expect("refused");
+        assert!(e.contains("plain http"), "{e}");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::RateLimit;
+use crate::{ProviderError, RateLimit};
 
 /// Share of the vendor's allowed rate this client aims for, leaving room for clock skew between
 /// our pacing and the vendor's windows.
@@ -31,6 +31,41 @@ pub const DEFAULT_TARGET_FRACTION: f64 = 0.95;
 /// How long a family stays blocked after the vendor says its window is used up but gives no
 /// reset time (or `Reset: 0`, i.e. "within this second").
 const MIN_BLOCK: Duration = Duration::from_millis(200);
+
+/// The longest watchkeep waits because a vendor asked it to (a rate-limit reset, a
+/// `Retry-After`). Vendors' windows are a second to a minute (Datadog's monitor API: 10 s;
+/// New Relic and AWS: seconds), so a longer answer is either a very long window or a garbage
+/// header (`X-RateLimit-Reset: 18446744073709551615`). Asked for more than this, watchkeep does
+/// not wait at all: the family's calls fail at once with [`RateBudget::refusal`]'s error, since
+/// waiting the cap would only meet the same limit again.
+pub const MAX_VENDOR_WAIT: Duration = Duration::from_secs(300);
+
+/// Waits longer than this are announced on stderr (once per block), so a run never sits silent.
+pub const ANNOUNCE_WAIT: Duration = Duration::from_secs(5);
+
+/// A vendor's number of seconds to wait, clamped: `None` when it is beyond [`MAX_VENDOR_WAIT`].
+pub fn vendor_wait(seconds: u64) -> Option<Duration> {
+    (seconds <= MAX_VENDOR_WAIT.as_secs()).then(|| Duration::from_secs(seconds))
+}
+
+/// `now + d` without overflow (an `Instant` plus a huge duration panics): at most
+/// [`MAX_VENDOR_WAIT`] ahead.
+fn later(now: Instant, d: Duration) -> Instant {
+    now.checked_add(d.min(MAX_VENDOR_WAIT)).unwrap_or(now)
+}
+
+/// How a family's vendor reads in messages: `datadog:monitor` → `Datadog`, `monitor`.
+fn describe(family: &str) -> (String, &str) {
+    let (vendor, api) = family.split_once(':').unwrap_or(("the vendor", family));
+    let vendor = match vendor {
+        "datadog" => "Datadog".to_string(),
+        "newrelic" => "New Relic".to_string(),
+        "cloudwatch" | "cw" | "aws" => "AWS".to_string(),
+        "sns" => "AWS SNS".to_string(),
+        other => other.to_string(),
+    };
+    (vendor, api)
+}
 
 #[derive(Debug, Default)]
 struct Family {
@@ -49,6 +84,11 @@ struct Family {
     in_flight: u64,
     /// What the vendor last said of the current window: requests left, and when it ends.
     window: Option<(u64, Instant)>,
+    /// The vendor asked for a wait beyond [`MAX_VENDOR_WAIT`]: the seconds it asked for, and
+    /// until when calls of this family fail at once instead of being sent.
+    refused: Option<(u64, Instant)>,
+    /// The end of the last block announced on stderr (each block is announced once).
+    announced: Option<Instant>,
 }
 
 /// Pacing state for every endpoint family of one vendor.
@@ -122,8 +162,14 @@ impl RateBudget {
             let notified = self.notify.notified();
             let now = Instant::now();
             let next = self.with(family, |f| {
+                if f.refused.is_some_and(|(_, until)| until > now) {
+                    // The caller meets the refusal ([`Self::acquire_or_refuse`]).
+                    f.in_flight += 1;
+                    return Next::Go;
+                }
                 if let Some(until) = f.blocked_until {
                     if until > now {
+                        announce(f, family, now, until);
                         return Next::Retry(until - now);
                     }
                     f.blocked_until = None;
@@ -165,7 +211,10 @@ impl RateBudget {
                     tokio::time::sleep(d).await;
                     break;
                 }
-                Next::Retry(d) => tokio::time::sleep(d).await,
+                // Woken early when the vendor answers (a refusal releases the waiters).
+                Next::Retry(d) => {
+                    let _ = tokio::time::timeout(d, notified).await;
+                }
                 Next::AwaitProbe => {
                     let _ = tokio::time::timeout(Duration::from_millis(250), notified).await;
                 }
@@ -173,6 +222,20 @@ impl RateBudget {
         }
         let waited = started.elapsed();
         self.with(family, |f| f.waited += waited);
+    }
+
+    /// [`Self::acquire`], unless the vendor asked for a wait beyond [`MAX_VENDOR_WAIT`]: then the
+    /// call must not be sent, and this is the error to return (nothing is counted in flight).
+    pub async fn acquire_or_refuse(&self, family: &str) -> Result<(), ProviderError> {
+        if let Some(e) = self.refusal(family) {
+            return Err(e);
+        }
+        self.acquire(family).await;
+        if let Some(e) = self.refusal(family) {
+            self.with(family, |f| f.in_flight = f.in_flight.saturating_sub(1));
+            return Err(e);
+        }
+        Ok(())
     }
 
     /// Records a response's rate-limit headers (or their absence). Call after every request,
@@ -184,33 +247,71 @@ impl RateBudget {
             f.probe_in_flight = false;
             f.in_flight = f.in_flight.saturating_sub(1);
             if let Some(rl) = rl {
+                let now = Instant::now();
                 if let (Some(remaining), Some(reset)) = (rl.remaining, rl.reset) {
                     // `Reset` counts whole seconds; a window said to end "now" ends within one.
-                    let end = Instant::now() + Duration::from_secs(reset).max(MIN_BLOCK);
+                    // Clamped: a reset beyond the cap is remembered as a window of the cap.
+                    let end = later(now, Duration::from_secs(reset).max(MIN_BLOCK));
                     f.window = Some((remaining, end));
                 }
                 if let (Some(limit), Some(period)) = (rl.limit, rl.period) {
                     if limit > 0 && period > 0 {
+                        // At most one request per MAX_VENDOR_WAIT, whatever the headers say
+                        // (`Limit: 1`, `Period: 18446744073709551615` would overflow a Duration).
                         let per_second = limit as f64 / period as f64 * fraction;
-                        f.interval = Some(Duration::from_secs_f64(1.0 / per_second));
+                        let secs = (1.0 / per_second).min(MAX_VENDOR_WAIT.as_secs_f64());
+                        if secs.is_finite() && secs >= 0.0 {
+                            f.interval = Some(Duration::from_secs_f64(secs));
+                        }
                     }
                 }
                 if rl.remaining == Some(0) {
-                    let reset = rl.reset.map(Duration::from_secs).unwrap_or_default().max(MIN_BLOCK);
-                    block(f, reset);
+                    match rl.reset {
+                        Some(reset) if vendor_wait(reset).is_none() => refuse(f, now, reset),
+                        reset => {
+                            block(f, reset.map(Duration::from_secs).unwrap_or_default().max(MIN_BLOCK));
+                            if let Some(until) = f.blocked_until {
+                                announce(f, family, now, until);
+                            }
+                        }
+                    }
                 }
             }
         });
         self.notify.notify_waiters();
     }
 
-    /// Records a 429: the whole family waits out `retry_after`.
+    /// Records a 429: the whole family waits out `retry_after` (at most [`MAX_VENDOR_WAIT`];
+    /// asked for longer, the family is refused instead: see [`Self::refusal`]).
     pub fn throttled(&self, family: &str, retry_after: Option<Duration>) {
         self.with(family, |f| {
             f.throttled += 1;
-            block(f, retry_after.unwrap_or(Duration::from_secs(1)).max(MIN_BLOCK));
+            let d = retry_after.unwrap_or(Duration::from_secs(1));
+            if d > MAX_VENDOR_WAIT {
+                refuse(f, Instant::now(), d.as_secs());
+            } else {
+                block(f, d.max(MIN_BLOCK));
+                if let Some(until) = f.blocked_until {
+                    announce(f, family, Instant::now(), until);
+                }
+            }
         });
         self.notify.notify_waiters();
+    }
+
+    /// The error every call of `family` fails with, without being sent, while the vendor's last
+    /// answer asked for a wait beyond [`MAX_VENDOR_WAIT`] (for that long at most). Not retryable.
+    pub fn refusal(&self, family: &str) -> Option<ProviderError> {
+        let now = Instant::now();
+        let asked = self.with(family, |f| match f.refused {
+            Some((asked, until)) if until > now => Some(asked),
+            Some(_) => {
+                f.refused = None;
+                None
+            }
+            None => None,
+        })?;
+        Some(too_long(family, asked))
     }
 
     pub fn stats(&self) -> BudgetStats {
@@ -226,8 +327,44 @@ impl RateBudget {
     }
 }
 
+/// The error for a wait of `asked` seconds, beyond the cap.
+pub fn too_long(family: &str, asked: u64) -> ProviderError {
+    let (vendor, api) = describe(family);
+    ProviderError::Api {
+        status: 429,
+        body: format!(
+            "{vendor} asked to wait {asked} s (rate limit of {api}), longer than watchkeep waits for a \
+             vendor ({} s); nothing more was sent to this API\nhint: run again once the vendor's \
+             rate-limit window has reset",
+            MAX_VENDOR_WAIT.as_secs()
+        ),
+    }
+}
+
+/// Says on stderr that the family waits until `until`, when that is more than [`ANNOUNCE_WAIT`]
+/// away and not already said (within a second) for this block: a long wait is never silent,
+/// and the many requests meeting one block print one line.
+fn announce(f: &mut Family, family: &str, now: Instant, until: Instant) {
+    let wait = until.saturating_duration_since(now);
+    if wait <= ANNOUNCE_WAIT || f.announced.is_some_and(|a| until <= a + Duration::from_secs(1)) {
+        return;
+    }
+    f.announced = Some(until);
+    let (vendor, api) = describe(family);
+    eprintln!(
+        "{vendor} asked to wait {} s (rate limit of {api}); waiting…",
+        wait.as_secs_f64().round() as u64
+    );
+}
+
+fn refuse(f: &mut Family, now: Instant, asked: u64) {
+    f.refused = Some((asked, later(now, MAX_VENDOR_WAIT)));
+    // Requests already waiting for a slot are released: they meet the refusal at once.
+    f.blocked_until = None;
+}
+
 fn block(f: &mut Family, d: Duration) {
-    let until = Instant::now() + d;
+    let until = later(Instant::now(), d);
     f.blocked_until = Some(f.blocked_until.map_or(until, |b| b.max(until)));
     // After the block, pacing resumes from the block's end, not from a backlog of slots.
     f.next_slot = f.blocked_until;
@@ -354,5 +491,96 @@ mod tests {
             b.acquire("f").await;
         }
         assert!(start.elapsed() < Duration::from_millis(10));
+    }
+
+    /// Issue 15: `X-RateLimit-Reset: 18446744073709551615` overflowed `Instant + Duration`.
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_reset_is_refused_at_once_not_waited_and_never_panics() {
+        let b = RateBudget::default();
+        b.acquire("datadog:monitor").await;
+        b.observe("datadog:monitor", Some(&rl(100, 10, 0, u64::MAX)));
+        let start = tokio::time::Instant::now();
+        let e = b.acquire_or_refuse("datadog:monitor").await.unwrap_err();
+        assert!(start.elapsed() < Duration::from_millis(10), "{:?}", start.elapsed());
+        let msg = e.to_string();
+        assert!(
+            msg.contains("Datadog asked to wait 18446744073709551615 s (rate limit of monitor)")
+                && msg.contains("300 s")
+                && msg.contains("hint:"),
+            "{msg}"
+        );
+        assert!(!e.is_retryable(), "waiting would only meet the same limit");
+        // A 429 asking for an hour is refused the same way.
+        b.throttled("datadog:dashboard", Some(Duration::from_secs(3600)));
+        let msg = b.acquire_or_refuse("datadog:dashboard").await.unwrap_err().to_string();
+        assert!(msg.contains("asked to wait 3600 s (rate limit of dashboard)"), "{msg}");
+        b.throttled("datadog:hosts", Some(Duration::MAX));
+        assert!(b.acquire_or_refuse("datadog:hosts").await.is_err());
+        // The refusal lasts at most the cap; then the family is tried again.
+        tokio::time::sleep(MAX_VENDOR_WAIT + Duration::from_secs(1)).await;
+        assert!(b.acquire_or_refuse("datadog:dashboard").await.is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_within_the_cap_is_waited_and_requests_already_queued_are_released_by_a_refusal() {
+        let b = Arc::new(RateBudget::default());
+        b.acquire("f").await;
+        b.observe("f", None);
+        b.throttled("f", Some(Duration::from_secs(60)));
+        let start = tokio::time::Instant::now();
+        b.acquire_or_refuse("f").await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(60) && start.elapsed() < Duration::from_secs(61));
+
+        b.throttled("g", Some(Duration::from_secs(60)));
+        let b2 = b.clone();
+        let queued = tokio::spawn(async move { b2.acquire_or_refuse("g").await });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!queued.is_finished());
+        b.throttled("g", Some(Duration::from_secs(u64::MAX)));
+        let got = tokio::time::timeout(Duration::from_millis(10), queued).await.expect("released").unwrap();
+        assert!(got.is_err());
+    }
+
+    /// Every extreme a header can carry: no panic, and every acquire ends within the cap.
+    #[tokio::test(start_paused = true)]
+    async fn extreme_header_values_never_panic_and_never_wait_beyond_the_cap() {
+        let extremes =
+            [0, 1, 2, 299, 300, 301, 3600, u64::from(u32::MAX), u64::MAX / 2, u64::MAX - 1, u64::MAX];
+        for &limit in &extremes {
+            for &period in &extremes {
+                for &remaining in &[0, 1, u64::MAX] {
+                    for &reset in &extremes {
+                        let b = RateBudget::new(0.95);
+                        b.acquire("f").await;
+                        let rl = RateLimit {
+                            limit: Some(limit),
+                            period: Some(period),
+                            remaining: Some(remaining),
+                            reset: Some(reset),
+                            name: None,
+                        };
+                        b.observe("f", Some(&rl));
+                        let start = tokio::time::Instant::now();
+                        for _ in 0..2 {
+                            let _ = b.acquire_or_refuse("f").await;
+                        }
+                        assert!(
+                            start.elapsed() <= MAX_VENDOR_WAIT * 2,
+                            "{rl:?}: waited {:?}",
+                            start.elapsed()
+                        );
+                        let _ = b.stats();
+                    }
+                }
+            }
+        }
+        for d in [Duration::ZERO, Duration::from_nanos(1), Duration::from_secs(u64::MAX), Duration::MAX] {
+            let b = RateBudget::default();
+            b.throttled("f", Some(d));
+            let _ = b.acquire_or_refuse("f").await;
+        }
+        assert_eq!(vendor_wait(300), Some(MAX_VENDOR_WAIT));
+        assert_eq!(vendor_wait(301), None);
+        assert_eq!(vendor_wait(u64::MAX), None);
     }
 }

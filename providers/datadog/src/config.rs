@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use watchkeep_provider::config::{
     env_value, integer_attr, invalid, quoted_list, reject_unknown, string_attr,
 };
-use watchkeep_provider::ProviderError;
+use watchkeep_provider::{endpoint, ProviderError};
 
 /// Datadog sites (regions) the provider accepts for `site` / `DD_SITE`.
 pub const SITES: &[&str] = &[
@@ -104,6 +104,24 @@ impl DatadogConfig {
             api_key: Secret::new(api_key),
             app_key: Secret::new(app_key),
         })
+    }
+
+    /// Issue 15: the keys go only to Datadog's own hosts (`api.<site>` and the rest of each
+    /// site's domain, over https; the sites are Datadog's list,
+    /// <https://docs.datadoghq.com/getting_started/site/>) or to endpoints the operator allows
+    /// outside the configuration ([`watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS`]). Only an
+    /// `api_url` written in the block is checked: `site` can only name Datadog's sites, and
+    /// `DD_HOST` is the operator's own environment.
+    pub fn check_endpoint(
+        &self,
+        attrs: &Map<String, Value>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ProviderError> {
+        if matches!(attrs.get("api_url"), None | Some(Value::Null)) {
+            return Ok(());
+        }
+        let official = |host: &str| SITES.iter().any(|site| endpoint::within(host, site));
+        endpoint::check("Datadog", "the `api_url` attribute", &self.base_url, &official, env)
     }
 
     /// Checks the provider block's attributes alone: no environment, no credentials, no network.

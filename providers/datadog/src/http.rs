@@ -39,6 +39,9 @@ impl Http {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let client = reqwest::Client::builder()
             .default_headers(headers)
+            // Issue 15: a redirect never carries the key headers anywhere; a 3xx is an error that
+            // names the location's host (Datadog's API answers directly, never with a redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -97,7 +100,8 @@ impl Http {
             req = req.json(body);
         }
         let family = rate_family(path);
-        self.budget.acquire(family).await;
+        // Refused without sending while Datadog's last answer asked for a wait beyond the cap.
+        self.budget.acquire_or_refuse(family).await?;
         self.calls.incr();
         let resp = match req.send().await {
             Ok(r) => r,
@@ -112,6 +116,11 @@ impl Http {
         self.budget.observe(family, rl.as_ref());
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.budget.throttled(family, retry_after(&headers));
+        }
+        // A wait beyond the cap (`X-RateLimit-Reset: 3600`, or garbage such as u64::MAX) fails
+        // now with a clear error rather than sitting silent or retrying into the same limit.
+        if let Some(e) = self.budget.refusal(family) {
+            return Err(e);
         }
         self.record_rate_limit(&headers);
         let bytes = resp.bytes().await.map_err(|e| transport_error(&what, &e))?;
@@ -264,6 +273,10 @@ pub(crate) fn status_error(
     body: &[u8],
 ) -> ProviderError {
     let code = status.as_u16();
+    if (300..400).contains(&code) {
+        let location = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        return watchkeep_provider::endpoint::redirect_error("Datadog", what, code, location);
+    }
     let detail = error_body(body);
     match code {
         401 | 403 => ProviderError::Auth {

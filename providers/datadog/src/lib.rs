@@ -175,7 +175,10 @@ impl watchkeep_provider::ProviderFactory for DatadogFactory {
         block: &serde_json::Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<std::sync::Arc<dyn Provider>> {
-        Ok(std::sync::Arc::new(DatadogProvider::from_block(block, env)?))
+        let config = DatadogConfig::from_block(block, env)?;
+        // Keys only to Datadog's own hosts or to endpoints the operator allows (issue 15).
+        config.check_endpoint(block, env)?;
+        Ok(std::sync::Arc::new(DatadogProvider::new(config)?))
     }
 }
 

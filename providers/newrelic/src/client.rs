@@ -20,6 +20,8 @@ pub(crate) struct Client {
     endpoint: String,
     calls: CallCounter,
     gate: Semaphore,
+    /// When the last long wait New Relic asked for ends, once announced on stderr.
+    announced: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl Client {
@@ -35,6 +37,9 @@ impl Client {
         headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
         let http = reqwest::Client::builder()
             .default_headers(headers)
+            // Issue 15: a redirect never carries the `API-Key` header anywhere; a 3xx is an error
+            // that names the location's host (NerdGraph answers directly, never with a redirect).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
             .timeout(cfg.timeout)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
@@ -48,7 +53,24 @@ impl Client {
             endpoint: cfg.endpoint.clone(),
             calls: CallCounter::default(),
             gate: Semaphore::new(cfg.max_concurrency.max(1)),
+            announced: std::sync::Mutex::new(None),
         })
+    }
+
+    /// A wait New Relic asks for (at most the cap: longer ones are errors) is said on stderr
+    /// when it is longer than a few seconds, once for the many requests meeting it (issue 15).
+    fn announce(&self, wait: Duration) {
+        if wait <= Duration::from_secs(5) {
+            return;
+        }
+        let now = std::time::Instant::now();
+        let until = now + wait.min(watchkeep_provider::MAX_VENDOR_WAIT);
+        let mut last = self.announced.lock().unwrap_or_else(|e| e.into_inner());
+        if last.is_some_and(|a| until <= a + Duration::from_secs(1)) {
+            return;
+        }
+        *last = Some(until);
+        eprintln!("New Relic asked to wait {} s (rate limit of NerdGraph); waiting…", wait.as_secs());
     }
 
     pub(crate) fn calls(&self) -> u64 {
@@ -78,7 +100,11 @@ impl Client {
         let bytes = resp.bytes().await.map_err(|e| transport_error(what, &e))?;
         let parsed: Option<Value> = serde_json::from_slice(&bytes).ok();
         if !status.is_success() {
-            return Err(status_error(what, status, &headers, parsed.as_ref(), &bytes));
+            let err = status_error(what, status, &headers, parsed.as_ref(), &bytes);
+            if let ProviderError::RateLimited { retry_after: Some(d) } = &err {
+                self.announce(*d);
+            }
+            return Err(err);
         }
         let Some(body) = parsed else {
             return Err(ProviderError::Decode {
@@ -128,6 +154,10 @@ pub(crate) fn status_error(
     raw: &[u8],
 ) -> ProviderError {
     let code = status.as_u16();
+    if (300..400).contains(&code) {
+        let location = headers.get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok());
+        return watchkeep_provider::endpoint::redirect_error("New Relic", what, code, location);
+    }
     let detail = body.and_then(messages).unwrap_or_else(|| {
         let s = snippet(raw);
         if s.is_empty() {
@@ -143,7 +173,14 @@ pub(crate) fn status_error(
                  `NRAK-...`), its permissions, and that `region` matches the account's region"
             ),
         },
-        429 => ProviderError::RateLimited { retry_after: retry_after(headers) },
+        // `Retry-After` beyond the cap (an hour, or garbage such as u64::MAX) is not waited for
+        // nor retried: the run ends with a clear error (issue 15).
+        429 => match retry_after(headers) {
+            Some(d) if d > watchkeep_provider::MAX_VENDOR_WAIT => {
+                watchkeep_provider::too_long("newrelic:NerdGraph", d.as_secs())
+            }
+            retry_after => ProviderError::RateLimited { retry_after },
+        },
         500..=599 => ProviderError::Transient { message: format!("New Relic answered HTTP {code} to {what}: {detail}") },
         _ => ProviderError::Api { status: code, body: detail },
     }
@@ -294,6 +331,53 @@ mod tests {
         }
         let u = json!({"type": "UNAUTHORIZED_ACCOUNT", "description": "no"});
         assert!(matches!(payload_errors("x", &json!({"errors": [u]})), Some(ProviderError::Auth { .. })));
+    }
+
+    /// Issue 15: every `Retry-After` a vendor can send, clamped; none panics, none beyond the
+    /// cap is retried.
+    #[test]
+    fn retry_after_is_clamped_and_garbage_is_ignored() {
+        for (raw, want_wait) in [
+            ("0", Some(0)),
+            ("300", Some(300)),
+            ("-1", None),
+            ("1.5", None),
+            ("Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("99999999999999999999999", None),
+            ("", None),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(raw).unwrap());
+            match status_error("x", StatusCode::TOO_MANY_REQUESTS, &h, None, b"") {
+                ProviderError::RateLimited { retry_after } => {
+                    assert_eq!(retry_after, want_wait.map(Duration::from_secs), "{raw}")
+                }
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+        for raw in ["301", "3600", "18446744073709551615"] {
+            let mut h = HeaderMap::new();
+            h.insert(RETRY_AFTER, HeaderValue::from_str(raw).unwrap());
+            let e = status_error("x", StatusCode::TOO_MANY_REQUESTS, &h, None, b"");
+            assert!(!e.is_retryable(), "{raw}: {e:?}");
+            let msg = e.to_string();
+            assert!(
+                msg.contains(&format!("New Relic asked to wait {raw} s")) && msg.contains("300 s"),
+                "{msg}"
+            );
+        }
+    }
+
+    /// Issue 15: the client follows no redirect (`Policy::none()`); a 3xx is an error naming
+    /// only the target's scheme, host and port.
+    #[test]
+    fn a_redirect_is_an_error_naming_its_host() {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LOCATION, HeaderValue::from_static("http://127.0.0.1:9/graphql?k=steal"));
+        let e = status_error("x", StatusCode::TEMPORARY_REDIRECT, &h, None, b"");
+        let msg = e.to_string();
+        assert!(msg.contains("a redirect to `http://127.0.0.1:9`") && !msg.contains("steal"), "{msg}");
+        assert!(!e.is_retryable());
     }
 
     #[test]

@@ -136,6 +136,28 @@ impl NewRelicConfig {
         })
     }
 
+    /// Issue 15: the key goes only to New Relic's own hosts (`api.newrelic.com`,
+    /// `api.eu.newrelic.com`: <https://docs.newrelic.com/docs/apis/nerdgraph/get-started/introduction-new-relic-nerdgraph/>;
+    /// any `*.newrelic.com` host over https) or to endpoints the operator allows outside the
+    /// configuration ([`watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS`]).
+    pub fn check_endpoint(
+        &self,
+        attrs: &Map<String, Value>,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ProviderError> {
+        if matches!(attrs.get("api_url"), None | Some(Value::Null)) {
+            return Ok(());
+        }
+        let official = |host: &str| watchkeep_provider::endpoint::within(host, "newrelic.com");
+        watchkeep_provider::endpoint::check(
+            "New Relic",
+            "the `api_url` attribute",
+            &self.endpoint,
+            &official,
+            env,
+        )
+    }
+
     /// The account every object is created in and read from.
     pub fn account_id(&self) -> i64 {
         self.account_id

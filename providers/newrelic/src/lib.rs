@@ -237,7 +237,10 @@ impl watchkeep_provider::ProviderFactory for NewRelicFactory {
         block: &serde_json::Map<String, Value>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<std::sync::Arc<dyn Provider>> {
-        Ok(std::sync::Arc::new(NewRelicProvider::from_block(block, env)?))
+        let config = NewRelicConfig::from_block(block, env)?;
+        // Keys only to New Relic's own hosts or to endpoints the operator allows (issue 15).
+        config.check_endpoint(block, env)?;
+        Ok(std::sync::Arc::new(NewRelicProvider::new(config)?))
     }
 }
 
@@ -255,6 +258,33 @@ mod tests {
             _ => None,
         };
         NewRelicProvider::from_block(&serde_json::Map::new(), &env).unwrap()
+    }
+
+    /// Issue 15: the key goes only to New Relic's hosts or to endpoints the operator allows
+    /// outside the configuration.
+    #[test]
+    fn the_factory_sends_the_key_only_to_new_relic_or_allowed_endpoints() {
+        use watchkeep_provider::ProviderFactory;
+        let configure = |url: &str, allow: Option<&'static str>| {
+            let attrs = serde_json::json!({ "account_id": 1, "api_url": url });
+            let env = move |k: &str| match k {
+                "NEW_RELIC_API_KEY" => Some(KEY.to_string()),
+                watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS => allow.map(str::to_string),
+                _ => None,
+            };
+            FACTORY.configure(attrs.as_object().unwrap(), &env).err().map(|e| e.to_string())
+        };
+        assert_eq!(configure("https://api.eu.newrelic.com/graphql", None), None);
+        let e = configure("https://nerdgraph.evil.io/graphql", None).expect("refused");
+        assert!(
+            e.contains(
+                "points at `https://nerdgraph.evil.io`, which is not one of New Relic's own endpoints"
+            ) && !e.contains(KEY),
+            "{e}"
+        );
+        let e = configure("http://127.0.0.1:8080/graphql", None).expect("refused");
+        assert!(e.contains("WATCHKEEP_ALLOW_ENDPOINTS=http://127.0.0.1:8080"), "{e}");
+        assert_eq!(configure("http://127.0.0.1:8080/graphql", Some("http://127.0.0.1:8080")), None);
     }
 
     #[test]

@@ -177,6 +177,57 @@ fn a_429_is_retried_after_the_reset() {
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
 }
 
+/// Issue 15: a 429 with `X-RateLimit-Reset: 18446744073709551615` (or an hour) panicked in the
+/// rate budget, or made `plan` sit silent; now the run ends at once with a clear error naming
+/// the wait and the cap, and nothing more is sent to that API.
+#[test]
+fn a_huge_or_hour_long_rate_limit_reset_ends_plan_with_a_clear_error_within_seconds() {
+    for reset in ["18446744073709551615", "3600"] {
+        let rule: watchkeep_tests::FaultRule =
+            format!("rate-limit:{reset} GET /api/v1/monitor").parse().expect("rule");
+        let s = DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() })
+            .expect("stand-in");
+        let ws = Workspace::on(&s, &format!("reset-{reset}"));
+        ws.write("main.hcl", &raw_monitors_config(3, None));
+        let started = std::time::Instant::now();
+        let run = ws.run(&["plan"]);
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(10), "reset {reset}: took {took:?}");
+        let err = run.stderr();
+        assert_ne!(run.code(), 0, "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(
+            err.contains(&format!("Datadog asked to wait {reset} s (rate limit of monitor)"))
+                && err.contains("300 s"),
+            "{err}"
+        );
+        // The first list request met the 429; nothing more went to the monitor API.
+        assert_eq!(s.injected_count(), 1, "{err}");
+    }
+}
+
+/// Issue 15: a wait within the cap but longer than a few seconds is announced on stderr, once,
+/// and then waited out (the run succeeds).
+#[test]
+fn a_long_rate_limit_wait_is_announced_once_then_waited() {
+    let rule: watchkeep_tests::FaultRule = "rate-limit:6 GET /api/v1/monitor times=1".parse().expect("rule");
+    let s =
+        DatadogStandIn::start(StandInOptions { faults: vec![rule], ..Default::default() }).expect("stand-in");
+    let ws = Workspace::on(&s, "announced");
+    ws.write("main.hcl", &raw_monitors_config(2, None));
+    let started = std::time::Instant::now();
+    let run = ws.run(&["plan", "-detailed-exitcode"]);
+    run.expect_code(2);
+    let err = run.stderr();
+    assert_eq!(
+        err.matches("Datadog asked to wait 6 s (rate limit of monitor); waiting…").count(),
+        1,
+        "{err}"
+    );
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(s.injected_count(), 1);
+}
+
 /// One create per fault kind goes wrong (the 2nd POST). After the faulty apply and at most one
 /// clean rerun: one object per address, state matches the vendor, and a further plan is empty.
 fn converges_after(spec: &str, provider_extra: &str) {

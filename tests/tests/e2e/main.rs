@@ -15,6 +15,7 @@ mod core_loop;
 mod coverage;
 mod datadog_alerts;
 mod drift;
+mod endpoints;
 mod errors;
 mod evidence;
 mod example_cloudwatch;

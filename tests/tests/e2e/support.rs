@@ -107,6 +107,9 @@ impl Workspace {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", "/dev/null")
             .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        // The stand-ins listen on loopback: the operator's allow list, outside the configuration
+        // (issue 15: keys go only to the vendor's hosts or to endpoints allowed here).
+        c.env("WATCHKEEP_ALLOW_ENDPOINTS", "http://127.0.0.1,http://localhost,http://[::1]");
         c.env("DD_API_KEY", &self.api_key)
             .env("DD_APP_KEY", APP_KEY)
             .env("WATCHKEEP_VAR_datadog_api_url", &self.base_url)
