@@ -28,7 +28,7 @@ pub struct FmtFile {
 
 /// The files to format, each with where it may be read: files found in a directory are confined
 /// to that directory (its git work tree, `WATCHKEEP_ALLOW_READ`); a file named on the command line
-/// is the operator's. Entries that are not directories are listed (FIFOs too), so that a special
+/// is the operator's unless it is inside the configuration. Entries that are not directories are listed (FIFOs too), so that a special
 /// file is refused with a message rather than skipped.
 fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<(PathBuf, Policy)> {
     let roots: Vec<PathBuf> = if paths.is_empty() { vec![dir.to_path_buf()] } else { paths.to_vec() };
@@ -50,7 +50,10 @@ fn hcl_files(paths: &[PathBuf], dir: &Path) -> Vec<(PathBuf, Policy)> {
                 out.extend(v.into_iter().map(|p| (p, policy.clone())));
             }
         } else {
-            out.push((r, Policy::operator()));
+            // Confined when it names a file inside the configuration (it may be a symlink a pull
+            // request made), the operator's own otherwise.
+            let policy = Policy::new(dir, &env).for_operator_file(&r);
+            out.push((r, policy));
         }
     }
     out

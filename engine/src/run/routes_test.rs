@@ -321,10 +321,16 @@ fn smtp_settings(cfg: &Config, s: &crate::config::model::Smtp) -> Result<notify:
         None => None,
         Some(f) => {
             let path = cfg.root.join(f);
-            Some(
-                std::fs::read(&path)
-                    .map_err(|e| format!("cannot read the SMTP ca_file {}: {e}", path.display()))?,
-            )
+            // Confined like every file the configuration names (issue 15): no /proc, no FIFO,
+            // nothing outside the configuration unless WATCHKEEP_ALLOW_READ allows it.
+            let env: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+            let policy = crate::config::confine::Policy::new(&cfg.root, &env);
+            let pem =
+                crate::config::confine::read_text(&path, crate::config::confine::MAX_SOURCE_BYTES, &policy)
+                    .map_err(|e| {
+                    format!("cannot read the SMTP ca_file {}: {}; {}", path.display(), e.reason(), e.hint())
+                })?;
+            Some(pem.into_bytes())
         }
     };
     Ok(notify::SmtpSettings {
@@ -439,6 +445,22 @@ async fn vendor_side(
 mod tests {
     use super::*;
     use crate::config::model::{PagerDutyTarget, SlackTarget, WebhookTarget};
+
+    #[test]
+    fn the_smtp_ca_file_is_confined_to_the_configuration() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        let c = Config { root: d.path().to_path_buf(), ..Config::default() };
+        let smtp =
+            |f: &str| crate::config::model::Smtp { ca_file: Some(f.to_string()), ..Default::default() };
+        assert!(smtp_settings(&c, &smtp("ca.pem")).unwrap().ca_pem.is_some());
+        let e = smtp_settings(&c, &smtp("/proc/self/environ")).err().unwrap();
+        assert!(e.contains("never reads /proc") && !e.contains("PATH="), "{e}");
+        let other = tempfile::tempdir().unwrap();
+        std::fs::write(other.path().join("ca.pem"), "x").unwrap();
+        let e = smtp_settings(&c, &smtp(&other.path().join("ca.pem").display().to_string())).err().unwrap();
+        assert!(e.contains("outside the configuration") && e.contains("WATCHKEEP_ALLOW_READ"), "{e}");
+    }
 
     fn cfg() -> Config {
         let mut c = Config::default();
