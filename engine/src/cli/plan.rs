@@ -18,8 +18,14 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
     let format = if args.json { Format::Json } else { args.format.unwrap_or(Format::Human) };
     match format {
         Format::Json => stdout::print_json(&out)?,
-        Format::Markdown => stdout::print(&output::markdown::plan(&out.plan))?,
-        Format::Human => stdout::print(&output::human::plan(&out.plan))?,
+        Format::Markdown => {
+            stdout::print(&output::markdown::plan(&out.plan))?;
+            stdout::print(&endpoints_line(&out.endpoints, true))?;
+        }
+        Format::Human => {
+            stdout::print(&output::human::plan(&out.plan))?;
+            stdout::print(&endpoints_line(&out.endpoints, false))?;
+        }
     }
     t.done();
     if let Some(path) = &args.out {
@@ -33,4 +39,33 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         }
     }
     Ok(if args.detailed_exitcode && out.plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
+}
+
+/// Where the plan's providers send their requests (issue 15: the keys go there), one line;
+/// empty without providers. In Markdown, each URL in a code span after keeping only URL
+/// characters, so nothing in it can end the span.
+fn endpoints_line(endpoints: &std::collections::BTreeMap<String, String>, markdown: bool) -> String {
+    if endpoints.is_empty() {
+        return String::new();
+    }
+    let safe = |s: &str| -> String {
+        s.chars().filter(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(*c)).collect()
+    };
+    let items: Vec<String> = endpoints
+        .iter()
+        .map(
+            |(name, url)| {
+                if markdown {
+                    format!("{} `{}`", safe(name), safe(url))
+                } else {
+                    format!("{name} {url}")
+                }
+            },
+        )
+        .collect();
+    if markdown {
+        format!("\n<sub>Endpoints: {}</sub>\n", items.join(", "))
+    } else {
+        format!("\nEndpoints: {}\n", items.join(", "))
+    }
 }

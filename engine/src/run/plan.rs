@@ -119,7 +119,10 @@ pub async fn plan(ws: &Workspace, input: &PlanInput) -> Result<PlanOutput, Error
     }
     let warnings: Vec<Value> =
         run.warnings.0.iter().map(|d| serde_json::to_value(d).unwrap_or_default()).collect();
+    let endpoints =
+        run.providers.iter().filter_map(|(name, p)| p.endpoint().map(|e| (name.clone(), e))).collect();
     Ok(PlanOutput {
+        endpoints,
         stats: stats(ws, &run.providers),
         plan: run.exec.plan,
         warning_count: warnings.len(),

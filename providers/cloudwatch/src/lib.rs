@@ -568,6 +568,17 @@ impl Provider for CloudWatchProvider {
         self.aws.calls()
     }
 
+    fn endpoint(&self) -> Option<String> {
+        // Without `endpoint_url`, the SDK's regional endpoint (AWS's endpoint rules; guessed
+        // form for the commercial partition: https://docs.aws.amazon.com/general/latest/gr/cw_region.html).
+        Some(
+            self.config()
+                .endpoint_url()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("https://monitoring.{}.amazonaws.com", self.config().region())),
+        )
+    }
+
     fn rate_budget(&self) -> Option<watchkeep_provider::BudgetStats> {
         Some(self.aws.budget_stats())
     }

@@ -480,6 +480,12 @@ pub trait Provider: Send + Sync {
     /// Vendor API requests made so far by this handle.
     fn api_calls(&self) -> u64;
 
+    /// Where this provider sends its requests (and so its keys), `scheme://host[:port]`, for
+    /// the plan to show (issue 15). `None` when the vendor's SDK decides.
+    fn endpoint(&self) -> Option<String> {
+        None
+    }
+
     /// The last rate-limit headers the vendor sent.
     fn last_rate_limit(&self) -> Option<RateLimit> {
         None

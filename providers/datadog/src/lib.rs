@@ -444,6 +444,10 @@ impl Provider for DatadogProvider {
         self.http.calls()
     }
 
+    fn endpoint(&self) -> Option<String> {
+        Some(self.config.base_url.clone())
+    }
+
     fn last_rate_limit(&self) -> Option<RateLimit> {
         self.http.last_rate_limit()
     }

@@ -962,4 +962,8 @@ impl Provider for NewRelicProvider {
     fn api_calls(&self) -> u64 {
         self.client.calls()
     }
+
+    fn endpoint(&self) -> Option<String> {
+        Some(self.config.endpoint.clone())
+    }
 }
