@@ -91,6 +91,16 @@ fn forty_locals_each_doubling_a_string() {
 }
 
 #[test]
+fn forty_locals_each_doubling_a_list() {
+    let mut text = format!("locals {{\n  s0 = \"{}\"\n", "x".repeat(100));
+    for i in 1..=40 {
+        text.push_str(&format!("  s{i} = concat([local.s{}], [local.s{}])\n", i - 1, i - 1));
+    }
+    text.push_str("}\n");
+    assert_refused("bomb-lists", &[("main.hcl".into(), text)], "MiB per value", "main.hcl:");
+}
+
+#[test]
 fn nested_for_over_range_a_million_twice() {
     let text = "locals {\n  grid = [for i in range(1000000) : [for j in range(1000000) : i * j]]\n}\n";
     assert_refused(
