@@ -2250,6 +2250,57 @@ fn huge_collections_load_within_the_deadline() {
     note(&format!("fuzz huge_collections: {} inputs in {:.1} s", cases.len(), start.elapsed().as_secs_f64()));
 }
 
+/// Issue 15: resource bombs, each in several shapes, are refused (not evaluated) with a located
+/// error in under 2 s.
+#[test]
+fn resource_bombs_are_refused_with_a_located_error() {
+    let big = "x".repeat(100);
+    let doubling = |n: usize, step: &dyn Fn(usize) -> String| {
+        let mut t = format!("locals {{\n  s0 = \"{big}\"\n");
+        for i in 1..=n {
+            t.push_str(&format!("  s{i} = {}\n", step(i - 1)));
+        }
+        t.push_str("}\n");
+        t
+    };
+    let cases: Vec<(String, String)> = vec![
+        ("template doubling".into(), doubling(40, &|p| format!("\"${{local.s{p}}}${{local.s{p}}}\""))),
+        ("join doubling".into(), doubling(40, &|p| format!("join(\"\", [local.s{p}, local.s{p}])"))),
+        ("format doubling".into(), doubling(40, &|p| format!("format(\"%s%s\", local.s{p}, local.s{p})"))),
+        ("replace growth".into(), doubling(40, &|p| format!("replace(local.s{p}, \"x\", \"xx\")"))),
+        ("list doubling".into(), doubling(40, &|p| format!("concat([local.s{p}], [local.s{p}], local.s{p} == \"\" ? [] : [])"))),
+        ("list concat doubling".into(), {
+            let mut t = "locals {\n  l0 = [1, 2, 3, 4, 5, 6, 7, 8]\n".to_string();
+            for i in 1..=40 {
+                t.push_str(&format!("  l{i} = concat(local.l{}, local.l{})\n", i - 1, i - 1));
+            }
+            t.push_str("}\n");
+            t
+        }),
+        ("nested range for".into(), "locals {\n  g = [for i in range(1000000) : [for j in range(1000000) : i * j]]\n}\n".into()),
+        ("nested for product".into(), "locals {\n  g = [for i in range(150000) : [for j in range(150000) : j]]\n}\n".into()),
+        ("object for product".into(), "locals {\n  g = { for i in range(150000) : tostring(i) => [for j in range(150000) : j] }\n}\n".into()),
+        ("template for product".into(), "locals {\n  g = \"%{ for i in range(150000) }%{ for j in range(150000) }x%{ endfor }%{ endfor }\"\n}\n".into()),
+        ("string times loop".into(), format!("locals {{\n  b = join(\"\", [for i in range(5000) : \"{big}\"])\n  g = [for i in range(2000) : [for j in range(100) : local.b]]\n}}\n")),
+    ];
+    let start = Instant::now();
+    for (name, text) in &cases {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("main.hcl"), text).expect("write");
+        let t = Instant::now();
+        let path = dir.path().to_path_buf();
+        let result =
+            run_bounded("bomb", CASE_STACK, move || config::load(&LoadOptions::new(&path)).map(|_| ()))
+                .unwrap_or_else(|e| panic!("`{name}`: {e}"))
+                .expect("ran");
+        let errors = result.expect_err(name);
+        let e = errors.iter().next().unwrap_or_else(|| panic!("`{name}`: no error"));
+        assert!(e.span.is_some(), "`{name}`: not located: {}", e.summary);
+        assert!(t.elapsed() < Duration::from_secs(2), "`{name}` took {:?}", t.elapsed());
+    }
+    note(&format!("fuzz resource_bombs: {} inputs in {:.1} s", cases.len(), start.elapsed().as_secs_f64()));
+}
+
 // ---- nesting -------------------------------------------------------------------------------
 
 const DEEP_CHILD_ENV: &str = "WATCHKEEP_FUZZ_DEEP_CHILD";

@@ -200,11 +200,22 @@ pub(crate) fn operator_of(func: &str) -> Option<BinaryOperator> {
 ///
 /// Then the resource guards of [`super::limits`] are wrapped around each `for` collection, each
 /// function call, each template interpolation and each `for` element, and their budgets reset.
-pub(crate) fn evaluate(mut e: Expression, ctx: &Context<'_>) -> Result<Value, hcl::eval::Error> {
+pub(crate) fn evaluate(e: Expression, ctx: &Context<'_>) -> Result<Value, hcl::eval::Error> {
+    let computed = !matches!(&e, Expression::Traversal(_) | Expression::Variable(_));
+    evaluate_with(e, ctx, computed)
+}
+
+/// [`evaluate`]; `computed` is false for a plain reference as written (before its value was
+/// substituted), whose outermost value is a copy and not measured.
+pub(crate) fn evaluate_with(
+    mut e: Expression,
+    ctx: &Context<'_>,
+    computed: bool,
+) -> Result<Value, hcl::eval::Error> {
     CheckedArithmetic.visit_expr_mut(&mut e);
     Guards.visit_expr_mut(&mut e);
     // The outermost value (an array or object literal, say) is checked too.
-    if !matches!(&e, Expression::FuncCall(f) if f.name.name.as_str() == limits::SIZE_FN) {
+    if computed && !matches!(&e, Expression::FuncCall(f) if f.name.name.as_str() == limits::SIZE_FN) {
         wrap(limits::SIZE_FN, &mut e);
     }
     limits::reset_budgets();
@@ -799,8 +810,8 @@ fn range(args: FuncArgs) -> FnResult {
     let mut out = Vec::new();
     let mut i = start;
     while (step > 0.0 && i < end) || (step < 0.0 && i > end) {
-        if out.len() >= limits::MAX_ELEMENTS {
-            return Err(format!("range would produce more than {} elements", limits::MAX_ELEMENTS));
+        if out.len() >= limits::MAX_RANGE {
+            return Err(format!("range would produce more than {} elements", limits::MAX_RANGE));
         }
         out.push(num(i));
         i += step;

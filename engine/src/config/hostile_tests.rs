@@ -203,22 +203,38 @@ fn a_var_file_outside_the_directory_is_outside_one_inside_is_not() {
 }
 
 #[test]
-fn for_each_keys_derived_from_a_secret_are_sensitive() {
-    let text = r#"variable "k" {
+fn for_each_keys_derived_from_a_secret_are_refused_values_stay_sensitive() {
+    let text = |for_each: &str| {
+        format!(
+            r#"variable "k" {{
   sensitive = true
-}
-resource "datadog_monitor" "m" {
-  for_each = toset([for p in split(",", var.k) : "svc-${p}"])
-  name     = "n ${each.key}"
+}}
+resource "datadog_monitor" "m" {{
+  for_each = {for_each}
+  name     = "n ${{each.key}}"
   type     = "metric alert"
-  query    = "avg(last_5m):avg:system.cpu.user{*} > 90"
+  query    = "avg(last_5m):avg:system.cpu.user{{*}} > 90"
   message  = upper(each.value)
-}
-"#;
-    let cfg = load_in(&main_only(text), |o| o.vars.push("k=alpha1,beta22".into())).unwrap();
-    assert!(cfg.sensitive_values.contains(&"svc-alpha1".to_string()));
-    assert!(cfg.sensitive_values.contains(&"SVC-BETA22".to_string()));
-    masked_everywhere(&cfg, &["alpha1", "BETA22"]);
+}}
+"#
+        )
+    };
+    // Keys would become addresses, shown everywhere: refused at the for_each, without the value.
+    let d = load_in(&main_only(&text(r#"toset([for p in split(",", var.k) : "svc-${p}"])"#)), |o| {
+        o.vars.push("k=alpha1,beta22".into())
+    })
+    .expect_err("refused");
+    let e = d.iter().find(|x| x.summary.contains("`for_each` key is a sensitive value")).expect("error");
+    assert_eq!(e.span.as_ref().map(|s| s.line), Some(5));
+    assert!(!d.render(&[], false).contains("alpha1"));
+    // A map keyed by literals with secret values is fine; what each.value computes is secret.
+    let cfg = load_in(&main_only(&text(r#"{ a = var.k, b = "plain-b" }"#)), |o| {
+        o.vars.push("k=alpha1,beta22".into())
+    })
+    .unwrap();
+    assert!(cfg.sensitive_values.contains(&"ALPHA1,BETA22".to_string()));
+    assert!(!cfg.sensitive_values.contains(&"PLAIN-B".to_string()));
+    masked_everywhere(&cfg, &["ALPHA1"]);
 }
 
 #[test]

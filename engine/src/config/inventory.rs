@@ -62,7 +62,7 @@ pub(crate) fn read(
 
 fn too_many_rows() -> Diagnostic {
     Diagnostic::error(format!("the inventory has more than {} rows", limits::MAX_INVENTORY_ROWS)).with_hint(
-        "split it into several inventory blocks (each source file is limited; see docs/security.md, \"Limits\")",
+        "split it into several inventory blocks (each source file is limited; see README.md, \"Limits\")",
     )
 }
 

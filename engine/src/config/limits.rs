@@ -20,7 +20,14 @@ use hcl::Value;
 /// Longest string a value may hold (1 MiB).
 pub(crate) const MAX_STRING_BYTES: usize = 1 << 20;
 /// Most elements (list items, map entries, nested ones included) in one value.
-pub(crate) const MAX_ELEMENTS: usize = 200_000;
+pub(crate) const MAX_ELEMENTS: usize = 500_000;
+/// Most elements `range()` produces.
+pub(crate) const MAX_RANGE: usize = 200_000;
+/// Largest value an expression computes (its string bytes and 8 bytes per element; 4 MiB). A
+/// plain reference (`inventory.hosts`) copies, it does not compute, and is not measured. Set
+/// from the list-doubling bomb (`concat([local.a], [local.a])` forty times): at 4 MiB it stops
+/// at about 100 MB peak in a debug build.
+pub(crate) const MAX_VALUE_BYTES: usize = 4 << 20;
 /// Most `for` iterations in one expression (nested loops multiply).
 pub(crate) const MAX_ITERATIONS: usize = 1_000_000;
 /// Most bytes one expression may produce through function calls, interpolations and `for`
@@ -85,11 +92,11 @@ pub(crate) fn measure(v: &Value) -> (usize, usize, usize) {
 /// Why a value is too large, if it is.
 #[cfg(test)]
 pub(crate) fn check_value(v: &Value) -> Result<(), String> {
-    let (_, elements, longest) = measure(v);
-    check_measured(elements, longest)
+    let (bytes, elements, longest) = measure(v);
+    check_measured(bytes, elements, longest)
 }
 
-fn check_measured(elements: usize, longest: usize) -> Result<(), String> {
+fn check_measured(bytes: usize, elements: usize, longest: usize) -> Result<(), String> {
     if longest > MAX_STRING_BYTES {
         return Err(format!(
             "a string of {longest} bytes exceeds the limit of {MAX_STRING_BYTES} bytes (1 MiB) per string"
@@ -98,6 +105,13 @@ fn check_measured(elements: usize, longest: usize) -> Result<(), String> {
     if elements > MAX_ELEMENTS {
         return Err(format!(
             "a collection of {elements} elements exceeds the limit of {MAX_ELEMENTS} elements per value"
+        ));
+    }
+    if bytes > MAX_VALUE_BYTES {
+        return Err(format!(
+            "a value of about {} MiB exceeds the limit of {} MiB per value",
+            bytes >> 20,
+            MAX_VALUE_BYTES >> 20
         ));
     }
     Ok(())
@@ -129,7 +143,7 @@ pub(crate) fn loop_guard(args: FuncArgs) -> Result<Value, String> {
 pub(crate) fn size_guard(args: FuncArgs) -> Result<Value, String> {
     let v = args.into_values().into_iter().next().unwrap_or(Value::Null);
     let (bytes, elements, longest) = measure(&v);
-    check_measured(elements, longest)?;
+    check_measured(bytes, elements, longest)?;
     let total = PRODUCED.with(|c| {
         let t = c.get().saturating_add(bytes);
         c.set(t);
@@ -145,8 +159,7 @@ pub(crate) fn size_guard(args: FuncArgs) -> Result<Value, String> {
 }
 
 /// The hint that goes with every refusal.
-pub(crate) const HINT: &str =
-    "watchkeep limits what one configuration may compute (docs/language.md, \"Limits\"): \
+pub(crate) const HINT: &str = "watchkeep limits what one configuration may compute (README.md, \"Limits\"): \
      make the value smaller, or split the work over inventories and modules";
 
 #[cfg(test)]
@@ -163,5 +176,7 @@ mod tests {
         assert!(err.contains("1 MiB"), "{err}");
         let err = check_value(&Value::Array(vec![Value::Null; MAX_ELEMENTS + 1])).unwrap_err();
         assert!(err.contains("elements"), "{err}");
+        let err = check_value(&Value::Array(vec![Value::from("x".repeat(MAX_STRING_BYTES)); 5])).unwrap_err();
+        assert!(err.contains("4 MiB per value"), "{err}");
     }
 }

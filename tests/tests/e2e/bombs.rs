@@ -91,6 +91,16 @@ fn forty_locals_each_doubling_a_string() {
 }
 
 #[test]
+fn forty_locals_each_doubling_a_list() {
+    let mut text = format!("locals {{\n  s0 = \"{}\"\n", "x".repeat(100));
+    for i in 1..=40 {
+        text.push_str(&format!("  s{i} = concat([local.s{}], [local.s{}])\n", i - 1, i - 1));
+    }
+    text.push_str("}\n");
+    assert_refused("bomb-lists", &[("main.hcl".into(), text)], "MiB per value", "main.hcl:");
+}
+
+#[test]
 fn nested_for_over_range_a_million_twice() {
     let text = "locals {\n  grid = [for i in range(1000000) : [for j in range(1000000) : i * j]]\n}\n";
     assert_refused(
@@ -174,11 +184,47 @@ resource "datadog_monitor" "derived" {
     }
     let files = ws.all_written_text();
     for form in [MARKER.to_string(), MARKER.to_uppercase(), MARKER.replace('7', "-")] {
-        assert!(!logs.contains(&form), "`{form}` in the output");
+        assert!(
+            !logs.contains(&form),
+            "`{form}` in the output: {}",
+            logs.lines().filter(|l| l.contains(&form)).take(5).collect::<Vec<_>>().join("\n")
+        );
         assert!(!files.contains(&form), "`{form}` in a file watchkeep wrote");
     }
     assert!(logs.contains("(sensitive:"), "the message is shown masked");
     // The vendor received the real value.
     let sent = ws.monitors().into_iter().find(|m| m["name"] == "Derived check").expect("monitor");
     assert!(sent["message"].as_str().unwrap_or_default().contains(&MARKER.to_uppercase()));
+}
+
+#[test]
+fn a_for_each_key_derived_from_an_environment_variable_is_refused_without_showing_it() {
+    const MARKER: &str = "keymarker9z";
+    let ws = Workspace::example("quickstart");
+    ws.write(
+        "keyed.hcl",
+        r#"
+variable "x" {
+  type = string
+}
+
+resource "datadog_monitor" "keyed" {
+  for_each = toset(["k-${var.x}"])
+  name     = "Keyed check"
+  type     = "metric alert"
+  query    = "avg(last_5m):avg:system.load.1{host:web-2} > 10"
+  message  = "keyed @ops@example.com"
+}
+"#,
+    );
+    let ws = ws.env("WATCHKEEP_VAR_x", MARKER);
+    for args in [vec!["validate"], vec!["plan"]] {
+        let run = ws.run(&args);
+        run.expect_code(1);
+        let text = format!("{}{}", run.stdout(), run.stderr());
+        assert!(text.contains("`for_each` key is a sensitive value"), "{text}");
+        assert!(text.contains("keyed.hcl:7:"), "{text}");
+        assert!(!text.contains(MARKER), "{text}");
+    }
+    assert!(!ws.all_written_text().contains(MARKER));
 }

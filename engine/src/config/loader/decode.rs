@@ -110,6 +110,20 @@ impl<'a> Evaluator<'a> {
         let Some(a) = body.get_attribute("for_each") else { return Ok(Vec::new()) };
         let v = self.eval(d, &a.value)?;
         let span = self.span(d, a.value.span());
+        // Keys become addresses, which every plan, state and log shows: like Terraform, a key
+        // that is (or is computed from) a sensitive value is refused (issue 15).
+        let secret_key = match &v {
+            hcl::Value::Object(o) => o.keys().any(|k| self.cfg.sensitive_values.iter().any(|x| crate::redact::holds_secret(k, x))),
+            hcl::Value::Array(items) => items.iter().any(|i| matches!(i, hcl::Value::String(s) if self.cfg.sensitive_values.iter().any(|x| crate::redact::holds_secret(s, x)))),
+            _ => false,
+        };
+        if secret_key {
+            return Err(self.error(
+                Diagnostic::error("a `for_each` key is a sensitive value or computed from one (keys are shown in every plan and stored in state)")
+                    .with_span(span)
+                    .with_hint("key the instances by something that is not secret, and use the sensitive value inside the block (each.value)"),
+            ));
+        }
         match v {
             hcl::Value::Object(o) => Ok(o.into_iter().collect()),
             hcl::Value::Array(items) => {

@@ -340,7 +340,8 @@ impl<'a> Evaluator<'a> {
         let roots: BTreeSet<String> = rest.refs.into_iter().map(|r| r.root).collect();
         self.scopes[m]
             .refresh(roots.iter().map(String::as_str).filter(|r| !matches!(*r, "each" | "count" | "path")));
-        match functions::evaluate(substituted, &self.scopes[m].ctx) {
+        let computed = !matches!(e, Expression::Traversal(_) | Expression::Variable(_));
+        match functions::evaluate_with(substituted, &self.scopes[m].ctx, computed) {
             Ok(v) if nested_deeper_than(&v, MAX_VALUE_DEPTH) => {
                 let span = self.span(d, e.span());
                 Err(self.error(
