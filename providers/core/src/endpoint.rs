@@ -56,6 +56,19 @@ fn split(url: &str) -> Option<Parts> {
     Some(Parts { scheme, host: host.to_ascii_lowercase(), port })
 }
 
+/// Whether the `url` crate (what reqwest parses requests with) reads `url` as `p`.
+fn agrees_with_client(url: &str, p: &Parts) -> bool {
+    let Ok(u) = url::Url::parse(url.trim()) else { return false };
+    let host = u.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase());
+    u.username().is_empty()
+        && u.password().is_none()
+        && u.query().is_none()
+        && u.fragment().is_none()
+        && u.scheme() == p.scheme
+        && host.as_deref() == Some(p.host.as_str())
+        && u.port() == p.port
+}
+
 /// 127.0.0.0/8, ::1 (and ::ffff:127.x), `localhost`.
 pub fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
@@ -94,8 +107,14 @@ pub fn check(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ProviderError> {
     let invalid = |message: String| ProviderError::InvalidConfig { message };
-    let Some(p) = split(url) else {
-        return Err(invalid(format!("{source} is not a `scheme://host[:port]` URL")));
+    // The host checked must be the host the HTTP client connects to: reqwest parses with the
+    // `url` crate (WHATWG rules: `\\` ends the authority, tabs vanish, escapes are decoded), so
+    // the plain split and that parser must agree, with no user info, query or fragment.
+    let Some(p) = split(url).filter(|p| agrees_with_client(url, p)) else {
+        return Err(invalid(format!(
+            "{source} is not a plain `scheme://host[:port]` URL (no user info, escapes, backslashes, \
+             query or fragment)\nhint: write the endpoint as `https://host[:port]`"
+        )));
     };
     let allowed = env(ENV_ALLOW_ENDPOINTS).unwrap_or_default();
     let operator_allows = allowed
@@ -222,6 +241,39 @@ mod tests {
             .unwrap_err()
             .to_string();
             assert!(e.contains("plain http") && e.contains("loopback"), "{e}");
+        }
+    }
+
+    /// The host checked must be the host the HTTP client connects to. reqwest parses URLs the
+    /// WHATWG way (the `url` crate): a backslash ends the authority, tabs and newlines vanish,
+    /// percent-escapes in a host are decoded. Each URL here once passed a hand-written split as
+    /// a Datadog host while the client would have sent the keys to evil.io.
+    #[test]
+    fn the_host_checked_is_the_host_the_client_connects_to() {
+        for url in [
+            "https://evil.io\\.datadoghq.com",
+            "https://evil.io\\@api.datadoghq.com",
+            "https://api.datadoghq.com@evil.io",
+            "https://api.datadoghq.com:443@evil.io",
+            "https://user:pw@api.datadoghq.com",
+            "https://evil.io%2f.datadoghq.com",
+            "https://evil.io%5c.datadoghq.com",
+            "https://evil.io\t/.datadoghq.com",
+            "https://evil.io#.datadoghq.com",
+            "https://evil.io?.datadoghq.com",
+            "https:/evil.io/.datadoghq.com",
+            "https:evil.io.datadoghq.com",
+            "//api.datadoghq.com",
+            "https://",
+        ] {
+            assert!(check("Datadog", "x", url, &dd, &env("")).is_err(), "{url:?} must be refused");
+        }
+        // What the client would connect to is what is named.
+        let e = check("Datadog", "x", "https://evil.io\\.datadoghq.com", &dd, &env("")).unwrap_err();
+        assert!(e.to_string().contains("not a plain"), "{e}");
+        // Case and a trailing dot or slash are fine.
+        for url in ["https://API.DatadogHQ.com", "https://api.datadoghq.com/", "HTTPS://api.datadoghq.com"] {
+            check("Datadog", "x", url, &dd, &env("")).unwrap_or_else(|e| panic!("{url}: {e}"));
         }
     }
 
