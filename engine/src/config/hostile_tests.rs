@@ -245,3 +245,54 @@ fn an_error_about_a_derived_secret_does_not_print_it() {
     assert!(all.contains("tonumber"), "{all}");
     assert!(!all.to_lowercase().contains("abc-secret-xyz"), "{all}");
 }
+
+#[test]
+fn numbers_and_booleans_computed_from_a_secret_are_refused_where_computed() {
+    // Each would put part of the key in the plan as a number or a boolean, which cannot be masked.
+    for (expr, line) in [
+        ("tonumber(substr(var.k, 2, 2))", 5),
+        ("length(var.k)", 5),
+        ("substr(var.k, 0, 1) == \"a\"", 5),
+        ("var.k == \"\" ? 1 : 2", 5),
+        ("[for c in split(\"\", var.k) : c == \"a\"]", 5),
+        ("{ n = length(var.k), s = \"plain\" }", 5),
+        ("lookup({ a = 1, b = 2 }, substr(var.k, 0, 1), 3)", 5),
+        ("tonumber(\"${length(var.k)}\")", 5),
+    ] {
+        let text = format!("variable \"k\" {{\n  sensitive = true\n}}\nlocals {{\n  n = {expr}\n}}\n");
+        let d = load_in(&main_only(&text), |o| o.vars.push("k=ab12-secret-xyz".into()))
+            .expect_err(&format!("`{expr}` must be refused"));
+        let e = d
+            .iter()
+            .find(|x| x.summary.contains("number or boolean is computed from a sensitive value"))
+            .unwrap_or_else(|| panic!("{expr}: {}", d.render(&[], false)));
+        assert_eq!(e.span.as_ref().map(|s| s.line), Some(line), "{expr}");
+        assert!(!d.render(&[], false).contains("secret-xyz"), "{expr}");
+    }
+    // Through a local that holds it as a string, then converted.
+    let text = "variable \"k\" {\n  sensitive = true\n}\nlocals {\n  s = \"n${tonumber(substr(var.k, 2, 2)) + 1}\"\n  n = tonumber(trimprefix(local.s, \"n\"))\n}\n";
+    let d = load_in(&main_only(text), |o| o.vars.push("k=ab12-secret-xyz".into())).expect_err("refused");
+    let e = d.iter().find(|x| x.summary.contains("number or boolean")).expect("error");
+    assert_eq!(e.span.as_ref().map(|s| s.line), Some(6));
+
+    // Not refused: numbers beside a secret in an object literal, numbers of a `for_each` instance
+    // whose other fields are secret, and a secret used inside a string.
+    let text = r#"variable "k" {
+  sensitive = true
+}
+locals {
+  route = { url = var.k, priority = 2, on = true }
+  services = { web = { hook = var.k, threshold = 90 } }
+  text = "length ${length(var.k)}"
+}
+resource "datadog_monitor" "m" {
+  for_each = local.services
+  name     = "n ${each.key}"
+  type     = "metric alert"
+  query    = "avg(last_5m):avg:system.cpu.user{*} > ${each.value.threshold * 1}"
+  message  = "to ${each.value.hook}"
+}
+"#;
+    let cfg = load_in(&main_only(text), |o| o.vars.push("k=ab12-secret-xyz".into())).unwrap();
+    masked_everywhere(&cfg, &["ab12-secret-xyz"]);
+}

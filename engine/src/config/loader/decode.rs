@@ -100,7 +100,7 @@ impl<'a> Evaluator<'a> {
     fn set_iteration(&mut self, d: usize, name: &str, value: hcl::Value) {
         let m = self.decls[d].module;
         if name == "each" {
-            self.scopes[m].iteration_tainted = super::taint::holds_any(&value, &self.cfg.sensitive_values);
+            self.scopes[m].iteration = Some(value.clone());
         }
         self.scopes[m].ctx.declare_var(name.to_string(), value);
     }

@@ -45,8 +45,9 @@ pub(crate) struct Scope {
     pub(super) ctx: Context<'static>,
     pub(super) roots: BTreeMap<String, hcl::Map<String, hcl::Value>>,
     dirty: BTreeSet<String>,
-    /// Whether the current instance's `each` holds a secret (see `taint.rs`).
-    pub(super) iteration_tainted: bool,
+    /// The current instance's `each` object (`key`, `value`), read by `taint.rs` to know whether
+    /// `each.value.x` reaches a secret.
+    pub(super) iteration: Option<hcl::Value>,
 }
 
 impl Scope {
@@ -59,7 +60,7 @@ impl Scope {
         path.insert("root".to_string(), hcl::Value::from(root_dir.display().to_string()));
         path.insert("cwd".to_string(), hcl::Value::from(cwd.display().to_string()));
         ctx.declare_var("path", hcl::Value::Object(path));
-        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new(), iteration_tainted: false }
+        Scope { ctx, roots: BTreeMap::new(), dirty: BTreeSet::new(), iteration: None }
     }
 
     pub fn set(&mut self, root: &str, key: &str, value: hcl::Value) {
@@ -353,7 +354,7 @@ impl<'a> Evaluator<'a> {
                 ))
             }
             Ok(v) => {
-                self.taint(d, e, &v);
+                self.taint(d, e, &v)?;
                 Ok(v)
             }
             Err(err) => {

@@ -9,15 +9,23 @@
 //! element by element, so `{ url = var.key, name = "team" }` taints the url, not "team"; a plain
 //! reference (`local.x`) copies values that are already registered and adds nothing.
 //!
-//! Numbers and booleans derived from a secret (`length(var.key)`) are not registered: masking
-//! every "12" would garble thresholds. Short derived strings are masked only where a whole
-//! string equals them ([`crate::redact::MIN_SUBSTRING_SECRET`]).
+//! Numbers and booleans cannot be masked by value (masking every "12" would garble thresholds),
+//! yet one computed from a secret leaks it: `threshold = parseint(substr(var.key, 0, 2), 16)` in
+//! 16 monitors would show the whole key in the plan, one byte per threshold. So, like Terraform's
+//! refusal of sensitive `count` values, an expression that reads a secret and yields a number or
+//! a boolean is an error located at that expression (inside a string, `"${length(var.key)}"`,
+//! the result is a string and is masked instead). Short derived strings are masked only where a
+//! whole string equals them ([`crate::redact::MIN_SUBSTRING_SECRET`]).
 
 use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
 
 use super::eval::Evaluator;
+use super::Stage;
 use crate::config::refs::{Collected, Part};
+use crate::diag::Diagnostic;
+use crate::diag::Reported;
 use crate::redact::holds_secret;
+use hcl::edit::Span as _;
 
 /// The value a static reference reaches, as far as its static parts go (the whole root when the
 /// first part is dynamic), without copying it.
@@ -63,6 +71,20 @@ pub(crate) fn holds_any(v: &hcl::Value, secrets: &[String]) -> bool {
     false
 }
 
+/// Whether `v` holds a number or a boolean, without recursion.
+fn holds_scalar(v: &hcl::Value) -> bool {
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            hcl::Value::Number(_) | hcl::Value::Bool(_) => return true,
+            hcl::Value::Array(a) => stack.extend(a.iter()),
+            hcl::Value::Object(o) => stack.extend(o.values()),
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Every non-empty string of `v`, map keys included, without recursion.
 fn strings_of(v: &hcl::Value, out: &mut Vec<String>) {
     let mut stack = vec![v];
@@ -94,10 +116,19 @@ impl Evaluator<'_> {
         let mut c = Collected::default();
         c.expr(e);
         c.refs.iter().any(|r| {
-            if matches!(r.root.as_str(), "each" | "count") {
-                return self.scopes[m].iteration_tainted;
-            }
-            let Some(root) = self.scopes[m].roots.get(&r.root) else { return false };
+            let root = match r.root.as_str() {
+                // `count.index` is a number the configuration chose; `count` itself, if it came
+                // from a secret, was refused where it was computed.
+                "count" => return false,
+                "each" => match &self.scopes[m].iteration {
+                    Some(hcl::Value::Object(o)) => o,
+                    _ => return false,
+                },
+                other => match self.scopes[m].roots.get(other) {
+                    Some(root) => root,
+                    None => return false,
+                },
+            };
             match reach(root, &r.parts) {
                 Some(v) => holds_any(v, secrets),
                 // A bare root (`var`) or a dynamic first step: anything in it may be read.
@@ -109,27 +140,59 @@ impl Evaluator<'_> {
         })
     }
 
-    /// Registers the strings of `v` (what `e` evaluated to) as secrets where `e` read one.
-    pub(super) fn taint(&mut self, d: usize, e: &Expression, v: &hcl::Value) {
+    /// Registers the strings of `v` (what `e` evaluated to) as secrets where `e` read one; a
+    /// number or boolean computed from a secret is an error at the expression that computed it.
+    pub(super) fn taint(&mut self, d: usize, e: &Expression, v: &hcl::Value) -> Result<(), Reported> {
         if self.cfg.sensitive_values.is_empty() {
-            return;
+            return Ok(());
         }
         let mut found = Vec::new();
-        self.taint_into(d, e, v, &mut found);
+        let mut scalar = None;
+        self.taint_into(d, e, v, &mut found, &mut scalar);
         if !found.is_empty() {
             self.cfg.sensitive_values.extend(found);
             self.cfg.sensitive_values.sort();
             self.cfg.sensitive_values.dedup();
         }
+        if let Some(range) = scalar {
+            let span = self.span(d, range);
+            return Err(self.error(
+                Diagnostic::error(
+                    "a number or boolean is computed from a sensitive value; plans show numbers and \
+                     booleans as they are, so this would reveal part of the secret",
+                )
+                .with_span(span)
+                .with_hint(
+                    "compute numbers and conditions from values that are not secret (a separate, \
+                     non-sensitive variable or local); sensitive values may only be used inside strings",
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    fn taint_into(&self, d: usize, e: &Expression, v: &hcl::Value, out: &mut Vec<String>) {
+    /// Adds to `out` the strings of `v` that `e` computed from a secret; sets `scalar` to the
+    /// span of the first expression that computed a number or boolean from one.
+    fn taint_into(
+        &self,
+        d: usize,
+        e: &Expression,
+        v: &hcl::Value,
+        out: &mut Vec<String>,
+        scalar: &mut Option<Option<std::ops::Range<usize>>>,
+    ) {
+        let tainted = |out: &mut Vec<String>, scalar: &mut Option<Option<std::ops::Range<usize>>>| {
+            strings_of(v, out);
+            if scalar.is_none() && holds_scalar(v) {
+                *scalar = Some(e.span());
+            }
+        };
         match (e, v) {
-            (Expression::Parenthesis(p), v) => self.taint_into(d, p.inner(), v, out),
+            (Expression::Parenthesis(p), v) => self.taint_into(d, p.inner(), v, out, scalar),
             // A literal list: element by element.
             (Expression::Array(a), hcl::Value::Array(items)) if a.len() == items.len() => {
                 for (x, item) in a.iter().zip(items) {
-                    self.taint_into(d, x, item, out);
+                    self.taint_into(d, x, item, out, scalar);
                 }
             }
             // A literal object with static keys: entry by entry.
@@ -142,11 +205,11 @@ impl Evaluator<'_> {
                         ObjectKey::Expression(_) => None,
                     };
                     match key.and_then(|k| map.get(&k)) {
-                        Some(item) => self.taint_into(d, x.expr(), item, out),
+                        Some(item) => self.taint_into(d, x.expr(), item, out, scalar),
                         // A computed key: the whole object is checked at once.
                         None => {
                             if self.reads_secret(d, e) {
-                                strings_of(v, out);
+                                tainted(out, scalar);
                             }
                             return;
                         }
@@ -161,13 +224,13 @@ impl Evaluator<'_> {
                     _ => false,
                 });
                 if dynamic_reads_secret {
-                    strings_of(v, out);
+                    tainted(out, scalar);
                 }
             }
             (Expression::Variable(_), _) => {}
-            (e, v) => {
+            (e, _) => {
                 if self.reads_secret(d, e) {
-                    strings_of(v, out);
+                    tainted(out, scalar);
                 }
             }
         }
