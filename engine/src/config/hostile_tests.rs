@@ -296,3 +296,17 @@ resource "datadog_monitor" "m" {
     let cfg = load_in(&main_only(text), |o| o.vars.push("k=ab12-secret-xyz".into())).unwrap();
     masked_everywhere(&cfg, &["ab12-secret-xyz"]);
 }
+
+#[test]
+fn the_parts_of_a_derived_value_are_sensitive_too() {
+    // A provider may trim a heredoc's final newline, or a compiled block split a message: the
+    // interpolated parts must stay masked without the whole string they were computed in.
+    let text = "variable \"k\" {\n  sensitive = true\n}\nlocals {\n  h = <<-EOT\n    key ${lower(var.k)}\n    EOT\n  f = format(\"%s!\", join(\"+\", [upper(var.k), \"public\"]))\n  o = { msg = \"a ${substr(var.k, 2, 9)} b\", n = 3 }\n}\n";
+    let cfg = load_in(&main_only(text), |o| o.vars.push("k=AbSecretValue77".into())).unwrap();
+    for part in ["absecretvalue77", "ABSECRETVALUE77", "ABSECRETVALUE77+public", "SecretVal"] {
+        assert!(cfg.sensitive_values.iter().any(|s| s == part), "`{part}` not registered");
+    }
+    let r = Redactor::new(&cfg.sensitive_values, "lineage");
+    assert!(!r.str("message: key absecretvalue77").contains("absecretvalue77"));
+    assert!(!cfg.sensitive_values.iter().any(|s| s == "public"), "a literal part is not tainted");
+}

@@ -22,6 +22,7 @@ mod example_cloudwatch;
 mod faults;
 mod hostile_files;
 mod hostile_plan;
+mod hostile_pr;
 mod import;
 mod maintenance;
 mod newrelic;

@@ -324,25 +324,7 @@ impl<'a> Evaluator<'a> {
 
     /// Evaluates an expression of declaration `d`; on failure reports a located diagnostic.
     pub fn eval(&mut self, d: usize, e: &Expression) -> Result<hcl::Value, Reported> {
-        let m = self.decls[d].module;
-        let mut substituted = e.clone();
-        {
-            let roots = &self.scopes[m].roots;
-            substitute(&mut substituted, &mut |root, parts| {
-                if matches!(root, "each" | "count" | "path") {
-                    return None; // small, and set per instance in the context
-                }
-                roots.get(root).and_then(|r| follow(r, parts))
-            });
-        }
-        // Whatever is left (bare roots, dynamic indexes) is read from the context.
-        let mut rest = Collected::default();
-        rest.expr(&substituted);
-        let roots: BTreeSet<String> = rest.refs.into_iter().map(|r| r.root).collect();
-        self.scopes[m]
-            .refresh(roots.iter().map(String::as_str).filter(|r| !matches!(*r, "each" | "count" | "path")));
-        let computed = !matches!(e, Expression::Traversal(_) | Expression::Variable(_));
-        match functions::evaluate_with(substituted, &self.scopes[m].ctx, computed) {
+        match self.eval_raw(d, e) {
             Ok(v) if nested_deeper_than(&v, MAX_VALUE_DEPTH) => {
                 let span = self.span(d, e.span());
                 Err(self.error(
@@ -378,6 +360,30 @@ impl<'a> Evaluator<'a> {
                 Err(self.error(diag))
             }
         }
+    }
+
+    /// Evaluates `e` in the scope of declaration `d`, reporting nothing and registering no
+    /// secret (taint.rs evaluates the parts of an expression with it).
+    pub(super) fn eval_raw(&mut self, d: usize, e: &Expression) -> Result<hcl::Value, hcl::eval::Error> {
+        let m = self.decls[d].module;
+        let mut substituted = e.clone();
+        {
+            let roots = &self.scopes[m].roots;
+            substitute(&mut substituted, &mut |root, parts| {
+                if matches!(root, "each" | "count" | "path") {
+                    return None; // small, and set per instance in the context
+                }
+                roots.get(root).and_then(|r| follow(r, parts))
+            });
+        }
+        // Whatever is left (bare roots, dynamic indexes) is read from the context.
+        let mut rest = Collected::default();
+        rest.expr(&substituted);
+        let roots: BTreeSet<String> = rest.refs.into_iter().map(|r| r.root).collect();
+        self.scopes[m]
+            .refresh(roots.iter().map(String::as_str).filter(|r| !matches!(*r, "each" | "count" | "path")));
+        let computed = !matches!(e, Expression::Traversal(_) | Expression::Variable(_));
+        functions::evaluate_with(substituted, &self.scopes[m].ctx, computed)
     }
 
     pub fn eval_json(&mut self, d: usize, e: &Expression) -> Result<Value, Reported> {

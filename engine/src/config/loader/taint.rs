@@ -18,6 +18,7 @@
 //! whole string equals them ([`crate::redact::MIN_SUBSTRING_SECRET`]).
 
 use hcl::edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl::edit::template::{Directive, Element, Template};
 
 use super::eval::Evaluator;
 use super::Stage;
@@ -105,7 +106,101 @@ fn strings_of(v: &hcl::Value, out: &mut Vec<String>) {
     }
 }
 
+/// How deep under a tainted expression its parts are evaluated and registered too.
+const PART_DEPTH: u8 = 4;
+
+/// The immediate sub-expressions of `e` that can be evaluated on their own (a `for`'s body
+/// names its loop variables, so only its collection is).
+fn children(e: &Expression) -> Vec<&Expression> {
+    fn template<'t>(t: &'t Template, out: &mut Vec<&'t Expression>) {
+        for el in t.iter() {
+            match el {
+                Element::Literal(_) => {}
+                Element::Interpolation(i) => out.push(&i.expr),
+                Element::Directive(d) => match d.as_ref() {
+                    Directive::If(i) => {
+                        out.push(&i.if_expr.cond_expr);
+                        template(&i.if_expr.template, out);
+                        if let Some(e) = &i.else_expr {
+                            template(&e.template, out);
+                        }
+                    }
+                    Directive::For(f) => out.push(&f.for_expr.collection_expr),
+                },
+            }
+        }
+    }
+    let mut out = Vec::new();
+    match e {
+        Expression::Array(a) => out.extend(a.iter()),
+        Expression::Object(o) => {
+            for (k, v) in o.iter() {
+                if let ObjectKey::Expression(k) = k {
+                    out.push(k);
+                }
+                out.push(v.expr());
+            }
+        }
+        Expression::StringTemplate(t) => template(t, &mut out),
+        Expression::HeredocTemplate(h) => template(&h.template, &mut out),
+        Expression::Parenthesis(p) => out.push(p.inner()),
+        Expression::Conditional(c) => out.extend([&c.cond_expr, &c.true_expr, &c.false_expr]),
+        Expression::FuncCall(f) => out.extend(f.args.iter()),
+        Expression::UnaryOp(u) => out.push(&u.expr),
+        Expression::BinaryOp(b) => out.extend([&b.lhs_expr, &b.rhs_expr]),
+        Expression::ForExpr(f) => out.push(&f.intro.collection_expr),
+        Expression::Traversal(t) => {
+            if !matches!(t.expr, Expression::Variable(_)) {
+                out.push(&t.expr);
+            }
+            for op in &t.operators {
+                if let TraversalOperator::Index(ix) = op.value() {
+                    out.push(ix);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A reference that only copies what it reaches (`var.key`, `local.x.y`).
+fn plain_reference(e: &Expression) -> bool {
+    match e {
+        Expression::Variable(_) => true,
+        Expression::Traversal(t) => {
+            matches!(t.expr, Expression::Variable(_))
+                && t.operators.iter().all(|op| !matches!(op.value(), TraversalOperator::Index(_)))
+        }
+        _ => false,
+    }
+}
+
 impl Evaluator<'_> {
+    /// Registers the strings of the parts of `e` that read a secret (to [`PART_DEPTH`]): the
+    /// whole value alone is not enough, since what uses it may change it (a provider trims a
+    /// heredoc's final newline; a compiled block splits a message), leaving the interpolated
+    /// `lower(var.key)` shown without the whole string it was registered in.
+    fn register_parts(&mut self, d: usize, e: &Expression, found: &mut Vec<String>) {
+        let mut queue: Vec<(Expression, u8)> = children(e).into_iter().map(|c| (c.clone(), 1)).collect();
+        while let Some((x, depth)) = queue.pop() {
+            if !self.reads_secret(d, &x) {
+                continue;
+            }
+            // A literal list or object: its elements are visited on their own.
+            let literal =
+                matches!(x, Expression::Array(_) | Expression::Object(_) | Expression::Parenthesis(_));
+            if !plain_reference(&x) && !literal {
+                if let Ok(v) = self.eval_raw(d, &x) {
+                    strings_of(&v, found);
+                }
+            }
+            if depth < PART_DEPTH {
+                queue.extend(children(&x).into_iter().map(|c| (c.clone(), depth + 1)));
+            }
+        }
+    }
+
     /// Whether expression `e` of declaration `d` reads a secret.
     pub(super) fn reads_secret(&self, d: usize, e: &Expression) -> bool {
         let secrets = &self.cfg.sensitive_values;
@@ -149,6 +244,9 @@ impl Evaluator<'_> {
         let mut found = Vec::new();
         let mut scalar = None;
         self.taint_into(d, e, v, &mut found, &mut scalar);
+        if !found.is_empty() || scalar.is_some() {
+            self.register_parts(d, e, &mut found);
+        }
         if !found.is_empty() {
             self.cfg.sensitive_values.extend(found);
             self.cfg.sensitive_values.sort();
