@@ -20,6 +20,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs, destroy: bool) -> CmdResult {
     if !prepared.from_file() {
         if !args.json {
             stdout::print(&human::plan(prepared.plan()))?;
+            stdout::print(&crate::output::endpoints_line(&prepared.plan().endpoints, false))?;
         }
         if !prepared.has_actions() {
             if args.json {

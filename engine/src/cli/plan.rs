@@ -20,11 +20,11 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         Format::Json => stdout::print_json(&out)?,
         Format::Markdown => {
             stdout::print(&output::markdown::plan(&out.plan))?;
-            stdout::print(&endpoints_line(&out.endpoints, true))?;
+            stdout::print(&output::endpoints_line(&out.plan.endpoints, true))?;
         }
         Format::Human => {
             stdout::print(&output::human::plan(&out.plan))?;
-            stdout::print(&endpoints_line(&out.endpoints, false))?;
+            stdout::print(&output::endpoints_line(&out.plan.endpoints, false))?;
         }
     }
     t.done();
@@ -39,33 +39,4 @@ pub async fn run(ctx: &Context, args: &PlanArgs) -> CmdResult {
         }
     }
     Ok(if args.detailed_exitcode && out.plan.has_changes() { EXIT_CHANGES } else { EXIT_OK })
-}
-
-/// Where the plan's providers send their requests (issue 15: the keys go there), one line;
-/// empty without providers. In Markdown, each URL in a code span after keeping only URL
-/// characters, so nothing in it can end the span.
-fn endpoints_line(endpoints: &std::collections::BTreeMap<String, String>, markdown: bool) -> String {
-    if endpoints.is_empty() {
-        return String::new();
-    }
-    let safe = |s: &str| -> String {
-        s.chars().filter(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(*c)).collect()
-    };
-    let items: Vec<String> = endpoints
-        .iter()
-        .map(
-            |(name, url)| {
-                if markdown {
-                    format!("{} `{}`", safe(name), safe(url))
-                } else {
-                    format!("{name} {url}")
-                }
-            },
-        )
-        .collect();
-    if markdown {
-        format!("\n<sub>Endpoints: {}</sub>\n", items.join(", "))
-    } else {
-        format!("\nEndpoints: {}\n", items.join(", "))
-    }
 }

@@ -14,6 +14,7 @@ pub fn run(ctx: &Context, plan_file: Option<&Path>, json: bool) -> CmdResult {
                 stdout::print_json(&plan)?;
             } else {
                 stdout::print(&human::plan(&plan))?;
+                stdout::print(&crate::output::endpoints_line(&plan.endpoints, false))?;
             }
         }
         // With --json and no state yet: `null` (stdout stays JSON for a pipe).

@@ -148,6 +148,7 @@ mod tests {
                 change("resource.datadog_monitor.n", Action::Update),
             ],
             conflicts: Vec::new(),
+            endpoints: Default::default(),
         };
         let md = super::plan(&plan);
         let mut opts = Options::empty();

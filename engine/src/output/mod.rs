@@ -13,3 +13,32 @@ pub mod schema;
 pub mod stdout;
 
 pub use crate::run::report::PlanOutput;
+
+/// Where the plan's providers send their requests (issue 15: the keys go there), one line;
+/// empty without providers. In Markdown, each URL in a code span after keeping only URL
+/// characters, so nothing in it can end the span.
+pub fn endpoints_line(endpoints: &std::collections::BTreeMap<String, String>, markdown: bool) -> String {
+    if endpoints.is_empty() {
+        return String::new();
+    }
+    let safe = |s: &str| -> String {
+        s.chars().filter(|c| c.is_ascii_alphanumeric() || ":/.-_[]".contains(*c)).collect()
+    };
+    let items: Vec<String> = endpoints
+        .iter()
+        .map(
+            |(name, url)| {
+                if markdown {
+                    format!("{} `{}`", safe(name), safe(url))
+                } else {
+                    format!("{name} {url}")
+                }
+            },
+        )
+        .collect();
+    if markdown {
+        format!("\n<sub>Endpoints: {}</sub>\n", items.join(", "))
+    } else {
+        format!("\nEndpoints: {}\n", items.join(", "))
+    }
+}

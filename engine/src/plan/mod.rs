@@ -168,6 +168,11 @@ pub struct Plan {
     /// (the command refuses the plan and names them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<String>,
+    /// Where each provider of this plan sends its requests, and so its keys
+    /// (`scheme://host[:port]`; issue 15: only the vendor's own hosts or operator-allowed ones).
+    /// Saved with the plan, so `show FILE` and `apply FILE` name them too.
+    #[serde(default)]
+    pub endpoints: BTreeMap<String, String>,
 }
 
 impl Plan {
@@ -460,6 +465,7 @@ pub fn plan(req: &PlanRequest) -> Plan {
         summary,
         changes,
         conflicts,
+        endpoints: BTreeMap::new(),
     }
 }
 

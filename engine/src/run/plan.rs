@@ -119,10 +119,7 @@ pub async fn plan(ws: &Workspace, input: &PlanInput) -> Result<PlanOutput, Error
     }
     let warnings: Vec<Value> =
         run.warnings.0.iter().map(|d| serde_json::to_value(d).unwrap_or_default()).collect();
-    let endpoints =
-        run.providers.iter().filter_map(|(name, p)| p.endpoint().map(|e| (name.clone(), e))).collect();
     Ok(PlanOutput {
-        endpoints,
         stats: stats(ws, &run.providers),
         plan: run.exec.plan,
         warning_count: warnings.len(),
@@ -326,6 +323,9 @@ pub(crate) async fn make_plan_with(
     }
     let depends_on = if spec.for_apply { dependencies(&desired, &links_by, state) } else { BTreeMap::new() };
     let links = if spec.for_apply { links_by } else { BTreeMap::new() };
+    let mut plan = plan;
+    plan.endpoints =
+        providers.iter().filter_map(|(name, p)| p.endpoint().map(|e| (name.clone(), e))).collect();
     Ok(Planned {
         exec: ExecutablePlan { plan, bodies: marked, depends_on, links },
         providers,

@@ -36,10 +36,6 @@ pub struct PlanOutput {
     /// The warnings themselves, as `validate --json` lists diagnostics.
     #[serde(default)]
     pub warnings: Vec<serde_json::Value>,
-    /// Where each provider of this plan sends its requests, and so its keys
-    /// (`scheme://host[:port]`; issue 15: only the vendor's own hosts or operator-allowed ones).
-    #[serde(default)]
-    pub endpoints: std::collections::BTreeMap<String, String>,
 }
 
 /// `apply --json` output.

@@ -58,3 +58,24 @@ fn a_pull_request_pointing_api_url_at_another_host_is_refused_with_its_host_name
     );
     assert!(!err.contains(&ws.api_key), "{err}");
 }
+
+#[test]
+fn plan_show_and_apply_name_the_endpoint_the_keys_go_to() {
+    let ws = Workspace::new("endpoint-shown");
+    ws.write("main.hcl", &raw_monitors_config(1, None));
+    let line = format!("Endpoints: datadog {}", ws.base_url);
+    let plan = ws.run(&["plan", "-out", "p.wkplan"]);
+    plan.expect_code(0);
+    assert!(plan.stdout().contains(&line), "{}", plan.stdout());
+    let md = ws.run(&["plan", "--format", "markdown"]);
+    assert!(md.stdout().contains(&format!("Endpoints: datadog `{}`", ws.base_url)), "{}", md.stdout());
+    let json = ws.run(&["plan", "--json"]).json();
+    assert_eq!(json["endpoints"]["datadog"], ws.base_url.as_str());
+    // A saved plan keeps them: `show` names them as `plan` did.
+    let show = ws.run(&["show", "p.wkplan"]);
+    assert!(show.stdout().contains(&line), "{}", show.stdout());
+    assert_eq!(ws.run(&["show", "--json", "p.wkplan"]).json()["endpoints"]["datadog"], ws.base_url.as_str());
+    let apply = ws.run(&["apply", "-auto-approve"]);
+    apply.expect_code(0);
+    assert!(apply.stdout().contains(&line), "{}", apply.stdout());
+}
