@@ -4,52 +4,9 @@
 //! to a marker; each attempt must be refused (exit 1, a message naming the file), quickly, and
 //! the marker must appear in no output and no file.
 
-use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::support::*;
-
-/// Runs watchkeep, killing it if it has not finished in 60 s (a FIFO must not hang it).
-fn run_bounded(ws: &Workspace, cwd: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut cmd = ws.command(args);
-    cmd.current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run watchkeep");
-    let start = Instant::now();
-    loop {
-        if let Some(_status) = child.try_wait().expect("wait") {
-            let out = child.wait_with_output().expect("output");
-            return (
-                out.status.code().unwrap_or(-1),
-                String::from_utf8_lossy(&out.stdout).into_owned(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            );
-        }
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("watchkeep {args:?} hung (killed after 60 s)");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// The text of every regular file under `dir` (symlinks, FIFOs and the like are skipped: they
-/// are the test's own hostile inputs).
-fn written_text(dir: &Path) -> String {
-    let mut out = String::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
-            if meta.is_dir() {
-                out.push_str(&written_text(&p));
-            } else if meta.is_file() {
-                out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()));
-            }
-        }
-    }
-    out
-}
 
 /// Runs validate, fmt -check and plan on the workspace: each exits 1 naming `needle`, quickly,
 /// and neither key appears anywhere.
@@ -67,7 +24,7 @@ fn refused_everywhere(ws: &Workspace, commands: &[&[&str]], needles: &[&str]) {
         seen.push_str(&stdout);
         seen.push_str(&stderr);
     }
-    seen.push_str(&written_text(ws.path()));
+    seen.push_str(&written_text(ws.path(), &[]));
     for key in [ws.api_key.as_str(), APP_KEY] {
         assert!(!seen.contains(key), "a key leaked:\n{seen}");
     }

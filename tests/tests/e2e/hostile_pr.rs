@@ -16,9 +16,8 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 
@@ -537,41 +536,6 @@ fn attacks(evil: &str, redirect: &str, outside: &Path) -> Vec<Attack> {
     ]
 }
 
-/// Runs watchkeep in `cwd`, killed after 60 s; returns (exit code, stdout + stderr).
-fn run_in(ws: &Workspace, cwd: &Path, args: &[&str]) -> (i32, String) {
-    let mut cmd = ws.command(args);
-    cmd.current_dir(cwd).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run watchkeep");
-    let start = Instant::now();
-    while child.try_wait().expect("wait").is_none() {
-        if start.elapsed() > Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("watchkeep {args:?} hung (killed after 60 s)");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().expect("output");
-    let mut all = String::from_utf8_lossy(&out.stdout).into_owned();
-    all.push_str(&String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), all)
-}
-
-/// The text of every regular file under `dir` that watchkeep wrote: symlinks and the files in
-/// `ours` (the attack's own) are skipped.
-fn written_text(dir: &Path, ours: &[PathBuf]) -> String {
-    let mut out = String::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
-        if meta.is_dir() {
-            out.push_str(&written_text(&p, ours));
-        } else if meta.is_file() && !ours.contains(&p) {
-            out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()));
-        }
-    }
-    out
-}
-
 #[test]
 fn the_leak_finder_finds_a_planted_leak_in_every_form() {
     for (name, secret) in secrets() {
@@ -662,7 +626,8 @@ fn a_hostile_pull_request_leaks_no_key_byte_on_any_path() {
             if args[0] == "show" && !cfg.join("pr.wkplan").exists() {
                 continue;
             }
-            let (code, out) = run_in(&ws, &cfg, args);
+            let (code, stdout, stderr) = run_bounded(&ws, &cfg, args);
+            let out = stdout + &stderr;
             codes.push(code);
             if args == ["plan"] {
                 match attack.expect {

@@ -364,3 +364,46 @@ impl Workspace {
         (ws, key)
     }
 }
+
+/// Runs watchkeep in `cwd`, killing it if it has not finished in 60 s (a FIFO or a hostile
+/// configuration must not hang the suite): (exit code, stdout, stderr).
+pub fn run_bounded(ws: &Workspace, cwd: &Path, args: &[&str]) -> (i32, String, String) {
+    use std::time::{Duration, Instant};
+    let mut cmd = ws.command(args);
+    cmd.current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("run watchkeep");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("watchkeep {args:?} hung (killed after 60 s)");
+        }
+        // Polling the child's own exit, not waiting for a result.
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().expect("output");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The text of every regular file under `dir` except those in `skip`. Symlinks, FIFOs and the
+/// like are skipped: they are a hostile test's own inputs, never something watchkeep wrote.
+pub fn written_text(dir: &Path, skip: &[PathBuf]) -> String {
+    let mut out = String::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        let Ok(meta) = std::fs::symlink_metadata(&p) else { continue };
+        if meta.is_dir() {
+            out.push_str(&written_text(&p, skip));
+        } else if meta.is_file() && !skip.contains(&p) {
+            out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()));
+        }
+    }
+    out
+}
