@@ -184,12 +184,7 @@ fn expand_dependencies(out: &mut [DesiredObject]) {
             let under: Vec<&String> = if addresses.contains(&d) {
                 vec![addresses.get(&d).unwrap_or(&d)]
             } else {
-                addresses
-                    .iter()
-                    .filter(|a| {
-                        a.starts_with(d.as_str()) && matches!(a.as_bytes().get(d.len()), Some(b'[' | b'.'))
-                    })
-                    .collect()
+                addresses.iter().filter(|a| watchkeep_provider::address_within(a, &d)).collect()
             };
             for a in under {
                 if *a != o.address && !expanded.contains(a) {

@@ -204,12 +204,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 
 /// Whether `address` is selected by `-target` values (exact, or a parent such as `baseline.soc2`).
 pub fn targeted(address: &str, targets: &[String]) -> bool {
-    targets.is_empty()
-        || targets.iter().any(|t| {
-            address == t
-                || (address.starts_with(t.as_str())
-                    && matches!(address.as_bytes().get(t.len()), Some(b'[') | Some(b'.')))
-        })
+    targets.is_empty() || targets.iter().any(|t| watchkeep_provider::address_within(address, t))
 }
 
 /// Checks that a `-target` is an address: names joined by `.`, each optionally indexed by

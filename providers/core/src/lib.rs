@@ -37,6 +37,14 @@ pub const OWNER_TAG: &str = "managed-by:watchkeep";
 /// Tag key prefix carrying the object's watchkeep address (sanitised, see [`address_marker`]).
 pub const ADDRESS_TAG_KEY: &str = "watchkeep-address";
 
+/// Whether `address` is `prefix` or an object under it: `baseline.soc2["web-1"].cpu` is under
+/// `baseline.soc2` and `baseline.soc2["web-1"]`, not under `baseline.soc`. Used by `-target` and
+/// by `depends_on` naming a high-level block.
+pub fn address_within(address: &str, prefix: &str) -> bool {
+    address == prefix
+        || (address.starts_with(prefix) && matches!(address.as_bytes().get(prefix.len()), Some(b'[' | b'.')))
+}
+
 /// Turns a watchkeep address such as `baseline.soc2["web-1"].cpu` into a tag value every vendor
 /// accepts (Datadog lowercases tags and allows only `[a-z0-9_\-:./]`).
 ///
