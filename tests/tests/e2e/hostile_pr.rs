@@ -201,8 +201,8 @@ enum Expect {
     Refused(&'static str),
     /// `plan` succeeds (exit 0 or 2) and shows the redaction marker.
     Masked,
-    /// Either is fine, as long as nothing leaks.
-    Either,
+    /// `plan` succeeds (exit 0 or 2) and its output holds this.
+    Planned(String),
 }
 
 fn text(name: &str, body: &str) -> (String, Entry) {
@@ -278,7 +278,7 @@ resource "datadog_monitor" "{name}" {{
     )
 }
 
-fn attacks(evil: &str, redirect: &str, outside: &Path) -> Vec<Attack> {
+fn attacks(evil: &str, redirect: &str, dd: &str, outside: &Path) -> Vec<Attack> {
     let environ = PathBuf::from("/proc/self/environ");
     let outside_s = outside.display().to_string();
     let replace = |from: &str, to: &str| text("main.hcl", &BASE.replace(from, to));
@@ -323,7 +323,8 @@ fn attacks(evil: &str, redirect: &str, outside: &Path) -> Vec<Attack> {
         Attack {
             name: "api_url from a *.auto.wkvars file in the pull request",
             files: vec![text("evil.auto.wkvars", &format!("datadog_api_url = \"{evil}\"\n"))],
-            expect: Expect::Either,
+            // The operator's environment beats files of the configuration.
+            expect: Expect::Planned(format!("Endpoints: datadog {dd}, newrelic")),
             hidden: vec![],
         },
         Attack {
@@ -590,7 +591,7 @@ fn a_hostile_pull_request_leaks_no_key_byte_on_any_path() {
 
     let mut report = Vec::new();
     let mut total_bytes = 0usize;
-    let attacks = attacks(&evil.url(), &redirect.url(), &outside);
+    let attacks = attacks(&evil.url(), &redirect.url(), &dd_tap.url(), &outside);
     let count = attacks.len();
     for (i, attack) in attacks.into_iter().enumerate() {
         let cfg = ws.path().join(format!("pr-{i:02}"));
@@ -630,7 +631,7 @@ fn a_hostile_pull_request_leaks_no_key_byte_on_any_path() {
             let out = stdout + &stderr;
             codes.push(code);
             if args == ["plan"] {
-                match attack.expect {
+                match &attack.expect {
                     Expect::Refused(needle) => assert!(
                         code == 1 && out.contains(needle),
                         "{}: plan should be refused with `{needle}` (exit {code}):\n{out}",
@@ -641,7 +642,11 @@ fn a_hostile_pull_request_leaks_no_key_byte_on_any_path() {
                         "{}: plan should succeed with values masked (exit {code}):\n{out}",
                         attack.name
                     ),
-                    Expect::Either => assert!(code <= 2, "{}: exit {code}:\n{out}", attack.name),
+                    Expect::Planned(needle) => assert!(
+                        (code == 0 || code == 2) && out.contains(needle.as_str()),
+                        "{}: plan should succeed showing `{needle}` (exit {code}):\n{out}",
+                        attack.name
+                    ),
                 }
             }
             assert!(!out.contains("panicked"), "{}: {args:?} panicked:\n{out}", attack.name);
