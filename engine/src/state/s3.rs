@@ -48,6 +48,10 @@ pub struct S3Settings {
     pub endpoint_url: Option<String>,
     /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
     pub force_path_style: bool,
+    /// Whether `endpoint_url` was written in the configuration (which a pull request can change)
+    /// rather than given by the operator (`state migrate --from-endpoint-url`): then it must be
+    /// AWS's own or allowed in `WATCHKEEP_ALLOW_ENDPOINTS`, as a provider's is (issue 15).
+    pub endpoint_in_configuration: bool,
 }
 
 impl S3Settings {
@@ -75,6 +79,28 @@ type Job = Box<dyn FnOnce(Client) -> Pin<Box<dyn Future<Output = ()> + Send>> + 
 pub struct S3Store {
     settings: S3Settings,
     jobs: mpsc::Sender<Job>,
+    /// Why the endpoint may not receive the AWS credentials: every call fails with it, and no
+    /// client exists.
+    refused: Option<String>,
+}
+
+/// Whether the configuration's `endpoint_url` may receive requests signed with the AWS
+/// credentials: AWS's own hosts over https, or what the operator allows (see
+/// [`watchkeep_provider::endpoint`]).
+fn endpoint_refusal(settings: &S3Settings) -> Option<String> {
+    let url = settings.endpoint_url.as_deref().filter(|_| settings.endpoint_in_configuration)?;
+    let env = |k: &str| std::env::var(k).ok();
+    match watchkeep_provider::endpoint::check(
+        "AWS",
+        "the `endpoint_url` attribute of `state \"s3\"`",
+        url,
+        &watchkeep_provider::endpoint::aws_host,
+        &env,
+    ) {
+        Ok(()) => None,
+        Err(watchkeep_provider::ProviderError::InvalidConfig { message }) => Some(message),
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 /// The versioning warning is printed once per process (one command).
@@ -86,6 +112,10 @@ impl S3Store {
     /// dropped and every call answers that the S3 client stopped.)
     pub fn new(settings: S3Settings) -> S3Store {
         let (jobs, queue) = mpsc::channel::<Job>();
+        if let Some(why) = endpoint_refusal(&settings) {
+            // No thread, no client: nothing can be sent.
+            return S3Store { settings, jobs, refused: Some(why) };
+        }
         let config = settings.clone();
         let _ = std::thread::Builder::new().name("watchkeep-s3".to_string()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -98,7 +128,7 @@ impl S3Store {
                 runtime.block_on(job(client.clone()));
             }
         });
-        S3Store { settings, jobs }
+        S3Store { settings, jobs, refused: None }
     }
 
     pub fn settings(&self) -> &S3Settings {
@@ -112,6 +142,9 @@ impl S3Store {
         F: FnOnce(Client) -> Fut + Send + 'static,
         Fut: Future<Output = std::io::Result<T>> + Send + 'static,
     {
+        if let Some(why) = &self.refused {
+            return Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, why.clone()));
+        }
         let (answer, wait) = mpsc::channel();
         let job: Job = Box::new(move |c| {
             Box::pin(async move {
@@ -468,6 +501,33 @@ async fn client(s: &S3Settings) -> Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 15: an `endpoint_url` written in the configuration gets no request unless it is AWS's
+    /// own or the operator allows it; one the operator gives on the command line is theirs.
+    #[test]
+    fn a_configured_endpoint_elsewhere_gets_nothing() {
+        let evil = S3Settings {
+            bucket: "b".into(),
+            key: "k/state.json".into(),
+            endpoint_url: Some("https://collector.evil.example".into()),
+            endpoint_in_configuration: true,
+            ..S3Settings::default()
+        };
+        let store = S3Store::new(evil.clone());
+        let e = store.versioning().unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(
+            e.to_string().contains("`https://collector.evil.example`")
+                && e.to_string().contains("WATCHKEEP_ALLOW_ENDPOINTS"),
+            "{e}"
+        );
+        for ok in ["https://s3.eu-west-1.amazonaws.com", "https://bucket.s3.amazonaws.com.cn"] {
+            let s = S3Settings { endpoint_url: Some(ok.into()), ..evil.clone() };
+            assert!(endpoint_refusal(&s).is_none(), "{ok}");
+        }
+        let operator = S3Settings { endpoint_in_configuration: false, ..evil };
+        assert!(endpoint_refusal(&operator).is_none());
+    }
     use crate::state::store::Layout;
     use crate::state::{Backend, ChangeCounts, HistoryEntry, State, StateError};
     use std::io::{BufRead, BufReader};
@@ -528,6 +588,8 @@ mod tests {
             region: Some("us-east-1".to_string()),
             endpoint_url: Some(m.1.clone()),
             force_path_style: true,
+            // As `state migrate --from-endpoint-url` gives it: the operator's own.
+            endpoint_in_configuration: false,
         };
         let store = S3Store::new(settings);
         let b = bucket.to_string();

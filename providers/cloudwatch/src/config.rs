@@ -142,12 +142,13 @@ impl CloudWatchConfig {
     /// ([`watchkeep_provider::endpoint::ENV_ALLOW_ENDPOINTS`]). No `endpoint_url`: the SDK's own.
     pub fn check_endpoint(&self, env: &dyn Fn(&str) -> Option<String>) -> Result<(), ProviderError> {
         let Some(url) = &self.endpoint_url else { return Ok(()) };
-        let official = |host: &str| {
-            ["amazonaws.com", "amazonaws.com.cn", "api.aws"]
-                .iter()
-                .any(|d| watchkeep_provider::endpoint::within(host, d))
-        };
-        watchkeep_provider::endpoint::check("AWS", "the `endpoint_url` attribute", url, &official, env)
+        watchkeep_provider::endpoint::check(
+            "AWS",
+            "the `endpoint_url` attribute",
+            url,
+            &watchkeep_provider::endpoint::aws_host,
+            env,
+        )
     }
 
     /// The AWS region every request goes to.

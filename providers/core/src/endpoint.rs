@@ -82,6 +82,13 @@ pub fn is_loopback(host: &str) -> bool {
     }
 }
 
+/// AWS's own hosts (`*.amazonaws.com`, `*.amazonaws.com.cn`, `*.api.aws`:
+/// <https://docs.aws.amazon.com/general/latest/gr/rande.html>), for requests signed with the AWS
+/// credentials (CloudWatch, SNS, the S3 state backend).
+pub fn aws_host(host: &str) -> bool {
+    ["amazonaws.com", "amazonaws.com.cn", "api.aws"].iter().any(|d| within(host, d))
+}
+
 /// Whether `host` is `domain` or a subdomain of it.
 pub fn within(host: &str, domain: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();

@@ -349,6 +349,18 @@ fn attacks(evil: &str, redirect: &str, dd: &str, outside: &Path) -> Vec<Attack> 
             hidden: vec![],
         },
         Attack {
+            name: "state \"s3\" endpoint_url at the attacker's host",
+            files: vec![text(
+                "state.hcl",
+                &format!(
+                    "watchkeep {{\n  state \"s3\" {{\n    bucket         = \"wk-state\"\n    key            = \"pr/state.json\"\n    \
+                     region         = \"us-east-1\"\n    endpoint_url   = \"{evil}\"\n    force_path_style = true\n  }}\n}}\n"
+                ),
+            )],
+            expect: Expect::Refused("WATCHKEEP_ALLOW_ENDPOINTS"),
+            hidden: vec![],
+        },
+        Attack {
             name: "an allowed Datadog endpoint redirecting to the attacker",
             files: vec![replace(dd_url, &format!("api_url = \"{redirect}\""))],
             expect: Expect::Refused("does not follow"),

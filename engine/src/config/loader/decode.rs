@@ -273,6 +273,7 @@ impl<'a> Evaluator<'a> {
                         region,
                         endpoint_url,
                         force_path_style: force_path_style.unwrap_or(false),
+                        endpoint_in_configuration: true,
                     });
                 }
                 continue;
