@@ -171,6 +171,30 @@ mod tests {
         assert_eq!(r.sensitive_paths(&json!({"a": "ab", "b": "abc"})), ["a"]);
     }
 
+    /// Found by `derived_secrets_never_show` (engine/tests/fuzz.rs): `silenced = { for … in
+    /// split("a", var.key) : "k${i}-${c}" => … }` put pieces of the key into `sensitive_paths`,
+    /// which `plan --json`, the plan file and state show unredacted.
+    #[test]
+    fn paths_never_hold_a_secret_map_key() {
+        let r = Redactor::new(&["k15-bbbbbb".into(), "BBBBBB".into(), "top-secret-key".into()], "k");
+        let v = json!({
+            "name": "n",
+            "options": {"silenced": {"k15-bbbbbb": "BBBBBB", "k0-plain": "x"}, "keep": "y"},
+            "top-secret-key": "shown",
+        });
+        let paths = r.sensitive_paths(&v);
+        let text = format!("{paths:?}");
+        assert!(!text.contains("bbbbbb") && !text.contains("top-secret-key"), "{text}");
+        assert_eq!(paths[0], "options.silenced", "the object holding the key is masked whole");
+        let masked = r.mask(&v, &paths);
+        assert!(
+            masked["options"]["silenced"].as_str().is_some_and(|s| s.starts_with(MASK_PREFIX)),
+            "{masked}"
+        );
+        assert_eq!(masked["options"]["keep"], "y");
+        assert!(!masked.to_string().contains("bbbbbb") && !masked.to_string().contains("top-secret-key"));
+    }
+
     #[test]
     fn mask_hides_old_values_the_redactor_no_longer_knows() {
         let r = Redactor::new(&["new-secret".into()], "k");
