@@ -69,23 +69,40 @@ impl Redactor {
         Redactor { pairs, key: key.to_string() }
     }
 
+    fn holds(&self, text: &str) -> bool {
+        self.pairs.iter().any(|(secret, _)| holds_secret(text, secret))
+    }
+
     /// Attribute paths whose value contains a secret (in the desired attributes).
+    ///
+    /// The paths are shown (`plan --json`, the plan file) and kept in state, so a map key that
+    /// holds a secret (`{ (upper(var.key)) = … }`, a `for` keyed by pieces of one) must not be in
+    /// one: the path stops at the object holding that key, which is then masked whole. A
+    /// top-level key holding a secret cannot be stopped above: its path is written redacted.
     pub fn sensitive_paths(&self, v: &Value) -> Vec<String> {
         if self.pairs.is_empty() {
             return Vec::new();
         }
         let mut all = Vec::new();
         leaves(String::new(), v, &mut all);
-        all.into_iter()
-            .filter(|(_, leaf)| {
-                let text = match leaf {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                self.pairs.iter().any(|(secret, _)| holds_secret(&text, secret))
-            })
-            .map(|(p, _)| p)
-            .collect()
+        let mut out: Vec<String> = Vec::new();
+        for (path, leaf) in all {
+            let text = match leaf {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let parts: Vec<&str> = path.split('.').collect();
+            let shown = match parts.iter().position(|p| self.holds(p)) {
+                Some(0) => parts.iter().map(|p| self.str(p).into_owned()).collect::<Vec<_>>().join("."),
+                Some(i) => parts[..i].join("."),
+                None if self.holds(&text) => path,
+                None => continue,
+            };
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        }
+        out
     }
 
     /// Replaces the whole value at each of `paths` by a keyed hash of it (so a value that
