@@ -212,6 +212,18 @@ mod tests {
         assert!(!masked.to_string().contains("bbbbbb") && !masked.to_string().contains("top-secret-key"));
     }
 
+    /// Found by `derived_secrets_never_show` (engine/tests/fuzz.rs): a derived secret with
+    /// leading or trailing whitespace (`" ${lower(var.key)}"`, a heredoc's last newline) is
+    /// registered as computed, but Datadog's normaliser trims `name`, `message` and `query`
+    /// before the plan is redacted, and the trimmed text contained no registered secret.
+    #[test]
+    fn a_secret_trimmed_by_a_normaliser_is_still_masked() {
+        let r = Redactor::new(&[" sx9derived-lower\n".into(), "\tab\n".into()], "k");
+        let text = r.value(&json!({"message": "sx9derived-lower", "name": "ab"})).to_string();
+        assert!(!text.contains("sx9derived") && !text.contains("\"ab\""), "{text}");
+        assert_eq!(r.sensitive_paths(&json!({"message": "sx9derived-lower"})), ["message"]);
+    }
+
     #[test]
     fn mask_hides_old_values_the_redactor_no_longer_knows() {
         let r = Redactor::new(&["new-secret".into()], "k");

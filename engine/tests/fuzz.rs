@@ -2860,7 +2860,14 @@ fn plan_as_seen(case: &SecretCase, op: &str, key: &str) -> Result<(String, bool)
             .join("\n");
             Ok((text, true))
         }
-        Err(e) => Ok((format!("{}\n{}", e.render(false), e.render(true)), false)),
+        Err(e) => {
+            let text = e.render(false);
+            if std::env::var_os("WATCHKEEP_FUZZ_VERBOSE").is_some() {
+                // For tuning the generator: what refuses the configurations.
+                note(&format!("refused: {}", text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")));
+            }
+            Ok((format!("{text}\n{}", e.render(true)), false))
+        }
     }
 }
 
@@ -3065,6 +3072,23 @@ mod regressions {
     /// Found by `derived_secrets_never_show`: pieces of a secret as map keys (a `for` keyed by
     /// `split("a", var.key)`) were listed in the change's `sensitive_paths`, which `plan --json`,
     /// the plan file and state show unredacted.
+    /// Found by `derived_secrets_never_show`: `" ${local.l0}"` into a module whose monitor's
+    /// message is `lower(upper(var.input))`: the value registered as secret starts with a
+    /// space, Datadog's normaliser trims the message, and the plan showed the rest.
+    #[test]
+    fn a_derived_secret_trimmed_by_the_normaliser_stays_masked() {
+        let mut case = secret_case_of(
+            "Sx9aaaaaaaaaaaaaaabbbbbb",
+            "Sx9aaaaaaaaaaaaaaaaaaaaa",
+            "variable \"op\" {}\nvariable \"key\" {\n  sensitive = true\n}\nlocals {\n  l0 = var.op\n}\nmodule \"m\" {\n  source = \"./mod\"\n  input = \" ${local.l0}\"\n}\n",
+        );
+        case.files.push((
+            "mod/main.hcl".to_string(),
+            "variable \"input\" {}\nresource \"datadog_monitor\" \"r\" {\n  name = var.input\n  type = \"metric alert\"\n  query = \"avg(last_5m):avg:system.cpu.user{*} > 90\"\n  message = lower(upper(var.input))\n}\n".to_string(),
+        ));
+        assert_eq!(check_secret_case(&case), Ok(true));
+    }
+
     #[test]
     fn map_keys_computed_from_a_secret_stay_out_of_sensitive_paths() {
         let case = secret_case_of(
