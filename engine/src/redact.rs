@@ -42,27 +42,32 @@ fn keyed_tag(key: &str, value: &str) -> String {
     hex::encode(&h.finalize()[..6])
 }
 
-/// Leaves of a JSON value by dotted path (objects recurse; arrays are one leaf), as plan diffs
-/// name attributes.
-fn leaves<'a>(prefix: String, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+/// Leaves of a JSON value by path (objects recurse; arrays are one leaf), as plan diffs name
+/// attributes (the keys joined with dots). The keys are kept apart: a key may hold a dot.
+fn leaves<'a>(prefix: &mut Vec<&'a str>, v: &'a Value, out: &mut Vec<(Vec<&'a str>, &'a Value)>) {
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                leaves(path, v, out);
+                prefix.push(k);
+                leaves(prefix, v, out);
+                prefix.pop();
             }
         }
         Value::Null if prefix.is_empty() => {}
-        other => out.push((prefix, other)),
+        other => out.push((prefix.clone(), other)),
     }
 }
 
 impl Redactor {
     pub fn new(secrets: &[String], key: &str) -> Redactor {
+        // Providers' normalisers trim some fields before the plan is redacted (Datadog: `name`,
+        // `message`, `query`), so a secret that starts or ends with whitespace (`" ${var.key}"`,
+        // a heredoc's last newline) is also known trimmed, with its own tag.
         let mut pairs: Vec<(String, String)> = secrets
             .iter()
+            .flat_map(|s| [s.as_str(), s.trim()])
             .filter(|s| !s.is_empty())
-            .map(|s| (s.clone(), format!("{MASK_PREFIX}{})", keyed_tag(key, s))))
+            .map(|s| (s.to_string(), format!("{MASK_PREFIX}{})", keyed_tag(key, s))))
             .collect();
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.0 == b.0);
@@ -84,20 +89,21 @@ impl Redactor {
             return Vec::new();
         }
         let mut all = Vec::new();
-        leaves(String::new(), v, &mut all);
+        leaves(&mut Vec::new(), v, &mut all);
         let mut out: Vec<String> = Vec::new();
-        for (path, leaf) in all {
+        for (parts, leaf) in all {
             let text = match leaf {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            let parts: Vec<&str> = path.split('.').collect();
             let shown = match parts.iter().position(|p| self.holds(p)) {
                 Some(0) => parts.iter().map(|p| self.str(p).into_owned()).collect::<Vec<_>>().join("."),
                 Some(i) => parts[..i].join("."),
-                None if self.holds(&text) => path,
+                None if self.holds(&text) => parts.join("."),
                 None => continue,
             };
+            // Keys joined by dots could spell a secret that no one key holds.
+            let shown = self.str(&shown).into_owned();
             if !out.contains(&shown) {
                 out.push(shown);
             }
@@ -210,6 +216,10 @@ mod tests {
         );
         assert_eq!(masked["options"]["keep"], "y");
         assert!(!masked.to_string().contains("bbbbbb") && !masked.to_string().contains("top-secret-key"));
+        // A key holding a dot after the secret (a template's `"${c}."`) is one key, not two.
+        let r = Redactor::new(&["k1-AAAAAAAA.".into()], "k");
+        let paths = r.sensitive_paths(&json!({"options": {"silenced": {"k1-AAAAAAAA.": "x"}}}));
+        assert_eq!(paths, ["options.silenced"]);
     }
 
     /// Found by `derived_secrets_never_show` (engine/tests/fuzz.rs): a derived secret with

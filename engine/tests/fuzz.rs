@@ -98,10 +98,10 @@ fn cases() -> u32 {
 }
 
 /// Cases of `derived_secrets_never_show`: each plans a configuration (and plans it again with
-/// other secrets when a window matches), several times the work of a load, so a quarter of
-/// [`cases`] (the default keeps it near the other properties' time).
+/// other secrets when a window matches), a few times the work of a load, so half of [`cases`]
+/// (the default keeps it near the other properties' time).
 fn secret_cases() -> u32 {
-    (cases() / 4).max(1)
+    (cases() / 2).max(1)
 }
 
 fn base_seed() -> u64 {
