@@ -25,8 +25,15 @@ struct Parts {
     port: Option<u16>,
 }
 
+/// `url` without what the `url` crate strips from its ends (C0 controls and spaces), and nothing
+/// more: `str::trim` also strips Unicode spaces (U+00A0, U+3000), which the client keeps, so a
+/// URL starting with one passed the check but named no host the client could reach.
+fn client_trim(url: &str) -> &str {
+    url.trim_matches(|c: char| c <= ' ')
+}
+
 fn split(url: &str) -> Option<Parts> {
-    let (scheme, rest) = url.trim().split_once("://")?;
+    let (scheme, rest) = client_trim(url).split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
         return None;
@@ -58,7 +65,7 @@ fn split(url: &str) -> Option<Parts> {
 
 /// Whether the `url` crate (what reqwest parses requests with) reads `url` as `p`.
 fn agrees_with_client(url: &str, p: &Parts) -> bool {
-    let Ok(u) = url::Url::parse(url.trim()) else { return false };
+    let Ok(u) = url::Url::parse(client_trim(url)) else { return false };
     let host = u.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase());
     u.username().is_empty()
         && u.password().is_none()
