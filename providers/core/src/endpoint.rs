@@ -276,6 +276,10 @@ mod tests {
             // space the check trimmed and the client does not.
             "\u{a0}https://api.datadoghq.com",
             "https://api.datadoghq.com\u{3000}",
+            // The client trims these at the end, but the request's path comes after them.
+            "https://api.datadoghq.com\0",
+            "https://api.datadoghq.com ",
+            " https://api.datadoghq.com",
         ] {
             assert!(check("Datadog", "x", url, &dd, &env("")).is_err(), "{url:?} must be refused");
         }
@@ -283,7 +287,13 @@ mod tests {
         let e = check("Datadog", "x", "https://evil.io\\.datadoghq.com", &dd, &env("")).unwrap_err();
         assert!(e.to_string().contains("not a plain"), "{e}");
         // Case and a trailing dot or slash are fine.
-        for url in ["https://API.DatadogHQ.com", "https://api.datadoghq.com/", "HTTPS://api.datadoghq.com"] {
+        for url in [
+            "https://API.DatadogHQ.com",
+            "https://api.datadoghq.com/",
+            "HTTPS://api.datadoghq.com",
+            "https://api.datadoghq.com\n",
+            "\thttps://api.datadoghq.com\r\n",
+        ] {
             check("Datadog", "x", url, &dd, &env("")).unwrap_or_else(|e| panic!("{url}: {e}"));
         }
     }
