@@ -117,7 +117,11 @@ pub fn check(
     // The host checked must be the host the HTTP client connects to: reqwest parses with the
     // `url` crate (WHATWG rules: `\\` ends the authority, tabs vanish, escapes are decoded), so
     // the plain split and that parser must agree, with no user info, query or fragment.
-    let Some(p) = split(url).filter(|p| agrees_with_client(url, p)) else {
+    // Spaces and control characters other than tab, CR and LF (which the client drops anywhere)
+    // are refused even at the ends, which the client trims: a provider appends the request's
+    // path to the URL, which puts them inside it (`https://api.datadoghq.com\0/api/v1/monitor`).
+    let stray = url.chars().any(|c| (c <= ' ' || c == '\u{7f}') && !matches!(c, '\t' | '\n' | '\r'));
+    let Some(p) = split(url).filter(|p| !stray && agrees_with_client(url, p)) else {
         return Err(invalid(format!(
             "{source} is not a plain `scheme://host[:port]` URL (no user info, escapes, backslashes, \
              query or fragment)\nhint: write the endpoint as `https://host[:port]`"
