@@ -2961,7 +2961,7 @@ fn leak_forms(secret: &str) -> Vec<(String, String, bool)> {
     for (name, form) in
         [("it", secret.to_string()), ("upper", secret.to_uppercase()), ("lower", secret.to_lowercase())]
     {
-        out.push((format!("{name}"), form.clone(), true));
+        out.push((name.to_string(), form.clone(), true));
         out.push((format!("reversed {name}"), rev(&form), true));
         out.push((format!("base64 of {name}"), base64(form.as_bytes()), true));
         out.push((format!("sha256 of {name}"), hex::encode(Sha256::digest(form.as_bytes())), false));
@@ -3067,6 +3067,37 @@ mod regressions {
             key_given: Given::Env,
             files: vec![("main.hcl".to_string(), main.to_string())],
         }
+    }
+
+    /// Outside what `derived_secrets_never_show` can see (it renders in-process; this is a line
+    /// on stderr, which CI logs show): a map key computed from a secret, in a field the vendor's
+    /// schema does not list as writable, was named in full by the "not writable" warning of
+    /// `plan`. Runs the real binary.
+    #[test]
+    fn the_unwritable_field_warning_does_not_name_a_secret_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("main.hcl"),
+            "variable \"key\" {\n  sensitive = true\n}\nvariable \"op\" {}\nresource \"datadog_monitor\" \"r\" {\n  name = \"n\"\n  type = \"metric alert\"\n  query = \"avg(last_5m):avg:system.cpu.user{*} > 90\"\n  options = { (upper(var.key)) = 1, (\"${var.op}x\") = 2 }\n}\n",
+        )
+        .expect("write");
+        let (key, op) = ("Sx9keyZXCVBnm5678lkjhPOIU", "Sx9opQWERTYuiop1234asdfGH");
+        let out = Command::new(env!("CARGO_BIN_EXE_watchkeep"))
+            .args(["plan", "-refresh=false", "-lock=false", "-var", &format!("key={key}")])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DD_API_KEY", "dd-api-fuzz")
+            .env("DD_APP_KEY", "dd-app-fuzz")
+            .env("WATCHKEEP_VAR_op", op)
+            .output()
+            .expect("run watchkeep");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("not writable"), "the warning is still given: {text}");
+        let leaks = leaks_in(&without_masks(&text), &[("key", key), ("op", op)]);
+        assert!(leaks.is_empty(), "{leaks:#?}");
     }
 
     /// Found by `derived_secrets_never_show`: pieces of a secret as map keys (a `for` keyed by
