@@ -234,6 +234,18 @@ mod tests {
         assert_eq!(r.sensitive_paths(&json!({"message": "sx9derived-lower"})), ["message"]);
     }
 
+    /// Found by `derived_secrets_never_show`: New Relic's normaliser upper-cases its enumerations
+    /// (`incidentPreference = var.key` showed the key in capitals); CloudWatch lower-cases an
+    /// SNS subscription's `Protocol`.
+    #[test]
+    fn a_secret_whose_case_a_normaliser_changes_is_still_masked() {
+        let r = Redactor::new(&["Sx9bbbbAAAA".into(), " ab ".into()], "k");
+        let v = json!({"incidentPreference": "SX9BBBBAAAA", "Protocol": "sx9bbbbaaaa", "x": "AB"});
+        let text = r.value(&v).to_string();
+        assert!(!text.to_lowercase().contains("sx9bbbb") && !text.contains("\"AB\""), "{text}");
+        assert_eq!(r.sensitive_paths(&v), ["Protocol", "incidentPreference", "x"]);
+    }
+
     #[test]
     fn mask_hides_old_values_the_redactor_no_longer_knows() {
         let r = Redactor::new(&["new-secret".into()], "k");

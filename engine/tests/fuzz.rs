@@ -2732,9 +2732,11 @@ fn secret_case() -> BoxedStrategy<SecretCase> {
         any::<u8>(),
     );
     let each = proptest::option::of((derived(SINK_LEAVES), derived(EACH_LEAVES)));
+    // New Relic's normaliser trims and upper-cases its enumerations (`incidentPreference`).
+    let policy = proptest::option::of((derived(SINK_LEAVES), derived(SINK_LEAVES)));
     let module = proptest::option::of((derived(SINK_LEAVES), derived(MODULE_LEAVES), derived(MODULE_LEAVES)));
-    (secret_value(), secret_value(), given(), given(), op_decl, locals, maps, sinks, each, module)
-        .prop_map(|(op, key, op_given, key_given, op_decl, (l0, l1, l2), maps, sinks, each, module)| {
+    (secret_value(), secret_value(), given(), given(), op_decl, locals, maps, sinks, (each, policy), module)
+        .prop_map(|(op, key, op_given, key_given, op_decl, (l0, l1, l2), maps, sinks, (each, policy), module)| {
             let (mk, mv, fv, fsep) = maps;
             let (name, message, tag, escalation, deep, uses) = sinks;
             let mut main = format!(
@@ -2795,6 +2797,12 @@ fn secret_case() -> BoxedStrategy<SecretCase> {
                     ])
                 ));
             }
+            if let Some((name, preference)) = policy {
+                main.push_str(&format!(
+                    "resource \"newrelic_alert_policy\" \"p\" {{\n{}}}\n",
+                    lines(&[("name", Some(name)), ("incidentPreference", Some(preference))])
+                ));
+            }
             let mut files = Vec::new();
             if let Some((input, name, message)) = module {
                 main.push_str(&format!("module \"m\" {{\n  source = \"./mod\"\n  input = {input}\n}}\n"));
@@ -2831,10 +2839,15 @@ fn plan_as_seen(case: &SecretCase, op: &str, key: &str) -> Result<(String, bool)
         std::fs::write(&p, text).map_err(|e| format!("write: {e}"))?;
     }
     // Keys for the provider, which this plan never calls (no refresh).
-    let mut env: BTreeMap<String, String> = [("DD_API_KEY", "dd-api-fuzz"), ("DD_APP_KEY", "dd-app-fuzz")]
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect();
+    let mut env: BTreeMap<String, String> = [
+        ("DD_API_KEY", "dd-api-fuzz"),
+        ("DD_APP_KEY", "dd-app-fuzz"),
+        ("NEW_RELIC_API_KEY", "nr-api-fuzz"),
+        ("NEW_RELIC_ACCOUNT_ID", "1234"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+    .collect();
     let mut vars = Vars::default();
     let mut outside = String::new();
     for (name, value, given) in [("op", op, case.op_given), ("key", key, case.key_given)] {
@@ -3111,6 +3124,18 @@ mod regressions {
         assert!(text.contains("not writable"), "the warning is still given: {text}");
         let leaks = leaks_in(&without_masks(&text), &[("key", key), ("op", op)]);
         assert!(leaks.is_empty(), "{leaks:#?}");
+    }
+
+    /// Found by `derived_secrets_never_show`: New Relic's normaliser upper-cases
+    /// `incidentPreference`, so an operator's value put there was shown in capitals.
+    #[test]
+    fn a_secret_upper_cased_by_the_normaliser_stays_masked() {
+        let case = secret_case_of(
+            "Sx9bbbbbbbbbbbbbbbaaaaaa",
+            "Sx9aaaaaaaaaaaaaaaaaaaaa",
+            "variable \"op\" {}\nvariable \"key\" {\n  sensitive = true\n}\nresource \"newrelic_alert_policy\" \"p\" {\n  name = \"p\"\n  incidentPreference = var.op\n}\nresource \"newrelic_alert_policy\" \"q\" {\n  name = \"q\"\n  incidentPreference = \" ${var.key} \"\n}\n",
+        );
+        assert_eq!(check_secret_case(&case), Ok(true));
     }
 
     /// Found by `derived_secrets_never_show`: pieces of a secret as map keys (a `for` keyed by
