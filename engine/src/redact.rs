@@ -60,14 +60,20 @@ fn leaves<'a>(prefix: &mut Vec<&'a str>, v: &'a Value, out: &mut Vec<(Vec<&'a st
 
 impl Redactor {
     pub fn new(secrets: &[String], key: &str) -> Redactor {
-        // Providers' normalisers trim some fields before the plan is redacted (Datadog: `name`,
-        // `message`, `query`), so a secret that starts or ends with whitespace (`" ${var.key}"`,
-        // a heredoc's last newline) is also known trimmed, with its own tag.
+        // Providers' normalisers change some fields before the plan is redacted: they trim
+        // (Datadog: `name`, `message`, `query`; New Relic: most strings) and change the case of
+        // enumerations (New Relic upper-cases `incidentPreference`, `operator`, ...; CloudWatch
+        // lower-cases an SNS `Protocol`). So a secret is also known trimmed, upper-cased and
+        // lower-cased (ASCII, as they do), each with its own tag.
         let mut pairs: Vec<(String, String)> = secrets
             .iter()
             .flat_map(|s| [s.as_str(), s.trim()])
+            .flat_map(|s| [s.to_string(), s.to_ascii_uppercase(), s.to_ascii_lowercase()])
             .filter(|s| !s.is_empty())
-            .map(|s| (s.to_string(), format!("{MASK_PREFIX}{})", keyed_tag(key, s))))
+            .map(|s| {
+                let tag = format!("{MASK_PREFIX}{})", keyed_tag(key, &s));
+                (s, tag)
+            })
             .collect();
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.0 == b.0);
@@ -243,7 +249,7 @@ mod tests {
         let v = json!({"incidentPreference": "SX9BBBBAAAA", "Protocol": "sx9bbbbaaaa", "x": "AB"});
         let text = r.value(&v).to_string();
         assert!(!text.to_lowercase().contains("sx9bbbb") && !text.contains("\"AB\""), "{text}");
-        assert_eq!(r.sensitive_paths(&v), ["Protocol", "incidentPreference", "x"]);
+        assert_eq!(r.sensitive_paths(&v), ["incidentPreference", "Protocol", "x"]);
     }
 
     #[test]
