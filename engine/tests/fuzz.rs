@@ -2734,9 +2734,11 @@ fn secret_case() -> BoxedStrategy<SecretCase> {
     let each = proptest::option::of((derived(SINK_LEAVES), derived(EACH_LEAVES)));
     // New Relic's normaliser trims and upper-cases its enumerations (`incidentPreference`).
     let policy = proptest::option::of((derived(SINK_LEAVES), derived(SINK_LEAVES)));
+    // CloudWatch's lower-cases an SNS subscription's `Protocol`.
+    let subscription = proptest::option::of((derived(SINK_LEAVES), derived(SINK_LEAVES)));
     let module = proptest::option::of((derived(SINK_LEAVES), derived(MODULE_LEAVES), derived(MODULE_LEAVES)));
-    (secret_value(), secret_value(), given(), given(), op_decl, locals, maps, sinks, (each, policy), module)
-        .prop_map(|(op, key, op_given, key_given, op_decl, (l0, l1, l2), maps, sinks, (each, policy), module)| {
+    (secret_value(), secret_value(), given(), given(), op_decl, locals, maps, sinks, (each, policy, subscription), module)
+        .prop_map(|(op, key, op_given, key_given, op_decl, (l0, l1, l2), maps, sinks, (each, policy, subscription), module)| {
             let (mk, mv, fv, fsep) = maps;
             let (name, message, tag, escalation, deep, uses) = sinks;
             let mut main = format!(
@@ -2803,6 +2805,16 @@ fn secret_case() -> BoxedStrategy<SecretCase> {
                     lines(&[("name", Some(name)), ("incidentPreference", Some(preference))])
                 ));
             }
+            if let Some((protocol, endpoint)) = subscription {
+                main.push_str(&format!(
+                    "provider \"cloudwatch\" {{\n  region = \"us-east-1\"\n}}\nresource \"sns_subscription\" \"s\" {{\n{}}}\n",
+                    lines(&[
+                        ("TopicArn", Some("\"arn:aws:sns:us-east-1:123456789012:t\"".to_string())),
+                        ("Protocol", Some(protocol)),
+                        ("Endpoint", Some(endpoint)),
+                    ])
+                ));
+            }
             let mut files = Vec::new();
             if let Some((input, name, message)) = module {
                 main.push_str(&format!("module \"m\" {{\n  source = \"./mod\"\n  input = {input}\n}}\n"));
@@ -2844,6 +2856,8 @@ fn plan_as_seen(case: &SecretCase, op: &str, key: &str) -> Result<(String, bool)
         ("DD_APP_KEY", "dd-app-fuzz"),
         ("NEW_RELIC_API_KEY", "nr-api-fuzz"),
         ("NEW_RELIC_ACCOUNT_ID", "1234"),
+        ("AWS_ACCESS_KEY_ID", "AKIDFUZZ"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-fuzz"),
     ]
     .iter()
     .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
