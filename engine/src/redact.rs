@@ -42,50 +42,79 @@ fn keyed_tag(key: &str, value: &str) -> String {
     hex::encode(&h.finalize()[..6])
 }
 
-/// Leaves of a JSON value by dotted path (objects recurse; arrays are one leaf), as plan diffs
-/// name attributes.
-fn leaves<'a>(prefix: String, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
+/// Leaves of a JSON value by path (objects recurse; arrays are one leaf), as plan diffs name
+/// attributes (the keys joined with dots). The keys are kept apart: a key may hold a dot.
+fn leaves<'a>(prefix: &mut Vec<&'a str>, v: &'a Value, out: &mut Vec<(Vec<&'a str>, &'a Value)>) {
     match v {
         Value::Object(map) if !map.is_empty() => {
             for (k, v) in map {
-                let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                leaves(path, v, out);
+                prefix.push(k);
+                leaves(prefix, v, out);
+                prefix.pop();
             }
         }
         Value::Null if prefix.is_empty() => {}
-        other => out.push((prefix, other)),
+        other => out.push((prefix.clone(), other)),
     }
 }
 
 impl Redactor {
     pub fn new(secrets: &[String], key: &str) -> Redactor {
+        // Providers' normalisers change some fields before the plan is redacted: they trim
+        // (Datadog: `name`, `message`, `query`; New Relic: most strings) and change the case of
+        // enumerations (New Relic upper-cases `incidentPreference`, `operator`, ...; CloudWatch
+        // lower-cases an SNS `Protocol`). So a secret is also known trimmed, upper-cased and
+        // lower-cased (ASCII, as they do), each with its own tag.
         let mut pairs: Vec<(String, String)> = secrets
             .iter()
+            .flat_map(|s| [s.as_str(), s.trim()])
+            .flat_map(|s| [s.to_string(), s.to_ascii_uppercase(), s.to_ascii_lowercase()])
             .filter(|s| !s.is_empty())
-            .map(|s| (s.clone(), format!("{MASK_PREFIX}{})", keyed_tag(key, s))))
+            .map(|s| {
+                let tag = format!("{MASK_PREFIX}{})", keyed_tag(key, &s));
+                (s, tag)
+            })
             .collect();
         pairs.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
         pairs.dedup_by(|a, b| a.0 == b.0);
         Redactor { pairs, key: key.to_string() }
     }
 
+    fn holds(&self, text: &str) -> bool {
+        self.pairs.iter().any(|(secret, _)| holds_secret(text, secret))
+    }
+
     /// Attribute paths whose value contains a secret (in the desired attributes).
+    ///
+    /// The paths are shown (`plan --json`, the plan file) and kept in state, so a map key that
+    /// holds a secret (`{ (upper(var.key)) = … }`, a `for` keyed by pieces of one) must not be in
+    /// one: the path stops at the object holding that key, which is then masked whole. A
+    /// top-level key holding a secret cannot be stopped above: its path is written redacted.
     pub fn sensitive_paths(&self, v: &Value) -> Vec<String> {
         if self.pairs.is_empty() {
             return Vec::new();
         }
         let mut all = Vec::new();
-        leaves(String::new(), v, &mut all);
-        all.into_iter()
-            .filter(|(_, leaf)| {
-                let text = match leaf {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                self.pairs.iter().any(|(secret, _)| holds_secret(&text, secret))
-            })
-            .map(|(p, _)| p)
-            .collect()
+        leaves(&mut Vec::new(), v, &mut all);
+        let mut out: Vec<String> = Vec::new();
+        for (parts, leaf) in all {
+            let text = match leaf {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            let shown = match parts.iter().position(|p| self.holds(p)) {
+                Some(0) => parts.iter().map(|p| self.str(p).into_owned()).collect::<Vec<_>>().join("."),
+                Some(i) => parts[..i].join("."),
+                None if self.holds(&text) => parts.join("."),
+                None => continue,
+            };
+            // Keys joined by dots could spell a secret that no one key holds.
+            let shown = self.str(&shown).into_owned();
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        }
+        out
     }
 
     /// Replaces the whole value at each of `paths` by a keyed hash of it (so a value that
@@ -169,6 +198,58 @@ mod tests {
         assert_eq!(r.str("table"), "table", "a short secret inside a word stays");
         assert!(!r.str("x-long-secret-y").contains("long-secret"));
         assert_eq!(r.sensitive_paths(&json!({"a": "ab", "b": "abc"})), ["a"]);
+    }
+
+    /// Found by `derived_secrets_never_show` (engine/tests/fuzz.rs): `silenced = { for … in
+    /// split("a", var.key) : "k${i}-${c}" => … }` put pieces of the key into `sensitive_paths`,
+    /// which `plan --json`, the plan file and state show unredacted.
+    #[test]
+    fn paths_never_hold_a_secret_map_key() {
+        let r = Redactor::new(&["k15-bbbbbb".into(), "BBBBBB".into(), "top-secret-key".into()], "k");
+        let v = json!({
+            "name": "n",
+            "options": {"silenced": {"k15-bbbbbb": "BBBBBB", "k0-plain": "x"}, "keep": "y"},
+            "top-secret-key": "shown",
+        });
+        let paths = r.sensitive_paths(&v);
+        let text = format!("{paths:?}");
+        assert!(!text.contains("bbbbbb") && !text.contains("top-secret-key"), "{text}");
+        assert_eq!(paths[0], "options.silenced", "the object holding the key is masked whole");
+        let masked = r.mask(&v, &paths);
+        assert!(
+            masked["options"]["silenced"].as_str().is_some_and(|s| s.starts_with(MASK_PREFIX)),
+            "{masked}"
+        );
+        assert_eq!(masked["options"]["keep"], "y");
+        assert!(!masked.to_string().contains("bbbbbb") && !masked.to_string().contains("top-secret-key"));
+        // A key holding a dot after the secret (a template's `"${c}."`) is one key, not two.
+        let r = Redactor::new(&["k1-AAAAAAAA.".into()], "k");
+        let paths = r.sensitive_paths(&json!({"options": {"silenced": {"k1-AAAAAAAA.": "x"}}}));
+        assert_eq!(paths, ["options.silenced"]);
+    }
+
+    /// Found by `derived_secrets_never_show` (engine/tests/fuzz.rs): a derived secret with
+    /// leading or trailing whitespace (`" ${lower(var.key)}"`, a heredoc's last newline) is
+    /// registered as computed, but Datadog's normaliser trims `name`, `message` and `query`
+    /// before the plan is redacted, and the trimmed text contained no registered secret.
+    #[test]
+    fn a_secret_trimmed_by_a_normaliser_is_still_masked() {
+        let r = Redactor::new(&[" sx9derived-lower\n".into(), "\tab\n".into()], "k");
+        let text = r.value(&json!({"message": "sx9derived-lower", "name": "ab"})).to_string();
+        assert!(!text.contains("sx9derived") && !text.contains("\"ab\""), "{text}");
+        assert_eq!(r.sensitive_paths(&json!({"message": "sx9derived-lower"})), ["message"]);
+    }
+
+    /// Found by `derived_secrets_never_show`: New Relic's normaliser upper-cases its enumerations
+    /// (`incidentPreference = var.key` showed the key in capitals); CloudWatch lower-cases an
+    /// SNS subscription's `Protocol`.
+    #[test]
+    fn a_secret_whose_case_a_normaliser_changes_is_still_masked() {
+        let r = Redactor::new(&["Sx9bbbbAAAA".into(), " ab ".into()], "k");
+        let v = json!({"incidentPreference": "SX9BBBBAAAA", "Protocol": "sx9bbbbaaaa", "x": "AB"});
+        let text = r.value(&v).to_string();
+        assert!(!text.to_lowercase().contains("sx9bbbb") && !text.contains("\"AB\""), "{text}");
+        assert_eq!(r.sensitive_paths(&v), ["incidentPreference", "Protocol", "x"]);
     }
 
     #[test]

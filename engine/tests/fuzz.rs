@@ -1,5 +1,5 @@
 //! Fuzzing harness for the HCL loader, the expression evaluator, `fmt` and the state loader:
-//! no panics, no hangs, located diagnostics.
+//! no panics, no hangs, located diagnostics; and for what a plan shows of secrets: nothing.
 //!
 //! `cargo fuzz` needs a nightly toolchain; this is the stable equivalent, built on proptest:
 //! random inputs from several generators, each run on its own thread with a deadline, and on
@@ -21,18 +21,31 @@
 //!   2 MiB stack so that a stack overflow (which aborts the process) is reported as a failure
 //!   naming the input that caused it;
 //! - collections of 100,000 elements through every collection function, `for_each` over 20,000
-//!   keys and an inventory of 10,000 rows (linear work takes milliseconds, quadratic work minutes).
+//!   keys and an inventory of 10,000 rows (linear work takes milliseconds, quadratic work minutes);
+//! - secrets (issue 15): a root variable the operator gives from outside the configuration
+//!   (`WATCHKEEP_VAR_*`, `-var`, a `-var-file` outside it; declared without `sensitive = true`)
+//!   and one declared sensitive, each a random 24-40 character string, through random chains of
+//!   the evaluator's string functions and expressions (templates, heredocs, `for`, conditionals,
+//!   `format`, `join(split())`, `reverse`, `jsonencode`, `lookup`, `element`, `coalesce`, ...)
+//!   into locals, map keys and values, a module input, a `for_each` and a monitor's name,
+//!   message, tags and nested options.
 //!
 //! Properties: every call returns (Ok, or Err with diagnostics) within the deadline; every error
 //! diagnostic has a span whose byte range, line and column lie inside the file it names; a
 //! configuration that loads has no errors and accounts for every block it declares; rendering
 //! diagnostics never panics; `format_source` on anything that parses is idempotent and keeps the
 //! parse (and never needs its "keep the input" safety net); a loaded state is sorted, unique and of
-//! a supported format.
+//! a supported format; `derived_secrets_never_show`: the plan of a secrets configuration, rendered
+//! by the library functions the CLI uses (as printed, Markdown, `--json`, the plan file, or the
+//! errors of a failed run), holds no 6 characters in a row of either secret, nor of its upper-case,
+//! lower-case, title-case, reversed, base64 or URL-encoded forms, nor its SHA-256 or MD5 hex (a
+//! match that the same configuration also shows with other secrets is a coincidence, not a leak).
+//! The endpoint check has its own property, `providers/core/tests/endpoint_fuzz.rs`.
 //!
 //! Knobs (environment variables):
 //! - `WATCHKEEP_FUZZ_CASES`: cases per property (default [`DEFAULT_CASES`], about half a minute
-//!   for the whole harness in a debug build on 2 cores). A longer run:
+//!   for the whole harness in a debug build on 2 cores; `derived_secrets_never_show`, which plans
+//!   each case, runs half as many). A longer run:
 //!   `WATCHKEEP_FUZZ_CASES=100000 cargo test -p watchkeep --test fuzz --release`
 //! - `WATCHKEEP_FUZZ_SEED`: a u64; the default is fixed so CI runs are reproducible.
 //! - `WATCHKEEP_FUZZ_TIMEOUT_MS`: the per-case deadline (default [`DEFAULT_TIMEOUT_MS`]).
@@ -95,6 +108,13 @@ fn env_number(name: &str) -> Option<u64> {
 
 fn cases() -> u32 {
     env_number("WATCHKEEP_FUZZ_CASES").map_or(DEFAULT_CASES, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// Cases of `derived_secrets_never_show`: each plans a configuration (and plans it again with
+/// other secrets when a window matches), a few times the work of a load, so half of [`cases`]
+/// (the default keeps it near the other properties' time).
+fn secret_cases() -> u32 {
+    (cases() / 2).max(1)
 }
 
 fn base_seed() -> u64 {
@@ -203,9 +223,18 @@ where
     S: Strategy,
     S::Value: Debug,
 {
+    fuzz_n(name, cases(), strategy, check);
+}
+
+/// [`fuzz`] with `cases` inputs (for properties whose cases cost more than a load).
+fn fuzz_n<S>(name: &str, cases: u32, strategy: S, check: impl Fn(&S::Value) -> Result<bool, String>)
+where
+    S: Strategy,
+    S::Value: Debug,
+{
     let seed = seed_for(name);
     let config = RunnerConfig {
-        cases: cases(),
+        cases,
         failure_persistence: None,
         max_shrink_iters: 2_000,
         max_shrink_time: 120_000,
@@ -2175,6 +2204,14 @@ fn mutated_states_never_crash_the_state_loader() {
     });
 }
 
+#[test]
+fn derived_secrets_never_show() {
+    fuzz_n("derived_secrets", secret_cases(), secret_case(), |case| {
+        let c = case.clone();
+        bounded_check("derived_secrets", CASE_STACK, move || check_secret_case(&c))
+    });
+}
+
 // ---- size ----------------------------------------------------------------------------------
 
 /// Big collections through every collection function, `for_each` and inventories: each must load
@@ -2527,10 +2564,623 @@ fn tail(s: &str) -> String {
     lines[lines.len().saturating_sub(40)..].join("\n")
 }
 
+// ---- secrets: what a pull request can see -----------------------------------------------------
+//
+// Issue 15, item 4: a value the operator supplies from outside the configuration (no
+// `sensitive = true` needed: a pull request could delete it) and a variable declared sensitive
+// flow through random chains of the evaluator's string functions and expressions into a
+// resource's attributes, a module and a `for_each`; then everything a pull request sees of a
+// plan is rendered by the library functions the CLI calls (the plan as `plan` prints it, the
+// Markdown plan, `plan --json`, the plan file, or the rendered errors of a failed run), and no
+// 6 characters in a row of either secret may appear in it, nor of its upper-case, lower-case,
+// title-case, reversed, base64 or URL-encoded forms, nor its SHA-256 or MD5 hex.
+//
+// Only string functions of `engine/src/config/functions.rs` are used (it has no base64encode,
+// urlencode, sha256, md5 or try: the forms are checked all the same, in case a later function
+// or a vendor's normaliser produces them). Numbers and booleans computed from a secret
+// (`length(x)`) are left out: they are not masked by design, and are becoming a load error.
+
+/// Every secret starts with this, so that a leak is recognisable in a failure message.
+const SECRET_PREFIX: &str = "Sx9";
+
+/// How the operator gives a root variable's value: never from inside the configuration.
+#[derive(Clone, Copy, Debug)]
+enum Given {
+    /// `WATCHKEEP_VAR_<name>`.
+    Env,
+    /// `-var name=value`.
+    Var,
+    /// A `-var-file` outside the configuration directory.
+    VarFileOutside,
+}
+
+/// One generated configuration with its two secrets: `op` (declared without `sensitive = true`)
+/// and `key` (declared sensitive).
+#[derive(Clone)]
+struct SecretCase {
+    op: String,
+    key: String,
+    op_given: Given,
+    key_given: Given,
+    files: Vec<(String, String)>,
+}
+
+impl Debug for SecretCase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("SecretCase");
+        d.field("op", &self.op).field("op_given", &self.op_given);
+        d.field("key", &self.key).field("key_given", &self.key_given);
+        for (path, text) in &self.files {
+            d.field(path, text);
+        }
+        d.finish()
+    }
+}
+
+fn secret_value() -> BoxedStrategy<String> {
+    let alnum: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    vec(select(alnum), 24 - SECRET_PREFIX.len()..=40 - SECRET_PREFIX.len())
+        .prop_map(|cs| format!("{SECRET_PREFIX}{}", cs.into_iter().collect::<String>()))
+        .boxed()
+}
+
+fn given() -> BoxedStrategy<Given> {
+    prop_oneof![Just(Given::Env), Just(Given::Var), Just(Given::VarFileOutside)].boxed()
+}
+
+/// Separators and patterns for `split`, `replace`, `trim`: letters and digits a secret holds
+/// often, and punctuation the wrappers add.
+const SEPARATORS: &[&str] = &["a", "e", "7", "Q", "x", "9", ",", "S", "k", "-", " "];
+
+/// Applies wrapper `w` (with parameter `p`) to the string expression `x`; every result is a
+/// string computed from `x`.
+fn wrap(x: &str, w: u8, p: u8) -> String {
+    let sep = SEPARATORS[usize::from(p) % SEPARATORS.len()];
+    let sep2 = SEPARATORS[usize::from(p / 7) % SEPARATORS.len()];
+    let n = p % 5;
+    match w % 40 {
+        0 => format!("upper({x})"),
+        1 => format!("lower({x})"),
+        2 => format!("title({x})"),
+        3 => format!("trimspace({x})"),
+        4 => format!("tostring({x})"),
+        5 => format!("replace({x}, \"{sep}\", \"{sep2}\")"),
+        6 => format!("substr({x}, {n}, {})", 6 + p % 40),
+        7 => format!("substr({x}, -{}, -1)", 6 + p % 30),
+        8 => match p % 5 {
+            0 => format!("\"pre-${{{x}}}-post\""),
+            1 => format!("\" ${{{x}}}\""),
+            2 => format!("\"${{{x}}} \""),
+            3 => format!("\"${{{x}}}\\n\""),
+            _ => format!("\"\\t${{{x}}}\\n \""),
+        },
+        // Heredocs end with a newline (and may indent); the closing marker ends the line.
+        9 => format!("<<EOT\n${{{x}}}\nEOT\n"),
+        10 => format!("<<-EOT\n    ${{{x}}}\n    EOT\n"),
+        11 => match p % 4 {
+            0 => format!("format(\"%s\", {x})"),
+            1 => format!("format(\"x%sy%s\", {x}, \"z\")"),
+            2 => format!("format(\"%q\", {x})"),
+            _ => format!("format(\"%v!\", {x})"),
+        },
+        12 => format!("join(\"{sep2}\", split(\"{sep}\", {x}))"),
+        13 => format!("join(\"\", reverse(split(\"\", {x})))"),
+        14 => format!("jsonencode({{ a = {x} }})"),
+        15 => format!("jsonencode([{x}])"),
+        16 => format!("lookup({{ k = {x} }}, \"k\", \"d\")"),
+        17 => format!("element(split(\"{sep}\", {x}), {n})"),
+        18 => format!("coalesce(\"\", {x})"),
+        19 => match p % 3 {
+            0 => format!("trimprefix({x}, \"{SECRET_PREFIX}\")"),
+            1 => format!("trimsuffix({x}, \"{sep}\")"),
+            _ => format!("trim({x}, \"{sep}S\")"),
+        },
+        20 => format!("({x} == \"\" ? \"never\" : {x})"),
+        21 => format!("({x} != \"{sep}\" ? {x} : \"short\")"),
+        22 => format!("join(\",\", [for c in split(\"{sep}\", {x}) : upper(c)])"),
+        23 => format!("join(\";\", [for i, c in split(\"{sep}\", {x}) : \"${{i}}=${{c}}\"])"),
+        24 => format!("jsondecode(jsonencode({x}))"),
+        25 => format!("join(\"-\", sort(split(\"{sep}\", {x})))"),
+        26 => format!("keys({{ ({x}) = 1 }})[0]"),
+        27 => format!("values({{ a = {x} }})[0]"),
+        28 => format!("concat([{x}], [\"z\"])[0]"),
+        29 => format!("merge({{ a = {x} }}, {{ b = \"c\" }}).a"),
+        30 => format!("csvdecode(\"h\\n${{{x}}}\")[0].h"),
+        31 => format!("flatten([[{x}]])[0]"),
+        32 => format!("zipmap([\"k\"], [{x}]).k"),
+        33 => format!("join(\" \", compact([\"\", {x}]))"),
+        34 => format!("join(\"\", distinct(split(\"\", {x})))"),
+        35 => format!("\"%{{ for c in split(\"{sep}\", {x}) }}${{c}}.%{{ endfor }}\""),
+        36 => format!("\"%{{ if {x} != \"\" }}${{{x}}}%{{ else }}none%{{ endif }}\""),
+        37 => format!("tolist(toset([{x}]))[0]"),
+        38 => format!("jsonencode({{ ({x}) = \"v\" }})"),
+        _ => format!("lower(upper({x}))"),
+    }
+}
+
+/// A string expression: one of `leaves` through 0 to 4 wrappers.
+fn derived(leaves: &'static [&'static str]) -> BoxedStrategy<String> {
+    (select(leaves), vec((any::<u8>(), any::<u8>()), 0..5))
+        .prop_map(|(leaf, chain)| chain.iter().fold(leaf.to_string(), |x, &(w, p)| wrap(&x, w, p)))
+        .boxed()
+}
+
+const ROOT_LEAVES: &[&str] = &["var.op", "var.key"];
+const L1_LEAVES: &[&str] = &["var.op", "var.key", "local.l0"];
+const L2_LEAVES: &[&str] = &["var.op", "var.key", "local.l0", "local.l1"];
+const SINK_LEAVES: &[&str] = &["var.op", "var.key", "local.l0", "local.l1", "local.l2"];
+const EACH_LEAVES: &[&str] = &["each.value", "each.value", "local.l2"];
+const MODULE_LEAVES: &[&str] = &["var.input"];
+
+/// `attr = value` lines, indented by two spaces.
+fn lines(attrs: &[(&str, Option<String>)]) -> String {
+    attrs.iter().filter_map(|(k, v)| v.as_ref().map(|v| format!("  {k} = {v}\n"))).collect()
+}
+
+fn secret_case() -> BoxedStrategy<SecretCase> {
+    let op_decl =
+        pick(&["", "\n  sensitive = false\n", "\n  type = string\n", "\n  default = \"public-default\"\n"]);
+    let locals = (derived(ROOT_LEAVES), derived(L1_LEAVES), derived(L2_LEAVES));
+    // A map with a computed key and a value, and a `for` expression keyed by pieces of a secret.
+    let maps = (derived(SINK_LEAVES), derived(SINK_LEAVES), derived(SINK_LEAVES), select(SEPARATORS));
+    let sinks = (
+        derived(SINK_LEAVES),
+        proptest::option::of(derived(SINK_LEAVES)),
+        proptest::option::of(derived(SINK_LEAVES)),
+        proptest::option::of(derived(SINK_LEAVES)),
+        proptest::option::of(derived(SINK_LEAVES)),
+        any::<u8>(),
+    );
+    let each = proptest::option::of((derived(SINK_LEAVES), derived(EACH_LEAVES)));
+    // New Relic's normaliser trims and upper-cases its enumerations (`incidentPreference`).
+    let policy = proptest::option::of((derived(SINK_LEAVES), derived(SINK_LEAVES)));
+    // CloudWatch's lower-cases an SNS subscription's `Protocol`.
+    let subscription = proptest::option::of((derived(SINK_LEAVES), derived(SINK_LEAVES)));
+    let module = proptest::option::of((derived(SINK_LEAVES), derived(MODULE_LEAVES), derived(MODULE_LEAVES)));
+    (secret_value(), secret_value(), given(), given(), op_decl, locals, maps, sinks, (each, policy, subscription), module)
+        .prop_map(|(op, key, op_given, key_given, op_decl, (l0, l1, l2), maps, sinks, (each, policy, subscription), module)| {
+            let (mk, mv, fv, fsep) = maps;
+            let (name, message, tag, escalation, deep, uses) = sinks;
+            let mut main = format!(
+                "variable \"op\" {{{op_decl}}}\nvariable \"key\" {{\n  sensitive = true\n}}\nlocals {{\n{}}}\n",
+                lines(&[
+                    ("l0", Some(l0)),
+                    ("l1", Some(l1)),
+                    ("l2", Some(l2)),
+                    ("m", Some(format!("{{ ({mk}) = {mv}, plain = \"p\" }}"))),
+                    (
+                        "f",
+                        Some(format!("{{ for i, c in split(\"{fsep}\", {fv}) : \"k${{i}}-${{c}}\" => upper(c) }}")),
+                    ),
+                ])
+            );
+            let tags = tag.map(|t| format!("[{t}, \"team:ops\"]"));
+            let options = {
+                let mut o = Vec::new();
+                if let Some(e) = escalation {
+                    o.push(format!("escalation_message = {e}"));
+                }
+                if uses & 1 != 0 {
+                    o.push("silenced = local.f".to_string());
+                }
+                let mut vars = Vec::new();
+                if uses & 2 != 0 {
+                    vars.push("local.m".to_string());
+                }
+                if let Some(d) = deep {
+                    vars.push(format!("{{ name = \"v\", nested = {{ deep = {d} }} }}"));
+                }
+                if !vars.is_empty() {
+                    o.push(format!("variables = [{}]", vars.join(", ")));
+                }
+                (!o.is_empty()).then(|| format!("{{\n    {}\n  }}", o.join("\n    ")))
+            };
+            main.push_str(&format!(
+                "resource \"datadog_monitor\" \"r\" {{\n{}}}\n",
+                lines(&[
+                    ("name", Some(name)),
+                    ("type", Some("\"metric alert\"".to_string())),
+                    ("query", Some("\"avg(last_5m):avg:system.cpu.user{*} > 90\"".to_string())),
+                    ("message", message),
+                    ("tags", tags),
+                    ("options", options),
+                ])
+            ));
+            if let Some((value, message)) = each {
+                // Literal keys (a key computed from a secret is refused), secret values.
+                main.push_str(&format!(
+                    "resource \"datadog_monitor\" \"each\" {{\n{}}}\n",
+                    lines(&[
+                        ("for_each", Some(format!("{{ a = {value}, b = \"plain-b\" }}"))),
+                        ("name", Some("\"n-${each.key}\"".to_string())),
+                        ("type", Some("\"metric alert\"".to_string())),
+                        ("query", Some("\"avg(last_5m):avg:system.cpu.user{*} > 90\"".to_string())),
+                        ("message", Some(message)),
+                    ])
+                ));
+            }
+            if let Some((name, preference)) = policy {
+                main.push_str(&format!(
+                    "resource \"newrelic_alert_policy\" \"p\" {{\n{}}}\n",
+                    lines(&[("name", Some(name)), ("incidentPreference", Some(preference))])
+                ));
+            }
+            if let Some((protocol, endpoint)) = subscription {
+                main.push_str(&format!(
+                    "provider \"cloudwatch\" {{\n  region = \"us-east-1\"\n}}\nresource \"sns_subscription\" \"s\" {{\n{}}}\n",
+                    lines(&[
+                        ("TopicArn", Some("\"arn:aws:sns:us-east-1:123456789012:t\"".to_string())),
+                        ("Protocol", Some(protocol)),
+                        ("Endpoint", Some(endpoint)),
+                    ])
+                ));
+            }
+            let mut files = Vec::new();
+            if let Some((input, name, message)) = module {
+                main.push_str(&format!("module \"m\" {{\n  source = \"./mod\"\n  input = {input}\n}}\n"));
+                files.push((
+                    "mod/main.hcl".to_string(),
+                    format!(
+                        "variable \"input\" {{}}\nresource \"datadog_monitor\" \"r\" {{\n{}}}\n",
+                        lines(&[
+                            ("name", Some(name)),
+                            ("type", Some("\"metric alert\"".to_string())),
+                            ("query", Some("\"avg(last_5m):avg:system.cpu.user{*} > 90\"".to_string())),
+                            ("message", Some(message)),
+                        ])
+                    ),
+                ));
+            }
+            files.insert(0, ("main.hcl".to_string(), main));
+            SecretCase { op, key, op_given, key_given, files }
+        })
+        .boxed()
+}
+
+/// Everything a pull request can see of `watchkeep plan -refresh=false` on `case` with the given
+/// secret values, through the library functions the CLI calls: the plan as printed, the
+/// Markdown plan, `plan --json`, the plan file (`-out`); or, when the run fails, its rendered
+/// errors (with and without colour). `true` when a plan was made.
+fn plan_as_seen(case: &SecretCase, op: &str, key: &str) -> Result<(String, bool), String> {
+    use watchkeep::run::{self, plan::PlanInput, Vars, Workspace};
+    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    let root = tmp.path().join("root");
+    for (rel, text) in &case.files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(&root)).map_err(|e| format!("mkdir: {e}"))?;
+        std::fs::write(&p, text).map_err(|e| format!("write: {e}"))?;
+    }
+    // Keys for the provider, which this plan never calls (no refresh).
+    let mut env: BTreeMap<String, String> = [
+        ("DD_API_KEY", "dd-api-fuzz"),
+        ("DD_APP_KEY", "dd-app-fuzz"),
+        ("NEW_RELIC_API_KEY", "nr-api-fuzz"),
+        ("NEW_RELIC_ACCOUNT_ID", "1234"),
+        ("AWS_ACCESS_KEY_ID", "AKIDFUZZ"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-fuzz"),
+    ]
+    .iter()
+    .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+    .collect();
+    let mut vars = Vars::default();
+    let mut outside = String::new();
+    for (name, value, given) in [("op", op, case.op_given), ("key", key, case.key_given)] {
+        match given {
+            Given::Env => {
+                env.insert(format!("WATCHKEEP_VAR_{name}"), value.to_string());
+            }
+            Given::Var => vars.vars.push(format!("{name}={value}")),
+            Given::VarFileOutside => outside.push_str(&format!("{name} = \"{value}\"\n")),
+        }
+    }
+    if !outside.is_empty() {
+        let f = tmp.path().join("ci.wkvars");
+        std::fs::write(&f, outside).map_err(|e| format!("write: {e}"))?;
+        vars.var_files.push(f);
+    }
+    let ws = Workspace::new(root.clone(), env, false);
+    let input =
+        PlanInput { vars, refresh: false, targets: Vec::new(), destroy: false, parallelism: 1, lock: false };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
+    match rt.block_on(run::plan::plan(&ws, &input)) {
+        Ok(out) => {
+            let plan_file = tmp.path().join("plan.json");
+            run::plan::save(&out.plan, &plan_file).map_err(|e| e.render(false))?;
+            let saved = std::fs::read_to_string(&plan_file).map_err(|e| format!("read: {e}"))?;
+            let json = serde_json::to_string_pretty(&out).map_err(|e| format!("json: {e}"))?;
+            let text = [
+                watchkeep::output::human::plan(&out.plan),
+                watchkeep::output::markdown::plan(&out.plan),
+                json,
+                saved,
+            ]
+            .join("\n");
+            Ok((text, true))
+        }
+        Err(e) => {
+            let text = e.render(false);
+            if std::env::var_os("WATCHKEEP_FUZZ_VERBOSE").is_some() {
+                // For tuning the generator: what refuses the configurations.
+                note(&format!("refused: {}", text.lines().find(|l| !l.trim().is_empty()).unwrap_or("")));
+            }
+            Ok((format!("{text}\n{}", e.render(true)), false))
+        }
+    }
+}
+
+/// Replaces the redactor's masks (`(sensitive:<12 hex>)`, a keyed hash, not the secret) so that
+/// their hex cannot be taken for a window of a hash.
+fn without_masks(text: &str) -> String {
+    static MASK: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\(sensitive:[0-9a-f]{12}\)").expect("regex"));
+    MASK.replace_all(text, "(sensitive:…)").into_owned()
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(A[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn url_encoded(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// MD5 (RFC 1321), for the one check that needs it (no crate in the tree provides it).
+fn md5_hex(input: &[u8]) -> String {
+    const S: [u32; 64] = [
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
+        5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15,
+        21, 6, 10, 15, 21, 6, 10, 15, 21,
+    ];
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let k: Vec<u32> = (0..64).map(|i| ((f64::from(i + 1)).sin().abs() * 4_294_967_296.0) as u32).collect();
+    let mut msg = input.to_vec();
+    let bit_len = (input.len() as u64).wrapping_mul(8);
+    msg.push(0x80);
+    while msg.len() % 64 != 56 {
+        msg.push(0);
+    }
+    msg.extend_from_slice(&bit_len.to_le_bytes());
+    let mut h: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
+    for block in msg.chunks(64) {
+        let m: Vec<u32> = block.chunks(4).map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]])).collect();
+        let [mut a, mut b, mut c, mut d] = h;
+        for i in 0..64 {
+            let (f, g) = match i / 16 {
+                0 => ((b & c) | (!b & d), i),
+                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+                2 => (b ^ c ^ d, (3 * i + 5) % 16),
+                _ => (c ^ (b | !d), (7 * i) % 16),
+            };
+            let f = f.wrapping_add(a).wrapping_add(k[i]).wrapping_add(m[g]);
+            a = d;
+            d = c;
+            c = b;
+            b = b.wrapping_add(f.rotate_left(S[i]));
+        }
+        for (x, y) in h.iter_mut().zip([a, b, c, d]) {
+            *x = x.wrapping_add(y);
+        }
+    }
+    h.iter().flat_map(|x| x.to_le_bytes()).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What to look for of `secret`: (which form, the text whose every 6-character window must not
+/// appear, or whose whole must not appear for a hash).
+fn leak_forms(secret: &str) -> Vec<(String, String, bool)> {
+    use sha2::{Digest, Sha256};
+    let title = |s: &str| {
+        let mut cs = s.chars();
+        cs.next().map(|c| c.to_uppercase().chain(cs).collect::<String>()).unwrap_or_default()
+    };
+    let rev = |s: &str| s.chars().rev().collect::<String>();
+    let mut out = Vec::new();
+    for (name, form) in
+        [("it", secret.to_string()), ("upper", secret.to_uppercase()), ("lower", secret.to_lowercase())]
+    {
+        out.push((name.to_string(), form.clone(), true));
+        out.push((format!("reversed {name}"), rev(&form), true));
+        out.push((format!("base64 of {name}"), base64(form.as_bytes()), true));
+        out.push((format!("sha256 of {name}"), hex::encode(Sha256::digest(form.as_bytes())), false));
+        out.push((format!("md5 of {name}"), md5_hex(form.as_bytes()), false));
+    }
+    out.push(("title case".to_string(), title(&secret.to_lowercase()), true));
+    out.push(("url-encoded".to_string(), url_encoded(secret), true));
+    out
+}
+
+/// Each (what, window) of `secrets` found in `text`, with some context.
+fn leaks_in(text: &str, secrets: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for (var, secret) in secrets {
+        for (form, s, windows) in leak_forms(secret) {
+            let needles: Vec<&str> = if windows {
+                (0..=s.len().saturating_sub(6)).map(|i| &s[i..(i + 6).min(s.len())]).collect()
+            } else {
+                vec![s.as_str()]
+            };
+            for needle in needles {
+                if found.iter().any(|(n, _): &(String, String)| n == needle) {
+                    break;
+                }
+                if let Some(at) = text.find(needle) {
+                    let from = text.floor_char_boundary(at.saturating_sub(60));
+                    let to = text.ceil_char_boundary((at + needle.len() + 60).min(text.len()));
+                    found.push((
+                        needle.to_string(),
+                        format!("`{needle}` ({form} of var.{var}) in …{}…", &text[from..to]),
+                    ));
+                    break;
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Each character moved within its class, so that no window of the original survives.
+fn rotated(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'a'..='z' => char::from(b'a' + (c as u8 - b'a' + 13) % 26),
+            'A'..='Z' => char::from(b'A' + (c as u8 - b'A' + 13) % 26),
+            '0'..='9' => char::from(b'0' + (c as u8 - b'0' + 5) % 10),
+            other => other,
+        })
+        .collect()
+}
+
+fn check_secret_case(case: &SecretCase) -> Result<bool, String> {
+    let (text, planned) = plan_as_seen(case, &case.op, &case.key)?;
+    let text = without_masks(&text);
+    let mut leaks = leaks_in(&text, &[("op", &case.op), ("key", &case.key)]);
+    if leaks.is_empty() {
+        return Ok(planned);
+    }
+    // A window the same run shows with other secrets comes from the configuration or the
+    // output's own words, not from the secret.
+    let (control, _) = plan_as_seen(case, &rotated(&case.op), &rotated(&case.key))?;
+    let control = without_masks(&control);
+    leaks.retain(|(needle, _)| !control.contains(needle.as_str()));
+    if leaks.is_empty() {
+        return Ok(planned);
+    }
+    let list: Vec<String> = leaks.into_iter().map(|(_, what)| what).collect();
+    Err(format!("a secret leaks into what a pull request sees:\n{}", list.join("\n")))
+}
+
 // ---- regression tests for bugs the harness found -------------------------------------------
 
 mod regressions {
     use super::*;
+
+    /// The leak checker's own encoders, against RFC 1321 and RFC 4648 test vectors.
+    #[test]
+    fn leak_forms_use_correct_encodings() {
+        assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(
+            md5_hex(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"),
+            "57edf4a22be3c955ac49da2e2107b67a"
+        );
+        assert_eq!(
+            [base64(b"f"), base64(b"fo"), base64(b"foo"), base64(b"foobar")],
+            ["Zg==", "Zm8=", "Zm9v", "Zm9vYmFy"]
+        );
+        assert_eq!(url_encoded("a b/c"), "a%20b%2Fc");
+        let leaks = leaks_in("x WKSECRETVALUE9 y", &[("k", "wksecretvalue9")]);
+        assert_eq!(leaks.len(), 1, "{leaks:?}");
+        assert!(leaks[0].1.contains("upper"), "{leaks:?}");
+        let reversed = leaks_in("xx eulavterces yy", &[("k", "secretvalue")]);
+        assert!(reversed.iter().any(|(_, what)| what.contains("reversed it of var.k")), "{reversed:?}");
+        assert!(leaks_in("(sensitive:…) plain text", &[("k", "Sx9abcdefGHIJ")]).is_empty());
+    }
+
+    fn secret_case_of(op: &str, key: &str, main: &str) -> SecretCase {
+        SecretCase {
+            op: op.to_string(),
+            key: key.to_string(),
+            op_given: Given::Env,
+            key_given: Given::Env,
+            files: vec![("main.hcl".to_string(), main.to_string())],
+        }
+    }
+
+    /// Outside what `derived_secrets_never_show` can see (it renders in-process; this is a line
+    /// on stderr, which CI logs show): a map key computed from a secret, in a field the vendor's
+    /// schema does not list as writable, was named in full by the "not writable" warning of
+    /// `plan`. Runs the real binary.
+    #[test]
+    fn the_unwritable_field_warning_does_not_name_a_secret_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(
+            dir.path().join("main.hcl"),
+            "variable \"key\" {\n  sensitive = true\n}\nvariable \"op\" {}\nresource \"datadog_monitor\" \"r\" {\n  name = \"n\"\n  type = \"metric alert\"\n  query = \"avg(last_5m):avg:system.cpu.user{*} > 90\"\n  options = { (upper(var.key)) = 1, (\"${var.op}x\") = 2 }\n}\n",
+        )
+        .expect("write");
+        let (key, op) = ("Sx9keyZXCVBnm5678lkjhPOIU", "Sx9opQWERTYuiop1234asdfGH");
+        let out = Command::new(env!("CARGO_BIN_EXE_watchkeep"))
+            .args(["plan", "-refresh=false", "-lock=false", "-var", &format!("key={key}")])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("DD_API_KEY", "dd-api-fuzz")
+            .env("DD_APP_KEY", "dd-app-fuzz")
+            .env("WATCHKEEP_VAR_op", op)
+            .output()
+            .expect("run watchkeep");
+        let text =
+            format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("not writable"), "the warning is still given: {text}");
+        let leaks = leaks_in(&without_masks(&text), &[("key", key), ("op", op)]);
+        assert!(leaks.is_empty(), "{leaks:#?}");
+    }
+
+    /// Found by `derived_secrets_never_show`: New Relic's normaliser upper-cases
+    /// `incidentPreference`, so an operator's value put there was shown in capitals.
+    #[test]
+    fn a_secret_upper_cased_by_the_normaliser_stays_masked() {
+        let case = secret_case_of(
+            "Sx9bbbbbbbbbbbbbbbaaaaaa",
+            "Sx9aaaaaaaaaaaaaaaaaaaaa",
+            "variable \"op\" {}\nvariable \"key\" {\n  sensitive = true\n}\nresource \"newrelic_alert_policy\" \"p\" {\n  name = \"p\"\n  incidentPreference = var.op\n}\nresource \"newrelic_alert_policy\" \"q\" {\n  name = \"q\"\n  incidentPreference = \" ${var.key} \"\n}\n",
+        );
+        assert_eq!(check_secret_case(&case), Ok(true));
+    }
+
+    /// Found by `derived_secrets_never_show`: pieces of a secret as map keys (a `for` keyed by
+    /// `split("a", var.key)`) were listed in the change's `sensitive_paths`, which `plan --json`,
+    /// the plan file and state show unredacted.
+    /// Found by `derived_secrets_never_show`: `" ${local.l0}"` into a module whose monitor's
+    /// message is `lower(upper(var.input))`: the value registered as secret starts with a
+    /// space, Datadog's normaliser trims the message, and the plan showed the rest.
+    #[test]
+    fn a_derived_secret_trimmed_by_the_normaliser_stays_masked() {
+        let mut case = secret_case_of(
+            "Sx9aaaaaaaaaaaaaaabbbbbb",
+            "Sx9aaaaaaaaaaaaaaaaaaaaa",
+            "variable \"op\" {}\nvariable \"key\" {\n  sensitive = true\n}\nlocals {\n  l0 = var.op\n}\nmodule \"m\" {\n  source = \"./mod\"\n  input = \" ${local.l0}\"\n}\n",
+        );
+        case.files.push((
+            "mod/main.hcl".to_string(),
+            "variable \"input\" {}\nresource \"datadog_monitor\" \"r\" {\n  name = var.input\n  type = \"metric alert\"\n  query = \"avg(last_5m):avg:system.cpu.user{*} > 90\"\n  message = lower(upper(var.input))\n}\n".to_string(),
+        ));
+        assert_eq!(check_secret_case(&case), Ok(true));
+    }
+
+    #[test]
+    fn map_keys_computed_from_a_secret_stay_out_of_sensitive_paths() {
+        let case = secret_case_of(
+            "Sx9aaaaaaaaaaaaaaaaaaaaa",
+            "Sx9aaaaaaaaaaaaaaabbbbbb",
+            "variable \"op\" {}\nvariable \"key\" {\n  sensitive = true\n}\nlocals {\n  m = { (var.op) = var.op, plain = \"p\" }\n  f = { for i, c in split(\"a\", var.key) : \"k${i}-${c}\" => upper(c) }\n}\nresource \"datadog_monitor\" \"r\" {\n  name = var.op\n  type = \"metric alert\"\n  query = \"avg(last_5m):avg:system.cpu.user{*} > 90\"\n  options = {\n    silenced = local.f\n    variables = [local.m]\n  }\n}\n",
+        );
+        assert_eq!(check_secret_case(&case), Ok(true));
+    }
 
     /// Loads one `main.hcl`; `Err` holds the errors as `line:col: summary`.
     fn load(text: &str) -> Result<(), Vec<String>> {

@@ -62,7 +62,7 @@ pub async fn drift(ws: &Workspace, input: &DriftInput) -> Result<DriftRun, Error
     // `validate` and `plan` say them.
     if let Ok((mut desired, compile_warnings)) = crate::compile::compile_with_warnings(&cfg) {
         ws.print_warnings(&compile_warnings, &cfg.files);
-        let _ = prepare(&mut desired, &providers, false, &state);
+        let _ = prepare(&mut desired, &providers, false, &state, &redactor(Some(&cfg), &state));
     }
     let types: BTreeSet<(String, String)> = providers
         .iter()

@@ -193,10 +193,15 @@ pub(crate) async fn make_plan_with(
     let mut desired = desired;
     // Links to imported objects read as their ids, as links to objects in state do.
     let with_imports = state_with(state, imports);
-    let (prepared, marked) =
-        prepare::prepare(&mut desired, &providers, spec.for_apply, with_imports.as_ref().unwrap_or(state))?;
-    t.done();
     let redactor = prepare::redactor(Some(&cfg), state);
+    let (prepared, marked) = prepare::prepare(
+        &mut desired,
+        &providers,
+        spec.for_apply,
+        with_imports.as_ref().unwrap_or(state),
+        &redactor,
+    )?;
+    t.done();
     let links_by: BTreeMap<String, Vec<Link>> = prepared
         .iter()
         .filter(|d| !d.links.is_empty())

@@ -34,6 +34,7 @@ pub fn prepare(
     providers: &Providers,
     keep_marked: bool,
     state: &State,
+    redactor: &Redactor,
 ) -> Result<(Vec<PlanDesired>, BTreeMap<String, serde_json::Value>), Error> {
     let mut out = Vec::with_capacity(desired.len());
     let mut marked = BTreeMap::new();
@@ -47,7 +48,7 @@ pub fn prepare(
         let (attrs, links) =
             marked_body(d, taken, p.as_ref(), &owner, &|a| known.contains(a) || state.get(a).is_some());
         if d.origin.is_none() {
-            warn_unmanaged_fields(d, &attrs, p.as_ref());
+            warn_unmanaged_fields(d, &attrs, p.as_ref(), redactor);
         }
         let normalized = p.normalize(&d.resource_type, &with_known_ids(&attrs, &links, state));
         let mut depends_on = d.depends_on.clone();
@@ -112,14 +113,16 @@ pub fn link_dependencies(depends_on: &mut Vec<String>, links: &[Link]) {
 /// A raw resource may set a field the vendor's published schema does not list as writable: a typo,
 /// a read-only field (never sent), or a field newer than the schema (sent as written). Either way
 /// it is never compared (only managed fields are), so a change to it alone is never applied: say so.
-fn warn_unmanaged_fields(d: &DesiredObject, body: &serde_json::Value, p: &dyn Provider) {
+/// The field names come from the configuration and may be computed from a secret
+/// (`{ (upper(var.key)) = 1 }`): they are redacted, as stderr ends up in CI logs.
+fn warn_unmanaged_fields(d: &DesiredObject, body: &serde_json::Value, p: &dyn Provider, redactor: &Redactor) {
     let Some(w) = p.writable(&d.resource_type) else { return };
     let unknown = w.unknown_paths(body);
     if unknown.is_empty() {
         return;
     }
     let (list, verb) = (
-        unknown.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+        unknown.iter().map(|u| format!("`{}`", redactor.str(u))).collect::<Vec<_>>().join(", "),
         if unknown.len() == 1 { "is" } else { "are" },
     );
     eprintln!(
@@ -222,7 +225,8 @@ mod tests {
             span: None,
         }];
         let providers: Providers = [("datadog".to_string(), Arc::new(Plain) as Arc<dyn Provider>)].into();
-        let (prepared, marked) = prepare(&mut desired, &providers, true, &state).expect("prepared");
+        let (prepared, marked) =
+            prepare(&mut desired, &providers, true, &state, &Redactor::default()).expect("prepared");
         let d = &prepared[0];
         assert_eq!(
             d.links,

@@ -25,8 +25,15 @@ struct Parts {
     port: Option<u16>,
 }
 
+/// `url` without what the `url` crate strips from its ends (C0 controls and spaces), and nothing
+/// more: `str::trim` also strips Unicode spaces (U+00A0, U+3000), which the client keeps, so a
+/// URL starting with one passed the check but named no host the client could reach.
+fn client_trim(url: &str) -> &str {
+    url.trim_matches(|c: char| c <= ' ')
+}
+
 fn split(url: &str) -> Option<Parts> {
-    let (scheme, rest) = url.trim().split_once("://")?;
+    let (scheme, rest) = client_trim(url).split_once("://")?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.contains('@') {
         return None;
@@ -58,7 +65,7 @@ fn split(url: &str) -> Option<Parts> {
 
 /// Whether the `url` crate (what reqwest parses requests with) reads `url` as `p`.
 fn agrees_with_client(url: &str, p: &Parts) -> bool {
-    let Ok(u) = url::Url::parse(url.trim()) else { return false };
+    let Ok(u) = url::Url::parse(client_trim(url)) else { return false };
     let host = u.host_str().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase());
     u.username().is_empty()
         && u.password().is_none()
@@ -117,7 +124,11 @@ pub fn check(
     // The host checked must be the host the HTTP client connects to: reqwest parses with the
     // `url` crate (WHATWG rules: `\\` ends the authority, tabs vanish, escapes are decoded), so
     // the plain split and that parser must agree, with no user info, query or fragment.
-    let Some(p) = split(url).filter(|p| agrees_with_client(url, p)) else {
+    // Spaces and control characters other than tab, CR and LF (which the client drops anywhere)
+    // are refused even at the ends, which the client trims: a provider appends the request's
+    // path to the URL, which puts them inside it (`https://api.datadoghq.com\0/api/v1/monitor`).
+    let stray = url.chars().any(|c| (c <= ' ' || c == '\u{7f}') && !matches!(c, '\t' | '\n' | '\r'));
+    let Some(p) = split(url).filter(|p| !stray && agrees_with_client(url, p)) else {
         return Err(invalid(format!(
             "{source} is not a plain `scheme://host[:port]` URL (no user info, escapes, backslashes, \
              query or fragment)\nhint: write the endpoint as `https://host[:port]`"
@@ -272,6 +283,14 @@ mod tests {
             "https:evil.io.datadoghq.com",
             "//api.datadoghq.com",
             "https://",
+            // Found by endpoints_reach_only_the_checked_host (tests/endpoint_fuzz.rs): a Unicode
+            // space the check trimmed and the client does not.
+            "\u{a0}https://api.datadoghq.com",
+            "https://api.datadoghq.com\u{3000}",
+            // The client trims these at the end, but the request's path comes after them.
+            "https://api.datadoghq.com\0",
+            "https://api.datadoghq.com ",
+            " https://api.datadoghq.com",
         ] {
             assert!(check("Datadog", "x", url, &dd, &env("")).is_err(), "{url:?} must be refused");
         }
@@ -279,7 +298,13 @@ mod tests {
         let e = check("Datadog", "x", "https://evil.io\\.datadoghq.com", &dd, &env("")).unwrap_err();
         assert!(e.to_string().contains("not a plain"), "{e}");
         // Case and a trailing dot or slash are fine.
-        for url in ["https://API.DatadogHQ.com", "https://api.datadoghq.com/", "HTTPS://api.datadoghq.com"] {
+        for url in [
+            "https://API.DatadogHQ.com",
+            "https://api.datadoghq.com/",
+            "HTTPS://api.datadoghq.com",
+            "https://api.datadoghq.com\n",
+            "\thttps://api.datadoghq.com\r\n",
+        ] {
             check("Datadog", "x", url, &dd, &env("")).unwrap_or_else(|e| panic!("{url}: {e}"));
         }
     }
