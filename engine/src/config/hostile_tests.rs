@@ -310,3 +310,14 @@ fn the_parts_of_a_derived_value_are_sensitive_too() {
     assert!(!r.str("message: key absecretvalue77").contains("absecretvalue77"));
     assert!(!cfg.sensitive_values.iter().any(|s| s == "public"), "a literal part is not tainted");
 }
+
+#[test]
+fn a_computed_key_from_a_secret_is_sensitive_and_its_literal_value_is_not_refused() {
+    let text = "variable \"k\" {\n  sensitive = true\n}\nlocals {\n  o = { (\"zz-${var.k}\") = 1, (\"aa-${\"plain\"}\") = 2, mm = 3 }\n}\n";
+    let cfg = load_in(&main_only(text), |o| o.vars.push("k=keysecret42".into())).unwrap();
+    assert!(cfg.sensitive_values.iter().any(|s| s == "zz-keysecret42"), "{:?}", cfg.sensitive_values);
+    assert!(!cfg.sensitive_values.iter().any(|s| s == "aa-plain"), "{:?}", cfg.sensitive_values);
+    // A value under a computed key that reads a secret is still refused.
+    let text = "variable \"k\" {\n  sensitive = true\n}\nlocals {\n  o = { (\"a\") = length(var.k) }\n}\n";
+    assert!(load_in(&main_only(text), |o| o.vars.push("k=keysecret42".into())).is_err());
+}

@@ -293,25 +293,33 @@ impl Evaluator<'_> {
                     self.taint_into(d, x, item, out, scalar);
                 }
             }
-            // A literal object with static keys: entry by entry.
+            // A literal object: entry by entry. Entries evaluate in order into an ordered map, so
+            // a computed key pairs with its entry by position (checked against every static key);
+            // a key that reads a secret is registered, its value is checked on its own (a literal
+            // `1` under a secret key carries nothing of it).
             (Expression::Object(o), hcl::Value::Object(map)) => {
-                for (k, x) in o.iter() {
-                    let key = match k {
-                        ObjectKey::Ident(i) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(Expression::String(s)) => Some(s.value().to_string()),
-                        ObjectKey::Expression(Expression::Variable(i)) => Some(i.as_str().to_string()),
-                        ObjectKey::Expression(_) => None,
-                    };
-                    match key.and_then(|k| map.get(&k)) {
-                        Some(item) => self.taint_into(d, x.expr(), item, out, scalar),
-                        // A computed key: the whole object is checked at once.
-                        None => {
-                            if self.reads_secret(d, e) {
-                                tainted(out, scalar);
-                            }
-                            return;
+                let static_key = |k: &ObjectKey| match k {
+                    ObjectKey::Ident(i) => Some(i.as_str().to_string()),
+                    ObjectKey::Expression(Expression::String(s)) => Some(s.value().to_string()),
+                    ObjectKey::Expression(Expression::Variable(i)) => Some(i.as_str().to_string()),
+                    ObjectKey::Expression(_) => None,
+                };
+                let paired = o.len() == map.len()
+                    && o.iter().zip(map.keys()).all(|((k, _), got)| static_key(k).is_none_or(|s| &s == got));
+                if !paired {
+                    // Duplicate keys collapsed: the whole object is checked at once.
+                    if self.reads_secret(d, e) {
+                        tainted(out, scalar);
+                    }
+                    return;
+                }
+                for ((k, x), (got, item)) in o.iter().zip(map.iter()) {
+                    if let ObjectKey::Expression(ke) = k {
+                        if static_key(k).is_none() && self.reads_secret(d, ke) && !got.is_empty() {
+                            out.push(got.clone());
                         }
                     }
+                    self.taint_into(d, x.expr(), item, out, scalar);
                 }
             }
             // A plain reference copies values already registered; only a dynamic index can
