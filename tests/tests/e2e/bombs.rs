@@ -166,22 +166,19 @@ resource "datadog_monitor" "derived" {
 "#,
     );
     let ws = ws.env("WATCHKEEP_VAR_x", MARKER);
-    let mut logs = String::new();
-    for args in [
-        vec!["validate"],
-        vec!["plan"],
-        vec!["plan", "--json"],
-        vec!["plan", "--format", "markdown"],
-        vec!["plan", "-out", "p.wkplan"],
-        vec!["show", "p.wkplan"],
-        vec!["apply", "p.wkplan"],
-        vec!["state", "show", "datadog_monitor.derived"],
-    ] {
-        let run = ws.run(&args);
-        assert!(run.code() == 0 || run.code() == 2, "{args:?}: {}", run.stderr());
-        logs.push_str(&run.stdout());
-        logs.push_str(&run.stderr());
-    }
+    let logs = outputs_of(
+        &ws,
+        &[
+            &["validate"],
+            &["plan"],
+            &["plan", "--json"],
+            &["plan", "--format", "markdown"],
+            &["plan", "-out", "p.wkplan"],
+            &["show", "p.wkplan"],
+            &["apply", "p.wkplan"],
+            &["state", "show", "datadog_monitor.derived"],
+        ],
+    );
     let files = ws.all_written_text();
     for form in [MARKER.to_string(), MARKER.to_uppercase(), MARKER.replace('7', "-")] {
         assert!(

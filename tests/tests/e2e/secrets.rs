@@ -26,25 +26,22 @@ resource "datadog_monitor" "token_check" {
     );
     let ws = ws.env("WATCHKEEP_VAR_webhook_token", TOKEN);
 
-    let mut logs = String::new();
-    for args in [
-        vec!["validate"],
-        vec!["plan"],
-        vec!["plan", "--json"],
-        vec!["plan", "--format", "markdown"],
-        vec!["plan", "-out", "p.wkplan"],
-        vec!["show", "p.wkplan"],
-        vec!["apply", "p.wkplan"],
-        vec!["plan", "-detailed-exitcode"],
-        vec!["drift", "--json"],
-        vec!["history", "1"],
-        vec!["state", "show", "datadog_monitor.token_check"],
-    ] {
-        let run = ws.run(&args);
-        assert!(run.code() == 0 || run.code() == 2, "{args:?}: {}", run.stderr());
-        logs.push_str(&run.stdout());
-        logs.push_str(&run.stderr());
-    }
+    let logs = outputs_of(
+        &ws,
+        &[
+            &["validate"],
+            &["plan"],
+            &["plan", "--json"],
+            &["plan", "--format", "markdown"],
+            &["plan", "-out", "p.wkplan"],
+            &["show", "p.wkplan"],
+            &["apply", "p.wkplan"],
+            &["plan", "-detailed-exitcode"],
+            &["drift", "--json"],
+            &["history", "1"],
+            &["state", "show", "datadog_monitor.token_check"],
+        ],
+    );
     let files = ws.all_written_text();
     for secret in [SECRET, TOKEN] {
         assert!(!logs.contains(secret), "secret in output");

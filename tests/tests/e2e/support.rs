@@ -365,6 +365,19 @@ impl Workspace {
     }
 }
 
+/// Runs each command in turn, each expected to succeed (exit 0, or 2 for changes), and returns
+/// everything they printed (stdout and stderr), for tests that look for what must not be there.
+pub fn outputs_of(ws: &Workspace, commands: &[&[&str]]) -> String {
+    let mut logs = String::new();
+    for args in commands {
+        let run = ws.run(args);
+        assert!(run.code() == 0 || run.code() == 2, "{args:?}: {}", run.stderr());
+        logs.push_str(&run.stdout());
+        logs.push_str(&run.stderr());
+    }
+    logs
+}
+
 /// Runs watchkeep in `cwd`, killing it if it has not finished in 60 s (a FIFO or a hostile
 /// configuration must not hang the suite): (exit code, stdout, stderr).
 pub fn run_bounded(ws: &Workspace, cwd: &Path, args: &[&str]) -> (i32, String, String) {
