@@ -232,6 +232,18 @@ fn wrap(name: &str, e: &mut Expression) {
     *e = guarded(name, inner);
 }
 
+/// Visits an object's keys as well as its values: the default visitor skips keys (they cannot be
+/// changed in place, so the object is rebuilt).
+fn visit_object_with_keys(v: &mut impl VisitMut, object: &mut Object) {
+    for (mut key, mut value) in std::mem::take(object) {
+        if let ObjectKey::Expression(e) = &mut key {
+            v.visit_expr_mut(e);
+        }
+        v.visit_expr_mut(value.expr_mut());
+        object.insert(key, value);
+    }
+}
+
 /// Wraps the resource guards around what can grow (see [`evaluate`]).
 struct Guards;
 
@@ -256,13 +268,7 @@ impl VisitMut for Guards {
     }
 
     fn visit_object_mut(&mut self, object: &mut Object) {
-        for (mut key, mut value) in std::mem::take(object) {
-            if let ObjectKey::Expression(e) = &mut key {
-                self.visit_expr_mut(e);
-            }
-            self.visit_expr_mut(value.expr_mut());
-            object.insert(key, value);
-        }
+        visit_object_with_keys(self, object);
     }
 
     fn visit_interpolation_mut(&mut self, node: &mut hcl::edit::template::Interpolation) {
@@ -292,13 +298,7 @@ impl VisitMut for CheckedArithmetic {
     // The default visitor skips object keys (they cannot be changed in place: the object is
     // rebuilt) and the collection of a template `for` directive.
     fn visit_object_mut(&mut self, object: &mut Object) {
-        for (mut key, mut value) in std::mem::take(object) {
-            if let ObjectKey::Expression(e) = &mut key {
-                self.visit_expr_mut(e);
-            }
-            self.visit_expr_mut(value.expr_mut());
-            object.insert(key, value);
-        }
+        visit_object_with_keys(self, object);
     }
 
     fn visit_for_template_expr_mut(&mut self, node: &mut ForTemplateExpr) {

@@ -203,6 +203,19 @@ fn locked_error(path: PathBuf, file: LockFile, stale_possible: bool) -> Option<S
     }
 }
 
+/// What this process writes (or reports) as the lock's holder, under `id`.
+fn this_process(id: String, operation: &str) -> LockInfo {
+    LockInfo {
+        id,
+        holder: actor(),
+        pid: std::process::id(),
+        host: super::actor::hostname(),
+        operation: operation.to_string(),
+        created: now_rfc3339(),
+        watchkeep_version: WATCHKEEP_VERSION.to_string(),
+    }
+}
+
 /// How often to retry when the lock file vanishes between our failed create and our read of it.
 const VANISHED_RETRIES: u32 = 3;
 
@@ -210,15 +223,7 @@ pub(super) fn acquire(backend: &Place, operation: &str) -> Result<StateLock, Sta
     let path = backend.lock_path();
     let key = backend.layout().lock();
     let local = backend.kind() == "local";
-    let info = LockInfo {
-        id: uuid::Uuid::new_v4().to_string(),
-        holder: actor(),
-        pid: std::process::id(),
-        host: super::actor::hostname(),
-        operation: operation.to_string(),
-        created: now_rfc3339(),
-        watchkeep_version: WATCHKEEP_VERSION.to_string(),
-    };
+    let info = this_process(uuid::Uuid::new_v4().to_string(), operation);
     let mut body = serde_json::to_vec_pretty(&info)
         .map_err(|e| StateError::io("serialize lock for", &path, std::io::Error::other(e)))?;
     body.push(b'\n');
@@ -259,15 +264,7 @@ pub(super) fn acquire(backend: &Place, operation: &str) -> Result<StateLock, Sta
 
 /// A writer that holds no lock (`-lock=false`): its info says so, and nothing is created or removed.
 pub(super) fn unlocked(backend: &Place, operation: &str) -> StateLock {
-    let info = LockInfo {
-        id: "none (-lock=false)".to_string(),
-        holder: actor(),
-        pid: std::process::id(),
-        host: super::actor::hostname(),
-        operation: operation.to_string(),
-        created: now_rfc3339(),
-        watchkeep_version: WATCHKEEP_VERSION.to_string(),
-    };
+    let info = this_process("none (-lock=false)".to_string(), operation);
     let held = Object { bytes: Vec::new(), etag: None };
     StateLock { backend: backend.clone(), info, held, released: false, locked: false }
 }

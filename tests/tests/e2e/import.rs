@@ -298,12 +298,7 @@ fn a_mixed_cloudwatch_account_is_imported_and_the_next_plan_is_empty() {
     assert_eq!(out["refused"][0]["owner"], OTHER_OWNER);
     let theirs = q("monitoring", "DescribeAlarms", json!({"AlarmNames": ["imp-theirs"]}));
     assert!(theirs.contains(&format!("watchkeep-address:{OTHER_OWNER}:")), "never changed: {theirs}");
-    let types: Vec<&str> = out["imported"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o["resource_type"].as_str())
-        .collect();
+    let types: Vec<&str> = imported(&out, "resource_type");
     for t in ["cloudwatch_metric_alarm", "sns_topic", "sns_subscription", "cloudwatch_dashboard"] {
         assert!(types.contains(&t), "{t} not imported: {out:#}\n{}", run.stderr());
     }
@@ -421,12 +416,7 @@ fn a_mixed_new_relic_account_is_imported_and_the_next_plan_is_empty() {
     let run = ws.run(&["import", "--json"]);
     run.expect_code(0);
     let out = run.json();
-    let types: Vec<&str> = out["imported"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o["resource_type"].as_str())
-        .collect();
+    let types: Vec<&str> = imported(&out, "resource_type");
     for t in [
         "newrelic_alert_policy",
         "newrelic_nrql_condition",
@@ -529,8 +519,7 @@ component "web-1" {
     let run = b.run(&["import", "--json"]);
     run.expect_code(0);
     let out = run.json();
-    let addresses: Vec<&str> =
-        out["imported"].as_array().into_iter().flatten().filter_map(|o| o["address"].as_str()).collect();
+    let addresses: Vec<&str> = imported(&out, "address");
     assert_eq!(addresses.len(), 2, "{out:#}");
     assert!(addresses.iter().any(|a| a.starts_with("alert.cpu_high[")), "{addresses:?}");
     assert!(
@@ -616,8 +605,7 @@ component "web-1" {{
     let run = b.run(&["import", "--json", "--type", "cloudwatch_metric_alarm"]);
     run.expect_code(0);
     let out = run.json();
-    let addresses: Vec<&str> =
-        out["imported"].as_array().into_iter().flatten().filter_map(|o| o["address"].as_str()).collect();
+    let addresses: Vec<&str> = imported(&out, "address");
     assert_eq!(addresses, [r#"alert.cpu_high["web-1"]"#], "{out:#}\n{}", run.stderr());
     b.run(&["validate"]).expect_code(0);
     b.run(&["plan", "-detailed-exitcode"]).expect_code(0);
@@ -651,13 +639,13 @@ fn datadog_dashboards_and_downtimes_are_imported() {
     let run = ws.run(&["import", "--json"]);
     run.expect_code(0);
     let out = run.json();
-    let types: Vec<&str> = out["imported"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|o| o["resource_type"].as_str())
-        .collect();
+    let types: Vec<&str> = imported(&out, "resource_type");
     assert!(types.contains(&"datadog_dashboard") && types.contains(&"datadog_downtime"), "{out:#}");
     ws.run(&["validate"]).expect_code(0);
     ws.run(&["plan", "-detailed-exitcode"]).expect_code(0);
+}
+
+/// One field (`resource_type`, `address`, `id`) of every object an `import --json` imported.
+fn imported<'v>(out: &'v Value, field: &str) -> Vec<&'v str> {
+    out["imported"].as_array().into_iter().flatten().filter_map(|o| o[field].as_str()).collect()
 }
